@@ -1,0 +1,148 @@
+//! The command line as clap sees it. These raw types are resolved into
+//! settings by each command; nothing here talks to a server.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use drdrill::provider::{Backend, Engine};
+
+/// Disaster-recovery drills for MongoDB: start deployments, seed them, back
+/// them up, break them, restore them, and measure RTO and RPO against
+/// objectives.
+#[derive(Debug, Parser)]
+#[command(name = "drdrill", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Output format of results: a table for people or JSON for machines.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never draw progress bars, even on a terminal.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command, one sentence each in `--help`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a local deployment, print its URI, and stop it cleanly on Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Fill a database with the deterministic configuration-management dataset.
+    Seed(SeedArgs),
+    /// Print per-collection count, MD5 (dbHash algorithm) and indexes of a database.
+    Checksum(ChecksumArgs),
+    /// Compare a database on two deployments and name missing, extra and changed documents (exit 1 on a difference).
+    Compare(CompareArgs),
+    /// Remove processes, folders and containers left behind by killed runs.
+    Clean(CleanArgs),
+    /// Show which engines, backends and tools are usable here and the command that fixes each one that is not.
+    Doctor,
+}
+
+/// `drdrill serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Server implementation.
+    #[arg(long, value_enum, default_value_t = Engine::Ferretdb)]
+    pub engine: Engine,
+    /// FerretDB storage backend.
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    pub backend: Backend,
+    /// Number of nodes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=7))]
+    pub nodes: u16,
+    /// Folder for the run's data (default: $DRDRILL_WORK_DIR or the temp folder).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Leave processes and data in place on exit, for debugging.
+    #[arg(long, env = "DRDRILL_KEEP")]
+    pub keep: bool,
+    /// Seconds a node may take to answer `hello`.
+    #[arg(long, default_value_t = 30)]
+    pub ready_timeout: u64,
+}
+
+/// A connection to a deployment and a database.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Connection string (credentials are never printed).
+    #[arg(long, env = "DRDRILL_URI")]
+    pub uri: String,
+    /// Database name.
+    #[arg(long, default_value = "shepherd_cms")]
+    pub db: String,
+}
+
+/// `drdrill seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Where to seed.
+    #[command(flatten)]
+    pub target: Target,
+    /// Dataset profile: a built-in name or a TOML file.
+    #[arg(long, default_value = "shepherd-cms")]
+    pub profile: String,
+    /// Total number of documents, split across collections.
+    #[arg(long, default_value_t = 10_000, value_parser = parse_documents)]
+    pub docs: u64,
+    /// Random seed: the same seed and size give byte-identical documents.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Drop the profile's collections first if they exist.
+    #[arg(long)]
+    pub drop: bool,
+}
+
+/// `drdrill checksum`.
+#[derive(Debug, Args)]
+pub struct ChecksumArgs {
+    /// What to checksum.
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// `drdrill compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference deployment.
+    #[arg(long)]
+    pub source: String,
+    /// The deployment compared with it.
+    #[arg(long)]
+    pub target: String,
+    /// Database name on both.
+    #[arg(long, default_value = "shepherd_cms")]
+    pub db: String,
+    /// How many `_id`s to list per kind of difference.
+    #[arg(long, default_value_t = 20)]
+    pub max_ids: usize,
+}
+
+/// `drdrill clean`.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Only this run.
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Also runs whose harness process is still alive (e.g. kept runs).
+    #[arg(long)]
+    pub all: bool,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_documents(text: &str) -> Result<u64, String> {
+    let value: u64 = text
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of documents"))?;
+    if value == 0 {
+        return Err("must be at least 1".into());
+    }
+    if value > 100_000_000 {
+        return Err("at most 100,000,000 documents".into());
+    }
+    Ok(value)
+}

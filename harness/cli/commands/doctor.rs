@@ -1,0 +1,175 @@
+//! `drdrill doctor`: what is usable here, and the command that fixes each
+//! thing that is not.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use drdrill::provider::{LocalDeployment, LocalSpec, tools};
+
+use crate::cli::Outcome;
+use crate::cli::output::{print_json, table};
+
+/// One line of the report.
+#[derive(Debug, serde::Serialize)]
+struct Check {
+    /// What was checked.
+    component: String,
+    /// `ok`, `missing` or `broken`.
+    status: &'static str,
+    /// What was found.
+    detail: String,
+    /// The command that fixes it, when it is not ok.
+    fix: Option<String>,
+}
+
+fn version_of(program: &PathBuf, flag: &str) -> String {
+    std::process::Command::new(program)
+        .arg(flag)
+        .output()
+        .ok()
+        .map(|output| {
+            let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+            text.lines().next().unwrap_or("").trim().to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks engines, backends, tools and the container engine.
+pub async fn run(json: bool, _quiet: bool) -> anyhow::Result<Outcome> {
+    let mut checks = Vec::new();
+    let setup = tools::SETUP_COMMAND.to_string();
+
+    // FerretDB: present, and really starts and answers (a one-second test).
+    match tools::ferretdb() {
+        Ok(path) => {
+            checks.push(Check {
+                component: "engine ferretdb".into(),
+                status: "ok",
+                detail: format!("{} ({})", path.display(), version_of(&path, "--version")),
+                fix: None,
+            });
+            let mut spec = LocalSpec::new(super::serve::new_run_id("doctor"));
+            spec.ready_timeout = Duration::from_secs(15);
+            match LocalDeployment::start(spec).await {
+                Ok(deployment) => {
+                    deployment.teardown().await;
+                    checks.push(ok("backend sqlite", "started a node and it answered hello"));
+                }
+                Err(error) => checks.push(broken("backend sqlite", &error.to_string(), &setup)),
+            }
+        }
+        Err(error) => {
+            checks.push(missing("engine ferretdb", &error.to_string(), &setup));
+            checks.push(missing("backend sqlite", "needs ferretdb", &setup));
+        }
+    }
+    match tools::postgres_bin() {
+        Ok(bin) => checks.push(ok(
+            "backend postgresql",
+            &format!("{} ({})", bin.display(), version_of(&bin.join("postgres"), "--version")),
+        )),
+        Err(error) => checks.push(missing("backend postgresql", &error.to_string(), &setup)),
+    }
+    match tools::mongod() {
+        Ok(path) => checks.push(ok(
+            "engine mongodb",
+            &format!("{} ({})", path.display(), version_of(&path, "--version")),
+        )),
+        Err(_) => checks.push(missing(
+            "engine mongodb",
+            "mongod is not on PATH (local processes); the containers provider uses the mongo image instead",
+            "install MongoDB Community Server, or set DRDRILL_MONGOD",
+        )),
+    }
+    for tool in ["mongodump", "mongorestore"] {
+        match tools::find_on_path(tool) {
+            Some(path) => checks.push(ok(
+                &format!("tool {tool}"),
+                &format!("{} ({})", path.display(), version_of(&path, "--version")),
+            )),
+            None => checks.push(missing(
+                &format!("tool {tool}"),
+                "not on PATH: backups use the builtin engine (same formats)",
+                "install MongoDB Database Tools (mongodb-database-tools)",
+            )),
+        }
+    }
+    checks.push(container_engine());
+
+    let usable = checks
+        .iter()
+        .any(|check| check.component == "backend sqlite" && check.status == "ok");
+    if json {
+        print_json(&serde_json::json!({ "checks": checks, "embedded_default_usable": usable }))?;
+    } else {
+        let rows: Vec<Vec<String>> = checks
+            .iter()
+            .map(|check| {
+                vec![
+                    check.component.clone(),
+                    check.status.to_string(),
+                    check.detail.clone(),
+                    check.fix.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        print!("{}", table(&["component", "status", "detail", "fix"], &rows));
+    }
+    Ok(if usable { Outcome::Success } else { Outcome::Failed })
+}
+
+fn ok(component: &str, detail: &str) -> Check {
+    Check {
+        component: component.into(),
+        status: "ok",
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+fn missing(component: &str, detail: &str, fix: &str) -> Check {
+    Check {
+        component: component.into(),
+        status: "missing",
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+fn broken(component: &str, detail: &str, fix: &str) -> Check {
+    Check {
+        component: component.into(),
+        status: "broken",
+        detail: detail.lines().next().unwrap_or("").into(),
+        fix: Some(fix.into()),
+    }
+}
+
+/// The Docker-compatible socket: `DOCKER_HOST`, Docker's, or Podman's.
+fn container_engine() -> Check {
+    let candidates: Vec<String> = std::env::var("DOCKER_HOST")
+        .ok()
+        .into_iter()
+        .chain([
+            "unix:///var/run/docker.sock".to_string(),
+            "unix:///run/podman/podman.sock".to_string(),
+        ])
+        .collect();
+    for candidate in &candidates {
+        if let Some(path) = candidate.strip_prefix("unix://") {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return ok("container engine", &format!("{candidate} answers"));
+            }
+        }
+    }
+    let fix = if tools::find_on_path("podman").is_some() {
+        "podman system service --time=0 unix:///run/podman/podman.sock & export DOCKER_HOST=unix:///run/podman/podman.sock"
+    } else {
+        "scripts/setup (installs podman), then start its socket"
+    };
+    missing(
+        "container engine",
+        &format!("no socket answers ({})", candidates.join(", ")),
+        fix,
+    )
+}

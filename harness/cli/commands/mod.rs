@@ -1,0 +1,42 @@
+//! One file per command; [`run`] dispatches.
+
+mod clean;
+mod doctor;
+mod serve;
+
+use super::Outcome;
+use super::args::{Cli, Command};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let json = cli.json;
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Serve(args) => serve::run(args, json).await,
+        Command::Seed(_) | Command::Checksum(_) | Command::Compare(_) => {
+            anyhow::bail!("not built yet")
+        }
+        Command::Clean(args) => clean::run(args, json).await,
+        Command::Doctor => doctor::run(json, quiet).await,
+    }
+}
+
+/// Connects to `uri` and checks that the server answers, so that every
+/// command fails with one clear line on an unreachable or malformed URI.
+pub async fn connect(uri: &str) -> anyhow::Result<(drdrill::uri::MongoUri, mongodb::Client)> {
+    use anyhow::Context;
+    let uri = drdrill::uri::MongoUri::parse(uri)?;
+    let mut options = mongodb::options::ClientOptions::parse(uri.expose_secret())
+        .await
+        .map_err(|error| anyhow::anyhow!("malformed URI {uri}: {}", drdrill::uri::redact(&error.to_string())))?;
+    options
+        .server_selection_timeout
+        .get_or_insert(std::time::Duration::from_secs(5));
+    options.app_name.get_or_insert_with(|| "drdrill".into());
+    let client = mongodb::Client::with_options(options)?;
+    drdrill::provider::ready::hello(&client)
+        .await
+        .map_err(|error| anyhow::anyhow!("{}", drdrill::uri::redact(&error.to_string())))
+        .with_context(|| format!("cannot reach {uri}"))?;
+    Ok((uri, client))
+}

@@ -1,0 +1,424 @@
+//! Deployments of server processes on this machine: FerretDB over SQLite
+//! (the embedded default) or over a private PostgreSQL cluster, or `mongod`
+//! when one is installed. Each node is a child process on a free 127.0.0.1
+//! port with its own data folder under the run's folder.
+
+mod node;
+mod postgres;
+
+pub use node::{LocalNode, NodeCommand, NodeState, log_tail, remove_dir_contents};
+pub use postgres::{PostgresCluster, stop_cluster, stop_cluster_blocking};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::error::ProviderError;
+use super::record::{RecordedProcess, RunRecord, process_start_time};
+use super::{Backend, Engine, tools};
+use crate::uri::MongoUri;
+
+/// How to build a local deployment.
+#[derive(Debug, Clone)]
+pub struct LocalSpec {
+    /// The run's id, used in folder names and the run record.
+    pub run_id: String,
+    /// The server implementation.
+    pub engine: Engine,
+    /// FerretDB's backend (ignored for `mongod`).
+    pub backend: Backend,
+    /// How many nodes. FerretDB nodes are independent servers (FerretDB has
+    /// no replication); `mongod` nodes form a replica set.
+    pub nodes: usize,
+    /// The folder under which the run's folder is created.
+    pub work_dir: PathBuf,
+    /// Leave processes and folders in place at teardown, for debugging.
+    pub keep: bool,
+    /// How long a node may take to answer `hello`.
+    pub ready_timeout: Duration,
+}
+
+impl LocalSpec {
+    /// A spec with defaults: one SQLite FerretDB node in the system's temp
+    /// folder.
+    pub fn new(run_id: impl Into<String>) -> Self {
+        Self {
+            run_id: run_id.into(),
+            engine: Engine::Ferretdb,
+            backend: Backend::Sqlite,
+            nodes: 1,
+            work_dir: default_work_dir(),
+            keep: false,
+            ready_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `$DRDRILL_WORK_DIR`, else `<temp>/drdrill`.
+pub fn default_work_dir() -> PathBuf {
+    std::env::var_os("DRDRILL_WORK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("drdrill"))
+}
+
+/// What a node looks like from outside, for output and reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeDescription {
+    /// Its name.
+    pub name: String,
+    /// Its connection string.
+    pub uri: String,
+    /// Its pid while running.
+    pub pid: Option<i32>,
+    /// Its data folder.
+    pub data_dir: PathBuf,
+    /// Its log.
+    pub log: PathBuf,
+    /// Running, paused or down.
+    pub state: NodeState,
+}
+
+/// A running local deployment. Owns its processes and folders: call
+/// [`LocalDeployment::teardown`]; `Drop` is a best-effort fallback.
+#[derive(Debug)]
+pub struct LocalDeployment {
+    /// The spec it was started from.
+    spec: LocalSpec,
+    /// `<work_dir>/<run_id>`: everything the run writes.
+    run_dir: PathBuf,
+    /// The nodes, in order.
+    nodes: Vec<LocalNode>,
+    /// The PostgreSQL cluster behind FerretDB's PostgreSQL backend.
+    postgres: Option<PostgresCluster>,
+    /// What `drdrill clean` needs if this process dies.
+    record: RunRecord,
+    /// Set once teardown ran, so `Drop` does nothing more.
+    torn_down: bool,
+}
+
+impl LocalDeployment {
+    /// Starts every node and waits until each answers `hello`. On failure
+    /// everything already started is torn down before the error returns.
+    pub async fn start(spec: LocalSpec) -> Result<Self, ProviderError> {
+        if spec.nodes == 0 {
+            return Err(ProviderError::InvalidState {
+                node: "deployment".into(),
+                operation: "start".into(),
+                reason: "a deployment needs at least one node".into(),
+            });
+        }
+        let program = match spec.engine {
+            Engine::Ferretdb => tools::ferretdb()?,
+            Engine::Mongodb => tools::mongod()?,
+        };
+        let pg_bin = match (spec.engine, spec.backend) {
+            (Engine::Ferretdb, Backend::Postgresql) => Some(tools::postgres_bin()?),
+            _ => None,
+        };
+        let run_dir = spec.work_dir.join(&spec.run_id);
+        std::fs::create_dir_all(&run_dir).map_err(|error| ProviderError::io(&run_dir, error))?;
+        // PostgreSQL runs as another user when we are root; it must be able
+        // to reach its folder inside ours.
+        set_mode(&run_dir, 0o755);
+        set_mode(&spec.work_dir, 0o755);
+        let mut record = RunRecord::new(&spec.run_id);
+        record.dirs.push(run_dir.clone());
+        record.save()?;
+        let mut deployment = Self {
+            spec,
+            run_dir,
+            nodes: Vec::new(),
+            postgres: None,
+            record,
+            torn_down: false,
+        };
+        match deployment.start_inner(program, pg_bin).await {
+            Ok(()) => Ok(deployment),
+            Err(error) => {
+                deployment.spec.keep = false;
+                deployment.teardown_inner().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn start_inner(&mut self, program: PathBuf, pg_bin: Option<PathBuf>) -> Result<(), ProviderError> {
+        if let Some(bin_dir) = pg_bin {
+            // Record the folder before initdb so that a kill during start-up
+            // still leaves something `clean` can stop.
+            let data_dir = self.run_dir.join("postgres");
+            self.record.postgres.push(super::record::RecordedPostgres {
+                data_dir: data_dir.clone(),
+                bin_dir: bin_dir.clone(),
+            });
+            self.record.save()?;
+            self.postgres = Some(PostgresCluster::start(data_dir, bin_dir).await?);
+        }
+        let replica_set = self.spec.engine == Engine::Mongodb && self.spec.nodes > 1;
+        for index in 0..self.spec.nodes {
+            let name = format!("node-{index}");
+            let data_dir = self.run_dir.join(&name);
+            std::fs::create_dir_all(&data_dir).map_err(|error| ProviderError::io(&data_dir, error))?;
+            if let Some(cluster) = &self.postgres {
+                cluster.create_database(&pg_database(index)).await?;
+            }
+            let port = super::ready::free_port().map_err(|error| ProviderError::io(&self.run_dir, error))?;
+            let command = self.node_command(&program, index, port, &data_dir, replica_set);
+            let log_path = self.run_dir.join(format!("{name}.log"));
+            self.nodes.push(LocalNode::new(name, port, data_dir, log_path, command));
+            self.spawn_node(index)?;
+        }
+        let timeout = self.spec.ready_timeout;
+        for node in &mut self.nodes {
+            node.wait_ready(timeout).await?;
+        }
+        if replica_set {
+            let uris: Vec<String> = self.nodes.iter().map(LocalNode::uri).collect();
+            let config = super::replica_set::ReplicaSetConfig {
+                name: "drill".into(),
+                members: self
+                    .nodes
+                    .iter()
+                    .map(|node| super::replica_set::Member::new(format!("127.0.0.1:{}", node.port)))
+                    .collect(),
+            };
+            super::replica_set::initiate_and_wait(&uris[0], &uris, &config, timeout)
+                .await
+                .map_err(|reason| ProviderError::NotReady {
+                    node: "replica set drill".into(),
+                    timeout_secs: timeout.as_secs(),
+                    reason,
+                    log: self.nodes[0].log_path.display().to_string(),
+                    log_tail: log_tail(&self.nodes[0].log_path, 20),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn node_command(
+        &self,
+        program: &std::path::Path,
+        index: usize,
+        port: u16,
+        data_dir: &std::path::Path,
+        replica_set: bool,
+    ) -> NodeCommand {
+        let mut args = Vec::new();
+        match self.spec.engine {
+            Engine::Ferretdb => {
+                match &self.postgres {
+                    Some(cluster) => {
+                        args.push("--handler=postgresql".to_string());
+                        args.push(format!("--postgresql-url={}", cluster.url(&pg_database(index))));
+                    }
+                    None => {
+                        args.push("--handler=sqlite".to_string());
+                        args.push(format!("--sqlite-url=file:{}/", data_dir.display()));
+                    }
+                }
+                args.push(format!("--listen-addr=127.0.0.1:{port}"));
+                args.push(format!("--state-dir={}", data_dir.display()));
+                // The debug listener defaults to a fixed port: two nodes
+                // would collide on it.
+                args.push("--debug-addr=-".into());
+                args.push("--telemetry=disable".into());
+                args.push("--log-level=warn".into());
+            }
+            Engine::Mongodb => {
+                args.extend([
+                    "--dbpath".into(),
+                    data_dir.display().to_string(),
+                    "--port".into(),
+                    port.to_string(),
+                    "--bind_ip".into(),
+                    "127.0.0.1".into(),
+                ]);
+                if replica_set {
+                    args.extend(["--replSet".into(), "drill".into()]);
+                }
+            }
+        }
+        NodeCommand {
+            program: program.to_path_buf(),
+            args,
+        }
+    }
+
+    fn spawn_node(&mut self, index: usize) -> Result<(), ProviderError> {
+        let node = &mut self.nodes[index];
+        node.spawn()?;
+        let pid = node.pid().expect("a spawned node has a pid");
+        let what = format!("{} {}", node.name, self.spec.engine);
+        self.record.processes.retain(|process| process.what != what);
+        self.record.processes.push(RecordedProcess {
+            pid,
+            start_time: process_start_time(pid),
+            what,
+        });
+        self.record.save()
+    }
+
+    /// The run's id.
+    pub fn run_id(&self) -> &str {
+        &self.spec.run_id
+    }
+
+    /// The run's folder.
+    pub fn run_dir(&self) -> &std::path::Path {
+        &self.run_dir
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> Engine {
+        self.spec.engine
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.spec.backend
+    }
+
+    /// The URI of the deployment (its first node).
+    pub fn uri(&self) -> MongoUri {
+        self.node_uri(0).expect("a deployment has a first node")
+    }
+
+    /// The URI of node `index`.
+    pub fn node_uri(&self, index: usize) -> Result<MongoUri, ProviderError> {
+        let node = self.node(index)?;
+        Ok(MongoUri::parse(&node.uri()).expect("node URIs are well formed"))
+    }
+
+    /// How many nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn node(&self, index: usize) -> Result<&LocalNode, ProviderError> {
+        self.nodes
+            .get(index)
+            .ok_or_else(|| ProviderError::NoSuchNode(format!("node-{index}")))
+    }
+
+    fn node_mut(&mut self, index: usize) -> Result<&mut LocalNode, ProviderError> {
+        self.nodes
+            .get_mut(index)
+            .ok_or_else(|| ProviderError::NoSuchNode(format!("node-{index}")))
+    }
+
+    /// The nodes as seen from outside.
+    pub fn describe(&mut self) -> Vec<NodeDescription> {
+        self.nodes
+            .iter_mut()
+            .map(|node| NodeDescription {
+                name: node.name.clone(),
+                uri: node.uri(),
+                pid: node.pid(),
+                data_dir: node.data_dir.clone(),
+                log: node.log_path.clone(),
+                state: node.state(),
+            })
+            .collect()
+    }
+
+    /// Fault: SIGKILL node `index`.
+    pub async fn kill(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.node_mut(index)?.kill().await
+    }
+
+    /// Fault or lifecycle: clean shutdown of node `index`.
+    pub async fn stop(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.node_mut(index)?.stop(Duration::from_secs(10)).await
+    }
+
+    /// Fault: SIGSTOP node `index`.
+    pub fn pause(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.node_mut(index)?.pause()
+    }
+
+    /// Ends a pause of node `index`.
+    pub fn resume(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.node_mut(index)?.resume()
+    }
+
+    /// Starts node `index` again on the same port and data, and waits for it.
+    pub async fn restart(&mut self, index: usize) -> Result<Duration, ProviderError> {
+        if self.node_mut(index)?.state() != NodeState::Down {
+            self.stop(index).await?;
+        }
+        self.spawn_node(index)?;
+        let timeout = self.spec.ready_timeout;
+        self.node_mut(index)?.wait_ready(timeout).await
+    }
+
+    /// Fault: removes node `index`'s data (it must be down). With the
+    /// PostgreSQL backend the node's PostgreSQL database is dropped and
+    /// created empty, which is where its data lives.
+    pub async fn wipe_data(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.node_mut(index)?.wipe_data()?;
+        if let Some(cluster) = &self.postgres {
+            cluster.drop_database(&pg_database(index)).await?;
+            cluster.create_database(&pg_database(index)).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops every node and the PostgreSQL cluster and removes the run's
+    /// folder and record; with `keep`, leaves them all and says so in the
+    /// returned text.
+    pub async fn teardown(mut self) -> Option<String> {
+        self.teardown_inner().await
+    }
+
+    async fn teardown_inner(&mut self) -> Option<String> {
+        if self.torn_down {
+            return None;
+        }
+        self.torn_down = true;
+        if self.spec.keep {
+            return Some(format!(
+                "kept run {} for debugging: {} (remove with `drdrill clean --run {}`)",
+                self.spec.run_id,
+                self.run_dir.display(),
+                self.spec.run_id
+            ));
+        }
+        for node in &mut self.nodes {
+            let _ = node.stop(Duration::from_secs(5)).await;
+        }
+        if let Some(cluster) = &mut self.postgres {
+            let _ = cluster.stop().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+        self.record.remove();
+        None
+    }
+}
+
+impl Drop for LocalDeployment {
+    fn drop(&mut self) {
+        if self.torn_down || self.spec.keep {
+            return;
+        }
+        tracing::warn!(run = %self.spec.run_id, "deployment dropped without teardown; killing its processes");
+        for node in &mut self.nodes {
+            node.kill_now();
+        }
+        if let Some(cluster) = &mut self.postgres {
+            cluster.stop_now();
+        }
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+        self.record.remove();
+    }
+}
+
+/// The PostgreSQL database of FerretDB node `index`.
+fn pg_database(index: usize) -> String {
+    format!("ferretdb_node{index}")
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}

@@ -1,0 +1,56 @@
+//! Waiting for a server to answer `hello`: readiness is a conversation with
+//! the server, never a log line or a sleep.
+
+use std::time::{Duration, Instant};
+
+use bson::doc;
+use mongodb::Client;
+use mongodb::options::ClientOptions;
+
+/// Connects to `uri` with short server-selection timeouts, so that a probe
+/// loop notices a node coming up (or going away) within a fraction of a
+/// second.
+pub async fn probe_client(uri: &str) -> Result<Client, mongodb::error::Error> {
+    let mut options = ClientOptions::parse(uri).await?;
+    options.server_selection_timeout = Some(Duration::from_millis(500));
+    options.connect_timeout = Some(Duration::from_millis(500));
+    Client::with_options(options)
+}
+
+/// One `hello`; `Ok` when the server answered.
+pub async fn hello(client: &Client) -> Result<bson::Document, mongodb::error::Error> {
+    client.database("admin").run_command(doc! { "hello": 1 }).await
+}
+
+/// Polls `hello` every 50 ms until it answers, `alive` says the process
+/// died (returns its reason), or `timeout` passes. Returns the last error as
+/// text on failure.
+pub async fn wait_for_hello(
+    uri: &str,
+    timeout: Duration,
+    mut alive: impl FnMut() -> Result<(), String>,
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    let client = probe_client(uri).await.map_err(|error| error.to_string())?;
+    let mut last_error;
+    loop {
+        alive()?;
+        match tokio::time::timeout(Duration::from_secs(2), hello(&client)).await {
+            Ok(Ok(_)) => return Ok(started.elapsed()),
+            Ok(Err(error)) => last_error = error.to_string(),
+            Err(_) => last_error = "hello timed out".into(),
+        }
+        if started.elapsed() >= timeout {
+            return Err(last_error);
+        }
+        // Polling interval, not synchronization: the condition is `hello`.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago. Another process may take
+/// it before the server binds it; the caller retries start-up when the
+/// server reports the address in use.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

@@ -1,0 +1,4 @@
+//! One integration-test binary (STYLE.md): every file here is a module that
+//! shares [`ctx`], which starts real servers and cleans them up.
+
+mod ctx;
