@@ -1,116 +1,179 @@
-//! Shared context for integration tests: real FerretDB servers on free
-//! ports, each in its own temporary folder, removed on drop.
+//! Shared context for integration tests: real FerretDB deployments started
+//! through the harness's own local provider, the `drdrill` binary, and
+//! isolated state and work folders.
 //!
 //! Tests require the engine `scripts/setup` installs; when it is missing
 //! they fail with a message that names that command, never skip silently.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use drdrill::provider::Backend;
+use drdrill::provider::{Backend, LocalDeployment, LocalSpec};
 use mongodb::Client;
-use mongodb::bson::doc;
 
 /// The project root (where Cargo.toml is).
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The FerretDB binary `scripts/setup` builds.
-pub fn ferretdb_binary() -> PathBuf {
-    let path = project_root().join(".tools/bin/ferretdb");
-    assert!(
-        path.exists(),
-        "FerretDB is not installed at {}: run `scripts/setup` first",
-        path.display()
-    );
-    path
+/// `shared/` beside the repository (specs and genuine mongodump fixtures).
+pub fn shared_dir() -> PathBuf {
+    let candidates = [project_root().join("../shared"), project_root().join("shared")];
+    candidates
+        .iter()
+        .find(|path| path.join("fixtures").exists())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "shared/ not found beside {}: it holds the genuine mongodump fixtures",
+                project_root().display()
+            )
+        })
 }
 
-/// A running FerretDB server owned by one test.
+/// Folders private to this test binary: the provider's run records and the
+/// runs' data go here, so tests never touch a user's state or each other's.
+pub fn test_dirs() -> &'static (PathBuf, PathBuf) {
+    static DIRS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    DIRS.get_or_init(|| {
+        let base = std::env::temp_dir().join(format!("drdrill-tests-{}", std::process::id()));
+        let state = base.join("state");
+        let work = base.join("work");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        // SAFETY: set once, before any test thread reads these variables
+        // through the provider (OnceLock runs this exactly once, and every
+        // test calls it before starting anything).
+        unsafe {
+            std::env::set_var("DRDRILL_STATE_DIR", &state);
+            std::env::set_var("DRDRILL_WORK_DIR", &work);
+        }
+        (state, work)
+    })
+}
+
+/// The FerretDB binary `scripts/setup` builds.
+pub fn ferretdb_binary() -> PathBuf {
+    drdrill::provider::tools::ferretdb().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// A unique run id for a test.
+pub fn run_id(name: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("test-{}-{name}-{count}", std::process::id())
+}
+
+/// A running FerretDB deployment owned by one test.
 pub struct TestServer {
-    /// `mongodb://127.0.0.1:PORT/` of the server.
+    /// `mongodb://127.0.0.1:PORT/?directConnection=true`.
     pub uri: String,
     /// A connected client.
     pub client: Client,
-    child: Child,
-    dir: tempfile::TempDir,
+    /// The deployment; `None` after `teardown`.
+    pub deployment: Option<LocalDeployment>,
 }
 
 impl TestServer {
-    /// Starts FerretDB with the SQLite backend and waits until it answers
-    /// `hello`.
+    /// Starts one FerretDB node on `backend` and waits until it answers.
     pub async fn start(backend: Backend) -> Self {
-        assert_eq!(
-            backend,
-            Backend::Sqlite,
-            "ctx starts SQLite servers only until the provider lands"
-        );
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let port = free_port();
-        let data = dir.path().join("data");
-        std::fs::create_dir_all(&data).unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(ferretdb_binary())
-            .arg("--handler=sqlite")
-            .arg(format!("--sqlite-url=file:{}/", data.display()))
-            .arg(format!("--listen-addr=127.0.0.1:{port}"))
-            .arg(format!("--state-dir={}", dir.path().display()))
-            .arg("--debug-addr=-")
-            .arg("--telemetry=disable")
-            .arg("--log-level=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start ferretdb");
-        let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=2000");
-        let client = Client::with_uri_str(&uri).await.unwrap();
-        let server = Self {
-            uri,
-            client,
-            child,
-            dir,
-        };
-        server.wait_ready(Duration::from_secs(30)).await;
-        server
+        Self::start_nodes(backend, 1).await
     }
 
-    async fn wait_ready(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.client.database("admin").run_command(doc! {"hello": 1}).await {
-                Ok(_) => return,
-                Err(error) if Instant::now() > deadline => {
-                    let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-                    panic!("ferretdb did not answer hello within {timeout:?}: {error}\n{log}");
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
+    /// Starts `nodes` FerretDB nodes on `backend`.
+    pub async fn start_nodes(backend: Backend, nodes: usize) -> Self {
+        let (_, work) = test_dirs();
+        ferretdb_binary();
+        let mut spec = LocalSpec::new(run_id(&backend.to_string()));
+        spec.backend = backend;
+        spec.nodes = nodes;
+        spec.work_dir = work.clone();
+        let deployment = LocalDeployment::start(spec)
+            .await
+            .unwrap_or_else(|error| panic!("cannot start FerretDB ({backend}): {error}"));
+        let uri = deployment.uri().expose_secret().to_string();
+        let client = Client::with_uri_str(&uri).await.unwrap();
+        Self {
+            uri,
+            client,
+            deployment: Some(deployment),
         }
     }
 
-    /// The server's data folder.
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+    /// The deployment, for faults.
+    pub fn deployment(&mut self) -> &mut LocalDeployment {
+        self.deployment.as_mut().expect("not torn down")
+    }
+
+    /// Node 0's data folder.
+    pub fn data_dir(&mut self) -> PathBuf {
+        self.deployment().describe()[0].data_dir.clone()
+    }
+
+    /// Explicit teardown.
+    pub async fn teardown(mut self) {
+        if let Some(deployment) = self.deployment.take() {
+            deployment.teardown().await;
+        }
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The `drdrill` binary built for these tests, with the isolated folders.
+pub fn drdrill() -> Command {
+    let (state, work) = test_dirs();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_drdrill"));
+    command
+        .env("DRDRILL_STATE_DIR", state)
+        .env("DRDRILL_WORK_DIR", work)
+        .env("CI", "true")
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// Runs `drdrill ARGS` to completion.
+pub fn run_drdrill(args: &[&str]) -> Output {
+    drdrill().args(args).output().expect("run drdrill")
+}
+
+/// Stdout and stderr as text, for assertion messages.
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+/// Polls `condition` every 20 ms until true or `timeout`; panics with
+/// `what` on timeout.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Whether process `pid` exists and is not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Whether a folder exists and has entries.
+pub fn non_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false)
 }
