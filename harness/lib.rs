@@ -22,3 +22,4 @@ pub mod progress;
 pub mod provider;
 pub mod scenario;
 pub mod uri;
+pub mod report;
