@@ -20,6 +20,6 @@ pub mod dataset;
 pub mod measure;
 pub mod progress;
 pub mod provider;
+pub mod report;
 pub mod scenario;
 pub mod uri;
-pub mod report;

@@ -20,7 +20,10 @@ pub struct Instant {
     /// Milliseconds since the drill started (monotonic).
     pub offset_ms: u64,
     /// UTC wall-clock time, RFC 3339 with milliseconds.
-    #[serde(with = "super::time")]
+    #[serde(
+        serialize_with = "super::time::serialize",
+        deserialize_with = "super::time::deserialize"
+    )]
     pub wall: DateTime<Utc>,
 }
 
@@ -232,10 +235,16 @@ pub struct DrillReport {
     /// The harness's version.
     pub harness_version: String,
     /// Drill start.
-    #[serde(with = "super::time")]
+    #[serde(
+        serialize_with = "super::time::serialize",
+        deserialize_with = "super::time::deserialize"
+    )]
     pub started: DateTime<Utc>,
     /// Drill end.
-    #[serde(with = "super::time")]
+    #[serde(
+        serialize_with = "super::time::serialize",
+        deserialize_with = "super::time::deserialize"
+    )]
     pub finished: DateTime<Utc>,
     /// Wall time, milliseconds.
     pub duration_ms: u64,
