@@ -1,2 +1,9 @@
 //! Backup engines (the real tools, the builtin engine, a user's command), the
 //! mongodump on-disk formats, backup manifests and their verification.
+
+pub mod engine;
+
+pub use engine::{
+    BackupLocation, CollectionResult, DumpOutcome, DumpRequest, EngineChoice, EngineInfo, Layout, RestoreOutcome,
+    RestoreRequest,
+};
