@@ -1,0 +1,24 @@
+//! The on-disk formats of MongoDB's `mongodump` / `mongorestore` (Database
+//! Tools 100.x): the dump directory (`<db>/<collection>.bson[.gz]` and
+//! `.metadata.json[.gz]`, `prelude.json`) and the `--archive` stream
+//! (optionally gzip as a whole). Readers and writers stream raw BSON bytes,
+//! never re-serialized, one document in memory at a time.
+//!
+//! This module owns the bytes on disk only; talking to a server, choosing
+//! what to dump and verifying a restore belong to the backup engines.
+//!
+//! The cores are sync (`Read` / `Write`): async callers run them in
+//! `tokio::task::spawn_blocking`, which keeps them simple and testable.
+
+mod bson_stream;
+mod crc64;
+mod error;
+mod names;
+
+pub use bson_stream::{BsonStream, StreamedDocument};
+pub use crc64::Crc64;
+pub use error::{FormatError, MAX_DOCUMENT_BYTES, MIN_DOCUMENT_BYTES, Origin};
+pub use names::{
+    MAX_ESCAPED_NAME_BYTES, Namespace, collection_file_stem, escape_collection_name, is_truncated_stem,
+    unescape_collection_name,
+};
