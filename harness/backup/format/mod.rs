@@ -10,14 +10,18 @@
 //! The cores are sync (`Read` / `Write`): async callers run them in
 //! `tokio::task::spawn_blocking`, which keeps them simple and testable.
 
+mod base64;
 mod bson_stream;
 mod crc64;
 mod error;
+mod extended_json;
+mod metadata;
 mod names;
 
 pub use bson_stream::{BsonStream, StreamedDocument};
 pub use crc64::Crc64;
 pub use error::{FormatError, MAX_DOCUMENT_BYTES, MIN_DOCUMENT_BYTES, Origin};
+pub use metadata::{CollectionKind, CollectionMetadata};
 pub use names::{
     MAX_ESCAPED_NAME_BYTES, Namespace, collection_file_stem, escape_collection_name, is_truncated_stem,
     unescape_collection_name,

@@ -10,6 +10,7 @@ use std::fmt;
 
 use sha1::{Digest, Sha1};
 
+use super::base64;
 use super::error::FormatError;
 
 /// Longest escaped name mongodump writes before it truncates and hashes.
@@ -77,7 +78,7 @@ pub fn collection_file_stem(name: &str) -> String {
     format!(
         "{}%24{}",
         &escaped[..TRUNCATED_PREFIX_BYTES],
-        base64_url_unpadded(hash.as_slice())
+        base64::url_unpadded(hash.as_slice())
     )
 }
 
@@ -132,24 +133,6 @@ fn hex_value(byte: u8) -> Option<u8> {
         b'A'..=b'F' => Some(byte - b'A' + 10),
         _ => None,
     }
-}
-
-/// Unpadded URL-safe base64 (Go's `base64.RawURLEncoding`), only needed for
-/// the 20 bytes of a SHA-1, so a crate is not worth it.
-fn base64_url_unpadded(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let group = chunk.iter().enumerate().fold(0u32, |group, (position, byte)| {
-            group | u32::from(*byte) << (16 - 8 * position)
-        });
-        // A chunk of n bytes yields n + 1 characters when unpadded.
-        for position in 0..=chunk.len() {
-            let sextet = (group >> (18 - 6 * position)) & 0x3f;
-            encoded.push(ALPHABET[sextet as usize] as char);
-        }
-    }
-    encoded
 }
 
 #[cfg(test)]
@@ -213,7 +196,7 @@ mod tests {
         assert_eq!(&stem[208..211], "%24");
         assert!(is_truncated_stem(&stem));
         let hash = Sha1::digest(name.as_bytes());
-        assert_eq!(&stem[211..], base64_url_unpadded(hash.as_slice()));
+        assert_eq!(&stem[211..], base64::url_unpadded(hash.as_slice()));
         assert_eq!(stem[211..].len(), 27);
     }
 
@@ -234,15 +217,5 @@ mod tests {
                 "VeryVery".repeat(22)
             )
         );
-    }
-
-    #[test]
-    fn base64_matches_known_vectors() {
-        assert_eq!(base64_url_unpadded(b""), "");
-        assert_eq!(base64_url_unpadded(b"f"), "Zg");
-        assert_eq!(base64_url_unpadded(b"fo"), "Zm8");
-        assert_eq!(base64_url_unpadded(b"foo"), "Zm9v");
-        assert_eq!(base64_url_unpadded(b"foob"), "Zm9vYg");
-        assert_eq!(base64_url_unpadded(&[0xfb, 0xff]), "-_8");
     }
 }
