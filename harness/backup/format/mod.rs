@@ -13,6 +13,8 @@
 mod base64;
 mod bson_stream;
 mod crc64;
+mod directory;
+mod directory_writer;
 mod error;
 mod extended_json;
 mod metadata;
@@ -20,6 +22,8 @@ mod names;
 
 pub use bson_stream::{BsonStream, StreamedDocument};
 pub use crc64::Crc64;
+pub use directory::{DumpCollection, DumpDatabase, DumpDirectory, DumpPrelude, PARTIAL_SUFFIX, read_metadata_file};
+pub use directory_writer::{CollectionWriter, DirectoryWriter, WrittenCollection};
 pub use error::{FormatError, MAX_DOCUMENT_BYTES, MIN_DOCUMENT_BYTES, Origin};
 pub use metadata::{CollectionKind, CollectionMetadata};
 pub use names::{
