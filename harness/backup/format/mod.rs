@@ -10,6 +10,9 @@
 //! The cores are sync (`Read` / `Write`): async callers run them in
 //! `tokio::task::spawn_blocking`, which keeps them simple and testable.
 
+mod archive;
+mod archive_reader;
+mod archive_writer;
 mod base64;
 mod bson_stream;
 mod crc64;
@@ -20,6 +23,9 @@ mod extended_json;
 mod metadata;
 mod names;
 
+pub use archive::{ARCHIVE_FORMAT_VERSION, ARCHIVE_MAGIC, ArchiveHeader, NamespaceSummary, PreludeEntry};
+pub use archive_reader::{ArchiveEvent, ArchiveReader, ArchiveVisitor, MaybeGzip, VisitorError, read_archive, visit};
+pub use archive_writer::ArchiveWriter;
 pub use bson_stream::{BsonStream, StreamedDocument};
 pub use crc64::Crc64;
 pub use directory::{DumpCollection, DumpDatabase, DumpDirectory, DumpPrelude, PARTIAL_SUFFIX, read_metadata_file};
