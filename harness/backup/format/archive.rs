@@ -254,7 +254,7 @@ fn encode(document: &bson::Document, origin: &Origin, what: &str) -> Result<RawD
     RawDocumentBuf::try_from(document).map_err(|source| FormatError::Encode {
         origin: origin.clone(),
         what: what.to_owned(),
-        source,
+        source: Box::new(source),
     })
 }
 

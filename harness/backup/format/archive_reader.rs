@@ -278,11 +278,7 @@ impl<R: Read> ArchiveReader<R> {
                     }
                     (_, Frame::Terminator) => self.current = None,
                     (offset, Frame::End) => {
-                        return Err(FormatError::ArchiveCut {
-                            origin: self.origin.clone(),
-                            namespace,
-                            offset,
-                        });
+                        return Err(FormatError::ArchiveCut { origin, offset });
                     }
                 }
                 continue;
@@ -312,8 +308,7 @@ impl<R: Read> ArchiveReader<R> {
             };
             if summary.crc != header.crc {
                 return Err(FormatError::CrcMismatch {
-                    origin: self.origin.clone(),
-                    namespace,
+                    origin: self.origin.clone().with_namespace(namespace),
                     offset,
                     expected: header.crc,
                     actual: summary.crc,
@@ -348,8 +343,7 @@ impl<R: Read> ArchiveReader<R> {
             .find(|namespace| self.states.get(*namespace).is_some_and(|state| !state.ended));
         match unfinished {
             Some(namespace) => Err(FormatError::ArchiveCut {
-                origin: self.origin.clone(),
-                namespace: namespace.clone(),
+                origin: self.origin.clone().with_namespace(namespace.clone()),
                 offset,
             }),
             None => Ok(()),

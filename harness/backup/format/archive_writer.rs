@@ -292,7 +292,7 @@ mod tests {
             .collect::<Result<Vec<_>, _>>()
             .unwrap_err();
         assert!(
-            matches!(&error, FormatError::ArchiveCut { namespace, .. } if namespace.collection == "a"),
+            matches!(&error, FormatError::ArchiveCut { origin, .. } if origin.namespace == Some(Namespace::new("db", "a"))),
             "{error}"
         );
     }
@@ -308,7 +308,7 @@ mod tests {
             .collect::<Result<Vec<_>, _>>()
             .unwrap_err();
         assert!(
-            matches!(&error, FormatError::CrcMismatch { namespace, .. } if namespace.collection == "a"),
+            matches!(&error, FormatError::CrcMismatch { origin, .. } if origin.namespace == Some(Namespace::new("db", "a"))),
             "{error}"
         );
     }

@@ -156,13 +156,13 @@ impl<R: Read> FrameReader<R> {
             origin: origin.clone(),
             offset: start,
             path: "(document)".to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         validate_elements(&document, "").map_err(|(path, source)| FormatError::MalformedDocument {
             origin: origin.clone(),
             offset: start,
             path,
-            source,
+            source: Box::new(source),
         })?;
         Ok((start, Frame::Document(document)))
     }

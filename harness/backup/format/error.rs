@@ -144,9 +144,9 @@ pub enum FormatError {
         /// Dotted path of the element that failed, or `(document)` when
         /// the element could not even be located.
         path: String,
-        /// The cause.
+        /// The cause (boxed: bson's error is large).
         #[source]
-        source: bson::error::Error,
+        source: Box<bson::error::Error>,
     },
     /// A `.metadata.json` (or an archive prelude's metadata) is not valid
     /// extended JSON.
@@ -175,9 +175,9 @@ pub enum FormatError {
         origin: Origin,
         /// What was being encoded.
         what: String,
-        /// The cause.
+        /// The cause (boxed: bson's error is large).
         #[source]
-        source: bson::error::Error,
+        source: Box<bson::error::Error>,
     },
     /// A file name is not a valid escaped collection name.
     #[error("file name `{name}` is not a valid escaped collection name: {problem}")]
@@ -235,26 +235,20 @@ pub enum FormatError {
         problem: String,
     },
     /// The archive ended while a namespace was still open, or before a
-    /// namespace the prelude announced was seen.
-    #[error("{origin}: archive ends at offset {offset} before namespace {namespace} is complete")]
+    /// namespace the prelude announced was complete.
+    #[error("{origin}: archive ends at offset {offset} before the namespace is complete")]
     ArchiveCut {
-        /// Where the bytes come from.
+        /// Where the bytes come from, with the unfinished namespace.
         origin: Origin,
-        /// The namespace left unfinished.
-        namespace: Namespace,
         /// Length of the archive (decompressed).
         offset: u64,
     },
     /// A namespace's end-of-file CRC differs from the CRC of the documents
     /// read.
-    #[error(
-        "{origin}: crc mismatch for namespace {namespace} at offset {offset}: archive says {expected:#018x}, documents give {actual:#018x}"
-    )]
+    #[error("{origin}: crc mismatch at offset {offset}: archive says {expected:#018x}, documents give {actual:#018x}")]
     CrcMismatch {
-        /// Where the bytes come from.
+        /// Where the bytes come from, with the namespace.
         origin: Origin,
-        /// The namespace.
-        namespace: Namespace,
         /// Byte offset of the end-of-file header.
         offset: u64,
         /// The CRC the archive declares.

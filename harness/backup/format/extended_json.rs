@@ -176,7 +176,7 @@ pub(crate) fn format_double(number: f64) -> String {
     let sign = if number.is_sign_negative() { "-" } else { "" };
     // For shortest output Go compares the exponent with a fixed precision
     // of 6, whatever the number of digits.
-    let formatted = if exponent < -4 || exponent >= 6 {
+    let formatted = if !(-4..6).contains(&exponent) {
         let (first, rest) = digits.split_at(1);
         let point = if rest.is_empty() {
             String::new()
@@ -232,7 +232,7 @@ mod tests {
             (0.0001, "0.0001"),
             (0.00001, "1E-05"),
             (1.5e-7, "1.5E-07"),
-            (3.141592653589793, "3.141592653589793"),
+            (std::f64::consts::PI, "3.141592653589793"),
             (5e-324, "5E-324"),
             (f64::MAX, "1.7976931348623157E+308"),
             (-2.5, "-2.5"),

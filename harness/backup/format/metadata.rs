@@ -161,7 +161,7 @@ impl CollectionMetadata {
         let encode = |source| FormatError::Encode {
             origin: origin.clone(),
             what: "collection metadata".to_owned(),
-            source,
+            source: Box::new(source),
         };
         let raw = RawDocumentBuf::try_from(&document).map_err(encode)?;
         let mut text = String::with_capacity(raw.as_bytes().len() * 2);
