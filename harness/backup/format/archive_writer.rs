@@ -314,6 +314,35 @@ mod tests {
     }
 
     #[test]
+    fn gzip_archives_are_detected_and_cut_gzip_is_reported() {
+        let header = ArchiveHeader::new("7.0.0", "drdrill");
+        let mut writer = ArchiveWriter::gzip(Vec::new(), Origin::default(), &header, &prelude(&["a"])).unwrap();
+        let namespace = Namespace::new("db", "a");
+        for number in 0..2000 {
+            writer.write_document(&namespace, &rawdoc! { "_id": number }).unwrap();
+        }
+        writer.end_namespace(&namespace).unwrap();
+        let compressed = writer.finish().unwrap().finish().unwrap();
+        let events = ArchiveReader::detect(compressed.as_slice(), Origin::default())
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(events.len(), 2001);
+        let cut = &compressed[..compressed.len() / 2];
+        let error = ArchiveReader::detect(cut, Origin::file("x.archive.gz"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_err();
+        assert!(matches!(error, FormatError::Gzip { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("file x.archive.gz (namespace db.a): bad gzip stream after"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn bad_magic_and_misuse_are_errors() {
         let error = ArchiveReader::new(&b"\x01\x02"[..], Origin::default()).unwrap_err();
         assert_eq!(
