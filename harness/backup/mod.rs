@@ -2,6 +2,7 @@
 //! mongodump on-disk formats, backup manifests and their verification.
 
 pub mod engine;
+pub mod format;
 
 pub use engine::{
     BackupLocation, CollectionResult, DumpOutcome, DumpRequest, EngineChoice, EngineInfo, Layout, RestoreOutcome,

@@ -2,4 +2,5 @@
 //! shares [`ctx`], which starts real servers and cleans them up.
 
 mod ctx;
+mod format;
 mod provider;

@@ -1,0 +1,221 @@
+//! Namespaces and the escaping of collection names into file names, exactly
+//! as mongodump does it: Go's `url.QueryEscape` (letters, digits and
+//! `-_.~` kept, a space becomes `+`, every other byte `%XX` in upper-case
+//! hex), and for names whose escaped form is longer than 238 bytes, the first
+//! 208 escaped bytes, `%24` and the unpadded URL-safe base64 of the SHA-1 of
+//! the name, so that `<name>.metadata.json.gz` stays within 255 bytes.
+//! mongorestore then takes the real name from the metadata file.
+
+use std::fmt;
+
+use sha1::{Digest, Sha1};
+
+use super::base64;
+use super::error::FormatError;
+
+/// Longest escaped name mongodump writes before it truncates and hashes.
+pub const MAX_ESCAPED_NAME_BYTES: usize = 238;
+
+/// How many escaped bytes a truncated name keeps before `%24` and the hash.
+const TRUNCATED_PREFIX_BYTES: usize = 208;
+
+/// A database and collection, displayed as `db.collection`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Namespace {
+    /// The database name.
+    pub database: String,
+    /// The collection name (may itself contain dots).
+    pub collection: String,
+}
+
+impl Namespace {
+    /// A namespace from its two parts.
+    pub fn new(database: impl Into<String>, collection: impl Into<String>) -> Self {
+        Self {
+            database: database.into(),
+            collection: collection.into(),
+        }
+    }
+}
+
+impl fmt::Display for Namespace {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}.{}", self.database, self.collection)
+    }
+}
+
+/// Escapes a collection name as Go's `url.QueryEscape` does, without the
+/// truncation of long names (see [`collection_file_stem`]).
+pub fn escape_collection_name(name: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut escaped = String::with_capacity(name.len());
+    for &byte in name.as_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => escaped.push(byte as char),
+            b' ' => escaped.push('+'),
+            _ => {
+                escaped.push('%');
+                escaped.push(HEX[usize::from(byte >> 4)] as char);
+                escaped.push(HEX[usize::from(byte & 0x0f)] as char);
+            }
+        }
+    }
+    escaped
+}
+
+/// The file name stem (before `.bson` / `.metadata.json`) mongodump uses for
+/// a collection: the escaped name, or for long names the truncated and
+/// hashed form.
+pub fn collection_file_stem(name: &str) -> String {
+    let escaped = escape_collection_name(name);
+    if escaped.len() <= MAX_ESCAPED_NAME_BYTES {
+        return escaped;
+    }
+    // The escaped name is ASCII, so cutting at a byte index is safe (it may
+    // split a `%XX`, as mongodump's does; the name then comes from the
+    // metadata file, never from the stem).
+    let hash = Sha1::digest(name.as_bytes());
+    format!(
+        "{}%24{}",
+        &escaped[..TRUNCATED_PREFIX_BYTES],
+        base64::url_unpadded(hash.as_slice())
+    )
+}
+
+/// Whether a stem is the truncated form of a long name, whose real name
+/// must be read from the collection's metadata file.
+pub fn is_truncated_stem(stem: &str) -> bool {
+    stem.len() == MAX_ESCAPED_NAME_BYTES && stem.contains("%24")
+}
+
+/// Reverses [`escape_collection_name`] as Go's `url.QueryUnescape` does: `+`
+/// is a space, `%XX` a byte; the result must be UTF-8.
+pub fn unescape_collection_name(stem: &str) -> Result<String, FormatError> {
+    let invalid = |problem: String| FormatError::InvalidEscape {
+        name: stem.to_owned(),
+        problem,
+    };
+    let bytes = stem.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => {
+                decoded.push(b' ');
+                index += 1;
+            }
+            b'%' => {
+                let high = bytes.get(index + 1).and_then(|byte| hex_value(*byte));
+                let low = bytes.get(index + 2).and_then(|byte| hex_value(*byte));
+                match (high, low) {
+                    (Some(high), Some(low)) => decoded.push(high << 4 | low),
+                    _ => {
+                        let end = (index + 3).min(bytes.len());
+                        let sequence = String::from_utf8_lossy(&bytes[index..end]);
+                        return Err(invalid(format!("bad escape `{sequence}` at byte {index}")));
+                    }
+                }
+                index += 3;
+            }
+            byte => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(decoded).map_err(|error| invalid(format!("not utf-8 once unescaped ({error})")))
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_query_escape() {
+        assert_eq!(escape_collection_name("config.history"), "config.history");
+        assert_eq!(escape_collection_name("weird name%x"), "weird+name%25x");
+        assert_eq!(escape_collection_name("with/slash"), "with%2Fslash");
+        assert_eq!(escape_collection_name("ünïcode"), "%C3%BCn%C3%AFcode");
+        assert_eq!(escape_collection_name("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(escape_collection_name("$+&=?@:;,"), "%24%2B%26%3D%3F%40%3A%3B%2C");
+    }
+
+    #[test]
+    fn unescapes_and_round_trips() {
+        for name in [
+            "config.history",
+            "weird name%x",
+            "with/slash",
+            "ünïcode",
+            "a+b c",
+            "x%2Fy",
+            "$admin",
+        ] {
+            assert_eq!(unescape_collection_name(&escape_collection_name(name)).unwrap(), name);
+        }
+        assert_eq!(unescape_collection_name("%c3%bc").unwrap(), "ü");
+    }
+
+    #[test]
+    fn rejects_bad_escapes() {
+        let error = unescape_collection_name("abc%2").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "file name `abc%2` is not a valid escaped collection name: bad escape `%2` at byte 3"
+        );
+        let error = unescape_collection_name("%zz").unwrap_err();
+        assert!(error.to_string().contains("bad escape `%zz` at byte 0"), "{error}");
+        let error = unescape_collection_name("%FF").unwrap_err();
+        assert!(error.to_string().contains("not utf-8"), "{error}");
+    }
+
+    #[test]
+    fn names_up_to_238_escaped_bytes_are_kept() {
+        let name = format!("long_{}", "n".repeat(200));
+        assert_eq!(collection_file_stem(&name), name);
+        let name = "n".repeat(238);
+        assert_eq!(collection_file_stem(&name), name);
+        assert!(!is_truncated_stem(&name));
+    }
+
+    #[test]
+    fn long_names_are_truncated_and_hashed() {
+        let name = "n".repeat(239);
+        let stem = collection_file_stem(&name);
+        assert_eq!(stem.len(), 238);
+        assert!(stem.starts_with(&"n".repeat(208)));
+        assert_eq!(&stem[208..211], "%24");
+        assert!(is_truncated_stem(&stem));
+        let hash = Sha1::digest(name.as_bytes());
+        assert_eq!(&stem[211..], base64::url_unpadded(hash.as_slice()));
+        assert_eq!(stem[211..].len(), 27);
+    }
+
+    #[test]
+    fn long_name_matches_mongo_tools_test_data() {
+        // mongo-tools' `mongorestore/testdata/longcollectionname/db1/` holds
+        // a dump of this 247-character name under this stem.
+        let name = format!(
+            "a{}LongCollectionNameConsistingOfExactlyTwoHundredAndFortySevenCharacters",
+            "VeryVery".repeat(22)
+        );
+        assert_eq!(name.len(), 247);
+        let stem = collection_file_stem(&name);
+        assert_eq!(
+            stem,
+            format!(
+                "a{}LongCollectionNameConsistingOfE%24xFO0VquRn7cg3QooSZD5sglTddU",
+                "VeryVery".repeat(22)
+            )
+        );
+    }
+}
