@@ -12,9 +12,6 @@ use drdrill::provider::{Backend, Engine};
 #[derive(Debug, Parser)]
 #[command(name = "drdrill", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Output format of results: a table for people or JSON for machines.
-    #[arg(long, global = true)]
-    pub json: bool,
     /// Never draw progress bars, even on a terminal.
     #[arg(long, global = true)]
     pub quiet: bool,
@@ -37,12 +34,71 @@ pub enum Command {
     /// Remove processes, folders and containers left behind by killed runs.
     Clean(CleanArgs),
     /// Show which engines, backends and tools are usable here and the command that fixes each one that is not.
-    Doctor,
+    Doctor(DoctorArgs),
+    /// Run scenario files, folders or tagged scenarios and write JSON, JUnit, summary and timeline reports.
+    Run(RunArgs),
+    /// Check scenario files and report every problem with file, line and column (exit 2 when any).
+    Validate(ValidateArgs),
+}
+
+/// `drdrill run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (default: `scenarios/`).
+    #[arg(default_value = "scenarios")]
+    pub scenarios: Vec<PathBuf>,
+    /// Only scenarios with this tag (repeatable: any of them).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Folder for the per-drill report folders.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Combined JUnit file (default: `<out>/junit.xml`).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Combined JSON report (default: `<out>/report.json`).
+    #[arg(long = "json", value_name = "PATH")]
+    pub json_report: Option<PathBuf>,
+    /// Run on this provider instead of each scenario's own.
+    #[arg(long, value_enum)]
+    pub provider: Option<drdrill::provider::ProviderKind>,
+    /// Folder for deployments' data (default: $DRDRILL_WORK_DIR or the temp folder).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Leave deployments running after each drill, for debugging.
+    #[arg(long, env = "DRDRILL_KEEP")]
+    pub keep: bool,
+    /// Allow destructive steps against external deployments (the scenario must allow them too).
+    #[arg(long)]
+    pub allow_destructive: bool,
+}
+
+/// `drdrill doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `drdrill validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Scenario files or folders.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// `drdrill serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// Server implementation.
     #[arg(long, value_enum, default_value_t = Engine::Ferretdb)]
     pub engine: Engine,
@@ -97,6 +153,9 @@ pub struct SeedArgs {
 /// `drdrill checksum`.
 #[derive(Debug, Args)]
 pub struct ChecksumArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// What to checksum.
     #[command(flatten)]
     pub target: Target,
@@ -105,6 +164,9 @@ pub struct ChecksumArgs {
 /// `drdrill compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// The reference deployment.
     #[arg(long)]
     pub source: String,
@@ -122,6 +184,9 @@ pub struct CompareArgs {
 /// `drdrill clean`.
 #[derive(Debug, Args)]
 pub struct CleanArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// Only this run.
     #[arg(long)]
     pub run: Option<String>,

@@ -3,6 +3,7 @@
 //! outcomes and errors become exit codes ([`exit_code`]).
 
 mod args;
+mod live;
 mod commands;
 mod output;
 

@@ -150,7 +150,7 @@ async fn a_panicking_owner_leaves_no_process_or_folder() {
 /// and folders it printed.
 fn start_serve(args: &[&str]) -> (std::process::Child, Vec<i32>, Vec<String>) {
     let mut child = ctx::drdrill()
-        .args(["--json", "serve"])
+        .args(["serve", "--json"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -19,7 +19,8 @@ struct Removed {
 
 /// Kills recorded processes, stops recorded PostgreSQL clusters, removes
 /// recorded folders and then the records.
-pub async fn run(args: CleanArgs, json: bool) -> anyhow::Result<Outcome> {
+pub async fn run(args: CleanArgs) -> anyhow::Result<Outcome> {
+    let json = args.json;
     let mut removed = Vec::new();
     let mut problems = Vec::new();
     let mut skipped_live = 0;

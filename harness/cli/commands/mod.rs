@@ -2,22 +2,25 @@
 
 mod clean;
 mod doctor;
+mod run;
 mod serve;
+mod validate;
 
 use super::Outcome;
 use super::args::{Cli, Command};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let json = cli.json;
     let quiet = cli.quiet;
     match cli.command {
-        Command::Serve(args) => serve::run(args, json).await,
+        Command::Serve(args) => serve::run(args).await,
         Command::Seed(_) | Command::Checksum(_) | Command::Compare(_) => {
             anyhow::bail!("not built yet")
         }
-        Command::Clean(args) => clean::run(args, json).await,
-        Command::Doctor => doctor::run(json, quiet).await,
+        Command::Clean(args) => clean::run(args).await,
+        Command::Doctor(args) => doctor::run(args.json, quiet).await,
+        Command::Run(args) => run::run(args, quiet).await,
+        Command::Validate(args) => validate::run(args.files, args.json).await,
     }
 }
 
@@ -29,9 +32,7 @@ pub async fn connect(uri: &str) -> anyhow::Result<(drdrill::uri::MongoUri, mongo
     let mut options = mongodb::options::ClientOptions::parse(uri.expose_secret())
         .await
         .map_err(|error| anyhow::anyhow!("malformed URI {uri}: {}", drdrill::uri::redact(&error.to_string())))?;
-    options
-        .server_selection_timeout
-        .get_or_insert(std::time::Duration::from_secs(5));
+    options.server_selection_timeout.get_or_insert(std::time::Duration::from_secs(5));
     options.app_name.get_or_insert_with(|| "drdrill".into());
     let client = mongodb::Client::with_options(options)?;
     drdrill::provider::ready::hello(&client)

@@ -10,7 +10,8 @@ use crate::cli::output::{print_json, table};
 
 /// Starts the deployment, prints its URI, waits for Ctrl-C or SIGTERM, and
 /// tears down.
-pub async fn run(args: ServeArgs, json: bool) -> anyhow::Result<Outcome> {
+pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let json = args.json;
     let mut spec = LocalSpec::new(new_run_id("serve"));
     spec.engine = args.engine;
     spec.backend = args.backend;

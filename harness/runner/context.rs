@@ -1,0 +1,108 @@
+//! Everything a drill's steps share while it runs: the deployments, the
+//! clock, the tick writer, the backups taken, the reference checksums and
+//! the instants T_d, T_s and T_v.
+
+use std::path::PathBuf;
+
+use mongodb::{Client, Database};
+
+use super::deployment::Deployment;
+use super::events::EventSink;
+use super::ticks::TickWriter;
+use crate::backup::BackupLocation;
+use crate::checksum::DatabaseDigest;
+use crate::measure::clock::{DrillClock, Stamp};
+use crate::measure::ticks::TickLog;
+use crate::provider::server_info::ServerInfo;
+use crate::report::model::CheckReport;
+use crate::scenario::Scenario;
+
+/// A backup a step took, kept for restores and tampering.
+#[derive(Debug, Clone)]
+pub struct TakenBackup {
+    /// Where it is.
+    pub location: BackupLocation,
+    /// When the engine started and finished reading the source: the
+    /// backup's consistent window (no oplog, so no single point).
+    pub started: Stamp,
+    /// End of the window.
+    pub finished: Stamp,
+    /// The engine that made it (`builtin`, `tools`, `command`).
+    pub engine: String,
+}
+
+/// The shared state of one drill.
+pub struct DrillContext<'a> {
+    /// The scenario being run.
+    pub scenario: &'a Scenario,
+    /// The run id.
+    pub run_id: String,
+    /// The drill clock: every instant recorded comes from it.
+    pub clock: DrillClock,
+    /// Where events go.
+    pub events: &'a dyn EventSink,
+    /// The drill's scratch folder (backups, extracted archives).
+    pub work_dir: PathBuf,
+    /// The deployment under test.
+    pub source: Deployment,
+    /// A fresh deployment restored into, when a restore step asks for one;
+    /// from then on it is what "recovered" means.
+    pub fresh: Option<Deployment>,
+    /// A client of the source deployment.
+    pub source_client: Client,
+    /// A client of the fresh deployment, once there is one.
+    pub fresh_client: Option<Client>,
+    /// What the source server is and supports.
+    pub server: ServerInfo,
+    /// The running tick writer, between the start of the workload and T_d.
+    pub ticks: Option<TickWriter>,
+    /// The ticks attempted, once the writer stopped.
+    pub tick_log: Option<TickLog>,
+    /// When the tick writer started.
+    pub workload_start: Option<Stamp>,
+    /// Backups taken, in order; restores use the last.
+    pub backups: Vec<TakenBackup>,
+    /// Checksums of the source at the backup's consistent point.
+    pub reference: Option<DatabaseDigest>,
+    /// T_d.
+    pub disaster_at: Option<Stamp>,
+    /// T_s: first canary acknowledged and read back after recovery.
+    pub service_at: Option<Stamp>,
+    /// T_v: verification finished and passed.
+    pub verified_at: Option<Stamp>,
+    /// Collections a restore step restored (`None` inside = all).
+    pub restored: Option<Option<Vec<String>>>,
+    /// Checks recorded by steps (collections, integrity).
+    pub checks: Vec<CheckReport>,
+    /// Things worth knowing that are not failures.
+    pub findings: Vec<String>,
+}
+
+impl DrillContext<'_> {
+    /// The protected database on the source.
+    pub fn source_database(&self) -> Database {
+        self.source_client.database(&self.scenario.dataset.database)
+    }
+
+    /// The protected database where recovery happened (the fresh node when
+    /// there is one, else the source).
+    pub fn recovered_database(&self) -> Database {
+        self.fresh_client
+            .as_ref()
+            .unwrap_or(&self.source_client)
+            .database(&self.scenario.dataset.database)
+    }
+
+    /// The deployment where recovery happened.
+    pub fn recovered_deployment(&mut self) -> &mut Deployment {
+        self.fresh.as_mut().unwrap_or(&mut self.source)
+    }
+
+    /// Records a finding once.
+    pub fn finding(&mut self, text: impl Into<String>) {
+        let text = crate::uri::redact(&text.into());
+        if !self.findings.contains(&text) {
+            self.findings.push(text);
+        }
+    }
+}

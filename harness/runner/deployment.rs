@@ -1,0 +1,137 @@
+//! The deployment a drill runs against, whichever provider started it. The
+//! runner and steps see this one type; faults that a provider cannot inject
+//! (killing a node of an external deployment) say so instead of pretending.
+
+use crate::provider::{Backend, Engine, LocalDeployment, LocalSpec, ProviderError};
+use crate::uri::MongoUri;
+
+/// A deployment owned by a drill, or an external one it must not destroy.
+#[derive(Debug)]
+pub enum Deployment {
+    /// Server processes started by the harness.
+    Local(LocalDeployment),
+    /// An existing deployment named by URI.
+    External {
+        /// Its URI.
+        uri: MongoUri,
+    },
+}
+
+impl Deployment {
+    /// Its URI (credentials inside; print only through `Display`).
+    pub fn uri(&self) -> MongoUri {
+        match self {
+            Self::Local(deployment) => deployment.uri(),
+            Self::External { uri } => uri.clone(),
+        }
+    }
+
+    /// `ferretdb over sqlite, 1 node` and the like.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Local(deployment) => format!(
+                "{} over {}, {} node(s), local processes",
+                deployment.engine(),
+                deployment.backend(),
+                deployment.node_count()
+            ),
+            Self::External { uri } => format!("external deployment {uri}"),
+        }
+    }
+
+    /// The engine, when the harness started it.
+    pub fn engine(&self) -> Option<Engine> {
+        match self {
+            Self::Local(deployment) => Some(deployment.engine()),
+            Self::External { .. } => None,
+        }
+    }
+
+    /// The backend, when the harness started it.
+    pub fn backend(&self) -> Option<Backend> {
+        match self {
+            Self::Local(deployment) => Some(deployment.backend()),
+            Self::External { .. } => None,
+        }
+    }
+
+    fn local(&mut self, operation: &str) -> Result<&mut LocalDeployment, ProviderError> {
+        match self {
+            Self::Local(deployment) => Ok(deployment),
+            Self::External { uri } => Err(ProviderError::InvalidState {
+                node: uri.to_string(),
+                operation: operation.into(),
+                reason: "the harness did not start this deployment, so it cannot fault its processes".into(),
+            }),
+        }
+    }
+
+    /// SIGKILL node `index`.
+    pub async fn kill(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.local("kill a node")?.kill(index).await
+    }
+
+    /// Restarts node `index` if it is down (after a kill or wipe).
+    pub async fn ensure_running(&mut self, index: usize) -> Result<bool, ProviderError> {
+        let deployment = self.local("restart a node")?;
+        let state = deployment.describe()[index].state;
+        if state == crate::provider::local::NodeState::Running {
+            return Ok(false);
+        }
+        if state == crate::provider::local::NodeState::Paused {
+            deployment.resume(index)?;
+            return Ok(true);
+        }
+        deployment.restart(index).await?;
+        Ok(true)
+    }
+
+    /// Stops node `index` and removes its data.
+    pub async fn wipe(&mut self, index: usize) -> Result<(), ProviderError> {
+        let deployment = self.local("wipe a node's data")?;
+        if deployment.describe()[index].state != crate::provider::local::NodeState::Down {
+            deployment.kill(index).await?;
+        }
+        deployment.wipe_data(index).await
+    }
+
+    /// SIGSTOP node `index`.
+    pub fn pause(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.local("pause a node")?.pause(index)
+    }
+
+    /// Clean shutdown of node `index`.
+    pub async fn stop(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.local("stop a node")?.stop(index).await
+    }
+
+    /// Starts another deployment like this one (a fresh node to restore into).
+    pub async fn start_fresh(&self, run_id: &str) -> Result<Deployment, ProviderError> {
+        match self {
+            Self::Local(deployment) => {
+                let mut spec = LocalSpec::new(format!("{run_id}-fresh"));
+                spec.engine = deployment.engine();
+                spec.backend = deployment.backend();
+                spec.work_dir = deployment
+                    .run_dir()
+                    .parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_else(crate::provider::local::default_work_dir);
+                Ok(Self::Local(LocalDeployment::start(spec).await?))
+            }
+            Self::External { uri } => Err(ProviderError::InvalidState {
+                node: uri.to_string(),
+                operation: "start a fresh node".into(),
+                reason: "an external deployment has no provider to start another; name a target URI".into(),
+            }),
+        }
+    }
+
+    /// Tears down what the harness started; an external deployment is left alone.
+    pub async fn teardown(self) -> Option<String> {
+        match self {
+            Self::Local(deployment) => deployment.teardown().await,
+            Self::External { .. } => None,
+        }
+    }
+}

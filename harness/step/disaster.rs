@@ -1,0 +1,165 @@
+//! `disaster`: records T_d, stops the tick writer at T_d, and injects the
+//! fault: drop the database or a collection, kill a node, wipe its data,
+//! corrupt documents, tamper with the backup, or run the team's command.
+
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+use serde_json::json;
+
+use super::StepOutcome;
+use crate::backup::BackupLocation;
+use crate::runner::context::DrillContext;
+use crate::runner::events::Event;
+use crate::scenario::{DisasterAction, Step, StepKind};
+
+/// Runs a `disaster` step.
+pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> StepOutcome {
+    let StepKind::Disaster {
+        action,
+        collection,
+        documents,
+        node,
+        command,
+    } = &step.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    let node = usize::from(node.unwrap_or(0));
+    // T_d is recorded immediately before the fault is issued.
+    let t_d = context.clock.now();
+    context.disaster_at = Some(t_d);
+    context.events.emit(Event::Disaster { at_ms: t_d.offset_ms });
+    let writer = context.ticks.take();
+    let database = context.source_database();
+    let result: Result<serde_json::Value, String> = match action {
+        DisasterAction::DropDatabase => database
+            .drop()
+            .await
+            .map(|()| json!({ "dropped": context.scenario.dataset.database }))
+            .map_err(|error| error.to_string()),
+        DisasterAction::DropCollection => {
+            let name = collection.clone().unwrap_or_else(|| "configurations".into());
+            database
+                .collection::<Document>(&name)
+                .drop()
+                .await
+                .map(|()| json!({ "dropped": name }))
+                .map_err(|error| error.to_string())
+        }
+        DisasterAction::KillNode => context
+            .source
+            .kill(node)
+            .await
+            .map(|()| json!({ "killed": format!("node-{node}") }))
+            .map_err(|error| error.to_string()),
+        DisasterAction::WipeData => context
+            .source
+            .wipe(node)
+            .await
+            .map(|()| json!({ "wiped": format!("node-{node}") }))
+            .map_err(|error| error.to_string()),
+        DisasterAction::CorruptDocuments => {
+            let name = collection.clone().unwrap_or_else(|| "configurations".into());
+            corrupt_documents(&database, &name, documents.unwrap_or(10)).await
+        }
+        DisasterAction::TamperBackup => match context.backups.last() {
+            Some(backup) => {
+                let name = collection.clone().unwrap_or_else(|| "configurations".into());
+                tamper_backup(&backup.location, &context.scenario.dataset.database, &name)
+            }
+            None => Err("tamper-backup needs a backup step before it".into()),
+        },
+        DisasterAction::Command => {
+            let command = command.clone().unwrap_or_default();
+            match super::exec::run_command(context, &command, step.timeout, &[]).await {
+                Ok(run) => Ok(json!({ "command": command, "exit_code": run.code, "stdout": run.stdout, "stderr": run.stderr, "timed_out": run.timed_out })),
+                Err(error) => Err(format!("cannot run `{command}`: {error}")),
+            }
+        }
+    };
+    if let Some(writer) = writer {
+        context.tick_log = Some(writer.stop().await);
+    }
+    // Without a restore step after this one (a failover drill), the service
+    // is probed from T_d on; otherwise the restore step probes when it ends.
+    match result {
+        Ok(details) => StepOutcome::passed(format!("{action} at T_d = {} ms", t_d.offset_ms), details),
+        Err(error) => StepOutcome::error(format!("{action} could not be injected: {}", crate::uri::redact(&error))),
+    }
+}
+
+/// Overwrites a field of the first `count` documents (in `_id` order).
+async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64) -> Result<serde_json::Value, String> {
+    let collection = database.collection::<Document>(name);
+    let mut cursor = collection
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .limit(count as i64)
+        .projection(doc! { "_id": 1 })
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut ids = Vec::new();
+    while let Some(document) = cursor.try_next().await.map_err(|error| error.to_string())? {
+        if let Some(id) = document.get("_id") {
+            ids.push(id.clone());
+        }
+    }
+    for id in &ids {
+        collection
+            .update_one(doc! { "_id": id.clone() }, doc! { "$set": { "corrupted_by_drill": true } })
+            .await
+            .map_err(|error| error.to_string())?;
+    }
+    Ok(json!({ "collection": name, "corrupted": ids.len(), "ids": ids.iter().take(20).map(|id| id.to_string()).collect::<Vec<_>>() }))
+}
+
+/// Flips one ASCII character inside a string value of the middle document
+/// of `collection`'s `.bson` file: the BSON stays well formed, so only a
+/// checksum (the manifest's file hash, or verification after restore) can
+/// notice. Directory backups only; archives and gzip files are refused.
+fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) -> Result<serde_json::Value, String> {
+    use crate::backup::format::{BsonStream, DumpDirectory, Namespace};
+    let BackupLocation::Directory { path, gzip: false } = location else {
+        return Err("tamper-backup works on plain directory backups".into());
+    };
+    let dump = DumpDirectory::open(path).map_err(|error| error.to_string())?;
+    let namespace = Namespace {
+        database: database.to_string(),
+        collection: collection.to_string(),
+    };
+    let file = dump
+        .collection(&namespace)
+        .and_then(|entry| entry.bson_file.clone())
+        .ok_or_else(|| format!("the backup has no {database}.{collection}"))?;
+    let mut stream = BsonStream::open_file(&file, Some(namespace)).map_err(|error| error.to_string())?;
+    let mut documents = Vec::new();
+    while let Some(document) = stream.next_document().map_err(|error| error.to_string())? {
+        documents.push(document);
+    }
+    let middle = documents.get(documents.len() / 2).ok_or("the collection is empty in the backup")?;
+    // Find the first string value with an ASCII letter; its byte offset in
+    // the file is the document's offset plus its offset in the document.
+    let bytes = middle.document.as_bytes();
+    let mut target = None;
+    for element in middle.document.iter_elements() {
+        let Ok(element) = element else { continue };
+        if element.element_type() == bson::spec::ElementType::String {
+            if let Ok(bson::RawBsonRef::String(text)) = element.value() {
+                if let Some(position) = text.bytes().position(|byte| byte.is_ascii_alphabetic()) {
+                    let needle = text.as_bytes();
+                    if let Some(start) = bytes.windows(needle.len()).position(|window| window == needle) {
+                        target = Some((start + position, element.key().to_string()));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let (in_document, field) = target.ok_or("no string value to tamper with in the middle document")?;
+    let offset = middle.offset as usize + in_document;
+    let mut content = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
+    content[offset] ^= 0x20; // swaps the letter's case: still valid UTF-8
+    std::fs::write(&file, &content).map_err(|error| format!("{}: {error}", file.display()))?;
+    let id = middle.document.get("_id").ok().flatten().map(|id| format!("{id:?}")).unwrap_or_default();
+    Ok(json!({ "file": file.display().to_string(), "offset": offset, "field": field, "document_id": id }))
+}

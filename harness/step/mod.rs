@@ -1,0 +1,78 @@
+//! One file per step kind; the set is closed ([`crate::scenario::StepKind`])
+//! and [`run`] dispatches. A step returns a [`StepOutcome`] and records
+//! instants (T_d, T_s, T_v), backups and checks in the drill context; it
+//! never prints.
+
+mod backup;
+mod disaster;
+mod exec;
+mod restore;
+mod seed;
+mod verify;
+mod wait;
+
+use serde_json::Value;
+
+use crate::report::model::Status;
+use crate::runner::context::DrillContext;
+use crate::scenario::{Step, StepKind};
+
+/// What a step did.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    /// Passed, failed (the thing under test failed), error (the harness
+    /// could not do it), or skipped.
+    pub status: Status,
+    /// One line.
+    pub message: String,
+    /// Step-specific facts for the report.
+    pub details: Value,
+}
+
+impl StepOutcome {
+    /// Success.
+    pub fn passed(message: impl Into<String>, details: Value) -> Self {
+        Self {
+            status: Status::Passed,
+            message: message.into(),
+            details,
+        }
+    }
+
+    /// The recovery under test failed.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            status: Status::Failed,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    /// The harness could not carry out the step.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            status: Status::Error,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    /// With details.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// Runs step `index` of the scenario.
+pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
+    match &step.kind {
+        StepKind::Seed => seed::run(context, index).await,
+        StepKind::Backup { .. } => backup::run(context, index, step).await,
+        StepKind::Disaster { .. } => disaster::run(context, index, step).await,
+        StepKind::Restore { .. } => restore::run(context, index, step).await,
+        StepKind::Verify => verify::run(context, index).await,
+        StepKind::Wait { duration } => wait::run(*duration).await,
+        StepKind::Exec { command } => exec::run(context, command, step.timeout).await,
+    }
+}

@@ -1,0 +1,128 @@
+//! `restore`: the last backup, everything (`--drop`) or chosen collections,
+//! into the same node (restarted first when the disaster took it down) or
+//! into a fresh node, through the engine that made it (builtin for a
+//! command's backup). When it ends, the readiness probe measures T_s.
+
+use serde_json::json;
+
+use super::StepOutcome;
+use crate::backup::RestoreRequest;
+use crate::backup::select::{self, EngineSettings};
+use crate::backup::EngineChoice;
+use crate::runner::context::DrillContext;
+use crate::runner::events::{Event, StepProgress};
+use crate::scenario::{RestoreTarget, Step, StepKind};
+
+/// Runs a `restore` step.
+pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
+    let StepKind::Restore {
+        target,
+        drop,
+        collections,
+    } = &step.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    let Some(backup) = context.backups.last().cloned() else {
+        return StepOutcome::failed("there is no backup to restore: no backup step produced one");
+    };
+    let mut details = json!({ "target": target.to_string(), "backup_engine": backup.engine });
+    match target {
+        RestoreTarget::SameNode => match context.source.ensure_running(0).await {
+            Ok(true) => details["restarted"] = json!("node-0"),
+            Ok(false) => {}
+            Err(error) => return StepOutcome::error(format!("cannot restart the node: {error}")),
+        },
+        RestoreTarget::FreshNode => {
+            if context.fresh.is_none() {
+                let fresh = match context.source.start_fresh(&context.run_id).await {
+                    Ok(fresh) => fresh,
+                    Err(error) => return StepOutcome::error(format!("cannot start a fresh node: {error}")),
+                };
+                let client = match crate::runner::drill::connect(&fresh.uri()).await {
+                    Ok(client) => client,
+                    Err(error) => return StepOutcome::error(format!("cannot connect to the fresh node: {error}")),
+                };
+                details["fresh_node"] = json!(fresh.uri().to_string());
+                context.fresh = Some(fresh);
+                context.fresh_client = Some(client);
+            }
+        }
+    }
+    // A backup made by a command is a plain dump: restore it with the tools
+    // when present, else the builtin engine.
+    let choice = match backup.engine.as_str() {
+        "tools" => EngineChoice::Tools,
+        "builtin" => EngineChoice::Builtin,
+        _ => EngineChoice::Auto,
+    };
+    let resolved = match select::resolve(choice, None) {
+        Ok(resolved) => resolved,
+        Err(error) => return StepOutcome::error(error.to_string()),
+    };
+    let parallel = if context.server.capabilities.parallel_writes { 4 } else { 1 };
+    let database = context.scenario.dataset.database.clone();
+    let request = RestoreRequest {
+        uri: context.recovered_deployment().uri(),
+        source: backup.location.clone(),
+        from_database: database.clone(),
+        to_database: database,
+        collections: collections.clone(),
+        drop: *drop,
+        dry_run: false,
+        workers_per_collection: parallel,
+        parallel_collections: parallel,
+    };
+    let settings = EngineSettings::new(step.timeout, context.run_id.clone());
+    let progress = StepProgress::new(context.events, index);
+    let restored = select::restore(&resolved, &request, &settings, &progress).await;
+    let outcome = match restored {
+        Ok(selected) => selected.outcome,
+        Err(error) => {
+            let text = crate::uri::redact(&super::backup::error_chain(&error));
+            return StepOutcome::failed(format!("restore with {} failed: {text}", resolved.name())).with_details(details);
+        }
+    };
+    context.restored = Some(collections.clone());
+    details["restore"] = json!(outcome);
+    let documents: u64 = outcome.collections.iter().map(|collection| collection.documents).sum();
+    let failures: u64 = outcome.collections.iter().map(|collection| collection.failures).sum();
+    for collection in &outcome.collections {
+        for problem in &collection.index_errors {
+            context.finding(format!("restore of {}: {problem}", collection.name));
+        }
+    }
+
+    // T_s: the first canary acknowledged and read back now that recovery
+    // is complete.
+    let write_concern = match context.scenario.workload.write_concern {
+        crate::scenario::WriteConcern::Majority => mongodb::options::WriteConcern::majority(),
+        crate::scenario::WriteConcern::Nodes(count) => mongodb::options::WriteConcern::nodes(u32::from(count)),
+    };
+    if context.disaster_at.is_some() && context.service_at.is_none() {
+        let service = crate::runner::probe::probe_until_service(
+            &context.recovered_database(),
+            context.clock,
+            context.scenario.workload.probe_interval,
+            write_concern,
+            std::time::Duration::from_secs(60),
+        )
+        .await;
+        if let Some(at) = service {
+            context.events.emit(Event::ServiceRestored { at_ms: at.offset_ms });
+        }
+        context.service_at = service;
+    }
+    if failures > 0 {
+        return StepOutcome::failed(format!("{documents} documents restored, {failures} failed to restore")).with_details(details);
+    }
+    StepOutcome::passed(
+        format!(
+            "{} restored {} collections, {documents} documents in {:.1} s",
+            resolved.name(),
+            outcome.collections.len(),
+            outcome.duration.as_secs_f64()
+        ),
+        details,
+    )
+}

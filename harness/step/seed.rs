@@ -1,0 +1,81 @@
+//! `seed`: the scenario's dataset, deterministic from (profile, seed,
+//! size). When seeding ends, the workload starts: the tick writer runs from
+//! here until T_d.
+
+use serde_json::json;
+
+use super::StepOutcome;
+use crate::dataset::{Profile, SeedOptions, SeedPlan, seed_database};
+use crate::runner::context::DrillContext;
+use crate::runner::events::StepProgress;
+
+/// Runs a `seed` step.
+pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
+    let dataset = &context.scenario.dataset;
+    let profile = match load_profile(&dataset.profile, context) {
+        Ok(profile) => profile,
+        Err(error) => return StepOutcome::error(error),
+    };
+    let plan = match SeedPlan::new(&profile, dataset.documents, dataset.seed) {
+        Ok(plan) => plan,
+        Err(error) => return StepOutcome::error(error.to_string()),
+    };
+    let options = SeedOptions::for_server(&context.server).with_drop_existing(true);
+    let progress = StepProgress::new(context.events, index);
+    let database = context.source_database();
+    let summary = match seed_database(&database, &plan, &context.server.capabilities, &options, &progress).await {
+        Ok(summary) => summary,
+        Err(error) => return StepOutcome::error(crate::uri::redact(&error.to_string())),
+    };
+    for collection in &summary.collections {
+        for missing in &collection.indexes_not_created {
+            context.finding(format!("index {}.{} not created: {}", collection.name, missing.name, missing.reason));
+        }
+        for note in &collection.notes {
+            context.finding(format!("{}: {note}", collection.name));
+        }
+    }
+    for left_out in &summary.left_out {
+        context.finding(format!("dataset: left out {left_out}"));
+    }
+    start_workload(context);
+    StepOutcome::passed(
+        format!(
+            "{} documents of {} (seed {}) in {:.1} s",
+            summary.total_documents,
+            summary.profile,
+            summary.seed,
+            summary.elapsed.as_secs_f64()
+        ),
+        json!(summary),
+    )
+}
+
+fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, String> {
+    if name.ends_with(".toml") {
+        let base = context.scenario.path.parent().unwrap_or(std::path::Path::new("."));
+        let path = base.join(name);
+        return Profile::load(&path).map_err(|error| error.to_string());
+    }
+    Profile::builtin(name).map_err(|error| error.to_string())
+}
+
+/// Starts the tick writer if it is not running yet (a scenario without a
+/// seed step starts it at its first backup).
+pub fn start_workload(context: &mut DrillContext<'_>) {
+    if context.ticks.is_some() || context.disaster_at.is_some() {
+        return;
+    }
+    let write_concern = match context.scenario.workload.write_concern {
+        crate::scenario::WriteConcern::Majority => mongodb::options::WriteConcern::majority(),
+        crate::scenario::WriteConcern::Nodes(count) => mongodb::options::WriteConcern::nodes(u32::from(count)),
+    };
+    let database = context.source_database();
+    context.workload_start = Some(context.clock.now());
+    context.ticks = Some(crate::runner::ticks::TickWriter::start(
+        &database,
+        context.clock,
+        context.scenario.workload.tick_interval,
+        write_concern,
+    ));
+}

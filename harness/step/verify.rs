@@ -1,0 +1,92 @@
+//! `verify`: counts, checksums and indexes of the recovered data against
+//! the reference taken at the backup point; collections outside a
+//! selective restore must be untouched. Passing sets T_v.
+
+use serde_json::json;
+
+use super::StepOutcome;
+use crate::checksum::{DigestOptions, compare_digests, digest_database};
+use crate::report::model::{CheckKind, CheckReport, Status};
+use crate::runner::context::DrillContext;
+use crate::runner::events::StepProgress;
+
+/// Runs a `verify` step.
+pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
+    let Some(reference) = context.reference.clone() else {
+        return StepOutcome::error("verify needs a reference: run a backup step before it");
+    };
+    let progress = StepProgress::new(context.events, index);
+    let mut options = DigestOptions::default();
+    options.missing_database_is_empty = true;
+    let observed = match digest_database(&context.recovered_database(), &options, &progress).await {
+        Ok(observed) => observed,
+        Err(error) => return StepOutcome::error(format!("cannot checksum the recovered data: {}", crate::uri::redact(&error.to_string()))),
+    };
+    let comparison = compare_digests(&reference, &observed);
+    let selective: Option<Vec<String>> = context.restored.clone().flatten();
+    let mut failed = Vec::new();
+    for collection in &comparison.collections {
+        let restored = selective.as_ref().is_none_or(|list| list.contains(&collection.name));
+        let label = if restored {
+            format!("collection {}", collection.name)
+        } else {
+            format!("untouched {}", collection.name)
+        };
+        let reference_count = collection.reference.as_ref().map(|digest| digest.count);
+        let observed_count = collection.observed.as_ref().map(|digest| digest.count);
+        let message = if collection.is_identical() {
+            format!(
+                "{} documents, md5 {} and {} indexes match the reference",
+                observed_count.unwrap_or(0),
+                collection.observed.as_ref().map(|digest| digest.md5.as_str()).unwrap_or("-"),
+                collection.observed.as_ref().map(|digest| digest.indexes.len()).unwrap_or(0)
+            )
+        } else {
+            let mut parts = Vec::new();
+            match (reference_count, observed_count) {
+                (Some(_), None) => parts.push("missing after recovery".to_string()),
+                (None, Some(count)) => parts.push(format!("not in the reference, {count} documents after recovery")),
+                (Some(expected), Some(found)) if expected != found => {
+                    parts.push(format!("count {found} != reference {expected}"))
+                }
+                _ => {}
+            }
+            if !collection.md5_matches && reference_count.is_some() && observed_count.is_some() {
+                parts.push(format!(
+                    "md5 {} != reference {}",
+                    collection.observed.as_ref().map(|digest| digest.md5.as_str()).unwrap_or("-"),
+                    collection.reference.as_ref().map(|digest| digest.md5.as_str()).unwrap_or("-")
+                ));
+            }
+            if !collection.index_differences.is_empty() {
+                parts.push(format!("{} index difference(s): {:?}", collection.index_differences.len(), collection.index_differences));
+            }
+            if !restored {
+                parts.push("changed although the restore did not include it".into());
+            }
+            format!("{label}: {}", parts.join("; "))
+        };
+        if !collection.is_identical() {
+            failed.push(message.clone());
+        }
+        context.checks.push(CheckReport {
+            name: label,
+            kind: CheckKind::Collection,
+            status: if collection.is_identical() { Status::Passed } else { Status::Failed },
+            measured: observed_count.map(|count| count as f64),
+            objective: reference_count.map(|count| count as f64),
+            unit: Some("documents".into()),
+            message,
+        });
+    }
+    let details = json!({ "comparison": comparison, "db_hash": observed.db_hash });
+    if failed.is_empty() {
+        context.verified_at = Some(context.clock.now());
+        StepOutcome::passed(
+            format!("{} collections match the reference (counts, md5, indexes)", comparison.collections.len()),
+            details,
+        )
+    } else {
+        StepOutcome::failed(format!("{} collection(s) differ: {}", failed.len(), failed.join(" | "))).with_details(details)
+    }
+}
