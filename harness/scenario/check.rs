@@ -403,8 +403,10 @@ impl Checker<'_, '_> {
         let allow_destructive = topology.and_then(|table| bool_at(table, "allow_destructive")) == Some(true);
         let nodes = topology
             .and_then(|table| entry(table, "nodes"))
-            .and_then(|(_, value)| integer_value(value.get_ref()))
-            .unwrap_or(1);
+            .map(|(_, value)| integer_value(value.get_ref()))
+            .unwrap_or(Some(1))
+            // An out-of-range count was reported; do not judge node indexes by it.
+            .filter(|count| (1..=i128::from(MAX_NODES)).contains(count));
         if let Some((_, value)) = entry(root, "topology")
             && let Some(table) = topology
         {
@@ -516,7 +518,14 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn step_rules(&mut self, table: &DeTable<'_>, span: Range<usize>, path: &str, kind: StepKindName, nodes: i128) {
+    fn step_rules(
+        &mut self,
+        table: &DeTable<'_>,
+        span: Range<usize>,
+        path: &str,
+        kind: StepKindName,
+        nodes: Option<i128>,
+    ) {
         // A key that only makes sense with one value of another key.
         let requires = |checker: &mut Self, key: &str, needed: bool, missing_message: String, condition: &str| match (
             needed,
@@ -584,6 +593,7 @@ impl Checker<'_, '_> {
                 }
                 if let Some((_, node)) = entry(table, "node")
                     && let Some(index) = integer_value(node.get_ref())
+                    && let Some(nodes) = nodes
                     && index >= nodes
                     && index < i128::from(MAX_NODES)
                 {
