@@ -1,2 +1,16 @@
 //! Clocks, ticks, probes and the RTO/RPO arithmetic (pure functions) of
-//! `shared/spec/drill-semantics.md`.
+//! `shared/spec/drill-semantics.md`, and the verdict and exit code built on
+//! them. Owns no connection: the tick writer and the canary probe hand their
+//! records in; this module only computes.
+
+pub mod clock;
+pub mod rpo;
+pub mod rto;
+pub mod ticks;
+pub mod verdict;
+
+pub use clock::{DrillClock, Stamp, format_duration};
+pub use rpo::{PointInTimeResult, RpoResult, check_point_in_time, compute_rpo};
+pub use rto::{ObjectiveCheck, Objectives, RtoAppliesTo, RtoResult, compute_rto, evaluate};
+pub use ticks::{DuplicateTick, TickLog, TickOutcome};
+pub use verdict::{CheckResult, ExpectedFailure, KNOWN_CHECKS, Verdict, exit_code, tick_checks};

@@ -1,2 +1,111 @@
-//! Scenario files: TOML → wire structs → validated `Scenario` model, with
-//! located errors (file, line, column, key, hint).
+//! Scenario files: TOML → spanned tree checked against the schema (every
+//! problem at once, each located) → wire structs → the validated
+//! [`Scenario`] model. Owns the file format and its diagnostics; does not
+//! run anything (the runner turns a `Scenario` into a plan).
+//!
+//! # The format
+//!
+//! A complete scenario, every key shown (optional keys at their defaults
+//! unless noted):
+//!
+//! ```toml
+//! name = "weekly-dev-restore"          # required; lowercase, digits, - and _
+//! description = "restore last night's backup into the dev server"
+//! tags = ["weekly", "ci-gate"]         # selected with --tag
+//! expect = { fail = "rpo" }            # negative drill: passes iff this check fails
+//!                                      # (rto, rpo, holes, unexpected-ticks, verify, or a step kind)
+//!
+//! [topology]                           # required
+//! provider = "local"                   # required: local | containers | external
+//! engine = "ferretdb"                  # required: ferretdb | mongodb
+//! backend = "sqlite"                   # ferretdb only: sqlite (default) | postgresql
+//! nodes = 1                            # 1 to 7
+//! # uri = "mongodb://host:27017/"      # external only, required there
+//! # allow_destructive = true           # external only: the scenario's half of the opt-in
+//!
+//! [dataset]                            # required
+//! profile = "shepherd-cms"             # required
+//! documents = 20000                    # required: 1 to 100,000,000
+//! seed = 42                            # default 0
+//! database = "shepherd_cms"            # default: the profile with - as _
+//!
+//! [workload]
+//! tick_interval = "100ms"              # the RPO resolution; 1ms to 1h
+//! write_concern = "majority"           # "majority" (default) or 1 to 7
+//! read_concern = "local"               # local (default) | majority
+//! probe_interval = "250ms"             # the RTO error bound; 1ms to 1h
+//!
+//! [objectives]                         # each optional; absent means not checked
+//! rto = "60m"
+//! rpo = "15m"
+//! rto_applies_to = "service"           # service (default) | verified
+//!
+//! [[steps]]                            # at least one; every step takes
+//! kind = "seed"                        # `name` and `timeout` (at most 24h)
+//!
+//! [[steps]]
+//! kind = "backup"
+//! engine = "builtin"                   # auto (default) | tools | builtin | command
+//! format = "directory"                 # directory (default) | archive
+//! gzip = true                          # default false
+//! # command = "runbook/backup.sh"      # required with engine = "command", only then
+//! timeout = "10m"
+//!
+//! [[steps]]
+//! kind = "wait"
+//! duration = "5s"                      # required
+//!
+//! [[steps]]
+//! kind = "disaster"                    # at most one: it records T_d
+//! action = "drop-database"             # drop-database | drop-collection | kill-node | wipe-data
+//!                                      # | corrupt-documents | tamper-backup | command
+//! # collection = "configurations"      # drop-collection, corrupt-documents (required there)
+//! # documents = 10                     # corrupt-documents
+//! # node = 0                           # kill-node, wipe-data
+//! # command = "runbook/break.sh"       # required with action = "command", only then
+//!
+//! [[steps]]
+//! kind = "restore"                     # needs a backup step before it
+//! target = "same-node"                 # same-node (default) | fresh-node
+//! drop = true                          # default true
+//! collections = ["configurations"]     # default: every collection
+//!
+//! [[steps]]
+//! kind = "verify"
+//!
+//! [[steps]]
+//! kind = "exec"
+//! command = "runbook/notify.sh"        # required
+//! ```
+//!
+//! Durations are strings with units (`250ms`, `15m`, `1h30m`, `2 hours`).
+//! Against an external deployment, `disaster` and `restore` steps need
+//! `allow_destructive = true` here and the command line's opt-in.
+//!
+//! # Diagnostics
+//!
+//! A TOML syntax error is reported alone (the rest of the file cannot be
+//! trusted). Otherwise every unknown key (with the closest valid one),
+//! wrong type, missing key, bad duration, out-of-range value and broken
+//! rule between keys is reported, one line each, in file order:
+//!
+//! ```text
+//! scenarios/x.toml:12:1: steps[2]: missing field `kind` (hint: one of seed, backup, ...)
+//! ```
+
+mod check;
+mod convert;
+pub mod diagnostic;
+pub mod discover;
+pub mod load;
+pub mod model;
+mod schema;
+pub mod wire;
+
+pub use diagnostic::{Diagnostic, ScenarioErrors};
+pub use discover::{DiscoverError, discover};
+pub use load::{validate_bytes, validate_file, validate_str};
+pub use model::{
+    BackupEngine, BackupFormat, Dataset, DisasterAction, ReadConcern, RestoreTarget, Scenario, Step, StepKind,
+    StepKindName, Topology, Workload, WriteConcern,
+};

@@ -1,0 +1,635 @@
+//! Walks a parsed (spanned) scenario document against the schema and the
+//! rules between keys, collecting every problem with its location instead
+//! of stopping at the first one as serde would.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::Collector;
+use super::model::{MAX_NODES, StepKindName};
+use super::schema::{self, Field, Kind};
+use crate::measure::format_duration;
+use crate::uri::{MongoUri, redact};
+
+/// The hint of every duration error.
+const DURATION_FORMS: &str = "use forms like 60m, 15m, 250ms, 1h30m";
+
+/// Parses a human duration (`60m`, `250ms`, `1h30m`); the error says what
+/// is wrong in humantime's words.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|error| error.to_string())
+}
+
+/// Checks a whole document; problems go to `out`.
+pub(crate) fn check_document(root: &Spanned<DeTable<'_>>, out: &mut Collector<'_>) {
+    let mut checker = Checker { out };
+    checker.table(root.get_ref(), root.span(), "", schema::ROOT, "the top level");
+    checker.rules(root.get_ref());
+}
+
+struct Checker<'c, 'a> {
+    out: &'c mut Collector<'a>,
+}
+
+/// `parent.key`, or `key` at the top.
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// The entry `key` of `table`.
+fn entry<'t, 'i>(
+    table: &'t DeTable<'i>,
+    key: &str,
+) -> Option<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Spanned<DeValue<'i>>)> {
+    table.iter().find(|(name, _)| name.get_ref() == key)
+}
+
+fn string_at<'t>(table: &'t DeTable<'_>, key: &str) -> Option<&'t str> {
+    entry(table, key).and_then(|(_, value)| value.get_ref().as_str())
+}
+
+fn bool_at(table: &DeTable<'_>, key: &str) -> Option<bool> {
+    entry(table, key).and_then(|(_, value)| value.get_ref().as_bool())
+}
+
+/// The span of the key `key` of `table`, if present.
+fn key_span(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
+    entry(table, key).map(|(name, _)| name.span())
+}
+
+/// The closest of `candidates` to `unknown`, if close enough to be a typo.
+pub(crate) fn closest<'n>(unknown: &str, candidates: impl IntoIterator<Item = &'n str>) -> Option<&'n str> {
+    let limit = (unknown.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(unknown, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// A value as shown in a message: strings quoted (credentials redacted,
+/// long ones cut), numbers as written, anything else by its type.
+fn shown(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(text) => {
+            let text = redact(text);
+            let mut cut: String = text.chars().take(40).collect();
+            if cut.len() < text.len() {
+                cut.push('…');
+            }
+            format!("{cut:?}")
+        }
+        DeValue::Integer(integer) => integer.to_string(),
+        DeValue::Float(float) => float.to_string(),
+        DeValue::Boolean(flag) => flag.to_string(),
+        other => article(other.type_str()),
+    }
+}
+
+/// `an integer`, `a string`.
+fn article(type_name: &str) -> String {
+    match type_name.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {type_name}"),
+        _ => format!("a {type_name}"),
+    }
+}
+
+fn integer_value(value: &DeValue<'_>) -> Option<i128> {
+    let integer = value.as_integer()?;
+    i128::from_str_radix(integer.as_str(), integer.radix()).ok()
+}
+
+fn one_of(names: &[&str]) -> String {
+    format!("one of {}", names.join(", "))
+}
+
+impl Checker<'_, '_> {
+    fn push(&mut self, span: Range<usize>, path: &str, message: String, hint: Option<String>) {
+        self.out.push(span, path, message, hint);
+    }
+
+    /// Checks the keys of one table: unknown keys, missing required keys,
+    /// and each known key's value. `what` names the table in messages.
+    fn table(&mut self, table: &DeTable<'_>, span: Range<usize>, path: &str, fields: &[Field], what: &str) {
+        for (key, value) in table.iter() {
+            let name = key.get_ref().as_ref();
+            match fields.iter().find(|field| field.name == name) {
+                Some(field) => self.value(value, name, &join(path, name), field),
+                None => self.unknown_key(key, path, fields, what),
+            }
+        }
+        for field in fields.iter().filter(|field| field.required) {
+            if entry(table, field.name).is_none() {
+                self.missing(span.clone(), path, field);
+            }
+        }
+    }
+
+    fn unknown_key(&mut self, key: &Spanned<std::borrow::Cow<'_, str>>, path: &str, fields: &[Field], what: &str) {
+        let name = key.get_ref().as_ref();
+        let names: Vec<&str> = fields.iter().map(|field| field.name).collect();
+        match closest(name, names.iter().copied()) {
+            Some(suggestion) => self.push(
+                key.span(),
+                &join(path, name),
+                format!("unknown key `{name}` in {what}; did you mean `{suggestion}`?"),
+                None,
+            ),
+            None => self.push(
+                key.span(),
+                &join(path, name),
+                format!("unknown key `{name}` in {what}"),
+                Some(format!("valid keys: {}", names.join(", "))),
+            ),
+        }
+    }
+
+    fn missing(&mut self, span: Range<usize>, path: &str, field: &Field) {
+        let hint = match field.kind {
+            Kind::Choice(names) => one_of(names),
+            _ => format!("add `{}`", field.example),
+        };
+        let message = match field.kind {
+            Kind::Table(_) => format!("missing table `[{}]`", field.name),
+            Kind::Steps => "missing `[[steps]]`: a drill needs at least one step".to_owned(),
+            _ => format!("missing field `{}`", field.name),
+        };
+        self.push(span, path, message, Some(hint));
+    }
+
+    fn wrong_type(&mut self, value: &Spanned<DeValue<'_>>, path: &str, expected: &str, field: &Field) {
+        self.push(
+            value.span(),
+            path,
+            format!("expected {expected}, found {}", shown(value.get_ref())),
+            Some(format!("for example `{}`", field.example)),
+        );
+    }
+
+    fn value(&mut self, value: &Spanned<DeValue<'_>>, key: &str, path: &str, field: &Field) {
+        let span = value.span();
+        match field.kind {
+            Kind::Text => match value.get_ref().as_str() {
+                Some(text) if text.trim().is_empty() => {
+                    self.push(span, path, format!("`{key}` must not be empty"), None)
+                }
+                Some(_) => {}
+                None => self.wrong_type(value, path, "a string", field),
+            },
+            Kind::Slug => match value.get_ref().as_str() {
+                Some(text) => {
+                    let valid = text
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+                        && text.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                        && text.len() <= 64;
+                    if !valid {
+                        self.push(
+                            span,
+                            path,
+                            format!("invalid {key} {}", shown(value.get_ref())),
+                            Some(
+                                "use 1 to 64 lowercase letters, digits, `-` or `_`, starting with a letter or digit"
+                                    .into(),
+                            ),
+                        );
+                    }
+                }
+                None => self.wrong_type(value, path, "a string", field),
+            },
+            Kind::DatabaseName => match value.get_ref().as_str() {
+                Some(text) => {
+                    let valid = !text.is_empty()
+                        && text.len() <= 63
+                        && !text
+                            .chars()
+                            .any(|c| matches!(c, '/' | '\\' | '.' | ' ' | '"' | '$' | '\0'));
+                    if !valid {
+                        self.push(
+                            span,
+                            path,
+                            format!("invalid database name {}", shown(value.get_ref())),
+                            Some("1 to 63 bytes, none of / \\ . \" $ or space".into()),
+                        );
+                    }
+                }
+                None => self.wrong_type(value, path, "a string", field),
+            },
+            Kind::Uri => match value.get_ref().as_str() {
+                Some(text) => {
+                    if let Err(error) = MongoUri::parse(text) {
+                        self.push(span, path, error.to_string(), None);
+                    }
+                }
+                None => self.wrong_type(value, path, "a connection string", field),
+            },
+            Kind::Bool => {
+                if value.get_ref().as_bool().is_none() {
+                    self.wrong_type(value, path, "true or false", field);
+                }
+            }
+            Kind::Integer { min, max } => self.integer(value, key, path, field, min, max),
+            Kind::Duration { min, max } => match value.get_ref().as_str() {
+                Some(text) => match parse_duration(text) {
+                    Ok(duration) if duration < min => self.push(
+                        span,
+                        path,
+                        format!("`{key} = {text:?}` is too short: the least is {}", format_duration(min)),
+                        None,
+                    ),
+                    Ok(duration) if duration > max => self.push(
+                        span,
+                        path,
+                        format!("`{key} = {text:?}` is too long: the limit is {}", format_duration(max)),
+                        None,
+                    ),
+                    Ok(_) => {}
+                    Err(error) => self.push(
+                        span,
+                        path,
+                        format!("`{key} = {text:?}`: invalid duration: {error}"),
+                        Some(DURATION_FORMS.into()),
+                    ),
+                },
+                None => self.push(
+                    span,
+                    path,
+                    format!("expected a duration string, found {}", shown(value.get_ref())),
+                    Some(format!("durations are strings with a unit: `{}`", field.example)),
+                ),
+            },
+            Kind::Choice(names) => match value.get_ref().as_str() {
+                Some(text) if names.contains(&text) => {}
+                Some(text) => {
+                    let message = match closest(text, names.iter().copied()) {
+                        Some(suggestion) => format!("unknown {key} {text:?}; did you mean {suggestion:?}?"),
+                        None => format!("unknown {key} {text:?}"),
+                    };
+                    self.push(span, path, message, Some(one_of(names)));
+                }
+                None => self.push(
+                    span,
+                    path,
+                    format!("expected a string, found {}", shown(value.get_ref())),
+                    Some(one_of(names)),
+                ),
+            },
+            Kind::TextList => match value.get_ref().as_array() {
+                Some(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        let item_path = format!("{path}[{index}]");
+                        match item.get_ref().as_str() {
+                            Some(text) if !text.trim().is_empty() => {}
+                            Some(_) => self.push(item.span(), &item_path, "empty string".into(), None),
+                            None => self.wrong_type(item, &item_path, "a string", field),
+                        }
+                    }
+                }
+                None => self.wrong_type(value, path, "an array of strings", field),
+            },
+            Kind::WriteConcern => match value.get_ref() {
+                DeValue::String(text) if text == "majority" => {}
+                DeValue::Integer(_) => self.integer(value, key, path, field, 1, MAX_NODES as i64),
+                _ => self.push(
+                    span,
+                    path,
+                    format!("invalid write concern {}", shown(value.get_ref())),
+                    Some("\"majority\" or a number of nodes from 1 to 7".into()),
+                ),
+            },
+            Kind::Table(fields) => match value.get_ref().as_table() {
+                Some(table) => self.table(table, span, path, fields, &format!("[{path}]")),
+                None => self.wrong_type(value, path, "a table", field),
+            },
+            Kind::Steps => match value.get_ref().as_array() {
+                Some(steps) => {
+                    if steps.is_empty() {
+                        self.push(span, path, "no steps: a drill needs at least one step".into(), None);
+                    }
+                    for (index, step) in steps.iter().enumerate() {
+                        self.step(step, &format!("{path}[{index}]"));
+                    }
+                }
+                None => self.wrong_type(value, path, "an array of tables", field),
+            },
+        }
+    }
+
+    fn integer(&mut self, value: &Spanned<DeValue<'_>>, key: &str, path: &str, field: &Field, min: i64, max: i64) {
+        if let Some(integer) = value.get_ref().as_integer()
+            && integer_value(value.get_ref()).is_none()
+        {
+            self.push(
+                value.span(),
+                path,
+                format!("`{key} = {integer}` is out of range: expected {min} to {max}"),
+                None,
+            );
+            return;
+        }
+        match integer_value(value.get_ref()) {
+            Some(number) if number >= i128::from(min) && number <= i128::from(max) => {}
+            Some(number) => self.push(
+                value.span(),
+                path,
+                format!("`{key} = {number}` is out of range: expected {min} to {max}"),
+                None,
+            ),
+            None => self.wrong_type(value, path, &format!("an integer from {min} to {max}"), field),
+        }
+    }
+
+    /// Checks one step: its `kind` decides which keys it may have; a step
+    /// without a usable kind is checked against every step key so that its
+    /// other problems are still reported.
+    fn step(&mut self, step: &Spanned<DeValue<'_>>, path: &str) {
+        let Some(table) = step.get_ref().as_table() else {
+            self.push(
+                step.span(),
+                path,
+                format!("expected a table, found {}", shown(step.get_ref())),
+                Some("write each step as a `[[steps]]` table".into()),
+            );
+            return;
+        };
+        let kind = string_at(table, "kind").and_then(schema::step_kind);
+        let fields: Vec<Field> = match kind {
+            Some(kind) => [schema::STEP_COMMON, schema::step_fields(kind)].concat(),
+            None => schema::all_step_fields(),
+        };
+        let what = match kind {
+            Some(kind) => format!("a {kind} step"),
+            None => "a step".to_owned(),
+        };
+        for (key, value) in table.iter() {
+            let name = key.get_ref().as_ref();
+            if let Some(field) = fields.iter().find(|field| field.name == name) {
+                self.value(value, name, &join(path, name), field);
+                continue;
+            }
+            // A key of another step kind is a misplaced key, not a typo.
+            let owners = schema::step_kinds_with_key(name);
+            if owners.is_empty() {
+                self.unknown_key(key, path, &fields, &what);
+            } else {
+                self.push(
+                    key.span(),
+                    &join(path, name),
+                    format!("`{name}` is not a key of {what}"),
+                    Some(format!("`{name}` belongs to {} steps", owners.join(", "))),
+                );
+            }
+        }
+        for field in fields.iter().filter(|field| field.required) {
+            if entry(table, field.name).is_none() {
+                self.missing(step.span(), path, field);
+            }
+        }
+    }
+
+    /// The rules between keys, checked on values that have the right type
+    /// (a wrong type was reported already).
+    fn rules(&mut self, root: &DeTable<'_>) {
+        let topology = entry(root, "topology").and_then(|(_, value)| value.get_ref().as_table());
+        let external = topology.and_then(|table| string_at(table, "provider")) == Some("external");
+        let allow_destructive = topology.and_then(|table| bool_at(table, "allow_destructive")) == Some(true);
+        let nodes = topology
+            .and_then(|table| entry(table, "nodes"))
+            .map(|(_, value)| integer_value(value.get_ref()))
+            .unwrap_or(Some(1))
+            // An out-of-range count was reported; do not judge node indexes by it.
+            .filter(|count| (1..=i128::from(MAX_NODES)).contains(count));
+        if let Some((_, value)) = entry(root, "topology")
+            && let Some(table) = topology
+        {
+            self.topology_rules(table, value.span(), external);
+        }
+
+        let Some((_, steps_value)) = entry(root, "steps") else {
+            return;
+        };
+        let Some(steps) = steps_value.get_ref().as_array() else {
+            return;
+        };
+        let mut seen_backup = false;
+        // A step whose kind is unusable could have been the backup: do not
+        // add a rule violation on top of the problem already reported.
+        let mut seen_unknown_kind = false;
+        let mut seen_disaster = false;
+        let mut kinds_present = Vec::new();
+        for (index, step) in steps.iter().enumerate() {
+            let path = format!("steps[{index}]");
+            let Some(table) = step.get_ref().as_table() else {
+                continue;
+            };
+            let Some(kind) = string_at(table, "kind").and_then(schema::step_kind) else {
+                seen_unknown_kind = true;
+                continue;
+            };
+            kinds_present.push(kind.as_str());
+            self.step_rules(table, step.span(), &path, kind, nodes);
+            match kind {
+                StepKindName::Backup => seen_backup = true,
+                StepKindName::Disaster => {
+                    if seen_disaster {
+                        self.push(
+                            step.span(),
+                            &path,
+                            "a second disaster step: a drill has one disaster instant T_d".into(),
+                            Some("split the drill into two scenarios".into()),
+                        );
+                    }
+                    seen_disaster = true;
+                }
+                StepKindName::Restore if !seen_backup && !seen_unknown_kind => self.push(
+                    step.span(),
+                    &path,
+                    "a restore step with no backup step before it".into(),
+                    Some("add a `kind = \"backup\"` step earlier".into()),
+                ),
+                _ => {}
+            }
+            let destructive = matches!(kind, StepKindName::Disaster | StepKindName::Restore);
+            if destructive && external && !allow_destructive {
+                self.push(
+                    step.span(),
+                    &path,
+                    format!("a {kind} step against an external deployment needs the scenario's opt-in"),
+                    Some("set `allow_destructive = true` in [topology]; the command line must opt in too".into()),
+                );
+            }
+        }
+
+        if let Some((_, expect)) = entry(root, "expect")
+            && let Some(table) = expect.get_ref().as_table()
+            && let Some((_, fail)) = entry(table, "fail")
+            && let Some(check) = fail.get_ref().as_str()
+            && schema::step_kind(check).is_some()
+            && !kinds_present.contains(&check)
+        {
+            self.push(
+                fail.span(),
+                "expect.fail",
+                format!("expects the {check} step to fail, but the scenario has no {check} step"),
+                None,
+            );
+        }
+    }
+
+    fn topology_rules(&mut self, table: &DeTable<'_>, header: Range<usize>, external: bool) {
+        let path = "topology";
+        if external && entry(table, "uri").is_none() {
+            self.push(
+                header.clone(),
+                path,
+                "missing field `uri`: an external deployment is named by its URI".into(),
+                Some("add `uri = \"mongodb://host:27017/\"`".into()),
+            );
+        }
+        if !external {
+            for key in ["uri", "allow_destructive"] {
+                if let Some(span) = key_span(table, key) {
+                    self.push(
+                        span,
+                        &join(path, key),
+                        format!("`{key}` applies only to provider = \"external\""),
+                        None,
+                    );
+                }
+            }
+        }
+        if string_at(table, "engine") == Some("mongodb")
+            && let Some(span) = key_span(table, "backend")
+        {
+            self.push(
+                span,
+                "topology.backend",
+                "`backend` applies only to engine = \"ferretdb\"".into(),
+                None,
+            );
+        }
+    }
+
+    fn step_rules(
+        &mut self,
+        table: &DeTable<'_>,
+        span: Range<usize>,
+        path: &str,
+        kind: StepKindName,
+        nodes: Option<i128>,
+    ) {
+        // A key that only makes sense with one value of another key.
+        let requires = |checker: &mut Self, key: &str, needed: bool, missing_message: String, condition: &str| match (
+            needed,
+            key_span(table, key),
+        ) {
+            (true, None) => checker.push(span.clone(), path, missing_message, None),
+            (false, Some(key_span)) => checker.push(
+                key_span,
+                &join(path, key),
+                format!("`{key}` applies only to {condition}"),
+                None,
+            ),
+            _ => {}
+        };
+        match kind {
+            StepKindName::Backup => {
+                let command = string_at(table, "engine") == Some("command");
+                requires(
+                    self,
+                    "command",
+                    command,
+                    "missing field `command`: a backup step with engine = \"command\" runs a command".into(),
+                    "engine = \"command\"",
+                );
+            }
+            StepKindName::Disaster => {
+                let action = string_at(table, "action");
+                let needs_collection = matches!(action, Some("drop-collection" | "corrupt-documents"));
+                requires(
+                    self,
+                    "collection",
+                    needs_collection,
+                    format!(
+                        "missing field `collection`: action {:?} needs a collection",
+                        action.unwrap_or_default()
+                    ),
+                    "action = \"drop-collection\" or \"corrupt-documents\"",
+                );
+                requires(
+                    self,
+                    "command",
+                    action == Some("command"),
+                    "missing field `command`: action = \"command\" runs a command".into(),
+                    "action = \"command\"",
+                );
+                if action != Some("corrupt-documents")
+                    && let Some(key_span) = key_span(table, "documents")
+                {
+                    self.push(
+                        key_span,
+                        &join(path, "documents"),
+                        "`documents` applies only to action = \"corrupt-documents\"".into(),
+                        None,
+                    );
+                }
+                if !matches!(action, Some("kill-node" | "wipe-data"))
+                    && let Some(key_span) = key_span(table, "node")
+                {
+                    self.push(
+                        key_span,
+                        &join(path, "node"),
+                        "`node` applies only to action = \"kill-node\" or \"wipe-data\"".into(),
+                        None,
+                    );
+                }
+                if let Some((_, node)) = entry(table, "node")
+                    && let Some(index) = integer_value(node.get_ref())
+                    && let Some(nodes) = nodes
+                    && index >= nodes
+                    && index < i128::from(MAX_NODES)
+                {
+                    self.push(
+                        node.span(),
+                        &join(path, "node"),
+                        format!("`node = {index}` but the topology has {nodes} node(s), numbered from 0"),
+                        None,
+                    );
+                }
+            }
+            StepKindName::Wait => {
+                let duration = string_at(table, "duration").and_then(|text| parse_duration(text).ok());
+                let timeout = entry(table, "timeout").and_then(|(_, value)| {
+                    value
+                        .get_ref()
+                        .as_str()
+                        .and_then(|text| parse_duration(text).ok())
+                        .map(|t| (value.span(), t))
+                });
+                if let (Some(duration), Some((timeout_span, timeout))) = (duration, timeout)
+                    && timeout < duration
+                {
+                    self.push(
+                        timeout_span,
+                        &join(path, "timeout"),
+                        format!(
+                            "the timeout {} is shorter than the wait {}",
+                            format_duration(timeout),
+                            format_duration(duration)
+                        ),
+                        None,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Wire structs → the validated model: defaults filled in, durations parsed.
+//! Runs only on documents that passed `check.rs`, so every failure here is a
+//! disagreement between the schema and the wire structs; it is still
+//! reported as a located problem, never a panic.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::check::parse_duration;
+use super::model::{
+    BackupEngine, BackupFormat, Dataset, ReadConcern, RestoreTarget, Scenario, Step, StepKind, Topology, Workload,
+    WriteConcern,
+};
+use super::wire::{ScenarioFile, StepFile, WriteConcernFile};
+use crate::measure::{ExpectedFailure, Objectives};
+use crate::provider::{Backend, Engine};
+use crate::uri::MongoUri;
+
+/// A conversion problem: the key path and the message.
+pub(crate) type ConvertError = (String, String);
+
+fn duration(path: String, text: Option<&str>, default: Duration) -> Result<Duration, ConvertError> {
+    match text {
+        None => Ok(default),
+        Some(text) => parse_duration(text).map_err(|error| (path, format!("invalid duration {text:?}: {error}"))),
+    }
+}
+
+fn optional_duration(path: &str, text: Option<&str>) -> Result<Option<Duration>, ConvertError> {
+    text.map(|text| {
+        parse_duration(text).map_err(|error| (path.to_owned(), format!("invalid duration {text:?}: {error}")))
+    })
+    .transpose()
+}
+
+/// Builds the model of `file`, read from `path`.
+pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, ConvertError> {
+    let topology = &file.topology;
+    let uri = topology
+        .uri
+        .as_deref()
+        .map(MongoUri::parse)
+        .transpose()
+        .map_err(|error| ("topology.uri".to_owned(), error.to_string()))?;
+    let topology = Topology {
+        provider: topology.provider,
+        engine: topology.engine,
+        backend: match topology.engine {
+            Engine::Ferretdb => Some(topology.backend.unwrap_or(Backend::Sqlite)),
+            Engine::Mongodb => None,
+        },
+        nodes: topology.nodes.unwrap_or(1),
+        uri,
+        allow_destructive: topology.allow_destructive.unwrap_or(false),
+    };
+    let dataset = Dataset {
+        database: file
+            .dataset
+            .database
+            .clone()
+            .unwrap_or_else(|| default_database(&file.dataset.profile)),
+        profile: file.dataset.profile,
+        documents: file.dataset.documents,
+        seed: file.dataset.seed.unwrap_or(0),
+    };
+    let workload = Workload {
+        tick_interval: duration(
+            "workload.tick_interval".into(),
+            file.workload.tick_interval.as_deref(),
+            Duration::from_millis(100),
+        )?,
+        write_concern: match file.workload.write_concern {
+            None => WriteConcern::Majority,
+            Some(WriteConcernFile::Nodes(count)) => WriteConcern::Nodes(count),
+            Some(WriteConcernFile::Tag(tag)) if tag == "majority" => WriteConcern::Majority,
+            Some(WriteConcernFile::Tag(tag)) => {
+                return Err((
+                    "workload.write_concern".into(),
+                    format!("invalid write concern {tag:?}"),
+                ));
+            }
+        },
+        read_concern: file.workload.read_concern.unwrap_or(ReadConcern::Local),
+        probe_interval: duration(
+            "workload.probe_interval".into(),
+            file.workload.probe_interval.as_deref(),
+            Duration::from_millis(250),
+        )?,
+    };
+    let objectives = Objectives {
+        rto: optional_duration("objectives.rto", file.objectives.rto.as_deref())?,
+        rpo: optional_duration("objectives.rpo", file.objectives.rpo.as_deref())?,
+        rto_applies_to: file.objectives.rto_applies_to.unwrap_or_default(),
+    };
+    let steps = file
+        .steps
+        .into_iter()
+        .enumerate()
+        .map(|(index, step)| convert_step(index, step))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Scenario {
+        path: path.to_path_buf(),
+        name: file.name,
+        description: file.description,
+        tags: file.tags,
+        expect: file.expect.map(|expect| ExpectedFailure { check: expect.fail }),
+        topology,
+        dataset,
+        workload,
+        objectives,
+        steps,
+    })
+}
+
+/// The database a dataset uses when the file does not name one: the
+/// profile's name with every character MongoDB forbids replaced by `_`.
+fn default_database(profile: &str) -> String {
+    profile
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .take(63)
+        .collect()
+}
+
+fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
+    let path = |key: &str| format!("steps[{index}].{key}");
+    let (name, timeout, kind) = match step {
+        StepFile::Seed { name, timeout } => (name, timeout, StepKind::Seed),
+        StepFile::Backup {
+            name,
+            timeout,
+            engine,
+            format,
+            gzip,
+            command,
+        } => (
+            name,
+            timeout,
+            StepKind::Backup {
+                engine: engine.unwrap_or(BackupEngine::Auto),
+                format: format.unwrap_or(BackupFormat::Directory),
+                gzip: gzip.unwrap_or(false),
+                command,
+            },
+        ),
+        StepFile::Disaster {
+            name,
+            timeout,
+            action,
+            collection,
+            documents,
+            node,
+            command,
+        } => (
+            name,
+            timeout,
+            StepKind::Disaster {
+                action,
+                collection,
+                documents,
+                node,
+                command,
+            },
+        ),
+        StepFile::Restore {
+            name,
+            timeout,
+            target,
+            drop,
+            collections,
+        } => (
+            name,
+            timeout,
+            StepKind::Restore {
+                target: target.unwrap_or(RestoreTarget::SameNode),
+                drop: drop.unwrap_or(true),
+                collections,
+            },
+        ),
+        StepFile::Verify { name, timeout } => (name, timeout, StepKind::Verify),
+        StepFile::Wait {
+            name,
+            timeout,
+            duration: wait,
+        } => (
+            name,
+            timeout,
+            StepKind::Wait {
+                duration: duration(path("duration"), Some(&wait), Duration::ZERO)?,
+            },
+        ),
+        StepFile::Exec { name, timeout, command } => (name, timeout, StepKind::Exec { command }),
+    };
+    let kind_name = kind.name();
+    let default_timeout = match &kind {
+        StepKind::Wait { duration } => *duration + kind_name.default_timeout(),
+        _ => kind_name.default_timeout(),
+    };
+    Ok(Step {
+        name: name.unwrap_or_else(|| kind_name.to_string()),
+        timeout: duration(path("timeout"), timeout.as_deref(), default_timeout)?,
+        kind,
+    })
+}

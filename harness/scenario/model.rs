@@ -1,0 +1,335 @@
+//! The validated scenario: what the rest of the harness sees. Every value
+//! here has passed the checks of `check.rs`; defaults are filled in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::{ExpectedFailure, Objectives};
+use crate::provider::{Backend, Engine, ProviderKind};
+use crate::uri::MongoUri;
+
+/// One validated scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its name: lowercase letters, digits and `-`, used in run ids.
+    pub name: String,
+    /// What the drill is for.
+    pub description: Option<String>,
+    /// Tags for selecting scenarios (`--tag`).
+    pub tags: Vec<String>,
+    /// For a negative drill, the check expected to fail.
+    pub expect: Option<ExpectedFailure>,
+    /// What to run the drill against.
+    pub topology: Topology,
+    /// What data to seed.
+    pub dataset: Dataset,
+    /// The tick writer and the canary probe.
+    pub workload: Workload,
+    /// The RTO and RPO objectives.
+    pub objectives: Objectives,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// The deployment a scenario runs against.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Who provides it.
+    pub provider: ProviderKind,
+    /// Which server implementation.
+    pub engine: Engine,
+    /// FerretDB's storage backend; `None` for MongoDB.
+    pub backend: Option<Backend>,
+    /// How many nodes (1 to 7).
+    pub nodes: u8,
+    /// The connection string of an external deployment (never printed whole).
+    pub uri: Option<MongoUri>,
+    /// The scenario's half of the opt-in for destructive steps against an
+    /// external deployment; the command line gives the other half.
+    pub allow_destructive: bool,
+}
+
+/// The dataset to seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    /// The profile name (the dataset module knows the profiles).
+    pub profile: String,
+    /// How many documents (1 to 100 million).
+    pub documents: u64,
+    /// The seed of the deterministic generator.
+    pub seed: u64,
+    /// The protected database.
+    pub database: String,
+}
+
+/// The continuous writer and the canary probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// How often a tick is written.
+    pub tick_interval: Duration,
+    /// The write concern of ticks and canaries.
+    pub write_concern: WriteConcern,
+    /// The read concern of read-backs, reported with every RPO figure.
+    pub read_concern: ReadConcern,
+    /// How often the canary probe runs after T_d.
+    pub probe_interval: Duration,
+}
+
+/// A write concern the drill writes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteConcern {
+    /// `w: "majority"`.
+    Majority,
+    /// `w: n` acknowledgements (1 to 7; `w: 0` would measure nothing).
+    Nodes(u8),
+}
+
+impl std::fmt::Display for WriteConcern {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Majority => formatter.write_str("majority"),
+            Self::Nodes(count) => write!(formatter, "{count}"),
+        }
+    }
+}
+
+/// Declares a closed set of kebab-case names: the enum, its serde names and
+/// the list the schema offers in hints.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every name a scenario file may use, in documentation order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The name a scenario file uses.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// The read concern of read-backs.
+    ReadConcern {
+        /// `local`.
+        Local => "local",
+        /// `majority`.
+        Majority => "majority",
+    }
+}
+
+named_enum! {
+    /// Which backup engine a backup step uses.
+    BackupEngine {
+        /// The real tools when on `PATH`, else the builtin engine.
+        Auto => "auto",
+        /// The real `mongodump`/`mongorestore`; fails when they are missing.
+        Tools => "tools",
+        /// The harness's own engine writing the `mongodump` formats.
+        Builtin => "builtin",
+        /// A user's runbook command.
+        Command => "command",
+    }
+}
+
+named_enum! {
+    /// The on-disk format of a backup.
+    BackupFormat {
+        /// `<db>/<collection>.bson` and `.metadata.json` files.
+        Directory => "directory",
+        /// One `--archive` stream.
+        Archive => "archive",
+    }
+}
+
+named_enum! {
+    /// The fault a disaster step injects.
+    DisasterAction {
+        /// Drop the protected database.
+        DropDatabase => "drop-database",
+        /// Drop one collection.
+        DropCollection => "drop-collection",
+        /// Kill a node's process (or container).
+        KillNode => "kill-node",
+        /// Delete a node's data directory.
+        WipeData => "wipe-data",
+        /// Overwrite some documents of one collection.
+        CorruptDocuments => "corrupt-documents",
+        /// Alter the backup files (a negative drill: restore must refuse).
+        TamperBackup => "tamper-backup",
+        /// Run a user's runbook command that breaks things.
+        Command => "command",
+    }
+}
+
+named_enum! {
+    /// Where a restore goes.
+    RestoreTarget {
+        /// Back into the damaged deployment.
+        SameNode => "same-node",
+        /// Into a new, empty deployment.
+        FreshNode => "fresh-node",
+    }
+}
+
+named_enum! {
+    /// The kinds of step, the `kind` key of `[[steps]]`.
+    StepKindName {
+        /// Seed the dataset.
+        Seed => "seed",
+        /// Take a backup.
+        Backup => "backup",
+        /// Inject the disaster (T_d).
+        Disaster => "disaster",
+        /// Restore the backup.
+        Restore => "restore",
+        /// Verify counts, checksums and indexes.
+        Verify => "verify",
+        /// Wait a fixed time.
+        Wait => "wait",
+        /// Run a command.
+        Exec => "exec",
+    }
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// A name for reports; defaults to the kind.
+    pub name: String,
+    /// How long the step may take before it fails.
+    pub timeout: Duration,
+    /// What the step does.
+    pub kind: StepKind,
+}
+
+/// What a step does, with its own settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// Seed the dataset.
+    Seed,
+    /// Take a backup.
+    Backup {
+        /// Which engine.
+        engine: BackupEngine,
+        /// Which format.
+        format: BackupFormat,
+        /// Whether to gzip.
+        gzip: bool,
+        /// The command (engine `command` only).
+        command: Option<String>,
+    },
+    /// Inject the disaster; T_d is recorded just before.
+    Disaster {
+        /// Which fault.
+        action: DisasterAction,
+        /// The collection (`drop-collection`, `corrupt-documents`).
+        collection: Option<String>,
+        /// How many documents to corrupt (`corrupt-documents`).
+        documents: Option<u64>,
+        /// Which node to kill or wipe (index from 0).
+        node: Option<u8>,
+        /// The command (action `command` only).
+        command: Option<String>,
+    },
+    /// Restore the backup.
+    Restore {
+        /// Where to.
+        target: RestoreTarget,
+        /// Drop each collection before restoring it.
+        drop: bool,
+        /// Restore only these collections; `None` restores all.
+        collections: Option<Vec<String>>,
+    },
+    /// Verify the recovered data against the reference.
+    Verify,
+    /// Wait.
+    Wait {
+        /// How long.
+        duration: Duration,
+    },
+    /// Run a command.
+    Exec {
+        /// The command line, run by `sh -c`.
+        command: String,
+    },
+}
+
+impl StepKind {
+    /// The `kind` name of this step.
+    pub fn name(&self) -> StepKindName {
+        match self {
+            Self::Seed => StepKindName::Seed,
+            Self::Backup { .. } => StepKindName::Backup,
+            Self::Disaster { .. } => StepKindName::Disaster,
+            Self::Restore { .. } => StepKindName::Restore,
+            Self::Verify => StepKindName::Verify,
+            Self::Wait { .. } => StepKindName::Wait,
+            Self::Exec { .. } => StepKindName::Exec,
+        }
+    }
+}
+
+impl StepKindName {
+    /// The timeout of a step of this kind that does not set one.
+    pub fn default_timeout(self) -> Duration {
+        match self {
+            Self::Seed | Self::Exec => Duration::from_secs(10 * 60),
+            Self::Backup | Self::Restore | Self::Verify => Duration::from_secs(30 * 60),
+            Self::Disaster => Duration::from_secs(5 * 60),
+            // A wait's own duration is added to this margin.
+            Self::Wait => Duration::from_secs(60),
+        }
+    }
+}
+
+/// The longest timeout a step may set: a drill step that needs more than a
+/// day is a typo, not a plan.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3_600);
+
+/// The largest dataset a scenario may ask for.
+pub const MAX_DOCUMENTS: u64 = 100_000_000;
+
+/// The largest number of nodes (MongoDB's voting-member limit).
+pub const MAX_NODES: u8 = 7;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_name_deserializes_to_its_variant() {
+        fn round_trip<T: for<'de> Deserialize<'de> + Copy + std::fmt::Display>(names: &[&str]) {
+            for name in names {
+                let value: T = serde_json::from_value(serde_json::Value::String((*name).into())).unwrap();
+                assert_eq!(value.to_string(), *name);
+            }
+        }
+        round_trip::<BackupEngine>(BackupEngine::NAMES);
+        round_trip::<BackupFormat>(BackupFormat::NAMES);
+        round_trip::<DisasterAction>(DisasterAction::NAMES);
+        round_trip::<RestoreTarget>(RestoreTarget::NAMES);
+        round_trip::<StepKindName>(StepKindName::NAMES);
+        round_trip::<ReadConcern>(ReadConcern::NAMES);
+    }
+}

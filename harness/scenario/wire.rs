@@ -1,0 +1,196 @@
+//! Wire structs: the scenario file exactly as written, for serde. Durations
+//! stay strings here; `convert.rs` turns them into the model. Unknown keys
+//! are errors, so a misspelled key can never be skipped silently even if the
+//! schema walk of `check.rs` missed it.
+
+use serde::Deserialize;
+
+use super::model::{BackupEngine, BackupFormat, DisasterAction, ReadConcern, RestoreTarget};
+use crate::measure::RtoAppliesTo;
+use crate::provider::{Backend, Engine, ProviderKind};
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// `name`.
+    pub name: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// `tags`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// `expect = { fail = "..." }`.
+    pub expect: Option<ExpectFile>,
+    /// `[topology]`.
+    pub topology: TopologyFile,
+    /// `[dataset]`.
+    pub dataset: DatasetFile,
+    /// `[workload]`.
+    #[serde(default)]
+    pub workload: WorkloadFile,
+    /// `[objectives]`.
+    #[serde(default)]
+    pub objectives: ObjectivesFile,
+    /// `[[steps]]`.
+    pub steps: Vec<StepFile>,
+}
+
+/// `expect`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFile {
+    /// The check expected to fail.
+    pub fail: String,
+}
+
+/// `[topology]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyFile {
+    /// `provider`.
+    pub provider: ProviderKind,
+    /// `engine`.
+    pub engine: Engine,
+    /// `backend`.
+    pub backend: Option<Backend>,
+    /// `nodes`.
+    pub nodes: Option<u8>,
+    /// `uri`.
+    pub uri: Option<String>,
+    /// `allow_destructive`.
+    pub allow_destructive: Option<bool>,
+}
+
+/// `[dataset]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetFile {
+    /// `profile`.
+    pub profile: String,
+    /// `documents`.
+    pub documents: u64,
+    /// `seed`.
+    pub seed: Option<u64>,
+    /// `database`.
+    pub database: Option<String>,
+}
+
+/// `[workload]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadFile {
+    /// `tick_interval`.
+    pub tick_interval: Option<String>,
+    /// `write_concern`.
+    pub write_concern: Option<WriteConcernFile>,
+    /// `read_concern`.
+    pub read_concern: Option<ReadConcern>,
+    /// `probe_interval`.
+    pub probe_interval: Option<String>,
+}
+
+/// `write_concern`: `"majority"` or a number.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum WriteConcernFile {
+    /// A number of nodes.
+    Nodes(u8),
+    /// A tag; only `majority` is valid.
+    Tag(String),
+}
+
+/// `[objectives]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectivesFile {
+    /// `rto`.
+    pub rto: Option<String>,
+    /// `rpo`.
+    pub rpo: Option<String>,
+    /// `rto_applies_to`.
+    pub rto_applies_to: Option<RtoAppliesTo>,
+}
+
+/// One `[[steps]]` table, by `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum StepFile {
+    /// `kind = "seed"`.
+    Seed {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+    },
+    /// `kind = "backup"`.
+    Backup {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `engine`.
+        engine: Option<BackupEngine>,
+        /// `format`.
+        format: Option<BackupFormat>,
+        /// `gzip`.
+        gzip: Option<bool>,
+        /// `command`.
+        command: Option<String>,
+    },
+    /// `kind = "disaster"`.
+    Disaster {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `action`.
+        action: DisasterAction,
+        /// `collection`.
+        collection: Option<String>,
+        /// `documents`.
+        documents: Option<u64>,
+        /// `node`.
+        node: Option<u8>,
+        /// `command`.
+        command: Option<String>,
+    },
+    /// `kind = "restore"`.
+    Restore {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `target`.
+        target: Option<RestoreTarget>,
+        /// `drop`.
+        drop: Option<bool>,
+        /// `collections`.
+        collections: Option<Vec<String>>,
+    },
+    /// `kind = "verify"`.
+    Verify {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+    },
+    /// `kind = "wait"`.
+    Wait {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `duration`.
+        duration: String,
+    },
+    /// `kind = "exec"`.
+    Exec {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `command`.
+        command: String,
+    },
+}
