@@ -2,6 +2,7 @@
 //! shares [`ctx`], which starts real servers and cleans them up.
 
 mod ctx;
+mod drills;
 mod format;
 mod provider;
 mod scenario;
