@@ -1,4 +1,5 @@
 //! One integration-test binary (STYLE.md): every file here is a module that
 //! shares [`ctx`], which starts real servers and cleans them up.
 
+mod checksum;
 mod ctx;
