@@ -273,3 +273,107 @@ async fn first_ids(
     }
     Ok(list)
 }
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+    use bson::oid::ObjectId;
+
+    use super::*;
+    use crate::checksum::indexes::IndexSpec;
+
+    fn digest(md5: &str) -> CollectionDigest {
+        CollectionDigest {
+            name: "hosts".into(),
+            count: 3,
+            md5: md5.into(),
+            bytes: 90,
+            indexes: Vec::new(),
+        }
+    }
+
+    fn comparison() -> CollectionComparison {
+        let index = IndexSpec {
+            name: "a_1".into(),
+            key: doc! {"a": 1},
+            unique: true,
+            sparse: false,
+            expire_after_seconds: Some(60),
+            partial_filter: None,
+        };
+        CollectionComparison {
+            name: "hosts".into(),
+            source: Some(digest("aa")),
+            target: Some(digest("ab")),
+            missing: IdList {
+                total: 1,
+                ids: vec![Bson::ObjectId(ObjectId::from_bytes([3; 12]))],
+            },
+            extra: IdList {
+                total: 1,
+                ids: vec![Bson::String("x".into())],
+            },
+            changed: IdList {
+                total: 7,
+                ids: vec![Bson::Document(doc! {"site": "a"})],
+            },
+            index_differences: vec![IndexDifference::Changed {
+                source: index.clone(),
+                target: IndexSpec {
+                    unique: false,
+                    ..index.clone()
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn identical_only_when_both_sides_match_in_everything() {
+        let mut same = comparison();
+        assert!(!same.is_identical());
+        same.target = Some(digest("aa"));
+        same.missing = IdList::default();
+        same.extra = IdList::default();
+        same.changed = IdList::default();
+        same.index_differences.clear();
+        assert!(same.is_identical());
+        let mut lost = same.clone();
+        lost.target = None;
+        assert!(!lost.is_identical());
+        let database = DatabaseComparison {
+            source_database: "app".into(),
+            target_database: "app".into(),
+            target_exists: true,
+            collections: vec![same, lost],
+            excluded: Vec::new(),
+            source_db_hash: DbHashCheck::Agrees,
+            target_db_hash: DbHashCheck::NotOffered { reason: "x".into() },
+        };
+        assert!(!database.is_identical());
+        assert!(
+            DatabaseComparison {
+                collections: database.collections[..1].to_vec(),
+                ..database
+            }
+            .is_identical()
+        );
+    }
+
+    #[test]
+    fn comparison_reads_back_from_json() {
+        let original = comparison();
+        let json = serde_json::to_string(&original).unwrap();
+        assert!(json.contains("\"kind\":\"changed\""), "{json}");
+        let back: CollectionComparison = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, original, "{json}");
+    }
+
+    #[test]
+    fn the_target_side_may_lack_the_database() {
+        let options = CompareOptions::default();
+        assert!(!options.for_side(Side::Source).missing_database_is_empty);
+        assert!(options.for_side(Side::Target).missing_database_is_empty);
+        assert_eq!(options.for_side(Side::Target).server.as_deref(), Some("target"));
+        assert_eq!(options.max_ids, 20);
+    }
+}

@@ -227,7 +227,7 @@ pub async fn digest_collection(
         .map_err(|source| read_error(digest.count(), source))?
     {
         digest.update(cursor.current());
-        if digest.count() % every == 0 {
+        if digest.count().is_multiple_of(every) {
             progress.advance(every);
         }
     }

@@ -46,6 +46,9 @@ impl PartialEq for IndexSpec {
 /// How two collections' indexes differ, by index name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// A collection has a handful of indexes and differences are rarer still, so
+// the unboxed variants cost nothing and keep patterns plain.
+#[allow(clippy::large_enum_variant)]
 pub enum IndexDifference {
     /// The source (or reference) has the index, the target does not.
     Missing(IndexSpec),
