@@ -1,41 +1,47 @@
 //! MongoDB's comparison order for BSON values, so that two `_id`-sorted
 //! streams (two servers, or a server and a file) can be merge-joined without
 //! holding either in memory. It follows the server's documented order:
-//! MinKey < null < numbers < strings < documents < arrays < binary <
+//! MinKey < undefined < null < numbers < strings < documents < arrays < binary <
 //! ObjectId < booleans < dates < timestamps < regexes < MaxKey, numbers
-//! compared by value across int32, int64, double and decimal.
+//! compared by value across int32, int64, double and decimal (integers
+//! against doubles exactly).
 
 use std::cmp::Ordering;
 
 use bson::RawBsonRef;
 use bson::raw::{RawArray, RawDocument};
 
-/// The rank of a value's type in MongoDB's comparison order.
+/// The rank of a value's type in MongoDB's comparison order: the server's
+/// own canonical numbers (`canonicalizeBSONType`, shifted by one to stay
+/// unsigned). Undefined ranks just below null, as on the server; the gaps
+/// do not matter, only the order.
 fn type_rank(value: &RawBsonRef<'_>) -> u8 {
     match value {
-        RawBsonRef::MinKey => 1,
-        RawBsonRef::Null | RawBsonRef::Undefined => 2,
-        RawBsonRef::Int32(_) | RawBsonRef::Int64(_) | RawBsonRef::Double(_) | RawBsonRef::Decimal128(_) => 3,
-        RawBsonRef::Symbol(_) | RawBsonRef::String(_) => 4,
-        RawBsonRef::Document(_) => 5,
-        RawBsonRef::Array(_) => 6,
-        RawBsonRef::Binary(_) => 7,
-        RawBsonRef::ObjectId(_) => 8,
-        RawBsonRef::Boolean(_) => 9,
-        RawBsonRef::DateTime(_) => 10,
-        RawBsonRef::Timestamp(_) => 11,
-        RawBsonRef::RegularExpression(_) => 12,
-        RawBsonRef::DbPointer(_) => 13,
-        RawBsonRef::JavaScriptCode(_) => 14,
-        RawBsonRef::JavaScriptCodeWithScope(_) => 15,
-        RawBsonRef::MaxKey => 16,
+        RawBsonRef::MinKey => 0,
+        RawBsonRef::Undefined => 1,
+        RawBsonRef::Null => 6,
+        RawBsonRef::Int32(_) | RawBsonRef::Int64(_) | RawBsonRef::Double(_) | RawBsonRef::Decimal128(_) => 11,
+        RawBsonRef::Symbol(_) | RawBsonRef::String(_) => 16,
+        RawBsonRef::Document(_) => 21,
+        RawBsonRef::Array(_) => 26,
+        RawBsonRef::Binary(_) => 31,
+        RawBsonRef::ObjectId(_) => 36,
+        RawBsonRef::Boolean(_) => 41,
+        RawBsonRef::DateTime(_) => 46,
+        RawBsonRef::Timestamp(_) => 48,
+        RawBsonRef::RegularExpression(_) => 51,
+        RawBsonRef::DbPointer(_) => 56,
+        RawBsonRef::JavaScriptCode(_) => 61,
+        RawBsonRef::JavaScriptCodeWithScope(_) => 66,
+        RawBsonRef::MaxKey => 128,
     }
 }
 
-/// A number as f64 for cross-type comparison. Exact for every int32 and for
-/// int64 values below 2^53, which covers every `_id` a real system uses;
-/// equal f64s of different integer values fall back to comparing the
-/// integers themselves in [`compare_numbers`].
+/// The rank numbers share: every number type compares with every other.
+const NUMBER_RANK: u8 = 11;
+
+/// A number as f64 for comparisons involving Decimal128, which FerretDB
+/// cannot store and no real `_id` uses; every other pair compares exactly.
 fn as_f64(value: &RawBsonRef<'_>) -> f64 {
     match value {
         RawBsonRef::Int32(number) => f64::from(*number),
@@ -46,17 +52,51 @@ fn as_f64(value: &RawBsonRef<'_>) -> f64 {
     }
 }
 
-fn compare_numbers(left: &RawBsonRef<'_>, right: &RawBsonRef<'_>) -> Ordering {
-    if let (RawBsonRef::Int64(a), RawBsonRef::Int64(b)) = (left, right) {
-        return a.cmp(b);
+fn as_i64(value: &RawBsonRef<'_>) -> Option<i64> {
+    match value {
+        RawBsonRef::Int32(number) => Some(i64::from(*number)),
+        RawBsonRef::Int64(number) => Some(*number),
+        _ => None,
     }
-    let (a, b) = (as_f64(left), as_f64(right));
-    // MongoDB sorts NaN below every other number and equal to itself.
-    match (a.is_nan(), b.is_nan()) {
+}
+
+/// Doubles in MongoDB's order: NaN below every other number and equal to
+/// itself, -0.0 equal to 0.0.
+fn compare_doubles(left: f64, right: f64) -> Ordering {
+    match (left.is_nan(), right.is_nan()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Less,
         (false, true) => Ordering::Greater,
-        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+        (false, false) => left.partial_cmp(&right).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// An integer against a double without rounding the integer to f64, which
+/// would make 2^53 + 1 equal 2^53 (the server compares exactly too).
+fn compare_integer_double(integer: i64, double: f64) -> Ordering {
+    // 2^63: the first double above every i64.
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    if double.is_nan() {
+        return Ordering::Greater;
+    }
+    if double >= TWO_POW_63 {
+        return Ordering::Less;
+    }
+    if double < -TWO_POW_63 {
+        return Ordering::Greater;
+    }
+    // In range, so the truncation is exact; the fraction breaks ties.
+    integer
+        .cmp(&(double.trunc() as i64))
+        .then_with(|| 0.0.partial_cmp(&double.fract()).unwrap_or(Ordering::Equal))
+}
+
+fn compare_numbers(left: &RawBsonRef<'_>, right: &RawBsonRef<'_>) -> Ordering {
+    match (as_i64(left), as_i64(right), left, right) {
+        (Some(a), Some(b), _, _) => a.cmp(&b),
+        (Some(a), None, _, RawBsonRef::Double(b)) => compare_integer_double(a, *b),
+        (None, Some(b), RawBsonRef::Double(a), _) => compare_integer_double(b, *a).reverse(),
+        _ => compare_doubles(as_f64(left), as_f64(right)),
     }
 }
 
@@ -89,8 +129,8 @@ pub fn compare_values(left: RawBsonRef<'_>, right: RawBsonRef<'_>) -> Ordering {
             .cmp(b.pattern.as_str().as_bytes())
             .then_with(|| a.options.as_str().as_bytes().cmp(b.options.as_str().as_bytes())),
         (RawBsonRef::JavaScriptCode(a), RawBsonRef::JavaScriptCode(b)) => a.as_bytes().cmp(b.as_bytes()),
-        (left, right) if type_rank(&left) == 3 => compare_numbers(&left, &right),
-        // MinKey, MaxKey, null: one value each. DbPointer and code with
+        (left, right) if type_rank(&left) == NUMBER_RANK => compare_numbers(&left, &right),
+        // MinKey, MaxKey, null, undefined: one value each. DbPointer and code with
         // scope never appear as `_id`s in practice; treat them as equal.
         _ => Ordering::Equal,
     }
@@ -164,10 +204,10 @@ mod tests {
             Bson::Null,
             Bson::MinKey,
         ];
+        let expected: Vec<RawBson> = values.iter().rev().cloned().map(raw).collect();
         let mut raws: Vec<RawBson> = values.into_iter().map(raw).collect();
         raws.sort_by(|a, b| compare_values(a.as_raw_bson_ref(), b.as_raw_bson_ref()));
-        let ranks: Vec<u8> = raws.iter().map(|value| type_rank(&value.as_raw_bson_ref())).collect();
-        assert_eq!(ranks, vec![1, 2, 3, 3, 4, 5, 8, 9, 10, 16]);
+        assert_eq!(raws, expected);
     }
 
     #[test]
@@ -188,6 +228,60 @@ mod tests {
             compare_values(one.as_raw_bson_ref(), one_long.as_raw_bson_ref()),
             Ordering::Equal
         );
+    }
+
+    #[test]
+    fn undefined_sorts_below_null_and_timestamps_after_dates() {
+        let undefined = raw(Bson::Undefined);
+        let null = raw(Bson::Null);
+        assert_eq!(
+            compare_values(undefined.as_raw_bson_ref(), null.as_raw_bson_ref()),
+            Ordering::Less
+        );
+        let date = raw(Bson::DateTime(bson::DateTime::from_millis(i64::MAX)));
+        let timestamp = raw(Bson::Timestamp(bson::Timestamp { time: 0, increment: 0 }));
+        assert_eq!(
+            compare_values(date.as_raw_bson_ref(), timestamp.as_raw_bson_ref()),
+            Ordering::Less
+        );
+    }
+
+    #[test]
+    fn large_integers_compare_exactly_with_doubles() {
+        let two_pow_53 = 9_007_199_254_740_992_i64;
+        let cases = [
+            (
+                Bson::Int64(two_pow_53 + 1),
+                Bson::Double(two_pow_53 as f64),
+                Ordering::Greater,
+            ),
+            (
+                Bson::Double(two_pow_53 as f64),
+                Bson::Int64(two_pow_53 + 1),
+                Ordering::Less,
+            ),
+            (
+                Bson::Int64(two_pow_53),
+                Bson::Double(two_pow_53 as f64),
+                Ordering::Equal,
+            ),
+            (Bson::Int64(i64::MAX), Bson::Double(9.3e18), Ordering::Less),
+            (Bson::Int64(i64::MIN), Bson::Double(-9.3e18), Ordering::Greater),
+            (Bson::Int32(2), Bson::Double(2.5), Ordering::Less),
+            (Bson::Int32(-2), Bson::Double(-2.5), Ordering::Greater),
+            (Bson::Int32(-2), Bson::Double(-2.0), Ordering::Equal),
+            (Bson::Int64(i64::MIN), Bson::Double(f64::NAN), Ordering::Greater),
+            (Bson::Double(f64::NAN), Bson::Double(f64::NEG_INFINITY), Ordering::Less),
+            (Bson::Double(-0.0), Bson::Int32(0), Ordering::Equal),
+        ];
+        for (left, right, expected) in cases {
+            let (left_raw, right_raw) = (raw(left.clone()), raw(right.clone()));
+            assert_eq!(
+                compare_values(left_raw.as_raw_bson_ref(), right_raw.as_raw_bson_ref()),
+                expected,
+                "{left} vs {right}"
+            );
+        }
     }
 
     #[test]
