@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod format;
+pub mod locate;
 
 pub use engine::{
     BackupLocation, CollectionResult, DumpOutcome, DumpRequest, EngineChoice, EngineInfo, Layout, RestoreOutcome,
