@@ -84,6 +84,10 @@ pub fn locate(path: &Path) -> Result<BackupLocation, LocateError> {
             gzip: true,
         });
     }
+    if inner.iter().all(|byte| *byte == 0) {
+        // What `tar -czf` leaves when the folder it was given does not exist.
+        return Err(not_a_backup("a gzip file that holds nothing (an empty tar)"));
+    }
     if !is_tar_header(&inner) {
         return Err(not_a_backup(
             "a gzip file that holds neither a mongodump archive nor a tar file",
@@ -311,6 +315,10 @@ mod tests {
         let empty = dir.path().join("shepherd_backup_1.tar.gz");
         std::fs::write(&empty, gzip(&tar(&[]))).unwrap();
         let error = locate(&empty).unwrap_err().to_string();
+        assert!(error.ends_with("holds nothing (an empty tar)"), "{error}");
+        let other = dir.path().join("other.gz");
+        std::fs::write(&other, gzip(b"plain text, not a tar")).unwrap();
+        let error = locate(&other).unwrap_err().to_string();
         assert!(error.contains("neither a mongodump archive nor a tar"), "{error}");
 
         let no_bson = dir.path().join("notes.tar.gz");
