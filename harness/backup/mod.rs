@@ -5,6 +5,7 @@ pub mod command;
 pub mod engine;
 pub mod format;
 pub mod locate;
+pub mod select;
 pub mod tools;
 
 pub use engine::{
