@@ -2,5 +2,6 @@
 //! shares [`ctx`], which starts real servers and cleans them up.
 
 mod ctx;
+mod engines;
 mod format;
 mod provider;
