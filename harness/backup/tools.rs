@@ -1360,6 +1360,43 @@ exit 1"#,
     }
 
     #[tokio::test]
+    async fn restore_extracts_a_runbook_tar_gz_first() {
+        let folder = tempfile::tempdir().unwrap();
+        let root = dump_root(false);
+        let backup = root.path().join("shepherd_backup_1");
+        std::fs::create_dir(&backup).unwrap();
+        std::fs::rename(root.path().join("shepherd_cms"), backup.join("shepherd_cms")).unwrap();
+        let tar_gz = folder.path().join("shepherd_backup_1.tar.gz");
+        let tarred = std::process::Command::new("tar")
+            .arg("-czf")
+            .arg(&tar_gz)
+            .arg("-C")
+            .arg(root.path())
+            .arg("shepherd_backup_1")
+            .status()
+            .unwrap();
+        assert!(tarred.success());
+        // The fake lists the folder it is given, proving it exists during the run.
+        let fake = write_script(
+            folder.path(),
+            "mongorestore",
+            "if [ \"$1\" = --version ]; then echo 'mongorestore version: 100.13.0'; exit 0; fi\n\
+             for last in \"$@\"; do :; done\necho \"$@\"\nls \"$last/shepherd_cms\"",
+        );
+        let request = restore_request(BackupLocation::TarGz { path: tar_gz });
+        let outcome = restore(&request, &fake, Duration::from_secs(30), &NoProgress)
+            .await
+            .unwrap();
+        assert!(
+            outcome.output.contains("--nsInclude=shepherd_cms.* /"),
+            "{}",
+            outcome.output
+        );
+        assert!(outcome.output.contains("/shepherd_backup_1\n"), "{}", outcome.output);
+        assert!(outcome.output.contains("users.bson\n"), "{}", outcome.output);
+    }
+
+    #[tokio::test]
     async fn timeout_ends_the_tool() {
         let folder = tempfile::tempdir().unwrap();
         let fake = write_script(
