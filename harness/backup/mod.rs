@@ -1,8 +1,12 @@
 //! Backup engines (the real tools, the builtin engine, a user's command), the
 //! mongodump on-disk formats, backup manifests and their verification.
 
+pub mod command;
 pub mod engine;
 pub mod format;
+pub mod locate;
+pub mod select;
+pub mod tools;
 
 pub use engine::{
     BackupLocation, CollectionResult, DumpOutcome, DumpRequest, EngineChoice, EngineInfo, Layout, RestoreOutcome,

@@ -4,6 +4,7 @@
 mod checksum;
 mod ctx;
 mod drills;
+mod engines;
 mod format;
 mod provider;
 mod scenario;
