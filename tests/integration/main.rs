@@ -2,3 +2,4 @@
 //! shares [`ctx`], which starts real servers and cleans them up.
 
 mod ctx;
+mod dataset;
