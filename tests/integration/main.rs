@@ -3,6 +3,7 @@
 
 mod checksum;
 mod ctx;
+mod dataset;
 mod drills;
 mod engines;
 mod format;
