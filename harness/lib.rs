@@ -21,5 +21,7 @@ pub mod measure;
 pub mod progress;
 pub mod provider;
 pub mod report;
+pub mod runner;
 pub mod scenario;
+pub mod step;
 pub mod uri;

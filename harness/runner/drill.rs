@@ -377,7 +377,10 @@ fn empty_report(scenario: &Scenario, run_id: &str, clock: &DrillClock) -> DrillR
         objectives: Objectives {
             rto_ms: scenario.objectives.rto.map(|value| value.as_millis() as u64),
             rpo_ms: scenario.objectives.rpo.map(|value| value.as_millis() as u64),
-            rto_applies_to: scenario.objectives.rto_applies_to.to_string(),
+            rto_applies_to: match scenario.objectives.rto_applies_to {
+                crate::measure::rto::RtoAppliesTo::Service => "service".into(),
+                crate::measure::rto::RtoAppliesTo::Verified => "verified".into(),
+            },
         },
         measurements: Measurements {
             probe_interval_ms: scenario.workload.probe_interval.as_millis() as u64,
@@ -427,7 +430,7 @@ fn finish_early(
 /// integrity checks they give.
 async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
     use crate::measure::rpo::compute_rpo;
-    use crate::measure::rto::{RtoAppliesTo, compute_rto, evaluate};
+    use crate::measure::rto::{compute_rto, evaluate};
 
     let measurements = &mut report.measurements;
     let Some(t_d) = context.disaster_at else {
@@ -493,15 +496,7 @@ async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
                 message: check.message.clone(),
             });
         }
-        let objectives = crate::measure::rto::Objectives {
-            rto: context.scenario.objectives.rto,
-            rpo: context.scenario.objectives.rpo,
-            rto_applies_to: match context.scenario.objectives.rto_applies_to.to_string().as_str() {
-                "verified" => RtoAppliesTo::Verified,
-                _ => RtoAppliesTo::Service,
-            },
-        };
-        for check in evaluate(&objectives, &rto, rpo) {
+        for check in evaluate(&context.scenario.objectives, &rto, rpo) {
             report.checks.push(CheckReport {
                 name: check.name.to_string(),
                 kind: CheckKind::Objective,

@@ -1,8 +1,11 @@
 //! One file per command; [`run`] dispatches.
 
+mod checksum;
 mod clean;
+mod compare;
 mod doctor;
 mod run;
+mod seed;
 mod serve;
 mod validate;
 
@@ -14,9 +17,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let quiet = cli.quiet;
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Seed(_) | Command::Checksum(_) | Command::Compare(_) => {
-            anyhow::bail!("not built yet")
-        }
+        Command::Seed(args) => seed::run(args, quiet).await,
+        Command::Checksum(args) => checksum::run(args, quiet).await,
+        Command::Compare(args) => compare::run(args, quiet).await,
         Command::Clean(args) => clean::run(args).await,
         Command::Doctor(args) => doctor::run(args.json, quiet).await,
         Command::Run(args) => run::run(args, quiet).await,
