@@ -1,0 +1,592 @@
+//! `junit.xml`: one `<testsuite>` per drill, named after the scenario, with
+//! a `<testcase>` per step (`step 03 restore (builtin, archive, gzip)`), per
+//! objective (`objective rpo`), per collection check (`collection hosts`)
+//! and per integrity check (`integrity holes`). Failure messages state the
+//! measured value, the objective and the unit.
+//!
+//! Two rules keep the JUnit outcome in step with the exit status: a drill
+//! whose verdict is failed or inconclusive while no test case failed gets a
+//! `verdict` test case carrying the reasons, and a `skipped` verdict makes
+//! every test case skipped with the reason. A check that failed as a
+//! negative scenario expects (`expect = "fail"`) is reported as passed.
+//!
+//! Written with `junit-report` (the crate the issue names); the tests read
+//! the XML back with `quick-junit`, nextest's parser.
+
+use std::path::Path;
+
+use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestResult, TestSuite};
+
+use super::error::ReportError;
+use super::file::write_atomically;
+use super::model::{CheckKind, CheckReport, DrillReport, Status, StepReport, VerdictKind};
+use super::units::{human_duration_ms, human_value};
+use crate::uri::redact;
+
+/// The file name of a drill's JUnit report inside its folder.
+pub const JUNIT_XML: &str = "junit.xml";
+
+/// The test suite of one drill.
+pub fn junit_for_drill(report: &DrillReport) -> TestSuite {
+    let mut cases: Vec<TestCase> = report.steps.iter().map(|step| step_case(report, step)).collect();
+    cases.extend(report.checks.iter().map(|check| check_case(report, check)));
+    add_verdict_case(report, &mut cases);
+    if report.verdict.kind == VerdictKind::Skipped {
+        let reason = xml_line(&report.verdict.reasons.join("; "));
+        for case in &mut cases {
+            case.result = TestResult::SkippedWithCause {
+                type_: "skipped".to_string(),
+                message: reason.clone(),
+                cause: None,
+            };
+            case.time = Duration::ZERO;
+        }
+    }
+    let classname = xml_line(&report.scenario);
+    for case in &mut cases {
+        case.set_classname(&classname);
+    }
+    let mut suite = TestSuite::new(&xml_line(&report.scenario));
+    suite.set_timestamp(timestamp(report));
+    suite.add_testcases(cases);
+    suite.set_system_out(&cdata(&suite_output(report)));
+    suite
+}
+
+/// Writes one `junit.xml` holding a test suite per drill, in order (a
+/// drill's own folder, or the combined file a CI system reads, `--junit`).
+pub fn write_junit(path: &Path, reports: &[DrillReport]) -> Result<(), ReportError> {
+    let mut junit = Report::new();
+    junit.add_testsuites(reports.iter().map(junit_for_drill));
+    let mut bytes = Vec::new();
+    junit.write_xml(&mut bytes).map_err(|source| ReportError::Junit {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    write_atomically(path, &bytes)
+}
+
+fn timestamp(report: &DrillReport) -> OffsetDateTime {
+    let nanoseconds = i128::from(report.started.timestamp_millis()) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanoseconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn milliseconds(value: Option<u64>) -> Duration {
+    Duration::milliseconds(value.unwrap_or(0).min(i64::MAX as u64) as i64)
+}
+
+/// `step 03 restore (builtin, archive, gzip)`: the kind is not repeated
+/// when the readable name already starts with it.
+fn step_case_name(step: &StepReport) -> String {
+    if step.name.starts_with(&step.kind) {
+        format!("step {:02} {}", step.index, step.name)
+    } else {
+        format!("step {:02} {} {}", step.index, step.kind, step.name)
+    }
+}
+
+fn step_case(report: &DrillReport, step: &StepReport) -> TestCase {
+    let name = xml_line(&step_case_name(step));
+    let time = milliseconds(step.duration_ms);
+    let message = xml_line(&format!("{} {}: {}", step.kind, status_word(step.status), step.message));
+    let mut case = match step.status {
+        _ if expected_to_fail(report, &step.kind) => expected_failure_case(&name, time, &message),
+        Status::Passed => TestCase::success(&name, time),
+        Status::Failed => TestCase::failure(&name, time, "step failed", &message),
+        Status::Error => TestCase::error(&name, time, "step error", &message),
+        Status::Skipped => TestCase::skipped_with_cause(&name, "skipped", &not_run(&step.message)),
+    };
+    let text = |key: &str| {
+        step.details
+            .get(key)
+            .and_then(|value| value.as_str())
+            .filter(|text| !text.is_empty())
+    };
+    if let Some(output) = text("output").or_else(|| text("stdout")) {
+        append_output(&mut case, output);
+    }
+    if let Some(errors) = text("stderr") {
+        case.set_system_err(&cdata(errors));
+    }
+    case
+}
+
+fn check_case_name(check: &CheckReport) -> String {
+    let prefix = match check.kind {
+        CheckKind::Objective => "objective",
+        CheckKind::Collection => "collection",
+        CheckKind::Integrity => "integrity",
+    };
+    match check.name.strip_prefix(prefix) {
+        Some(rest) if rest.starts_with(' ') => check.name.clone(),
+        _ => format!("{prefix} {}", check.name),
+    }
+}
+
+fn check_case(report: &DrillReport, check: &CheckReport) -> TestCase {
+    let name = xml_line(&check_case_name(check));
+    let kind = match check.kind {
+        CheckKind::Objective => "objective",
+        CheckKind::Collection => "collection",
+        CheckKind::Integrity => "integrity",
+    };
+    let statement = xml_line(&failure_statement(report, check));
+    let mut case = match check.status {
+        _ if expected_to_fail(report, &check.name)
+            || (check.kind == CheckKind::Collection && expected_to_fail(report, "verify")) =>
+        {
+            expected_failure_case(&name, Duration::ZERO, &statement)
+        }
+        Status::Passed => TestCase::success(&name, Duration::ZERO),
+        Status::Failed => TestCase::failure(&name, Duration::ZERO, kind, &statement),
+        Status::Error => TestCase::error(&name, Duration::ZERO, kind, &statement),
+        Status::Skipped => TestCase::skipped_with_cause(&name, "skipped", &not_run(&check.message)),
+    };
+    // The statement is the message; the check's own words, when they add
+    // something, go in the body of the failure and in system-out.
+    let detail = xml_text(&check.message);
+    if let TestResult::Failure { cause, .. } | TestResult::Error { cause, .. } = &mut case.result
+        && !detail.is_empty()
+        && !statement.contains(&detail)
+    {
+        *cause = Some(cdata(&detail));
+    }
+    if case.is_success() && !check.message.is_empty() {
+        append_output(&mut case, &check.message);
+    }
+    case
+}
+
+/// Measured value, objective and unit in one line:
+/// `rpo 17m 3.2s exceeds objective 15m (resolution 100 ms)`.
+pub fn failure_statement(report: &DrillReport, check: &CheckReport) -> String {
+    let unit = check.unit.as_deref();
+    let resolution = match check.name.as_str() {
+        "rpo" => Some(report.measurements.tick_interval_ms),
+        "rto_service" => Some(report.measurements.probe_interval_ms),
+        _ => None,
+    }
+    .filter(|interval| *interval > 0 && unit == Some("ms"))
+    .map(|interval| format!(" (resolution {})", human_duration_ms(interval)))
+    .unwrap_or_default();
+    let with_message = |statement: String| {
+        if check.message.is_empty() || check.message == statement {
+            statement
+        } else {
+            format!("{statement}: {}", check.message)
+        }
+    };
+    match (check.measured, check.objective) {
+        (Some(measured), Some(objective)) if measured > objective && unit == Some("ms") => format!(
+            "{} {} exceeds objective {}{resolution}",
+            check.name,
+            human_value(measured, unit),
+            human_value(objective, unit)
+        ),
+        (Some(measured), Some(objective)) => with_message(format!(
+            "{} measured {}, objective {}{resolution}",
+            check.name,
+            human_value(measured, unit),
+            human_value(objective, unit)
+        )),
+        (Some(measured), None) => with_message(format!("{} measured {}", check.name, human_value(measured, unit))),
+        (None, Some(objective)) => with_message(format!(
+            "{} not measured, objective {}",
+            check.name,
+            human_value(objective, unit)
+        )),
+        (None, None) if check.message.starts_with(&check.name) => check.message.clone(),
+        (None, None) => with_message(check.name.clone()),
+    }
+}
+
+/// Whether a negative scenario expected `name` (a check or a step kind) to
+/// fail, that failure was observed, and the drill therefore passed.
+fn expected_to_fail(report: &DrillReport, name: &str) -> bool {
+    report.verdict.kind == VerdictKind::Passed
+        && report
+            .verdict
+            .expected_failure
+            .as_ref()
+            .is_some_and(|expected| expected.observed && expected.check == name)
+}
+
+fn expected_failure_case(name: &str, time: Duration, statement: &str) -> TestCase {
+    let mut case = TestCase::success(name, time);
+    case.set_system_out(&cdata(&format!(
+        "failed as the scenario expects (expect = \"fail\"): {statement}"
+    )));
+    case
+}
+
+/// Adds a `verdict` test case when the verdict is failed or inconclusive
+/// and no test case says so, so a CI system never shows green for a drill
+/// that exits 1 or 2. A skipped drill without any step gets one skipped
+/// `drill` test case, so the skip and its reason are visible.
+fn add_verdict_case(report: &DrillReport, cases: &mut Vec<TestCase>) {
+    let reasons = xml_line(&report.verdict.reasons.join("; "));
+    match report.verdict.kind {
+        VerdictKind::Failed if !cases.iter().any(|case| case.is_failure() || case.is_error()) => {
+            let message = if reasons.is_empty() {
+                "drill failed".to_string()
+            } else {
+                reasons
+            };
+            cases.push(TestCase::failure("verdict", Duration::ZERO, "verdict", &message));
+        }
+        VerdictKind::Inconclusive if !cases.iter().any(TestCase::is_error) => {
+            let message = if reasons.is_empty() {
+                "drill inconclusive".to_string()
+            } else {
+                reasons
+            };
+            cases.push(TestCase::error("verdict", Duration::ZERO, "inconclusive", &message));
+        }
+        VerdictKind::Skipped if cases.is_empty() => cases.push(TestCase::skipped("drill")),
+        _ => {}
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "passed",
+        Status::Failed => "failed",
+        Status::Error => "error",
+        Status::Skipped => "skipped",
+    }
+}
+
+fn not_run(message: &str) -> String {
+    match xml_line(message) {
+        line if line.is_empty() => "not run".to_string(),
+        line => line,
+    }
+}
+
+fn append_output(case: &mut TestCase, text: &str) {
+    let text = cdata(text);
+    case.system_out = Some(match case.system_out.take() {
+        Some(before) => format!("{before}\n{text}"),
+        None => text,
+    });
+}
+
+/// The suite's system-out: verdict, reasons, deployment, concerns, notes
+/// and findings, for a person reading the CI log.
+fn suite_output(report: &DrillReport) -> String {
+    let verdict = &report.verdict;
+    let mut lines = vec![format!(
+        "verdict: {} (exit {})",
+        format!("{:?}", verdict.kind).to_lowercase(),
+        verdict.exit_code
+    )];
+    lines.extend(verdict.reasons.iter().map(|reason| format!("  {reason}")));
+    if report.interrupted {
+        lines.push("interrupted before the end".to_string());
+    }
+    let topology = &report.topology;
+    lines.push(format!(
+        "deployment: {} {}{} on {}, {} node(s){}",
+        topology.engine,
+        topology.server_version.as_deref().unwrap_or("(version unknown)"),
+        topology
+            .backend
+            .as_deref()
+            .map(|backend| format!(" ({backend})"))
+            .unwrap_or_default(),
+        topology.provider,
+        topology.nodes,
+        topology
+            .uri
+            .as_deref()
+            .map(|uri| format!(", {uri}"))
+            .unwrap_or_default()
+    ));
+    let measurements = &report.measurements;
+    lines.push(format!(
+        "write concern {}, read concern {}, tick interval {}, probe interval {}",
+        measurements.write_concern,
+        measurements.read_concern,
+        human_duration_ms(measurements.tick_interval_ms),
+        human_duration_ms(measurements.probe_interval_ms)
+    ));
+    lines.extend(measurements.notes.iter().map(|note| format!("note: {note}")));
+    lines.extend(report.findings.iter().map(|finding| format!("finding: {finding}")));
+    lines.push(format!(
+        "run id {}, scenario file {}",
+        report.run_id, report.scenario_file
+    ));
+    lines.join("\n")
+}
+
+/// Text that XML 1.0 can hold, credentials redacted: terminal colour
+/// sequences and characters XML forbids (NUL, escapes) are dropped, because
+/// one of them makes a strict consumer reject the whole file.
+fn xml_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let redacted = redact(text);
+    let mut characters = redacted.chars().peekable();
+    while let Some(character) = characters.next() {
+        if character == '\u{1b}' && characters.peek() == Some(&'[') {
+            // A CSI sequence (`ESC [ 32 m`) ends at its first byte in `@`..=`~`.
+            characters.next();
+            for rest in characters.by_ref() {
+                if ('@'..='~').contains(&rest) {
+                    break;
+                }
+            }
+            continue;
+        }
+        if matches!(character, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..) {
+            out.push(character);
+        }
+    }
+    out
+}
+
+/// [`xml_text`] on one line, for attributes (parsers turn a newline in an
+/// attribute into a space anyway).
+fn xml_line(text: &str) -> String {
+    xml_text(text).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`xml_text`] for a CDATA section: `junit-report` writes system-out as
+/// CDATA without splitting `]]>`, which would end the section early.
+fn cdata(text: &str) -> String {
+    xml_text(text).replace("]]>", "]]]]><![CDATA[>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::{PLANTED_PASSWORD, SampleKind, expected_failure_report, sample_report};
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+
+    fn written(reports: &[DrillReport]) -> (String, quick_junit::Report) {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join(JUNIT_XML);
+        write_junit(&path, reports).unwrap();
+        let xml = std::fs::read_to_string(&path).unwrap();
+        let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap_or_else(|error| panic!("{error}\n{xml}"));
+        (xml, parsed)
+    }
+
+    fn is(kind: NonSuccessKind) -> impl Fn(&&quick_junit::TestCase) -> bool {
+        move |case| matches!(&case.status, TestCaseStatus::NonSuccess { kind: found, .. } if *found == kind)
+    }
+
+    fn skipped(case: &&quick_junit::TestCase) -> bool {
+        matches!(case.status, TestCaseStatus::Skipped { .. })
+    }
+
+    fn case<'a>(suite: &'a quick_junit::TestSuite, name: &str) -> &'a quick_junit::TestCase {
+        let names: Vec<_> = suite.test_cases.iter().map(|case| case.name.as_str()).collect();
+        suite
+            .test_cases
+            .iter()
+            .find(|case| case.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no test case {name:?} in {names:#?}"))
+    }
+
+    fn message(case: &quick_junit::TestCase) -> String {
+        match &case.status {
+            TestCaseStatus::NonSuccess { message, .. } | TestCaseStatus::Skipped { message, .. } => message
+                .as_ref()
+                .map(|message| message.as_str().to_string())
+                .unwrap_or_default(),
+            TestCaseStatus::Success { .. } => String::new(),
+        }
+    }
+
+    #[test]
+    fn one_suite_per_drill_with_steps_objectives_and_checks() {
+        let reports: Vec<_> = SampleKind::ALL.iter().map(|kind| sample_report(*kind)).collect();
+        let (_, parsed) = written(&reports);
+        assert_eq!(parsed.test_suites.len(), 4);
+        let names: Vec<_> = parsed.test_suites.iter().map(|suite| suite.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "backup-restore-standalone",
+                "restore-from-nightly",
+                "backup-restore-standalone",
+                "replica-set-failover"
+            ]
+        );
+        let passed = &parsed.test_suites[0];
+        // 5 steps, 2 objectives, 3 collections, 1 integrity check.
+        assert_eq!(passed.test_cases.len(), 11);
+        assert!(
+            passed
+                .test_cases
+                .iter()
+                .all(|case| matches!(case.status, TestCaseStatus::Success { .. }))
+        );
+        let restore = case(passed, "step 03 restore (builtin, archive, gzip)");
+        assert_eq!(restore.time, Some(std::time::Duration::from_millis(10_700)));
+        assert_eq!(
+            restore.classname.as_ref().unwrap().as_str(),
+            "backup-restore-standalone"
+        );
+        case(passed, "objective rto_service");
+        case(passed, "objective rpo");
+        case(passed, "collection configurations");
+        case(passed, "integrity holes");
+        let started = passed.timestamp.unwrap();
+        assert_eq!(started.to_rfc3339(), "2026-11-25T13:20:00.125+00:00");
+    }
+
+    #[test]
+    fn failures_state_measured_value_objective_and_unit() {
+        let (_, parsed) = written(&[sample_report(SampleKind::Failed)]);
+        let suite = &parsed.test_suites[0];
+        let failures: Vec<_> = suite.test_cases.iter().filter(is(NonSuccessKind::Failure)).collect();
+        let failed: Vec<_> = failures.iter().map(|case| case.name.as_str()).collect();
+        assert_eq!(
+            failed,
+            [
+                "step 05 verify (count, md5, indexes)",
+                "objective rpo",
+                "collection configurations",
+                "integrity holes"
+            ]
+        );
+        assert_eq!(suite.failures, 4);
+        assert_eq!(
+            message(case(suite, "objective rpo")),
+            "rpo 17m 3.2s exceeds objective 15m (resolution 100 ms)"
+        );
+        let collection = message(case(suite, "collection configurations"));
+        assert!(
+            collection.starts_with("collection configurations measured 999 documents, objective 1000 documents"),
+            "{collection}"
+        );
+        let holes = message(case(suite, "integrity holes"));
+        assert!(holes.contains("measured 1 ticks, objective 0 ticks"), "{holes}");
+        assert!(
+            collection.contains("missing _id 6571c0ffee0000000000002a"),
+            "{collection}"
+        );
+    }
+
+    #[test]
+    fn step_output_is_kept_redacted_and_well_formed() {
+        let (xml, parsed) = written(&[sample_report(SampleKind::Failed)]);
+        assert!(!xml.contains(PLANTED_PASSWORD), "{xml}");
+        assert!(!xml.contains('\u{1b}'), "terminal escapes are not XML");
+        assert!(!xml.contains("[32m"), "colour sequences are dropped whole");
+        let runbook = case(&parsed.test_suites[0], "step 04 exec (runbook: restore.sh)");
+        let output = runbook.system_out.as_ref().unwrap().as_str();
+        assert!(
+            output.contains("mongodb://admin:****@127.0.0.1:41017/admin"),
+            "{output}"
+        );
+        assert!(output.contains("colour codes]]> and a CDATA end"), "{output}");
+        assert!(output.contains("<done> & \"ok\""), "{output}");
+        let errors = runbook.system_err.as_ref().unwrap().as_str();
+        assert_eq!(errors, "warning: 1 document skipped (duplicate key)");
+        let suite_output = parsed.test_suites[0].system_out.as_ref().unwrap().as_str();
+        assert!(suite_output.starts_with("verdict: failed (exit 1)"), "{suite_output}");
+        assert!(!suite_output.contains(PLANTED_PASSWORD));
+    }
+
+    #[test]
+    fn interrupted_drill_shows_the_error_and_skips_the_rest() {
+        let (_, parsed) = written(&[sample_report(SampleKind::Interrupted)]);
+        let suite = &parsed.test_suites[0];
+        assert_eq!(suite.errors, 1);
+        let restore = case(suite, "step 03 restore (builtin, archive, gzip)");
+        assert!(is(NonSuccessKind::Error)(&restore));
+        assert_eq!(
+            message(restore),
+            "restore error: interrupted after 5100 of 12000 documents"
+        );
+        let skipped_count = suite.test_cases.iter().filter(skipped).count();
+        // verify, two objectives, three collections.
+        assert_eq!(skipped_count, 6);
+        assert_eq!(
+            message(case(suite, "step 04 verify (count, md5, indexes)")),
+            "not run: the drill was interrupted"
+        );
+    }
+
+    #[test]
+    fn skipped_verdict_skips_every_case_with_the_reason() {
+        let (_, parsed) = written(&[sample_report(SampleKind::Skipped)]);
+        let suite = &parsed.test_suites[0];
+        assert_eq!(suite.test_cases.len(), 5);
+        assert!(suite.test_cases.iter().all(|case| skipped(&case)));
+        for test_case in &suite.test_cases {
+            assert_eq!(
+                message(test_case),
+                "the engine ferretdb cannot run this scenario: it has no replica sets or elections"
+            );
+        }
+        let mut empty = sample_report(SampleKind::Skipped);
+        empty.steps.clear();
+        empty.checks.clear();
+        let (_, parsed) = written(&[empty]);
+        let only: Vec<_> = parsed.test_suites[0]
+            .test_cases
+            .iter()
+            .map(|case| case.name.as_str())
+            .collect();
+        assert_eq!(only, ["drill"]);
+        assert!(skipped(&&parsed.test_suites[0].test_cases[0]));
+    }
+
+    #[test]
+    fn a_verdict_case_appears_when_no_case_carries_the_failure() {
+        let mut report = sample_report(SampleKind::Passed);
+        report.verdict.kind = VerdictKind::Failed;
+        report.verdict.exit_code = 1;
+        report.verdict.reasons = vec!["expected rpo to fail, and it held".to_string()];
+        let suite = junit_for_drill(&report);
+        let verdict = suite.testcases.last().unwrap();
+        assert_eq!(verdict.name, "verdict");
+        assert!(verdict.is_failure());
+        // A passed drill needs no such case.
+        let suite = junit_for_drill(&sample_report(SampleKind::Passed));
+        assert!(suite.testcases.iter().all(|case| case.name != "verdict"));
+        // An interrupted drill whose steps all passed still shows an error.
+        let mut report = sample_report(SampleKind::Interrupted);
+        report.steps[3].status = Status::Skipped;
+        let suite = junit_for_drill(&report);
+        let verdict = suite.testcases.last().unwrap();
+        assert!(verdict.is_error() && verdict.name == "verdict");
+    }
+
+    #[test]
+    fn an_expected_failure_is_a_passing_case() {
+        let report = expected_failure_report();
+        let suite = junit_for_drill(&report);
+        let rpo = suite
+            .testcases
+            .iter()
+            .find(|case| case.name == "objective rpo")
+            .unwrap();
+        assert!(rpo.is_success(), "{rpo:?}");
+        assert!(
+            rpo.system_out
+                .as_ref()
+                .unwrap()
+                .contains("failed as the scenario expects")
+        );
+        assert_eq!(suite.failures() + suite.errors(), 0);
+    }
+
+    #[test]
+    fn names_are_not_prefixed_twice() {
+        let mut step = sample_report(SampleKind::Passed).steps[0].clone();
+        assert_eq!(step_case_name(&step), "step 00 seed (cmdb, small, seed 42)");
+        step.name = "load fixtures".to_string();
+        assert_eq!(step_case_name(&step), "step 00 seed load fixtures");
+        let mut check = sample_report(SampleKind::Passed).checks[2].clone();
+        assert_eq!(check_case_name(&check), "collection configurations");
+        check.name = "hosts".to_string();
+        assert_eq!(check_case_name(&check), "collection hosts");
+        check.name = "collections_total".to_string();
+        assert_eq!(check_case_name(&check), "collection collections_total");
+    }
+}

@@ -1,0 +1,616 @@
+//! Realistic reports for tests and documentation: a drill that passed, one
+//! that failed an objective and a collection check, one interrupted during
+//! the restore, and one the engine cannot run. Hidden from the docs; public
+//! so the integration tests can write and parse them.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+
+use super::model::{
+    CheckKind, CheckReport, DrillReport, ExpectedFailure, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION,
+    Status, StepReport, TopologyReport, Verdict, VerdictKind,
+};
+
+/// Which sample to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleKind {
+    /// Backup, drop the database, restore, verify: every objective held.
+    Passed,
+    /// A stale backup: RPO 17m 3.2s against 15m, a collection short by one
+    /// document, a hole in the ticks, and a runbook step whose output holds
+    /// a password (which no report may show).
+    Failed,
+    /// Ctrl-C during the restore: the rest is skipped, the verdict inconclusive.
+    Interrupted,
+    /// A replica-set failover on FerretDB, which has no replica sets.
+    Skipped,
+}
+
+impl SampleKind {
+    /// All four, in a stable order.
+    pub const ALL: [SampleKind; 4] = [
+        SampleKind::Passed,
+        SampleKind::Failed,
+        SampleKind::Interrupted,
+        SampleKind::Skipped,
+    ];
+}
+
+/// The password planted in the failed sample's free text; tests assert it
+/// never reaches a written file.
+pub const PLANTED_PASSWORD: &str = "s3cret-Pa55";
+
+/// Builds the sample report of `kind`.
+pub fn sample_report(kind: SampleKind) -> DrillReport {
+    match kind {
+        SampleKind::Passed => passed(),
+        SampleKind::Failed => failed(),
+        SampleKind::Interrupted => interrupted(),
+        SampleKind::Skipped => skipped(),
+    }
+}
+
+fn drill_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 13, 20, 0).unwrap() + Duration::milliseconds(125)
+}
+
+fn at(offset_ms: u64) -> Instant {
+    Instant {
+        offset_ms,
+        wall: drill_start() + Duration::milliseconds(offset_ms as i64),
+    }
+}
+
+fn step(index: usize, kind: &str, name: &str, span: Option<(u64, u64)>, status: Status, message: &str) -> StepReport {
+    StepReport {
+        index,
+        kind: kind.to_string(),
+        name: name.to_string(),
+        started: span.map(|(start, _)| at(start)),
+        finished: span.map(|(_, end)| at(end)),
+        duration_ms: span.map(|(start, end)| end - start),
+        timeout_ms: 600_000,
+        status,
+        message: message.to_string(),
+        details: json!({}),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check(
+    name: &str,
+    kind: CheckKind,
+    status: Status,
+    measured: Option<f64>,
+    objective: Option<f64>,
+    unit: Option<&str>,
+    message: &str,
+) -> CheckReport {
+    CheckReport {
+        name: name.to_string(),
+        kind,
+        status,
+        measured,
+        objective,
+        unit: unit.map(str::to_string),
+        message: message.to_string(),
+    }
+}
+
+fn phase(name: &str, start_ms: u64, end_ms: u64) -> Phase {
+    Phase {
+        name: name.to_string(),
+        start_ms,
+        end_ms,
+    }
+}
+
+fn base(scenario: &str, description: &str, duration_ms: u64, verdict: Verdict) -> DrillReport {
+    DrillReport {
+        schema_version: SCHEMA_VERSION,
+        run_id: format!("20261125T132000Z-{scenario}-3f9a"),
+        scenario: scenario.to_string(),
+        scenario_file: format!("scenarios/{scenario}.toml"),
+        description: description.to_string(),
+        tags: vec!["backup".to_string(), "ferretdb".to_string()],
+        harness_version: "0.1.0".to_string(),
+        started: drill_start(),
+        finished: drill_start() + Duration::milliseconds(duration_ms as i64),
+        duration_ms,
+        interrupted: false,
+        verdict,
+        topology: TopologyReport {
+            provider: "local".to_string(),
+            engine: "ferretdb".to_string(),
+            backend: Some("sqlite".to_string()),
+            nodes: 1,
+            server_version: Some("FerretDB v1.24.2 (MongoDB 7.0.42)".to_string()),
+            uri: Some("mongodb://127.0.0.1:41017/".to_string()),
+        },
+        objectives: Objectives {
+            rto_ms: Some(3_600_000),
+            rpo_ms: Some(900_000),
+            rto_applies_to: "service".to_string(),
+        },
+        measurements: Measurements {
+            probe_interval_ms: 250,
+            tick_interval_ms: 100,
+            write_concern: "majority".to_string(),
+            read_concern: "majority".to_string(),
+            ..Measurements::default()
+        },
+        steps: Vec::new(),
+        checks: Vec::new(),
+        phases: Vec::new(),
+        findings: Vec::new(),
+    }
+}
+
+fn verdict(kind: VerdictKind, reasons: &[&str]) -> Verdict {
+    let exit_code = match kind {
+        VerdictKind::Passed => 0,
+        VerdictKind::Failed => 1,
+        VerdictKind::Inconclusive | VerdictKind::Skipped => 2,
+    };
+    Verdict {
+        kind,
+        reasons: reasons.iter().map(|reason| reason.to_string()).collect(),
+        exit_code,
+        expected_failure: None,
+    }
+}
+
+fn collection_checks(status: Status) -> Vec<CheckReport> {
+    ["configurations", "hosts", "audit_log"]
+        .iter()
+        .map(|name| {
+            check(
+                &format!("collection {name}"),
+                CheckKind::Collection,
+                status,
+                None,
+                None,
+                None,
+                match status {
+                    Status::Passed => "count, md5 and indexes match the reference",
+                    _ => "not verified",
+                },
+            )
+        })
+        .collect()
+}
+
+fn passed() -> DrillReport {
+    let mut report = base(
+        "backup-restore-standalone",
+        "Builtin archive backup, drop the database, restore, verify",
+        40_000,
+        verdict(VerdictKind::Passed, &[]),
+    );
+    report.steps = vec![
+        step(
+            0,
+            "seed",
+            "seed (cmdb, small, seed 42)",
+            Some((0, 6_200)),
+            Status::Passed,
+            "12000 documents in 3 collections",
+        ),
+        step(
+            1,
+            "backup",
+            "backup (builtin, archive, gzip)",
+            Some((6_500, 9_800)),
+            Status::Passed,
+            "1.8 MB archive, 12000 documents",
+        ),
+        step(
+            2,
+            "disaster",
+            "disaster (drop database cmdb)",
+            Some((20_000, 20_050)),
+            Status::Passed,
+            "dropped cmdb",
+        ),
+        step(
+            3,
+            "restore",
+            "restore (builtin, archive, gzip)",
+            Some((20_300, 31_000)),
+            Status::Passed,
+            "12000 documents restored",
+        ),
+        step(
+            4,
+            "verify",
+            "verify (count, md5, indexes)",
+            Some((31_300, 38_400)),
+            Status::Passed,
+            "3 collections match",
+        ),
+    ];
+    report.steps[1].details = json!({"engine": "builtin", "format": "archive", "gzip": true, "bytes": 1_843_200});
+    report.measurements = Measurements {
+        disaster_at: Some(at(20_000)),
+        rto_service_ms: Some(11_250),
+        rto_verified_ms: Some(18_400),
+        rpo_ms: Some(10_300),
+        ticks_acknowledged_before_disaster: 170,
+        last_acked_before_disaster: Some(170),
+        recovered_prefix: Some(67),
+        lost_acknowledged_writes: 103,
+        ..report.measurements
+    };
+    report.checks = vec![
+        check(
+            "rto_service",
+            CheckKind::Objective,
+            Status::Passed,
+            Some(11_250.0),
+            Some(3_600_000.0),
+            Some("ms"),
+            "rto_service 11.3 s within objective 60m (resolution 250 ms)",
+        ),
+        check(
+            "rpo",
+            CheckKind::Objective,
+            Status::Passed,
+            Some(10_300.0),
+            Some(900_000.0),
+            Some("ms"),
+            "rpo 10.3 s within objective 15m (resolution 100 ms)",
+        ),
+    ];
+    report.checks.extend(collection_checks(Status::Passed));
+    report.checks.push(check(
+        "holes",
+        CheckKind::Integrity,
+        Status::Passed,
+        Some(0.0),
+        Some(0.0),
+        Some("ticks"),
+        "no holes",
+    ));
+    report.phases = vec![
+        phase("seed", 0, 6_200),
+        phase("backup", 6_500, 9_800),
+        phase("outage", 20_000, 31_250),
+        phase("restore", 20_300, 31_000),
+        phase("verification", 31_300, 38_400),
+    ];
+    report.findings =
+        vec!["FerretDB ignores `sparse` on index audit_log.by_host; the spec is compared as written".to_string()];
+    report
+}
+
+fn failed() -> DrillReport {
+    let mut report = base(
+        "restore-from-nightly",
+        "Restore last night's archive & check the RPO <15m> objective",
+        1_092_000,
+        verdict(
+            VerdictKind::Failed,
+            &[
+                "rpo 17m 3.2s exceeds objective 15m (resolution 100 ms)",
+                "collection configurations: 999 documents, reference 1000",
+                "1 hole in the recovered ticks (seq 412)",
+            ],
+        ),
+    );
+    report.steps = vec![
+        step(
+            0,
+            "seed",
+            "seed (cmdb, small, seed 42)",
+            Some((0, 6_000)),
+            Status::Passed,
+            "12000 documents in 3 collections",
+        ),
+        step(
+            1,
+            "backup",
+            "backup (command, archive)",
+            Some((6_200, 47_100)),
+            Status::Passed,
+            "archive from the nightly job",
+        ),
+        step(
+            2,
+            "wait",
+            "wait (17m)",
+            Some((47_200, 1_070_100)),
+            Status::Passed,
+            "waited 17m",
+        ),
+        step(
+            3,
+            "disaster",
+            "disaster (wipe data directory)",
+            Some((1_070_200, 1_070_600)),
+            Status::Passed,
+            "data directory wiped",
+        ),
+        step(
+            4,
+            "exec",
+            "exec (runbook: restore.sh)",
+            Some((1_070_700, 1_083_000)),
+            Status::Passed,
+            "exit status 0",
+        ),
+        step(
+            5,
+            "verify",
+            "verify (count, md5, indexes)",
+            Some((1_083_100, 1_090_900)),
+            Status::Failed,
+            "1 of 3 collections differs",
+        ),
+    ];
+    report.steps[4].details = json!({
+        "command": format!("./restore.sh --uri mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin"),
+        "exit_status": 0,
+        "output": format!(
+            "connecting to mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin\n\
+             restored 11999 documents <done> & \"ok\"\n\
+             \u{1b}[32mcolour codes]]> and a CDATA end\u{1b}[0m\n"
+        ),
+        "stderr": "warning: 1 document skipped (duplicate key)",
+    });
+    report.measurements = Measurements {
+        disaster_at: Some(at(1_070_200)),
+        rto_service_ms: Some(13_400),
+        rto_verified_ms: None,
+        rpo_ms: Some(1_023_200),
+        ticks_acknowledged_before_disaster: 10_642,
+        last_acked_before_disaster: Some(10_642),
+        recovered_prefix: Some(410),
+        lost_acknowledged_writes: 10_231,
+        holes: vec![412],
+        notes: vec!["no rto_verified: verification failed".to_string()],
+        ..report.measurements
+    };
+    report.checks = vec![
+        check(
+            "rto_service",
+            CheckKind::Objective,
+            Status::Passed,
+            Some(13_400.0),
+            Some(3_600_000.0),
+            Some("ms"),
+            "rto_service 13.4 s within objective 60m (resolution 250 ms)",
+        ),
+        check(
+            "rpo",
+            CheckKind::Objective,
+            Status::Failed,
+            Some(1_023_200.0),
+            Some(900_000.0),
+            Some("ms"),
+            "rpo 17m 3.2s exceeds objective 15m (resolution 100 ms)",
+        ),
+        check(
+            "collection configurations",
+            CheckKind::Collection,
+            Status::Failed,
+            Some(999.0),
+            Some(1_000.0),
+            Some("documents"),
+            "999 documents, reference 1000; missing _id 6571c0ffee0000000000002a",
+        ),
+        check(
+            "collection hosts",
+            CheckKind::Collection,
+            Status::Passed,
+            None,
+            None,
+            None,
+            "count, md5 and indexes match the reference",
+        ),
+        check(
+            "collection audit_log",
+            CheckKind::Collection,
+            Status::Passed,
+            None,
+            None,
+            None,
+            "count, md5 and indexes match the reference",
+        ),
+        check(
+            "holes",
+            CheckKind::Integrity,
+            Status::Failed,
+            Some(1.0),
+            Some(0.0),
+            Some("ticks"),
+            "tick 412 present while tick 411 is missing",
+        ),
+    ];
+    report.phases = vec![
+        phase("seed", 0, 6_000),
+        phase("backup", 6_200, 47_100),
+        phase("outage", 1_070_200, 1_083_600),
+        phase("restore", 1_070_700, 1_083_000),
+        phase("verification", 1_083_100, 1_090_900),
+    ];
+    report.findings = vec![format!(
+        "the runbook printed the connection string mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin"
+    )];
+    report
+}
+
+fn interrupted() -> DrillReport {
+    let mut report = base(
+        "backup-restore-standalone",
+        "Builtin archive backup, drop the database, restore, verify",
+        24_700,
+        verdict(
+            VerdictKind::Inconclusive,
+            &["interrupted by SIGINT during step 3 (restore)"],
+        ),
+    );
+    report.interrupted = true;
+    report.steps = vec![
+        step(
+            0,
+            "seed",
+            "seed (cmdb, small, seed 42)",
+            Some((0, 6_200)),
+            Status::Passed,
+            "12000 documents in 3 collections",
+        ),
+        step(
+            1,
+            "backup",
+            "backup (builtin, archive, gzip)",
+            Some((6_500, 9_800)),
+            Status::Passed,
+            "1.8 MB archive, 12000 documents",
+        ),
+        step(
+            2,
+            "disaster",
+            "disaster (drop database cmdb)",
+            Some((20_000, 20_050)),
+            Status::Passed,
+            "dropped cmdb",
+        ),
+        step(
+            3,
+            "restore",
+            "restore (builtin, archive, gzip)",
+            Some((20_300, 24_600)),
+            Status::Error,
+            "interrupted after 5100 of 12000 documents",
+        ),
+        step(
+            4,
+            "verify",
+            "verify (count, md5, indexes)",
+            None,
+            Status::Skipped,
+            "not run: the drill was interrupted",
+        ),
+    ];
+    report.measurements = Measurements {
+        disaster_at: Some(at(20_000)),
+        ticks_acknowledged_before_disaster: 170,
+        last_acked_before_disaster: Some(170),
+        notes: vec!["no rto or rpo: interrupted before the service came back".to_string()],
+        ..report.measurements
+    };
+    report.checks = vec![
+        check(
+            "rto_service",
+            CheckKind::Objective,
+            Status::Skipped,
+            None,
+            Some(3_600_000.0),
+            Some("ms"),
+            "not measured: interrupted",
+        ),
+        check(
+            "rpo",
+            CheckKind::Objective,
+            Status::Skipped,
+            None,
+            Some(900_000.0),
+            Some("ms"),
+            "not measured: interrupted",
+        ),
+    ];
+    report.checks.extend(collection_checks(Status::Skipped));
+    report.phases = vec![
+        phase("seed", 0, 6_200),
+        phase("backup", 6_500, 9_800),
+        phase("outage", 20_000, 24_700),
+        phase("restore", 20_300, 24_600),
+    ];
+    report
+}
+
+fn skipped() -> DrillReport {
+    let mut report = base(
+        "replica-set-failover",
+        "Kill the primary of a three-node replica set and measure the election",
+        35,
+        verdict(
+            VerdictKind::Skipped,
+            &["the engine ferretdb cannot run this scenario: it has no replica sets or elections"],
+        ),
+    );
+    report.tags = vec!["failover".to_string()];
+    report.topology.nodes = 3;
+    report.objectives.rpo_ms = Some(0);
+    report.objectives.rto_ms = Some(30_000);
+    report.steps = vec![
+        step(
+            0,
+            "seed",
+            "seed (cmdb, small, seed 7)",
+            None,
+            Status::Skipped,
+            "not run: engine not supported",
+        ),
+        step(
+            1,
+            "disaster",
+            "disaster (kill primary)",
+            None,
+            Status::Skipped,
+            "not run: engine not supported",
+        ),
+        step(
+            2,
+            "verify",
+            "verify (count, md5)",
+            None,
+            Status::Skipped,
+            "not run: engine not supported",
+        ),
+    ];
+    report.checks = vec![
+        check(
+            "rto_service",
+            CheckKind::Objective,
+            Status::Skipped,
+            None,
+            Some(30_000.0),
+            Some("ms"),
+            "not measured",
+        ),
+        check(
+            "rpo",
+            CheckKind::Objective,
+            Status::Skipped,
+            None,
+            Some(0.0),
+            Some("ms"),
+            "not measured",
+        ),
+    ];
+    report
+}
+
+/// A negative drill: the scenario expects the RPO objective to fail, and it
+/// did, so the drill passes.
+pub fn expected_failure_report() -> DrillReport {
+    let mut report = failed();
+    report.scenario = "stale-backup-must-fail".to_string();
+    report
+        .checks
+        .retain(|check| check.name != "holes" && check.kind != CheckKind::Collection);
+    report.steps[5].status = Status::Passed;
+    report.steps[5].message = "3 collections match".to_string();
+    report.measurements.holes.clear();
+    report.verdict = Verdict {
+        kind: VerdictKind::Passed,
+        reasons: vec!["rpo failed as the scenario expects".to_string()],
+        exit_code: 0,
+        expected_failure: Some(ExpectedFailure {
+            check: "rpo".to_string(),
+            observed: true,
+        }),
+    };
+    report
+}

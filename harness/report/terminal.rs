@@ -1,0 +1,141 @@
+//! The table printed at the end of `drdrill run`: one row per drill, plain
+//! text (the CLI decides where it goes and whether to colour anything).
+
+use super::model::{DrillReport, VerdictKind};
+use super::units::human_duration_ms;
+use crate::uri::redact;
+
+/// Where a column's values sit: text to the left, counts to the right.
+#[derive(Clone, Copy, PartialEq)]
+enum Align {
+    Left,
+    Right,
+}
+
+const COLUMNS: [(&str, Align); 8] = [
+    ("scenario", Align::Left),
+    ("verdict", Align::Left),
+    ("RTO service", Align::Left),
+    ("RTO verified", Align::Left),
+    ("RPO", Align::Left),
+    ("lost writes", Align::Right),
+    ("holes", Align::Right),
+    ("duration", Align::Left),
+];
+
+/// One row per drill (scenario, verdict, RTO service, RTO verified, RPO,
+/// lost acknowledged writes, holes, duration) and a line of totals. Absent
+/// figures show as `-`. Every line ends with a newline.
+pub fn summary_table(reports: &[DrillReport]) -> String {
+    let rows: Vec<[String; 8]> = reports.iter().map(row).collect();
+    let mut widths = COLUMNS.map(|(title, _)| title.chars().count());
+    for row in &rows {
+        for (width, value) in widths.iter_mut().zip(row) {
+            *width = (*width).max(value.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let titles = COLUMNS.map(|(title, _)| title.to_string());
+    for line in std::iter::once(&titles).chain(&rows) {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(COLUMNS)
+            .zip(widths)
+            .map(|((value, (_, align)), width)| match align {
+                Align::Left => format!("{value:<width$}"),
+                Align::Right => format!("{value:>width$}"),
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&totals(reports));
+    out.push('\n');
+    out
+}
+
+fn verdict_word(kind: VerdictKind) -> &'static str {
+    match kind {
+        VerdictKind::Passed => "passed",
+        VerdictKind::Failed => "failed",
+        VerdictKind::Inconclusive => "inconclusive",
+        VerdictKind::Skipped => "skipped",
+    }
+}
+
+fn row(report: &DrillReport) -> [String; 8] {
+    let duration = |value: Option<u64>| value.map(human_duration_ms).unwrap_or_else(|| "-".to_string());
+    let measurements = &report.measurements;
+    // Loss counts mean something only once the ticks were read back after
+    // recovery, which is also when the RPO is known; before that a `0`
+    // would read as "nothing lost".
+    let reached = measurements.rpo_ms.is_some();
+    let count = |value: u64| if reached { value.to_string() } else { "-".to_string() };
+    let mut verdict = verdict_word(report.verdict.kind).to_string();
+    if report.interrupted {
+        verdict.push_str(" (interrupted)");
+    }
+    [
+        redact(&report.scenario)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        verdict,
+        duration(measurements.rto_service_ms),
+        duration(measurements.rto_verified_ms),
+        duration(measurements.rpo_ms),
+        count(measurements.lost_acknowledged_writes),
+        count(measurements.holes.len() as u64),
+        human_duration_ms(report.duration_ms),
+    ]
+}
+
+fn totals(reports: &[DrillReport]) -> String {
+    let counted = |kind: VerdictKind| reports.iter().filter(|report| report.verdict.kind == kind).count();
+    let parts: Vec<String> = [
+        VerdictKind::Passed,
+        VerdictKind::Failed,
+        VerdictKind::Inconclusive,
+        VerdictKind::Skipped,
+    ]
+    .into_iter()
+    .filter(|kind| counted(*kind) > 0)
+    .map(|kind| format!("{} {}", counted(kind), verdict_word(kind)))
+    .collect();
+    let drills = if reports.len() == 1 { "drill" } else { "drills" };
+    match parts.is_empty() {
+        true => format!("{} {drills}", reports.len()),
+        false => format!("{} {drills}: {}", reports.len(), parts.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::{SampleKind, sample_report};
+
+    #[test]
+    fn one_aligned_row_per_drill_with_human_units() {
+        let reports: Vec<_> = SampleKind::ALL.iter().map(|kind| sample_report(*kind)).collect();
+        let table = summary_table(&reports);
+        let expected = "\
+scenario                   verdict                     RTO service  RTO verified  RPO       lost writes  holes  duration
+backup-restore-standalone  passed                      11.3 s       18.4 s        10.3 s            103      0  40.0 s
+restore-from-nightly       failed                      13.4 s       -             17m 3.2s        10231      1  18m 12.0s
+backup-restore-standalone  inconclusive (interrupted)  -            -             -                   -      -  24.7 s
+replica-set-failover       skipped                     -            -             -                   -      -  35 ms
+4 drills: 1 passed, 1 failed, 1 inconclusive, 1 skipped
+";
+        assert_eq!(table, expected, "\n{table}");
+    }
+
+    #[test]
+    fn empty_runs_and_single_drills_read_well() {
+        assert_eq!(
+            summary_table(&[]),
+            "scenario  verdict  RTO service  RTO verified  RPO  lost writes  holes  duration\n0 drills\n"
+        );
+        let table = summary_table(&[sample_report(SampleKind::Passed)]);
+        assert!(table.ends_with("\n1 drill: 1 passed\n"), "{table}");
+    }
+}
