@@ -133,6 +133,9 @@ pub struct Target {
 /// `drdrill seed`.
 #[derive(Debug, Args)]
 pub struct SeedArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// Where to seed.
     #[command(flatten)]
     pub target: Target,

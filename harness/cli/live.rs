@@ -45,16 +45,29 @@ fn seconds(ms: u64) -> String {
 impl EventSink for LiveView {
     fn emit(&self, event: Event) {
         match event {
-            Event::DrillStarted { run_id, scenario, steps } => {
+            Event::DrillStarted {
+                run_id,
+                scenario,
+                steps,
+            } => {
                 *self.steps.lock().expect("view lock") = steps;
                 self.line(&format!("drill {scenario} ({run_id}): {steps} steps"));
             }
             Event::DeploymentReady { description, uri } => {
                 self.line(&format!("{} deployment ready: {description} at {uri}", seconds(0)));
             }
-            Event::StepStarted { index, kind, name, at_ms } => {
+            Event::StepStarted {
+                index,
+                kind,
+                name,
+                at_ms,
+            } => {
                 let total = *self.steps.lock().expect("view lock");
-                let label = if name == kind { kind.clone() } else { format!("{kind} ({name})") };
+                let label = if name == kind {
+                    kind.clone()
+                } else {
+                    format!("{kind} ({name})")
+                };
                 if self.interactive {
                     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
                     bar.set_style(
@@ -80,7 +93,12 @@ impl EventSink for LiveView {
                     let _ = label;
                 }
             }
-            Event::StepFinished { index, status, message, at_ms } => {
+            Event::StepFinished {
+                index,
+                status,
+                message,
+                at_ms,
+            } => {
                 if let Some(bar) = self.bar.lock().expect("view lock").take() {
                     bar.finish_and_clear();
                 }

@@ -3,8 +3,8 @@
 //! outcomes and errors become exit codes ([`exit_code`]).
 
 mod args;
-mod live;
 mod commands;
+mod live;
 mod output;
 
 use std::process::ExitCode;

@@ -19,8 +19,8 @@ use crate::measure::clock::{DrillClock, Stamp};
 use crate::provider::server_info::{Capabilities, ServerInfo};
 use crate::provider::{Backend, Engine, LocalDeployment, LocalSpec, ProviderKind};
 use crate::report::model::{
-    CheckKind, CheckReport, DrillReport, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION, Status,
-    StepReport, TopologyReport, Verdict, VerdictKind,
+    CheckKind, CheckReport, DrillReport, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION, Status, StepReport,
+    TopologyReport, Verdict, VerdictKind,
 };
 use crate::scenario::{Scenario, StepKind};
 use crate::step::{self, StepOutcome};
@@ -70,7 +70,10 @@ pub async fn run_drill(
     if let Some(reason) = unsupported_reason(scenario, provider) {
         return finish_early(report, &clock, VerdictKind::Skipped, reason, events);
     }
-    if provider == ProviderKind::External && scenario_is_destructive(scenario) && !(scenario.topology.allow_destructive && options.allow_destructive) {
+    if provider == ProviderKind::External
+        && scenario_is_destructive(scenario)
+        && !(scenario.topology.allow_destructive && options.allow_destructive)
+    {
         let reason = "destructive steps against an external deployment need both `allow_destructive = true` in the scenario and --allow-destructive on the command line".to_string();
         return finish_early(report, &clock, VerdictKind::Inconclusive, reason, events);
     }
@@ -184,11 +187,17 @@ pub async fn run_drill(
         match outcome.status {
             Status::Passed | Status::Skipped => {}
             Status::Failed => {
-                stopped_early = Some((VerdictKind::Failed, format!("step {index} ({}) failed: {}", step.kind.name(), entry.message)));
+                stopped_early = Some((
+                    VerdictKind::Failed,
+                    format!("step {index} ({}) failed: {}", step.kind.name(), entry.message),
+                ));
             }
             Status::Error => {
                 let kind = VerdictKind::Inconclusive;
-                stopped_early = Some((kind, format!("step {index} ({}) could not run: {}", step.kind.name(), entry.message)));
+                stopped_early = Some((
+                    kind,
+                    format!("step {index} ({}) could not run: {}", step.kind.name(), entry.message),
+                ));
             }
         }
     }
@@ -251,10 +260,12 @@ fn provider_name(provider: ProviderKind) -> &'static str {
 }
 
 fn scenario_is_destructive(scenario: &Scenario) -> bool {
-    scenario
-        .steps
-        .iter()
-        .any(|step| matches!(step.kind, StepKind::Disaster { .. } | StepKind::Restore { .. } | StepKind::Seed))
+    scenario.steps.iter().any(|step| {
+        matches!(
+            step.kind,
+            StepKind::Disaster { .. } | StepKind::Restore { .. } | StepKind::Seed
+        )
+    })
 }
 
 /// Why this engine or provider cannot run the scenario at all, if so.
@@ -262,7 +273,10 @@ fn unsupported_reason(scenario: &Scenario, provider: ProviderKind) -> Option<Str
     if provider == ProviderKind::Containers {
         return Some("provider containers is not available in this build".into());
     }
-    if scenario.topology.engine == Engine::Ferretdb && scenario.topology.nodes > 1 && scenario_needs_replica_set(scenario) {
+    if scenario.topology.engine == Engine::Ferretdb
+        && scenario.topology.nodes > 1
+        && scenario_needs_replica_set(scenario)
+    {
         return Some("not supported by engine ferretdb: replica sets (elections, oplog)".into());
     }
     None
@@ -296,13 +310,23 @@ async fn start_deployment(
         ProviderKind::Containers => return Err("provider containers is not available in this build".into()),
     };
     let client = connect(&deployment.uri()).await.map_err(|error| {
-        format!("cannot connect to {}: {}", deployment.uri(), crate::uri::redact(&error.to_string()))
+        format!(
+            "cannot connect to {}: {}",
+            deployment.uri(),
+            crate::uri::redact(&error.to_string())
+        )
     })?;
-    let mut server = ServerInfo::detect(&client)
-        .await
-        .map_err(|error| format!("cannot ask {} what it is: {}", deployment.uri(), crate::uri::redact(&error.to_string())))?;
+    let mut server = ServerInfo::detect(&client).await.map_err(|error| {
+        format!(
+            "cannot ask {} what it is: {}",
+            deployment.uri(),
+            crate::uri::redact(&error.to_string())
+        )
+    })?;
     // buildInfo does not name FerretDB's backend; the provider knows it.
-    if let (crate::provider::server_info::Flavor::Ferretdb { .. }, Some(backend)) = (&server.flavor, deployment.backend()) {
+    if let (crate::provider::server_info::Flavor::Ferretdb { .. }, Some(backend)) =
+        (&server.flavor, deployment.backend())
+    {
         server.capabilities = Capabilities::ferretdb(backend == Backend::Sqlite);
     }
     Ok((deployment, client, server))
@@ -324,7 +348,9 @@ fn engine_findings(capabilities: &Capabilities, engine: &str) -> Vec<String> {
         notes.push(format!("dbHash is not offered by engine {engine}: checksums are the harness's own (same algorithm), without a server cross-check"));
     }
     if !capabilities.replica_sets {
-        notes.push(format!("engine {engine} has no replica sets or oplog: ticks are read back with read concern local"));
+        notes.push(format!(
+            "engine {engine} has no replica sets or oplog: ticks are read back with read concern local"
+        ));
     }
     notes
 }
@@ -434,7 +460,9 @@ async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
 
     let measurements = &mut report.measurements;
     let Some(t_d) = context.disaster_at else {
-        measurements.notes.push("no disaster step ran: RTO and RPO were not measured".into());
+        measurements
+            .notes
+            .push("no disaster step ran: RTO and RPO were not measured".into());
         return;
     };
     measurements.disaster_at = Some(stamp_to_instant(t_d));
@@ -443,7 +471,9 @@ async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
     measurements.rto_service_ms = rto.rto_service.map(|value| value.as_millis() as u64);
     measurements.rto_verified_ms = rto.rto_verified.map(|value| value.as_millis() as u64);
     if context.service_at.is_none() {
-        measurements.notes.push("the service never answered a canary write after the disaster".into());
+        measurements
+            .notes
+            .push("the service never answered a canary write after the disaster".into());
     }
 
     let rpo = match (&context.tick_log, context.workload_start) {
@@ -456,7 +486,10 @@ async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
             {
                 Ok(Ok(found)) => Some(found),
                 Ok(Err(error)) => {
-                    measurements.notes.push(format!("ticks could not be read back: {}", crate::uri::redact(&error.to_string())));
+                    measurements.notes.push(format!(
+                        "ticks could not be read back: {}",
+                        crate::uri::redact(&error.to_string())
+                    ));
                     None
                 }
                 Err(_) => {
@@ -464,10 +497,20 @@ async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
                     None
                 }
             };
-            found.map(|found| compute_rpo(log, t_d, workload_start, &found, context.scenario.workload.tick_interval))
+            found.map(|found| {
+                compute_rpo(
+                    log,
+                    t_d,
+                    workload_start,
+                    &found,
+                    context.scenario.workload.tick_interval,
+                )
+            })
         }
         _ => {
-            measurements.notes.push("no tick writer ran before the disaster: RPO was not measured".into());
+            measurements
+                .notes
+                .push("no tick writer ran before the disaster: RPO was not measured".into());
             None
         }
     };
@@ -483,7 +526,9 @@ async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
         measurements.unexpected = rpo.unexpected.clone();
         measurements.nothing_survived = rpo.nothing_survived;
         if rpo.nothing_survived {
-            measurements.notes.push("no acknowledged tick survived: rpo is T_d minus the start of the workload".into());
+            measurements
+                .notes
+                .push("no acknowledged tick survived: rpo is T_d minus the start of the workload".into());
         }
         for check in crate::measure::verdict::tick_checks(rpo) {
             report.checks.push(CheckReport {
@@ -583,20 +628,32 @@ fn judge(scenario: &Scenario, report: &DrillReport, stopped_early: Option<(Verdi
             kind: VerdictKind::Inconclusive,
             reasons,
             exit_code: 2,
-            expected_failure: expected.map(|check| crate::report::model::ExpectedFailure { observed: failed_names.contains(&check), check }),
+            expected_failure: expected.map(|check| crate::report::model::ExpectedFailure {
+                observed: failed_names.contains(&check),
+                check,
+            }),
         };
     }
     match expected {
         Some(check) => {
-            let observed = failed_names.iter().any(|name| name == &check || name.starts_with(&format!("{check}_")));
+            let observed = failed_names
+                .iter()
+                .any(|name| name == &check || name.starts_with(&format!("{check}_")));
             let mut reasons = reasons;
             if observed {
-                reasons.insert(0, format!("expected failure of `{check}` observed: the harness caught the bad recovery"));
+                reasons.insert(
+                    0,
+                    format!("expected failure of `{check}` observed: the harness caught the bad recovery"),
+                );
             } else {
                 reasons.insert(0, format!("expected `{check}` to fail, but it did not"));
             }
             Verdict {
-                kind: if observed { VerdictKind::Passed } else { VerdictKind::Failed },
+                kind: if observed {
+                    VerdictKind::Passed
+                } else {
+                    VerdictKind::Failed
+                },
                 reasons,
                 exit_code: if observed { 0 } else { 1 },
                 expected_failure: Some(crate::report::model::ExpectedFailure { check, observed }),

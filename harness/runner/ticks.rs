@@ -38,13 +38,12 @@ fn insert_timeout(interval: Duration) -> Duration {
 impl TickWriter {
     /// Starts writing ticks into `database._drill_ticks` every `interval`.
     pub fn start(database: &Database, clock: DrillClock, interval: Duration, write_concern: WriteConcern) -> Self {
-        let collection: Collection<Document> = database
-            .collection_with_options(
-                TICKS_COLLECTION,
-                mongodb::options::CollectionOptions::builder()
-                    .write_concern(write_concern)
-                    .build(),
-            );
+        let collection: Collection<Document> = database.collection_with_options(
+            TICKS_COLLECTION,
+            mongodb::options::CollectionOptions::builder()
+                .write_concern(write_concern)
+                .build(),
+        );
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut log = TickLog::new();
@@ -99,7 +98,10 @@ impl TickWriter {
 
 /// The `seq` of every tick present in `database._drill_ticks`, read with
 /// `read_concern` (majority where the deployment supports it).
-pub async fn read_ticks(database: &Database, read_concern: Option<ReadConcern>) -> Result<BTreeSet<u64>, mongodb::error::Error> {
+pub async fn read_ticks(
+    database: &Database,
+    read_concern: Option<ReadConcern>,
+) -> Result<BTreeSet<u64>, mongodb::error::Error> {
     let mut options = mongodb::options::CollectionOptions::builder().build();
     options.read_concern = read_concern;
     let collection: Collection<Document> = database.collection_with_options(TICKS_COLLECTION, options);

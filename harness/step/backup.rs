@@ -60,7 +60,9 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     };
     let mut settings = EngineSettings::new(step.timeout, context.run_id.clone());
     if let Some(dir) = context.scenario.path.parent() {
-        settings.env.push(("DRDRILL_SCENARIO_DIR".into(), dir.display().to_string()));
+        settings
+            .env
+            .push(("DRDRILL_SCENARIO_DIR".into(), dir.display().to_string()));
     }
     let progress = StepProgress::new(context.events, index);
     let started = context.clock.now();
@@ -97,7 +99,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
                         message.push_str(&format!(
                             "; its retention step deleted {} earlier backup(s) during the failed run: {}",
                             outcome.deleted.len(),
-                            outcome.deleted.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+                            outcome
+                                .deleted
+                                .iter()
+                                .map(|path| path.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ));
                     }
                     return StepOutcome::failed(message).with_details(details);
@@ -108,8 +115,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     details["backup"] = json!(dump);
     let documents: u64 = dump.collections.iter().map(|collection| collection.documents).sum();
     if dump.collections.is_empty() {
-        return StepOutcome::failed(format!("the backup at {} holds no collection of {}", describe(&dump.location), request.database))
-            .with_details(details);
+        return StepOutcome::failed(format!(
+            "the backup at {} holds no collection of {}",
+            describe(&dump.location),
+            request.database
+        ))
+        .with_details(details);
     }
     // The reference: the source's checksums at the backup point.
     let progress = StepProgress::new(context.events, index);
@@ -118,7 +129,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
             details["reference_collections"] = json!(reference.collections.len());
             context.reference = Some(reference);
         }
-        Err(error) => return StepOutcome::error(format!("cannot take the reference checksums: {}", crate::uri::redact(&error.to_string()))),
+        Err(error) => {
+            return StepOutcome::error(format!(
+                "cannot take the reference checksums: {}",
+                crate::uri::redact(&error.to_string())
+            ));
+        }
     }
     context.backups.push(TakenBackup {
         location: dump.location.clone(),

@@ -72,7 +72,9 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
         DisasterAction::Command => {
             let command = command.clone().unwrap_or_default();
             match super::exec::run_command(context, &command, step.timeout, &[]).await {
-                Ok(run) => Ok(json!({ "command": command, "exit_code": run.code, "stdout": run.stdout, "stderr": run.stderr, "timed_out": run.timed_out })),
+                Ok(run) => Ok(
+                    json!({ "command": command, "exit_code": run.code, "stdout": run.stdout, "stderr": run.stderr, "timed_out": run.timed_out }),
+                ),
                 Err(error) => Err(format!("cannot run `{command}`: {error}")),
             }
         }
@@ -84,7 +86,10 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
     // is probed from T_d on; otherwise the restore step probes when it ends.
     match result {
         Ok(details) => StepOutcome::passed(format!("{action} at T_d = {} ms", t_d.offset_ms), details),
-        Err(error) => StepOutcome::error(format!("{action} could not be injected: {}", crate::uri::redact(&error))),
+        Err(error) => StepOutcome::error(format!(
+            "{action} could not be injected: {}",
+            crate::uri::redact(&error)
+        )),
     }
 }
 
@@ -106,11 +111,16 @@ async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64)
     }
     for id in &ids {
         collection
-            .update_one(doc! { "_id": id.clone() }, doc! { "$set": { "corrupted_by_drill": true } })
+            .update_one(
+                doc! { "_id": id.clone() },
+                doc! { "$set": { "corrupted_by_drill": true } },
+            )
             .await
             .map_err(|error| error.to_string())?;
     }
-    Ok(json!({ "collection": name, "corrupted": ids.len(), "ids": ids.iter().take(20).map(|id| id.to_string()).collect::<Vec<_>>() }))
+    Ok(
+        json!({ "collection": name, "corrupted": ids.len(), "ids": ids.iter().take(20).map(|id| id.to_string()).collect::<Vec<_>>() }),
+    )
 }
 
 /// Flips one ASCII character inside a string value of the middle document
@@ -136,7 +146,9 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
     while let Some(document) = stream.next_document().map_err(|error| error.to_string())? {
         documents.push(document);
     }
-    let middle = documents.get(documents.len() / 2).ok_or("the collection is empty in the backup")?;
+    let middle = documents
+        .get(documents.len() / 2)
+        .ok_or("the collection is empty in the backup")?;
     // Find the first string value with an ASCII letter; its byte offset in
     // the file is the document's offset plus its offset in the document.
     let bytes = middle.document.as_bytes();
@@ -160,6 +172,12 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
     let mut content = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
     content[offset] ^= 0x20; // swaps the letter's case: still valid UTF-8
     std::fs::write(&file, &content).map_err(|error| format!("{}: {error}", file.display()))?;
-    let id = middle.document.get("_id").ok().flatten().map(|id| format!("{id:?}")).unwrap_or_default();
+    let id = middle
+        .document
+        .get("_id")
+        .ok()
+        .flatten()
+        .map(|id| format!("{id:?}"))
+        .unwrap_or_default();
     Ok(json!({ "file": file.display().to_string(), "offset": offset, "field": field, "document_id": id }))
 }

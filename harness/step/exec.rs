@@ -28,7 +28,12 @@ pub struct CommandRun {
 
 /// Runs `command` with `bash -c` in its own process group, with the
 /// drill's environment; kills the whole group on timeout or when dropped.
-pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Duration, extra_env: &[(&str, String)]) -> std::io::Result<CommandRun> {
+pub async fn run_command(
+    context: &DrillContext<'_>,
+    command: &str,
+    timeout: Duration,
+    extra_env: &[(&str, String)],
+) -> std::io::Result<CommandRun> {
     let recovered = context.fresh.as_ref().unwrap_or(&context.source).uri();
     let mut child = tokio::process::Command::new("bash");
     child
@@ -44,7 +49,11 @@ pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Dur
         .process_group(0)
         .kill_on_drop(true);
     if let Some(dir) = context.scenario.path.parent() {
-        child.current_dir(if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir });
+        child.current_dir(if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        });
         if let Some(root) = dir.parent() {
             child.env("DRDRILL_PROJECT_DIR", root);
         }
@@ -66,12 +75,18 @@ pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Dur
     let mut stderr = child.stderr.take().expect("piped");
     let read_out = async {
         let mut buffer = Vec::new();
-        let _ = (&mut stdout).take(OUTPUT_LIMIT as u64 * 4).read_to_end(&mut buffer).await;
+        let _ = (&mut stdout)
+            .take(OUTPUT_LIMIT as u64 * 4)
+            .read_to_end(&mut buffer)
+            .await;
         buffer
     };
     let read_err = async {
         let mut buffer = Vec::new();
-        let _ = (&mut stderr).take(OUTPUT_LIMIT as u64 * 4).read_to_end(&mut buffer).await;
+        let _ = (&mut stderr)
+            .take(OUTPUT_LIMIT as u64 * 4)
+            .read_to_end(&mut buffer)
+            .await;
         buffer
     };
     let waited = tokio::time::timeout(timeout, async { tokio::join!(child.wait(), read_out, read_err) }).await;
@@ -118,10 +133,16 @@ pub async fn run(context: &mut DrillContext<'_>, command: &str, timeout: Duratio
         Err(error) => StepOutcome::error(format!("cannot run `{command}`: {error}")),
         Ok(run) if run.timed_out => StepOutcome::failed(format!("`{command}` did not finish in time")),
         Ok(run) => {
-            let details = json!({ "command": command, "exit_code": run.code, "stdout": run.stdout, "stderr": run.stderr });
+            let details =
+                json!({ "command": command, "exit_code": run.code, "stdout": run.stdout, "stderr": run.stderr });
             match run.code {
                 Some(0) => StepOutcome::passed(format!("`{command}` exited 0"), details),
-                code => StepOutcome::failed(format!("`{command}` exited {}", code.map(|code| code.to_string()).unwrap_or_else(|| "on a signal".into()))).with_details(details),
+                code => StepOutcome::failed(format!(
+                    "`{command}` exited {}",
+                    code.map(|code| code.to_string())
+                        .unwrap_or_else(|| "on a signal".into())
+                ))
+                .with_details(details),
             }
         }
     }

@@ -6,9 +6,9 @@
 use serde_json::json;
 
 use super::StepOutcome;
+use crate::backup::EngineChoice;
 use crate::backup::RestoreRequest;
 use crate::backup::select::{self, EngineSettings};
-use crate::backup::EngineChoice;
 use crate::runner::context::DrillContext;
 use crate::runner::events::{Event, StepProgress};
 use crate::scenario::{RestoreTarget, Step, StepKind};
@@ -60,7 +60,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(error.to_string()),
     };
-    let parallel = if context.server.capabilities.parallel_writes { 4 } else { 1 };
+    let parallel = if context.server.capabilities.parallel_writes {
+        4
+    } else {
+        1
+    };
     let database = context.scenario.dataset.database.clone();
     let request = RestoreRequest {
         uri: context.recovered_deployment().uri(),
@@ -80,7 +84,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         Ok(selected) => selected.outcome,
         Err(error) => {
             let text = crate::uri::redact(&super::backup::error_chain(&error));
-            return StepOutcome::failed(format!("restore with {} failed: {text}", resolved.name())).with_details(details);
+            return StepOutcome::failed(format!("restore with {} failed: {text}", resolved.name()))
+                .with_details(details);
         }
     };
     context.restored = Some(collections.clone());
@@ -114,7 +119,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         context.service_at = service;
     }
     if failures > 0 {
-        return StepOutcome::failed(format!("{documents} documents restored, {failures} failed to restore")).with_details(details);
+        return StepOutcome::failed(format!("{documents} documents restored, {failures} failed to restore"))
+            .with_details(details);
     }
     StepOutcome::passed(
         format!(

@@ -29,7 +29,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     };
     for collection in &summary.collections {
         for missing in &collection.indexes_not_created {
-            context.finding(format!("index {}.{} not created: {}", collection.name, missing.name, missing.reason));
+            context.finding(format!(
+                "index {}.{} not created: {}",
+                collection.name, missing.name, missing.reason
+            ));
         }
         for note in &collection.notes {
             context.finding(format!("{}: {note}", collection.name));

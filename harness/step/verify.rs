@@ -20,7 +20,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     options.missing_database_is_empty = true;
     let observed = match digest_database(&context.recovered_database(), &options, &progress).await {
         Ok(observed) => observed,
-        Err(error) => return StepOutcome::error(format!("cannot checksum the recovered data: {}", crate::uri::redact(&error.to_string()))),
+        Err(error) => {
+            return StepOutcome::error(format!(
+                "cannot checksum the recovered data: {}",
+                crate::uri::redact(&error.to_string())
+            ));
+        }
     };
     let comparison = compare_digests(&reference, &observed);
     let selective: Option<Vec<String>> = context.restored.clone().flatten();
@@ -38,8 +43,16 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             format!(
                 "{} documents, md5 {} and {} indexes match the reference",
                 observed_count.unwrap_or(0),
-                collection.observed.as_ref().map(|digest| digest.md5.as_str()).unwrap_or("-"),
-                collection.observed.as_ref().map(|digest| digest.indexes.len()).unwrap_or(0)
+                collection
+                    .observed
+                    .as_ref()
+                    .map(|digest| digest.md5.as_str())
+                    .unwrap_or("-"),
+                collection
+                    .observed
+                    .as_ref()
+                    .map(|digest| digest.indexes.len())
+                    .unwrap_or(0)
             )
         } else {
             let mut parts = Vec::new();
@@ -54,12 +67,24 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             if !collection.md5_matches && reference_count.is_some() && observed_count.is_some() {
                 parts.push(format!(
                     "md5 {} != reference {}",
-                    collection.observed.as_ref().map(|digest| digest.md5.as_str()).unwrap_or("-"),
-                    collection.reference.as_ref().map(|digest| digest.md5.as_str()).unwrap_or("-")
+                    collection
+                        .observed
+                        .as_ref()
+                        .map(|digest| digest.md5.as_str())
+                        .unwrap_or("-"),
+                    collection
+                        .reference
+                        .as_ref()
+                        .map(|digest| digest.md5.as_str())
+                        .unwrap_or("-")
                 ));
             }
             if !collection.index_differences.is_empty() {
-                parts.push(format!("{} index difference(s): {:?}", collection.index_differences.len(), collection.index_differences));
+                parts.push(format!(
+                    "{} index difference(s): {:?}",
+                    collection.index_differences.len(),
+                    collection.index_differences
+                ));
             }
             if !restored {
                 parts.push("changed although the restore did not include it".into());
@@ -72,7 +97,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         context.checks.push(CheckReport {
             name: label,
             kind: CheckKind::Collection,
-            status: if collection.is_identical() { Status::Passed } else { Status::Failed },
+            status: if collection.is_identical() {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
             measured: observed_count.map(|count| count as f64),
             objective: reference_count.map(|count| count as f64),
             unit: Some("documents".into()),
@@ -83,10 +112,14 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     if failed.is_empty() {
         context.verified_at = Some(context.clock.now());
         StepOutcome::passed(
-            format!("{} collections match the reference (counts, md5, indexes)", comparison.collections.len()),
+            format!(
+                "{} collections match the reference (counts, md5, indexes)",
+                comparison.collections.len()
+            ),
             details,
         )
     } else {
-        StepOutcome::failed(format!("{} collection(s) differ: {}", failed.len(), failed.join(" | "))).with_details(details)
+        StepOutcome::failed(format!("{} collection(s) differ: {}", failed.len(), failed.join(" | ")))
+            .with_details(details)
     }
 }

@@ -37,7 +37,10 @@ pub async fn run(args: ChecksumArgs, quiet: bool) -> anyhow::Result<Outcome> {
                 ]
             })
             .collect();
-        print!("{}", table(&["collection", ">documents", ">bytes", "md5", "indexes"], &rows));
+        print!(
+            "{}",
+            table(&["collection", ">documents", ">bytes", "md5", "indexes"], &rows)
+        );
         match &digest.db_hash {
             DbHashCheck::Agrees => println!("dbHash: agrees with every collection's md5"),
             DbHashCheck::Disagrees { collections } => {

@@ -16,7 +16,13 @@ pub async fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<Outcome> {
         .with_target_uri(&target_uri);
     options.max_ids = args.max_ids;
     let progress = TerminalProgress::new(quiet);
-    let comparison = compare_databases(&source.database(&args.db), &target.database(&args.db), &options, &progress).await?;
+    let comparison = compare_databases(
+        &source.database(&args.db),
+        &target.database(&args.db),
+        &options,
+        &progress,
+    )
+    .await?;
     if args.json {
         print_json(&comparison)?;
     } else {
@@ -25,7 +31,10 @@ pub async fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<Outcome> {
             .iter()
             .map(|collection| {
                 let count = |digest: &Option<drdrill::checksum::CollectionDigest>| {
-                    digest.as_ref().map(|digest| digest.count.to_string()).unwrap_or_else(|| "absent".into())
+                    digest
+                        .as_ref()
+                        .map(|digest| digest.count.to_string())
+                        .unwrap_or_else(|| "absent".into())
                 };
                 vec![
                     collection.name.clone(),
@@ -35,19 +44,47 @@ pub async fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<Outcome> {
                     collection.extra.total.to_string(),
                     collection.changed.total.to_string(),
                     collection.index_differences.len().to_string(),
-                    if collection.is_identical() { "same".into() } else { "DIFFERENT".into() },
+                    if collection.is_identical() {
+                        "same".into()
+                    } else {
+                        "DIFFERENT".into()
+                    },
                 ]
             })
             .collect();
         print!(
             "{}",
-            table(&["collection", ">source", ">target", ">missing", ">extra", ">changed", ">index diffs", "result"], &rows)
+            table(
+                &[
+                    "collection",
+                    ">source",
+                    ">target",
+                    ">missing",
+                    ">extra",
+                    ">changed",
+                    ">index diffs",
+                    "result"
+                ],
+                &rows
+            )
         );
-        for collection in comparison.collections.iter().filter(|collection| !collection.is_identical()) {
-            for (label, list) in [("missing", &collection.missing), ("extra", &collection.extra), ("changed", &collection.changed)] {
+        for collection in comparison
+            .collections
+            .iter()
+            .filter(|collection| !collection.is_identical())
+        {
+            for (label, list) in [
+                ("missing", &collection.missing),
+                ("extra", &collection.extra),
+                ("changed", &collection.changed),
+            ] {
                 if list.total > 0 {
                     let ids: Vec<String> = list.ids.iter().map(|id| id.to_string()).collect();
-                    let more = if list.total as usize > ids.len() { format!(" and {} more", list.total as usize - ids.len()) } else { String::new() };
+                    let more = if list.total as usize > ids.len() {
+                        format!(" and {} more", list.total as usize - ids.len())
+                    } else {
+                        String::new()
+                    };
                     println!("{}: {label} _id {}{more}", collection.name, ids.join(", "));
                 }
             }
@@ -55,7 +92,18 @@ pub async fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<Outcome> {
                 println!("{}: index {difference:?}", collection.name);
             }
         }
-        println!("{}", if comparison.is_identical() { "identical" } else { "databases differ" });
+        println!(
+            "{}",
+            if comparison.is_identical() {
+                "identical"
+            } else {
+                "databases differ"
+            }
+        );
     }
-    Ok(if comparison.is_identical() { Outcome::Success } else { Outcome::Failed })
+    Ok(if comparison.is_identical() {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }

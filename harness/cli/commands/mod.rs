@@ -35,7 +35,9 @@ pub async fn connect(uri: &str) -> anyhow::Result<(drdrill::uri::MongoUri, mongo
     let mut options = mongodb::options::ClientOptions::parse(uri.expose_secret())
         .await
         .map_err(|error| anyhow::anyhow!("malformed URI {uri}: {}", drdrill::uri::redact(&error.to_string())))?;
-    options.server_selection_timeout.get_or_insert(std::time::Duration::from_secs(5));
+    options
+        .server_selection_timeout
+        .get_or_insert(std::time::Duration::from_secs(5));
     options.app_name.get_or_insert_with(|| "drdrill".into());
     let client = mongodb::Client::with_options(options)?;
     drdrill::provider::ready::hello(&client)

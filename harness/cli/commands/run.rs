@@ -2,8 +2,6 @@
 //! report folder per drill plus combined JUnit and JSON files, prints a
 //! summary table, and exits 0, 1 or 2 as the semantics page says.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use drdrill::report::model::{RunReport, SCHEMA_VERSION};
 use drdrill::runner::drill::{RunOptions, run_drill};
@@ -66,15 +64,31 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         let run_id = super::serve::new_run_id(&scenario.name);
         let report = run_drill(scenario, &run_id, &options, &view, cancel.clone()).await;
         let folder = args.out.join(&run_id);
-        let written = drdrill::report::write_drill_reports(&folder, &report)
-            .with_context(|| format!("cannot write the reports of {} into {}", scenario.name, folder.display()))?;
-        eprintln!("reports: {}", written.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "));
+        let written = drdrill::report::write_drill_reports(&folder, &report).with_context(|| {
+            format!(
+                "cannot write the reports of {} into {}",
+                scenario.name,
+                folder.display()
+            )
+        })?;
+        eprintln!(
+            "reports: {}",
+            written
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         reports.push(report);
     }
     signals.abort();
 
     let exit_code = reports.iter().map(|report| report.verdict.exit_code).max().unwrap_or(2);
-    let exit_code = if reports.iter().any(|report| report.interrupted) { 2 } else { exit_code };
+    let exit_code = if reports.iter().any(|report| report.interrupted) {
+        2
+    } else {
+        exit_code
+    };
     let combined = RunReport {
         schema_version: SCHEMA_VERSION,
         drills: reports.clone(),
@@ -93,9 +107,4 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         1 => Outcome::Failed,
         _ => Outcome::Inconclusive,
     })
-}
-
-/// Where reports go when `--out` is not given: `reports/` of the project.
-pub fn default_out() -> PathBuf {
-    PathBuf::from("reports")
 }

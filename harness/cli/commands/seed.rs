@@ -20,7 +20,14 @@ pub async fn run(args: SeedArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let server = ServerInfo::detect(&client).await?;
     let options = SeedOptions::for_server(&server).with_drop_existing(args.drop);
     let progress = TerminalProgress::new(quiet);
-    let summary = seed_database(&client.database(&args.target.db), &plan, &server.capabilities, &options, &progress).await?;
+    let summary = seed_database(
+        &client.database(&args.target.db),
+        &plan,
+        &server.capabilities,
+        &options,
+        &progress,
+    )
+    .await?;
     if args.json {
         print_json(&summary)?;
         return Ok(Outcome::Success);
@@ -43,8 +50,15 @@ pub async fn run(args: SeedArgs, quiet: bool) -> anyhow::Result<Outcome> {
             ]
         })
         .collect();
-    print!("{}", table(&["collection", ">documents", ">bytes", "indexes", "not created"], &rows));
-    for note in summary.collections.iter().flat_map(|collection| collection.notes.iter().map(move |note| (collection, note))) {
+    print!(
+        "{}",
+        table(&["collection", ">documents", ">bytes", "indexes", "not created"], &rows)
+    );
+    for note in summary
+        .collections
+        .iter()
+        .flat_map(|collection| collection.notes.iter().map(move |note| (collection, note)))
+    {
         println!("note: {}: {}", note.0.name, note.1);
     }
     for left_out in &summary.left_out {

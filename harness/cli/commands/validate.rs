@@ -29,5 +29,9 @@ pub async fn run(files: Vec<PathBuf>, json: bool) -> anyhow::Result<Outcome> {
             }
         }
     }
-    Ok(if problems.is_empty() { Outcome::Success } else { Outcome::Inconclusive })
+    Ok(if problems.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Inconclusive
+    })
 }
