@@ -1,8 +1,11 @@
 //! Backup engines (the real tools, the builtin engine, a user's command), the
 //! mongodump on-disk formats, backup manifests and their verification.
 
+pub mod builtin;
 pub mod engine;
 pub mod format;
+pub mod manifest;
+pub mod verify;
 
 pub use engine::{
     BackupLocation, CollectionResult, DumpOutcome, DumpRequest, EngineChoice, EngineInfo, Layout, RestoreOutcome,
