@@ -104,7 +104,11 @@ async fn seed(client: &Client, database: &str, configurations: usize) {
         .await
         .unwrap();
     let users: Vec<Document> = (0..300)
-        .map(|index| doc! { "_id": ObjectId::from_bytes([index as u8; 12]), "email": format!("u{index}@example.org") })
+        .map(|index| {
+            let mut bytes = [7u8; 12];
+            bytes[8..].copy_from_slice(&(index as u32).to_be_bytes());
+            doc! { "_id": ObjectId::from_bytes(bytes), "email": format!("u{index}@example.org") }
+        })
         .collect();
     db.collection::<Document>("users").insert_many(users).await.unwrap();
     let ticks: Vec<Document> = (0..50)

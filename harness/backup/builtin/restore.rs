@@ -516,12 +516,15 @@ fn first_words(message: &str) -> String {
     message.split(" dup key").next().unwrap_or(message).trim().to_owned()
 }
 
-/// An index specification as `createIndexes` accepts it from a dump: without
-/// `ns` (refused by FerretDB and by MongoDB 4.4+ as `Index option "ns" is
-/// unknown`) and, on a rename, never pointing at the old namespace.
+/// An index specification as `createIndexes` accepts it from a dump:
+/// without `ns` (FerretDB and MongoDB 4.4+ refuse it: `Index option "ns" is
+/// unknown`; on a rename it would name the old namespace) and without `v`
+/// (FerretDB 1.24 refuses it: `Index option "v" is unknown`; every server
+/// since 3.4 defaults to version 2, which is what dumps record).
 pub fn index_for_create(specification: &Document) -> Document {
     let mut index = specification.clone();
     index.remove("ns");
+    index.remove("v");
     index
 }
 
@@ -566,11 +569,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn index_specifications_lose_ns_only() {
+    fn index_specifications_lose_ns_and_v_only() {
         let specification = doc! { "v": 2, "key": { "a": 1 }, "name": "a_1", "ns": "db.c", "unique": true };
         assert_eq!(
             index_for_create(&specification),
-            doc! { "v": 2, "key": { "a": 1 }, "name": "a_1", "unique": true }
+            doc! { "key": { "a": 1 }, "name": "a_1", "unique": true }
         );
     }
 
