@@ -14,7 +14,7 @@ use std::time::Instant;
 use bson::{Bson, Document, RawDocumentBuf, doc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use mongodb::Client;
 use tokio::sync::mpsc;
 
@@ -236,13 +236,14 @@ fn index_names(metadata: &CollectionMetadata) -> Vec<String> {
 
 /// Reads one collection in `_id` order and hands batches to `send`;
 /// returns the digest. `send` returns `false` when the writer stopped.
-async fn read_collection(
+async fn read_collection<M: Send>(
     client: &Client,
     planned: &Planned,
     progress: &dyn ProgressSink,
-    send: impl AsyncFnMut(Vec<RawDocumentBuf>) -> bool,
+    sender: &mpsc::Sender<M>,
+    wrap: impl Fn(Vec<RawDocumentBuf>) -> M,
 ) -> Result<Option<DigestResult>, BuiltinError> {
-    let mut send = send;
+    let send = async |documents| sender.send(wrap(documents)).await.is_ok();
     let namespace = &planned.namespace;
     let collection = client
         .database(&namespace.database)
@@ -319,8 +320,11 @@ async fn dump_directory(
         )
         .map_err(write_error(request.database.clone()))?;
     let writer = &writer;
-    let results: Vec<Result<(Dumped, String), BuiltinError>> = futures_util::stream::iter(planned.iter())
-        .map(|planned| async move {
+    let limit = &tokio::sync::Semaphore::new(request.parallel_collections.max(1));
+    let mut tasks = Vec::with_capacity(planned.len());
+    for planned in planned {
+        tasks.push(async move {
+            let _permit = limit.acquire().await;
             let namespace = planned.namespace.clone();
             let collection_writer = writer
                 .collection(&namespace)
@@ -346,10 +350,7 @@ async fn dump_directory(
                 // partial file.
                 Ok(None)
             });
-            let read = read_collection(client, planned, progress, async |documents| {
-                sender.send(ToWriter::Batch(documents)).await.is_ok()
-            })
-            .await;
+            let read = read_collection(client, planned, progress, &sender, ToWriter::Batch).await;
             if matches!(read, Ok(Some(_))) {
                 let _ = sender.send(ToWriter::Complete).await;
             }
@@ -386,10 +387,9 @@ async fn dump_directory(
                     },
                 }),
             }
-        })
-        .buffered(request.parallel_collections.max(1))
-        .collect()
-        .await;
+        });
+    }
+    let results = futures_util::future::join_all(tasks).await;
     collect_results(results, output)
 }
 
@@ -539,44 +539,41 @@ async fn dump_archive(
         }
         result
     });
-    let results: Vec<Result<(Dumped, String), BuiltinError>> = futures_util::stream::iter(planned.iter())
-        .map(|planned| {
-            let sender = sender.clone();
-            async move {
-                let namespace = planned.namespace.clone();
-                let read = read_collection(client, planned, progress, async |documents| {
-                    sender
-                        .send(ToArchive::Batch(namespace.clone(), documents))
-                        .await
-                        .is_ok()
-                })
-                .await?;
-                let stopped = BuiltinError::Write {
-                    namespace: namespace.to_string(),
-                    source: FormatError::WriterMisuse {
-                        origin: Origin::namespace(namespace.clone()),
-                        problem: "the archive writer stopped before the collection was complete".to_owned(),
-                    },
-                };
-                let Some(digest) = read else { return Err(stopped) };
-                if sender.send(ToArchive::End(namespace.clone())).await.is_err() {
-                    return Err(stopped);
-                }
-                let line = format!("done dumping {namespace} ({} documents)\n", digest.count);
-                Ok((
-                    Dumped {
-                        namespace: namespace.clone(),
-                        digest,
-                        indexes: index_names(&planned.metadata),
-                        index_specifications: index_specifications(Some(&planned.metadata)),
-                    },
-                    line,
-                ))
+    let limit = &tokio::sync::Semaphore::new(request.parallel_collections.max(1));
+    let mut tasks = Vec::with_capacity(planned.len());
+    for planned in planned {
+        let sender = sender.clone();
+        tasks.push(async move {
+            let _permit = limit.acquire().await;
+            let namespace = planned.namespace.clone();
+            let read = read_collection(client, planned, progress, &sender, |documents| {
+                ToArchive::Batch(namespace.clone(), documents)
+            })
+            .await?;
+            let stopped = BuiltinError::Write {
+                namespace: namespace.to_string(),
+                source: FormatError::WriterMisuse {
+                    origin: Origin::namespace(namespace.clone()),
+                    problem: "the archive writer stopped before the collection was complete".to_owned(),
+                },
+            };
+            let Some(digest) = read else { return Err(stopped) };
+            if sender.send(ToArchive::End(namespace.clone())).await.is_err() {
+                return Err(stopped);
             }
-        })
-        .buffer_unordered(request.parallel_collections.max(1))
-        .collect()
-        .await;
+            let line = format!("done dumping {namespace} ({} documents)\n", digest.count);
+            Ok((
+                Dumped {
+                    namespace: namespace.clone(),
+                    digest,
+                    indexes: index_names(&planned.metadata),
+                    index_specifications: index_specifications(Some(&planned.metadata)),
+                },
+                line,
+            ))
+        });
+    }
+    let results = futures_util::future::join_all(tasks).await;
     let all_done = results.iter().all(Result::is_ok);
     if all_done {
         let _ = sender.send(ToArchive::Complete).await;

@@ -218,7 +218,6 @@ async fn restore_all(
     progress: &dyn ProgressSink,
     output: &mut String,
 ) -> Result<Vec<CollectionResult>, BuiltinError> {
-    use futures_util::StreamExt;
     progress.start(&format!("restoring {}", request.to_database), None);
     let workers = request.workers_per_collection.max(1);
     let parallel = request.parallel_collections.max(1);
@@ -230,14 +229,16 @@ async fn restore_all(
         selected.iter().map(|selected| vec![selected.clone()]).collect()
     };
     let global = Arc::new(Semaphore::new(parallel * workers));
-    let results: Vec<Result<(Vec<CollectionResult>, String), BuiltinError>> = futures_util::stream::iter(units)
-        .map(|unit| {
-            let global = Arc::clone(&global);
-            async move { restore_unit(client, opened, unit, request, workers, global, progress).await }
-        })
-        .buffered(if opened.is_single_stream() { 1 } else { parallel })
-        .collect()
-        .await;
+    let limit = &Semaphore::new(if opened.is_single_stream() { 1 } else { parallel });
+    let mut tasks = Vec::with_capacity(units.len());
+    for unit in units {
+        let global = Arc::clone(&global);
+        tasks.push(async move {
+            let _permit = limit.acquire().await;
+            restore_unit(client, opened, unit, request, workers, global, progress).await
+        });
+    }
+    let results = futures_util::future::join_all(tasks).await;
     progress.finish();
     let mut collections = Vec::new();
     for result in results {
