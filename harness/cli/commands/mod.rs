@@ -2,7 +2,10 @@
 
 mod clean;
 mod doctor;
+pub mod dump;
+pub mod restore;
 mod serve;
+pub mod verify_backup;
 
 use super::Outcome;
 use super::args::{Cli, Command};
@@ -17,6 +20,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             anyhow::bail!("not built yet")
         }
         Command::Clean(args) => clean::run(args, json).await,
+        Command::Dump(args) => dump::run(args, json, quiet).await,
+        Command::Restore(args) => restore::run(args, json, quiet).await,
+        Command::VerifyBackup(args) => verify_backup::run(args, json).await,
         Command::Doctor => doctor::run(json, quiet).await,
     }
 }
