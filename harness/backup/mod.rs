@@ -1,12 +1,15 @@
 //! Backup engines (the real tools, the builtin engine, a user's command), the
 //! mongodump on-disk formats, backup manifests and their verification.
 
+pub mod builtin;
 pub mod command;
 pub mod engine;
 pub mod format;
 pub mod locate;
+pub mod manifest;
 pub mod select;
 pub mod tools;
+pub mod verify;
 
 pub use engine::{
     BackupLocation, CollectionResult, DumpOutcome, DumpRequest, EngineChoice, EngineInfo, Layout, RestoreOutcome,

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::builtin;
 use super::command::{self, CommandError, CommandOutcome, CommandRequest};
 use super::engine::{DumpOutcome, DumpRequest, EngineChoice, RestoreOutcome, RestoreRequest};
 use super::tools::{self, ToolSet, ToolsError};
@@ -142,8 +143,9 @@ pub enum BackupError {
     #[error("the command engine failed")]
     Command(#[from] CommandError),
     /// The builtin engine is not wired in yet.
-    #[error("builtin engine not merged yet")]
-    BuiltinNotMerged,
+    /// The builtin engine failed.
+    #[error("the builtin engine failed")]
+    Builtin(#[from] builtin::BuiltinError),
     /// Restores are not something a backup command does.
     #[error("the command engine only runs a backup command; restore with the tools or builtin engine")]
     CommandCannotRestore,
@@ -198,11 +200,7 @@ pub async fn dump(
         Engine::Tools(tools) => {
             DumpResult::Written(tools::dump(request, &tools.mongodump, settings.timeout, progress).await?)
         }
-        Engine::Builtin => {
-            // BUILTIN ENGINE: the lead wires `backup::builtin::dump(request, progress)`
-            // here when that module is merged (with a `BackupError::Builtin` variant).
-            return Err(BackupError::BuiltinNotMerged);
-        }
+        Engine::Builtin => DumpResult::Written(builtin::dump(request, progress).await?),
         Engine::Command(command_line) => {
             let command_request = CommandRequest {
                 command: command_line.clone(),
@@ -236,11 +234,7 @@ pub async fn restore(
 ) -> Result<SelectedRestore, BackupError> {
     let outcome = match &engine.engine {
         Engine::Tools(tools) => tools::restore(request, &tools.mongorestore, settings.timeout, progress).await?,
-        Engine::Builtin => {
-            // BUILTIN ENGINE: the lead wires `backup::builtin::restore(request, progress)`
-            // here when that module is merged.
-            return Err(BackupError::BuiltinNotMerged);
-        }
+        Engine::Builtin => builtin::restore(request, progress).await?,
         Engine::Command(_) => return Err(BackupError::CommandCannotRestore),
     };
     Ok(SelectedRestore {

@@ -33,6 +33,12 @@ pub enum Command {
     Compare(CompareArgs),
     /// Remove processes, folders and containers left behind by killed runs.
     Clean(CleanArgs),
+    /// Dump a database as mongodump does (same flags for this subset), with a manifest beside it.
+    Dump(super::commands::dump::DumpArgs),
+    /// Restore a backup as mongorestore does (same flags for this subset; exit 1 on failed documents or indexes).
+    Restore(super::commands::restore::RestoreArgs),
+    /// Check a backup on disk without a server: files, documents, metadata, counts and MD5s (exit 1 on a problem).
+    VerifyBackup(super::commands::verify_backup::VerifyBackupArgs),
     /// Show which engines, backends and tools are usable here and the command that fixes each one that is not.
     Doctor(DoctorArgs),
     /// Run scenario files, folders or tagged scenarios and write JSON, JUnit, summary and timeline reports.

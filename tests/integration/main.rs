@@ -1,6 +1,7 @@
 //! One integration-test binary (STYLE.md): every file here is a module that
 //! shares [`ctx`], which starts real servers and cleans them up.
 
+mod builtin;
 mod checksum;
 mod ctx;
 mod dataset;

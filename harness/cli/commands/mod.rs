@@ -4,10 +4,13 @@ mod checksum;
 mod clean;
 mod compare;
 mod doctor;
+pub mod dump;
+pub mod restore;
 mod run;
 mod seed;
 mod serve;
 mod validate;
+pub mod verify_backup;
 
 use super::Outcome;
 use super::args::{Cli, Command};
@@ -21,6 +24,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Checksum(args) => checksum::run(args, quiet).await,
         Command::Compare(args) => compare::run(args, quiet).await,
         Command::Clean(args) => clean::run(args).await,
+        Command::Dump(args) => {
+            let json = args.json;
+            dump::run(args, json, quiet).await
+        }
+        Command::Restore(args) => {
+            let json = args.json;
+            restore::run(args, json, quiet).await
+        }
+        Command::VerifyBackup(args) => {
+            let json = args.json;
+            verify_backup::run(args, json).await
+        }
         Command::Doctor(args) => doctor::run(args.json, quiet).await,
         Command::Run(args) => run::run(args, quiet).await,
         Command::Validate(args) => validate::run(args.files, args.json).await,

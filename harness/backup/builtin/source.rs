@@ -1,0 +1,546 @@
+//! Finding and opening a backup on disk, whatever its shape: a dump folder
+//! (root or one database's folder), an archive (plain or gzip), or a
+//! `.tar.gz` of a dump folder, extracted with the system `tar` into a
+//! temporary folder next to it that is removed when the opened backup is
+//! dropped. Restore and verify read backups only through this file.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bson::RawDocumentBuf;
+
+use super::error::BuiltinError;
+use crate::backup::engine::BackupLocation;
+use crate::backup::format::{
+    ARCHIVE_MAGIC, ArchiveEvent, ArchiveReader, CollectionMetadata, DumpDirectory, FormatError, Namespace,
+};
+
+/// Works out what kind of backup `path` is, from the file system and the
+/// first bytes of a file: a folder is a dump directory; a file is an archive
+/// (plain, or gzip whose content starts with the archive magic) or else a
+/// `.tar.gz`.
+pub fn locate_backup(path: &Path) -> Result<BackupLocation, BuiltinError> {
+    let metadata = std::fs::metadata(path).map_err(|source| BuiltinError::Filesystem {
+        path: path.to_owned(),
+        action: "inspect".to_owned(),
+        source,
+    })?;
+    if metadata.is_dir() {
+        let gzip = folder_has_gzip(path, 2);
+        return Ok(BackupLocation::Directory {
+            path: path.to_owned(),
+            gzip,
+        });
+    }
+    let open_error = |source| BuiltinError::Filesystem {
+        path: path.to_owned(),
+        action: "open".to_owned(),
+        source,
+    };
+    let mut head = [0u8; 4];
+    let mut file = File::open(path).map_err(open_error)?;
+    let got = read_up_to(&mut file, &mut head).map_err(open_error)?;
+    if got == 4 && head == ARCHIVE_MAGIC {
+        return Ok(BackupLocation::Archive {
+            path: path.to_owned(),
+            gzip: false,
+        });
+    }
+    if got >= 2 && head[..2] == [0x1f, 0x8b] {
+        let file = File::open(path).map_err(open_error)?;
+        let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+        let mut inner = [0u8; 4];
+        let got = read_up_to(&mut decoder, &mut inner).unwrap_or(0);
+        if got == 4 && inner == ARCHIVE_MAGIC {
+            return Ok(BackupLocation::Archive {
+                path: path.to_owned(),
+                gzip: true,
+            });
+        }
+        return Ok(BackupLocation::TarGz { path: path.to_owned() });
+    }
+    // Anything else is read as an archive, so the reader names what is wrong
+    // (bad magic) with the file and offset.
+    Ok(BackupLocation::Archive {
+        path: path.to_owned(),
+        gzip: false,
+    })
+}
+
+fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..])? {
+            0 => break,
+            count => filled += count,
+        }
+    }
+    Ok(filled)
+}
+
+fn folder_has_gzip(path: &Path, depth: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            depth > 0 && folder_has_gzip(&entry.path(), depth - 1)
+        } else {
+            name.ends_with(".bson.gz") || name.ends_with(".metadata.json.gz")
+        }
+    })
+}
+
+/// The path a location names.
+pub fn location_path(location: &BackupLocation) -> &Path {
+    match location {
+        BackupLocation::Directory { path, .. } | BackupLocation::Archive { path, .. } => path,
+        BackupLocation::TarGz { path } => path,
+    }
+}
+
+/// One collection found in a backup.
+#[derive(Debug, Clone)]
+pub struct FoundCollection {
+    /// Database and collection as the backup names them.
+    pub namespace: Namespace,
+    /// The data file (directories) or the archive.
+    pub file: PathBuf,
+    /// The metadata file, `None` when missing (directories), or the archive.
+    pub metadata_file: Option<PathBuf>,
+}
+
+/// The shape behind an opened backup.
+#[derive(Debug)]
+enum Opened {
+    /// A listed dump folder.
+    Directory(DumpDirectory),
+    /// An archive file, with its prelude.
+    Archive {
+        /// The file.
+        path: PathBuf,
+        /// Namespaces and metadata announced up front.
+        prelude: Vec<crate::backup::format::PreludeEntry>,
+    },
+}
+
+/// A backup opened for reading.
+#[derive(Debug)]
+pub struct OpenedBackup {
+    /// Where it was found.
+    pub location: BackupLocation,
+    /// What it is.
+    opened: Opened,
+    /// The extraction folder of a `.tar.gz`; removed on drop.
+    _extracted: Option<tempfile::TempDir>,
+    /// Whether a directory was given at database level (its folder name is
+    /// then not the database name: `mongorestore --db X path/folder/`).
+    pub database_level: bool,
+}
+
+/// What a reader thread sends: documents of one namespace, in order.
+#[derive(Debug)]
+pub enum ReadEvent {
+    /// A batch of documents (never empty).
+    Batch {
+        /// The namespace.
+        namespace: Namespace,
+        /// The documents, byte for byte.
+        documents: Vec<RawDocumentBuf>,
+    },
+    /// All documents of a namespace were read and checked.
+    End {
+        /// The namespace.
+        namespace: Namespace,
+    },
+}
+
+/// Limits of one batch handed to an inserter: about 1000 documents or 8 MB.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Most documents per batch.
+    pub documents: usize,
+    /// Most bytes per batch (a batch holds at least one document).
+    pub bytes: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            documents: 1000,
+            bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+impl OpenedBackup {
+    /// Opens a backup; a `.tar.gz` is extracted first.
+    pub fn open(location: &BackupLocation) -> Result<Self, BuiltinError> {
+        match location {
+            BackupLocation::Directory { path, .. } => Self::open_directory(location.clone(), path, None),
+            BackupLocation::Archive { path, .. } => {
+                let reader = ArchiveReader::open_file(path).map_err(|source| BuiltinError::Read {
+                    what: "the archive".to_owned(),
+                    source,
+                })?;
+                Ok(Self {
+                    location: location.clone(),
+                    opened: Opened::Archive {
+                        path: path.clone(),
+                        prelude: reader.prelude().to_vec(),
+                    },
+                    _extracted: None,
+                    database_level: false,
+                })
+            }
+            BackupLocation::TarGz { path } => {
+                let extracted = extract_tar_gz(path)?;
+                let root = find_dump_root(extracted.path(), 3).unwrap_or_else(|| extracted.path().to_owned());
+                Self::open_directory(location.clone(), &root, Some(extracted))
+            }
+        }
+    }
+
+    fn open_directory(
+        location: BackupLocation,
+        path: &Path,
+        extracted: Option<tempfile::TempDir>,
+    ) -> Result<Self, BuiltinError> {
+        let directory = DumpDirectory::open(path).map_err(|source| BuiltinError::Read {
+            what: "the dump folder".to_owned(),
+            source,
+        })?;
+        let database_level = directory.databases.len() == 1 && directory.databases[0].path == directory.root;
+        Ok(Self {
+            location,
+            opened: Opened::Directory(directory),
+            _extracted: extracted,
+            database_level,
+        })
+    }
+
+    /// The path of the backup as given.
+    pub fn path(&self) -> &Path {
+        location_path(&self.location)
+    }
+
+    /// Database names the backup holds, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .collections()
+            .into_iter()
+            .map(|found| found.namespace.database)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Every collection, sorted by namespace.
+    pub fn collections(&self) -> Vec<FoundCollection> {
+        let mut found: Vec<FoundCollection> = match &self.opened {
+            Opened::Directory(directory) => directory
+                .collections()
+                .filter_map(|collection| {
+                    collection.bson_file.as_ref().map(|file| FoundCollection {
+                        namespace: collection.namespace.clone(),
+                        file: file.clone(),
+                        metadata_file: collection.metadata_file.clone(),
+                    })
+                })
+                .collect(),
+            Opened::Archive { path, prelude } => prelude
+                .iter()
+                .map(|entry| FoundCollection {
+                    namespace: entry.namespace.clone(),
+                    file: path.clone(),
+                    metadata_file: entry.metadata.as_ref().map(|_| path.clone()),
+                })
+                .collect(),
+        };
+        found.sort_by(|left, right| left.namespace.cmp(&right.namespace));
+        found
+    }
+
+    /// The metadata of a collection, `None` when the backup has none.
+    pub fn metadata(&self, namespace: &Namespace) -> Result<Option<CollectionMetadata>, BuiltinError> {
+        match &self.opened {
+            Opened::Directory(directory) => match directory.collection(namespace) {
+                Some(collection) => collection.read_metadata().map_err(|source| BuiltinError::Read {
+                    what: format!("the metadata of {namespace}"),
+                    source,
+                }),
+                None => Ok(None),
+            },
+            Opened::Archive { prelude, .. } => Ok(prelude
+                .iter()
+                .find(|entry| &entry.namespace == namespace)
+                .and_then(|entry| entry.metadata.clone())),
+        }
+    }
+
+    /// Whether reading is one stream for all namespaces (an archive), so
+    /// that one reader must serve every namespace at once.
+    pub fn is_single_stream(&self) -> bool {
+        matches!(self.opened, Opened::Archive { .. })
+    }
+
+    /// Reads the documents of `namespaces` in batches (the format layer
+    /// checks every document's framing and elements); blocking. `send` returns `false`
+    /// to stop early (the receiver went away).
+    pub fn read_documents(
+        &self,
+        namespaces: &[Namespace],
+        limits: BatchLimits,
+        send: &mut dyn FnMut(ReadEvent) -> bool,
+    ) -> Result<(), BuiltinError> {
+        match &self.opened {
+            Opened::Directory(directory) => {
+                for namespace in namespaces {
+                    let Some(collection) = directory.collection(namespace) else {
+                        continue;
+                    };
+                    let read_error = |source| BuiltinError::Read {
+                        what: namespace.to_string(),
+                        source,
+                    };
+                    let mut stream = collection.open_documents().map_err(read_error)?;
+                    let mut batch = Batcher::new(limits);
+                    while let Some(streamed) = stream.next_document().map_err(read_error)? {
+                        if let Some(full) = batch.push(streamed.document) {
+                            let event = ReadEvent::Batch {
+                                namespace: namespace.clone(),
+                                documents: full,
+                            };
+                            if !send(event) {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    if let Some(rest) = batch.take() {
+                        let event = ReadEvent::Batch {
+                            namespace: namespace.clone(),
+                            documents: rest,
+                        };
+                        if !send(event) {
+                            return Ok(());
+                        }
+                    }
+                    if !send(ReadEvent::End {
+                        namespace: namespace.clone(),
+                    }) {
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            }
+            Opened::Archive { path, .. } => {
+                let archive_error = |source: FormatError| {
+                    let what = match &source {
+                        FormatError::CorruptArchive { origin, .. }
+                        | FormatError::ArchiveCut { origin, .. }
+                        | FormatError::CrcMismatch { origin, .. }
+                        | FormatError::TruncatedDocument { origin, .. }
+                        | FormatError::TruncatedLength { origin, .. }
+                        | FormatError::MalformedDocument { origin, .. } => {
+                            origin.namespace.as_ref().map(ToString::to_string)
+                        }
+                        _ => None,
+                    };
+                    BuiltinError::Read {
+                        what: what.unwrap_or_else(|| "the archive".to_owned()),
+                        source,
+                    }
+                };
+                let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;
+                let mut batches: std::collections::HashMap<Namespace, Batcher> = std::collections::HashMap::new();
+                while let Some(event) = reader.next_event().map_err(archive_error)? {
+                    match event {
+                        ArchiveEvent::Document {
+                            namespace, document, ..
+                        } => {
+                            if !namespaces.contains(&namespace) {
+                                continue;
+                            }
+                            let batch = batches.entry(namespace.clone()).or_insert_with(|| Batcher::new(limits));
+                            if let Some(full) = batch.push(document)
+                                && !send(ReadEvent::Batch {
+                                    namespace,
+                                    documents: full,
+                                })
+                            {
+                                return Ok(());
+                            }
+                        }
+                        ArchiveEvent::EndOfNamespace { namespace, .. } => {
+                            if !namespaces.contains(&namespace) {
+                                continue;
+                            }
+                            if let Some(rest) = batches.remove(&namespace).and_then(|mut batch| batch.take())
+                                && !send(ReadEvent::Batch {
+                                    namespace: namespace.clone(),
+                                    documents: rest,
+                                })
+                            {
+                                return Ok(());
+                            }
+                            if !send(ReadEvent::End { namespace }) {
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Groups documents into batches within [`BatchLimits`].
+struct Batcher {
+    limits: BatchLimits,
+    documents: Vec<RawDocumentBuf>,
+    bytes: usize,
+}
+
+impl Batcher {
+    fn new(limits: BatchLimits) -> Self {
+        Self {
+            limits,
+            documents: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds a document; returns the previous batch when this one would not
+    /// fit, or the batch itself when it reached the document limit.
+    fn push(&mut self, document: RawDocumentBuf) -> Option<Vec<RawDocumentBuf>> {
+        let size = document.as_bytes().len();
+        let mut full = None;
+        if !self.documents.is_empty() && self.bytes + size > self.limits.bytes {
+            full = self.take();
+        }
+        self.bytes += size;
+        self.documents.push(document);
+        if full.is_none() && self.documents.len() >= self.limits.documents {
+            full = self.take();
+        }
+        full
+    }
+
+    fn take(&mut self) -> Option<Vec<RawDocumentBuf>> {
+        self.bytes = 0;
+        (!self.documents.is_empty()).then(|| std::mem::take(&mut self.documents))
+    }
+}
+
+/// Extracts a `.tar.gz` with the system `tar` into a temporary folder next
+/// to it (same file system, so no surprise about space elsewhere), falling
+/// back to the temp folder when the backup's folder is read-only.
+fn extract_tar_gz(path: &Path) -> Result<tempfile::TempDir, BuiltinError> {
+    let parent = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let folder = tempfile::Builder::new()
+        .prefix(".drdrill-extract-")
+        .tempdir_in(parent)
+        .or_else(|_| tempfile::Builder::new().prefix("drdrill-extract-").tempdir())
+        .map_err(|source| BuiltinError::Filesystem {
+            path: parent.to_owned(),
+            action: "create an extraction folder".to_owned(),
+            source,
+        })?;
+    let output = Command::new("tar")
+        .arg("-xzf")
+        .arg(path)
+        .arg("-C")
+        .arg(folder.path())
+        .output()
+        .map_err(|error| BuiltinError::Extract {
+            path: path.to_owned(),
+            problem: format!("cannot run tar: {error}"),
+        })?;
+    if !output.status.success() {
+        return Err(BuiltinError::Extract {
+            path: path.to_owned(),
+            problem: format!(
+                "{} ({})",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim().replace('\n', "; ")
+            ),
+        });
+    }
+    Ok(folder)
+}
+
+/// The folder that is a dump (holds database folders or collection files),
+/// searching down single-folder chains as `tar -czf x.tar.gz -C dir name`
+/// produces them.
+fn find_dump_root(folder: &Path, depth: u32) -> Option<PathBuf> {
+    if DumpDirectory::open(folder).is_ok() {
+        return Some(folder.to_owned());
+    }
+    if depth == 0 {
+        return None;
+    }
+    let mut subfolders: Vec<PathBuf> = std::fs::read_dir(folder)
+        .ok()?
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .map(|entry| entry.path())
+        .collect();
+    subfolders.sort();
+    subfolders.into_iter().find_map(|sub| find_dump_root(&sub, depth - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::rawdoc;
+
+    use super::*;
+
+    #[test]
+    fn batches_respect_document_and_byte_limits() {
+        let mut batcher = Batcher::new(BatchLimits {
+            documents: 2,
+            bytes: 1_000_000,
+        });
+        assert!(batcher.push(rawdoc! { "_id": 1 }).is_none());
+        assert_eq!(batcher.push(rawdoc! { "_id": 2 }).map(|batch| batch.len()), Some(2));
+        let mut by_bytes = Batcher::new(BatchLimits {
+            documents: 100,
+            bytes: 20,
+        });
+        assert!(by_bytes.push(rawdoc! { "_id": 1 }).is_none());
+        // 14 + 14 bytes exceed 20: the first batch is handed over.
+        assert_eq!(by_bytes.push(rawdoc! { "_id": 2 }).map(|batch| batch.len()), Some(1));
+        assert_eq!(by_bytes.take().map(|batch| batch.len()), Some(1));
+    }
+
+    #[test]
+    fn locates_each_shape() {
+        let folder = tempfile::tempdir().unwrap();
+        let archive = folder.path().join("x.archive");
+        std::fs::write(&archive, [0x6d, 0xe2, 0x99, 0x81, 0, 0]).unwrap();
+        assert_eq!(
+            locate_backup(&archive).unwrap(),
+            BackupLocation::Archive {
+                path: archive.clone(),
+                gzip: false
+            }
+        );
+        assert!(matches!(
+            locate_backup(folder.path()).unwrap(),
+            BackupLocation::Directory { gzip: false, .. }
+        ));
+        let missing = folder.path().join("nope");
+        assert_eq!(
+            locate_backup(&missing).unwrap_err().to_string(),
+            format!("{}: cannot inspect", missing.display())
+        );
+    }
+}

@@ -1,0 +1,476 @@
+//! `verify-backup`: checks a backup on disk without any server. It finds
+//! the backup's shape, checks every file against the manifest (SHA-256,
+//! size, missing and extra files), reads every document (framing and
+//! elements), parses every metadata, and compares counts and `_id`-order
+//! MD5s with the manifest. Without a manifest it still checks what can be
+//! checked and says "no manifest". Each problem names the file, the
+//! collection and the offset where there is one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::backup::builtin::digest::{IdOrderDigest, SORT_MEMORY_BOUND};
+use crate::backup::builtin::source::{BatchLimits, OpenedBackup, ReadEvent, location_path};
+use crate::backup::builtin::{BuiltinError, locate_backup};
+use crate::backup::engine::BackupLocation;
+use crate::backup::format::{FormatError, Namespace};
+use crate::backup::manifest::{self, Manifest};
+
+/// One thing wrong with a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The file, when one is at fault.
+    pub file: Option<PathBuf>,
+    /// The collection (`db.collection`), when one is concerned.
+    pub collection: Option<String>,
+    /// Byte offset (decompressed) in the file, when known.
+    pub offset: Option<u64>,
+    /// What is wrong, with its causes.
+    pub message: String,
+}
+
+/// What was found for one collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedCollection {
+    /// `db.collection`.
+    pub namespace: String,
+    /// Documents read (up to the first error).
+    pub documents: u64,
+    /// Raw BSON bytes read.
+    pub bytes: u64,
+    /// `_id`-order MD5, when the whole collection was read and could be sorted.
+    pub md5: Option<String>,
+    /// Whether its metadata is present and parseable.
+    pub metadata: bool,
+}
+
+/// The result of verifying one backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// The path given.
+    pub path: PathBuf,
+    /// What kind of backup it is, when that could be told.
+    pub location: Option<BackupLocation>,
+    /// Whether a manifest was found (and read).
+    pub manifest: bool,
+    /// Collections read.
+    pub collections: Vec<VerifiedCollection>,
+    /// Remarks that are not problems (`no manifest: ...`).
+    pub notes: Vec<String>,
+    /// Everything wrong; empty when the backup is intact.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// Whether no problem was found.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn problem(&mut self, file: Option<&Path>, collection: Option<String>, offset: Option<u64>, message: String) {
+        self.problems.push(Problem {
+            file: file.map(Path::to_owned),
+            collection,
+            offset,
+            message,
+        });
+    }
+
+    fn error_problem(&mut self, error: &BuiltinError, collection: Option<String>) {
+        let (file, namespace, offset) = match error {
+            BuiltinError::Read { source, .. } => place_of(source),
+            BuiltinError::Filesystem { path, .. } => (Some(path.clone()), None, None),
+            _ => (None, None, None),
+        };
+        self.problems.push(Problem {
+            file,
+            collection: namespace.map(|namespace| namespace.to_string()).or(collection),
+            offset,
+            message: chain(error),
+        });
+    }
+}
+
+/// The error and its causes on one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// File, namespace and offset a format error names.
+fn place_of(error: &FormatError) -> (Option<PathBuf>, Option<Namespace>, Option<u64>) {
+    match error {
+        FormatError::Io { origin, offset, .. }
+        | FormatError::Gzip { origin, offset, .. }
+        | FormatError::TruncatedLength { origin, offset, .. }
+        | FormatError::TruncatedDocument { origin, offset, .. }
+        | FormatError::InvalidLength { origin, offset, .. }
+        | FormatError::MissingTerminator { origin, offset, .. }
+        | FormatError::MalformedDocument { origin, offset, .. }
+        | FormatError::CorruptArchive { origin, offset, .. }
+        | FormatError::ArchiveCut { origin, offset }
+        | FormatError::CrcMismatch { origin, offset, .. }
+        | FormatError::Visitor { origin, offset, .. } => (origin.file.clone(), origin.namespace.clone(), Some(*offset)),
+        FormatError::MetadataSyntax { origin, .. }
+        | FormatError::MetadataField { origin, .. }
+        | FormatError::Encode { origin, .. }
+        | FormatError::BadMagic { origin, .. }
+        | FormatError::WriterMisuse { origin, .. } => (origin.file.clone(), origin.namespace.clone(), None),
+        FormatError::NotADump { path, .. }
+        | FormatError::Filesystem { path, .. }
+        | FormatError::Prelude { path, .. } => (Some(path.clone()), None, None),
+        FormatError::InvalidEscape { .. } => (None, None, None),
+    }
+}
+
+/// Verifies the backup at `path` (a dump folder, a database folder, an
+/// archive or a `.tar.gz`), reading everything, talking to no server.
+pub fn verify_backup(path: &Path) -> VerifyReport {
+    let mut report = VerifyReport {
+        path: path.to_owned(),
+        location: None,
+        manifest: false,
+        collections: Vec::new(),
+        notes: Vec::new(),
+        problems: Vec::new(),
+    };
+    let location = match locate_backup(path) {
+        Ok(location) => location,
+        Err(error) => {
+            report.error_problem(&error, None);
+            return report;
+        }
+    };
+    report.location = Some(location.clone());
+    let manifest = match manifest::read_manifest(&location) {
+        Ok(Some(manifest)) => {
+            report.manifest = true;
+            Some(manifest)
+        }
+        Ok(None) => {
+            report.notes.push(format!(
+                "no manifest ({}): checked documents, metadata and counts only, not file hashes or md5s",
+                manifest::manifest_path(&location).display()
+            ));
+            None
+        }
+        Err(error) => {
+            report.problem(Some(&manifest::manifest_path(&location)), None, None, chain(&error));
+            None
+        }
+    };
+    if let Some(manifest) = &manifest {
+        check_files(&location, manifest, &mut report);
+    }
+    let opened = match OpenedBackup::open(&location) {
+        Ok(opened) => opened,
+        Err(error) => {
+            report.error_problem(&error, None);
+            return report;
+        }
+    };
+    let found: Vec<_> = opened
+        .collections()
+        .into_iter()
+        .filter(|found| {
+            manifest
+                .as_ref()
+                .is_none_or(|manifest| opened.database_level || found.namespace.database == manifest.database)
+        })
+        .collect();
+    // Metadata: parseable, and present (mongorestore restores without it,
+    // but then without indexes or options).
+    let mut has_metadata = BTreeMap::new();
+    for collection in &found {
+        let ok = match opened.metadata(&collection.namespace) {
+            Ok(Some(_)) => true,
+            Ok(None) => {
+                report.problem(
+                    Some(&collection.file),
+                    Some(collection.namespace.to_string()),
+                    None,
+                    format!(
+                        "{}: no metadata; a restore would recreate it without its indexes and options",
+                        collection.namespace
+                    ),
+                );
+                false
+            }
+            Err(error) => {
+                report.error_problem(&error, Some(collection.namespace.to_string()));
+                false
+            }
+        };
+        has_metadata.insert(collection.namespace.clone(), ok);
+    }
+    // Documents: directories one collection at a time, so one broken file
+    // does not hide the others; an archive is one stream.
+    let mut digests: BTreeMap<Namespace, IdOrderDigest> = found
+        .iter()
+        .map(|collection| {
+            (
+                collection.namespace.clone(),
+                IdOrderDigest::with_sort_bound(SORT_MEMORY_BOUND),
+            )
+        })
+        .collect();
+    let mut broken: BTreeSet<Namespace> = BTreeSet::new();
+    let groups: Vec<Vec<Namespace>> = if opened.is_single_stream() {
+        vec![found.iter().map(|collection| collection.namespace.clone()).collect()]
+    } else {
+        found
+            .iter()
+            .map(|collection| vec![collection.namespace.clone()])
+            .collect()
+    };
+    for group in groups {
+        let result = opened.read_documents(&group, BatchLimits::default(), &mut |event| {
+            if let ReadEvent::Batch { namespace, documents } = event
+                && let Some(digest) = digests.get_mut(&namespace)
+            {
+                for document in &documents {
+                    digest.update(document);
+                }
+            }
+            true
+        });
+        if let Err(error) = result {
+            let named = match &error {
+                BuiltinError::Read { source, .. } => place_of(source).1,
+                _ => None,
+            };
+            let concerned = match (&named, group.len()) {
+                (Some(namespace), _) => vec![namespace.clone()],
+                (None, 1) => group.clone(),
+                (None, _) => group.clone(),
+            };
+            report.error_problem(&error, concerned.first().map(ToString::to_string));
+            broken.extend(concerned);
+        }
+    }
+    let mut verified = BTreeMap::new();
+    for (namespace, digest) in digests {
+        let result = digest.finish();
+        let complete = !broken.contains(&namespace);
+        verified.insert(namespace.clone(), (result.clone(), complete));
+        report.collections.push(VerifiedCollection {
+            namespace: namespace.to_string(),
+            documents: result.count,
+            bytes: result.bytes,
+            md5: if complete { result.md5 } else { None },
+            metadata: has_metadata.get(&namespace).copied().unwrap_or(false),
+        });
+    }
+    if let Some(manifest) = &manifest {
+        compare_with_manifest(manifest, &verified, &location, &mut report);
+    }
+    report
+}
+
+/// File hashes and sizes against the manifest; missing and extra files.
+fn check_files(location: &BackupLocation, manifest: &Manifest, report: &mut VerifyReport) {
+    let root = location_path(location);
+    let actual = match manifest::hash_backup_files(location) {
+        Ok(files) => files,
+        Err(error) => {
+            report.problem(Some(root), None, None, chain(&error));
+            return;
+        }
+    };
+    let file_path = |relative: &str| match location {
+        BackupLocation::Directory { path, .. } => path.join(relative),
+        _ => root.to_owned(),
+    };
+    for (relative, expected) in &manifest.files {
+        match actual.get(relative) {
+            None => report.problem(
+                Some(&file_path(relative)),
+                None,
+                None,
+                format!("{relative}: listed in the manifest but missing"),
+            ),
+            Some(found) if found.size != expected.size => report.problem(
+                Some(&file_path(relative)),
+                None,
+                None,
+                format!(
+                    "{relative}: size {} differs from the manifest's {}",
+                    found.size, expected.size
+                ),
+            ),
+            Some(found) if found.sha256 != expected.sha256 => report.problem(
+                Some(&file_path(relative)),
+                None,
+                None,
+                format!(
+                    "{relative}: sha-256 {} differs from the manifest's {}",
+                    found.sha256, expected.sha256
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    for relative in actual.keys() {
+        if !manifest.files.contains_key(relative) {
+            report.problem(
+                Some(&file_path(relative)),
+                None,
+                None,
+                format!("{relative}: not listed in the manifest"),
+            );
+        }
+    }
+}
+
+fn compare_with_manifest(
+    manifest: &Manifest,
+    verified: &BTreeMap<Namespace, (crate::backup::builtin::digest::DigestResult, bool)>,
+    location: &BackupLocation,
+    report: &mut VerifyReport,
+) {
+    let path = location_path(location).to_owned();
+    let by_name: BTreeMap<&str, _> = verified
+        .iter()
+        .map(|(namespace, value)| (namespace.collection.as_str(), (namespace, value)))
+        .collect();
+    for (name, expected) in &manifest.collections {
+        let namespace = format!("{}.{name}", manifest.database);
+        let Some((_, (found, complete))) = by_name.get(name.as_str()) else {
+            report.problem(
+                Some(&path),
+                Some(namespace.clone()),
+                None,
+                format!("{namespace}: in the manifest but not in the backup"),
+            );
+            continue;
+        };
+        if !complete {
+            continue;
+        }
+        if found.count != expected.count {
+            report.problem(
+                Some(&path),
+                Some(namespace.clone()),
+                None,
+                format!(
+                    "{namespace}: {} documents, the manifest says {}",
+                    found.count, expected.count
+                ),
+            );
+        }
+        if let (Some(found_md5), Some(expected_md5)) = (&found.md5, &expected.md5)
+            && found_md5 != expected_md5
+        {
+            report.problem(
+                Some(&path),
+                Some(namespace.clone()),
+                None,
+                format!("{namespace}: md5 {found_md5} differs from the manifest's {expected_md5}"),
+            );
+        }
+    }
+    for name in by_name.keys() {
+        if !manifest.collections.contains_key(*name) {
+            let namespace = format!("{}.{name}", manifest.database);
+            report.problem(
+                Some(&path),
+                Some(namespace.clone()),
+                None,
+                format!("{namespace}: in the backup but not in the manifest"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `shared/` sits beside the main checkout, two levels up from a worktree.
+    fn fixtures() -> PathBuf {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        ["../shared", "../../shared", "shared"]
+            .iter()
+            .map(|candidate| root.join(candidate).join("fixtures/real-mongodump"))
+            .find(|path| path.exists())
+            .unwrap_or_else(|| panic!("shared/fixtures/real-mongodump not found near {}", root.display()))
+    }
+
+    #[test]
+    fn genuine_dumps_verify_without_a_manifest() {
+        let root = fixtures();
+        for form in ["dir", "dir-gzip", "dump.archive", "dump.archive.gz"] {
+            let report = verify_backup(&root.join(form));
+            assert!(report.is_ok(), "{form}: {:?}", report.problems);
+            assert!(!report.manifest, "{form}");
+            assert!(report.notes[0].starts_with("no manifest"), "{form}: {:?}", report.notes);
+            let users = report
+                .collections
+                .iter()
+                .find(|collection| collection.namespace == "shepherd_fixture.users")
+                .unwrap();
+            assert_eq!(users.documents, 100, "{form}");
+            assert_eq!(users.md5.as_deref(), Some("b43c34b251e6621c1069b080833a11e9"), "{form}");
+        }
+    }
+
+    #[test]
+    fn a_found_backup_gets_a_manifest_that_then_verifies_and_catches_a_change() {
+        let folder = tempfile::tempdir().unwrap();
+        let copy = folder.path().join("dir");
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(fixtures().join("dir"))
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _ = std::process::Command::new("chmod")
+            .arg("-R")
+            .arg("u+w")
+            .arg(&copy)
+            .status();
+        let location = locate_backup(&copy).unwrap();
+        let described = manifest::describe_found_backup(&location, Some("shepherd_fixture")).unwrap();
+        assert_eq!(
+            described.collections["configurations"].md5.as_deref(),
+            Some("a56f641cbabf8459e90202db2a9e8b26")
+        );
+        manifest::write_manifest(&location, &described).unwrap();
+        let report = verify_backup(&copy);
+        assert!(report.manifest);
+        assert!(report.is_ok(), "{:?}", report.problems);
+
+        let users = copy.join("shepherd_fixture/users.bson");
+        let mut bytes = std::fs::read(&users).unwrap();
+        // Inside the first document's email string: still well-formed BSON.
+        let position = bytes.windows(1).position(|window| window == b"@").unwrap();
+        bytes[position] = b'#';
+        std::fs::write(&users, bytes).unwrap();
+        std::fs::write(copy.join("shepherd_fixture/notes.txt"), b"x").unwrap();
+        let report = verify_backup(&copy);
+        let messages: Vec<&str> = report.problems.iter().map(|problem| problem.message.as_str()).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(
+            messages[0].starts_with("shepherd_fixture/users.bson: sha-256 "),
+            "{messages:?}"
+        );
+        assert_eq!(messages[1], "shepherd_fixture/notes.txt: not listed in the manifest");
+        assert!(
+            messages[2].starts_with("shepherd_fixture.users: md5 ")
+                && messages[2].ends_with("differs from the manifest's b43c34b251e6621c1069b080833a11e9"),
+            "{messages:?}"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! `drdrill dump`: `mongodump` for this subset of its flags, through the
+//! builtin engine, with a manifest beside the backup. The connection flags
+//! and the `--engine` match are shared with `restore`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use drdrill::backup::{DumpRequest, EngineChoice, Layout, builtin};
+use drdrill::uri::MongoUri;
+
+use crate::cli::Outcome;
+use crate::cli::output::{TerminalProgress, print_json, table};
+
+/// `drdrill dump` (flags as `mongodump` spells them).
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Print JSON for machines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to connect and which engine runs.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Database to dump.
+    #[arg(short = 'd', long = "db")]
+    pub db: Option<String>,
+    /// Only this collection.
+    #[arg(short = 'c', long = "collection")]
+    pub collection: Option<String>,
+    /// Output folder (default `dump`).
+    #[arg(short = 'o', long = "out", conflicts_with = "archive")]
+    pub out: Option<PathBuf>,
+    /// Write one archive file instead of a folder (`--archive` alone: stdout).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "-")]
+    pub archive: Option<PathBuf>,
+    /// Compress (each file, or the whole archive).
+    #[arg(long)]
+    pub gzip: bool,
+    /// Only these namespaces (`db.collection` or `db.*`).
+    #[arg(long = "nsInclude")]
+    pub ns_include: Vec<String>,
+    /// Leave out these namespaces (`db.collection`).
+    #[arg(long = "nsExclude")]
+    pub ns_exclude: Vec<String>,
+    /// Collections dumped at once.
+    #[arg(short = 'j', long = "numParallelCollections", default_value_t = 4)]
+    pub parallel_collections: usize,
+}
+
+/// Runs `drdrill dump`.
+pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outcome> {
+    args.connection.check_engine()?;
+    let uri = args.connection.resolve()?;
+    let mut database = args.db.clone();
+    let mut collections: Option<Vec<String>> = args.collection.clone().map(|collection| vec![collection]);
+    for include in &args.ns_include {
+        let (include_database, collection) = split_namespace(include);
+        database.get_or_insert(include_database);
+        if let Some(collection) = collection {
+            collections.get_or_insert_with(Vec::new).push(collection);
+        }
+    }
+    let Some(database) = database else {
+        anyhow::bail!("name the database to dump with --db (dumping every database is not supported)")
+    };
+    let exclude = args
+        .ns_exclude
+        .iter()
+        .filter_map(|excluded| split_namespace(excluded).1)
+        .collect();
+    let (layout, out) = match &args.archive {
+        Some(path) if path.as_os_str() == "-" => (Layout::Archive { gzip: args.gzip }, PathBuf::from("/dev/stdout")),
+        Some(path) => (Layout::Archive { gzip: args.gzip }, path.clone()),
+        None => (
+            Layout::Directory { gzip: args.gzip },
+            args.out.clone().unwrap_or_else(|| PathBuf::from("dump")),
+        ),
+    };
+    let request = DumpRequest {
+        uri,
+        database,
+        collections,
+        exclude,
+        layout,
+        out,
+        parallel_collections: args.parallel_collections.max(1),
+    };
+    let progress = TerminalProgress::new(quiet);
+    let outcome = builtin::dump(&request, &progress).await?;
+    eprint!("{}", outcome.output);
+    let to_stdout = request.out.as_os_str() == "/dev/stdout";
+    if json && !to_stdout {
+        print_json(&outcome)?;
+    } else {
+        let rows: Vec<Vec<String>> = outcome
+            .collections
+            .iter()
+            .map(|collection| {
+                vec![
+                    collection.name.clone(),
+                    collection.documents.to_string(),
+                    collection.indexes.join(", "),
+                ]
+            })
+            .collect();
+        eprint!("{}", table(&["collection", ">documents", "indexes"], &rows));
+        eprintln!(
+            "{} bytes in {:.1?} ({} {})",
+            outcome.bytes, outcome.duration, outcome.engine.name, outcome.engine.version
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// Where to connect, as `mongodump`/`mongorestore` take it.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Connection string (credentials are never printed).
+    #[arg(long, env = "DRDRILL_URI", conflicts_with_all = ["host", "port"])]
+    pub uri: Option<String>,
+    /// Server to connect to, `host` or `host:port` (default localhost).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port (default 27017).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Which backup engine runs: `auto` picks the builtin one until the tools engine is merged.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+}
+
+impl ConnectionArgs {
+    /// The URI from `--uri`, or built from `--host`/`--port`.
+    pub fn resolve(&self) -> anyhow::Result<MongoUri> {
+        if let Some(uri) = &self.uri {
+            return Ok(MongoUri::parse(uri)?);
+        }
+        let host = self.host.as_deref().unwrap_or("localhost");
+        let address = match (host.rsplit_once(':'), self.port) {
+            (Some((name, port)), None) => format!("{name}:{port}"),
+            (Some((name, _)), Some(port)) => format!("{name}:{port}"),
+            (None, port) => format!("{host}:{}", port.unwrap_or(27017)),
+        };
+        Ok(MongoUri::parse(&format!("mongodb://{address}/?directConnection=true"))?)
+    }
+
+    /// Checks that the chosen engine is available on this branch.
+    pub fn check_engine(&self) -> anyhow::Result<()> {
+        match self.engine {
+            EngineChoice::Auto | EngineChoice::Builtin => Ok(()),
+            EngineChoice::Tools => anyhow::bail!(
+                "engine `tools` (mongodump/mongorestore) is not built into this branch yet: use --engine builtin"
+            ),
+            EngineChoice::Command => anyhow::bail!("engine `command` runs from a scenario, not from this command"),
+        }
+    }
+}
+
+/// Splits `db.collection` (the collection may contain dots); `db.*` gives no
+/// collection.
+pub fn split_namespace(text: &str) -> (String, Option<String>) {
+    match text.split_once('.') {
+        Some((database, "*")) | Some((database, "")) => (database.to_owned(), None),
+        Some((database, collection)) => (database.to_owned(), Some(collection.to_owned())),
+        None => (text.to_owned(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port_make_a_uri() {
+        let args = ConnectionArgs {
+            uri: None,
+            host: Some("mongo-primary:27018".into()),
+            port: None,
+            engine: EngineChoice::Auto,
+        };
+        assert_eq!(
+            args.resolve().unwrap().redacted(),
+            "mongodb://mongo-primary:27018/?directConnection=true"
+        );
+        assert_eq!(
+            split_namespace("shepherd_cms.config.history"),
+            ("shepherd_cms".into(), Some("config.history".into()))
+        );
+        assert_eq!(split_namespace("shepherd_cms.*"), ("shepherd_cms".into(), None));
+    }
+}
