@@ -4,3 +4,4 @@
 mod ctx;
 mod format;
 mod provider;
+mod reports;
