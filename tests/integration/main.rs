@@ -9,4 +9,5 @@ mod drills;
 mod engines;
 mod format;
 mod provider;
+mod reports;
 mod scenario;
