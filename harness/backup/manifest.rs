@@ -239,7 +239,7 @@ pub fn list_files(root: &Path) -> Result<Vec<String>, ManifestError> {
             let child = relative.join(&name);
             if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
                 pending.push(child);
-            } else if !(relative.as_os_str().is_empty() && name == MANIFEST_FILE_NAME)
+            } else if (!relative.as_os_str().is_empty() || name != MANIFEST_FILE_NAME)
                 && !name.ends_with(PARTIAL_SUFFIX)
             {
                 let parts: Vec<String> = child

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bson::{Bson, DateTime, Document, RawDocumentBuf, doc, oid::ObjectId};
-use drdrill::backup::builtin::{self, BuiltinError};
+use drdrill::backup::builtin;
 use drdrill::backup::{BackupLocation, DumpRequest, Layout, RestoreRequest};
 use drdrill::progress::{NoProgress, ProgressSink};
 use drdrill::provider::Backend;
@@ -623,4 +623,68 @@ async fn a_full_disk_and_a_killed_server_never_leave_a_good_looking_backup() {
         Ok(outcome) => assert!(outcome.collections.iter().all(|result| result.failures == 0)),
     }
     target.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_swaps_in_for_mongodump_and_mongorestore() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    seed(&server.client, "shepherd_cms", 600).await;
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("backup");
+    let out_text = out.to_string_lossy().into_owned();
+    let output = ctx::run_drdrill(&["dump", "--uri", &server.uri, "--db", "shepherd_cms", "--out", &out_text]);
+    let (stdout, stderr) = ctx::text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("done dumping shepherd_cms.configurations (600 documents)"),
+        "{stderr}"
+    );
+
+    let verified = ctx::run_drdrill(&["verify-backup", &out_text]);
+    let (stdout, stderr) = ctx::text(&verified);
+    assert_eq!(verified.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.ends_with(&format!("{out_text}: ok\n")), "{stdout}");
+
+    // The runbook's selective restore of one .bson file.
+    server
+        .client
+        .database("shepherd_cms")
+        .collection::<Document>("configurations")
+        .drop()
+        .await
+        .unwrap();
+    let bson_file = out
+        .join("shepherd_cms/configurations.bson")
+        .to_string_lossy()
+        .into_owned();
+    let restored = ctx::run_drdrill(&[
+        "restore",
+        "--uri",
+        &server.uri,
+        "--db",
+        "shepherd_cms",
+        "--collection",
+        "configurations",
+        &bson_file,
+    ]);
+    let (stdout, stderr) = ctx::text(&restored);
+    assert_eq!(restored.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(digest(&server.client, "shepherd_cms", "configurations").await.0, 600);
+    assert_eq!(
+        index_names(&server.client, "shepherd_cms", "configurations").await,
+        ["_id_", "key_unique"]
+    );
+
+    // A damaged backup: exit 1 naming the file.
+    std::fs::write(out.join("shepherd_cms/users.bson"), b"\x05\x00").unwrap();
+    let damaged = ctx::run_drdrill(&["verify-backup", &out_text]);
+    let (stdout, _) = ctx::text(&damaged);
+    assert_eq!(damaged.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("problem: shepherd_cms/users.bson: size 2 differs from the manifest's"),
+        "{stdout}"
+    );
+    let missing = ctx::run_drdrill(&["verify-backup", "/nonexistent/backup"]);
+    assert_eq!(missing.status.code(), Some(2));
+    server.teardown().await;
 }

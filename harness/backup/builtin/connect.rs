@@ -15,7 +15,7 @@ use crate::uri::MongoUri;
 pub async fn connect(uri: &MongoUri) -> Result<Client, BuiltinError> {
     let connect_error = |source| BuiltinError::Connect {
         uri: uri.redacted(),
-        source,
+        source: Box::new(source),
     };
     let mut options = ClientOptions::parse(uri.expose_secret()).await.map_err(connect_error)?;
     options.server_selection_timeout.get_or_insert(Duration::from_secs(10));
@@ -35,7 +35,7 @@ pub async fn drain_command(
     let server_error = |source| BuiltinError::Server {
         namespace: namespace.to_owned(),
         action: action.clone(),
-        source,
+        source: Box::new(source),
     };
     let cursor = client
         .database(database)

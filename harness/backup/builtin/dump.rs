@@ -254,7 +254,7 @@ async fn read_collection<M: Send>(
         namespace: namespace.to_string(),
         documents,
         last_id: last_id.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let mut cursor = collection
         .find(Document::new())
@@ -308,7 +308,12 @@ async fn dump_directory(
     progress: &dyn ProgressSink,
     output: &mut String,
 ) -> Result<Vec<Dumped>, BuiltinError> {
-    let write_error = |namespace: String| move |source| BuiltinError::Write { namespace, source };
+    let write_error = |namespace: String| {
+        move |source| BuiltinError::Write {
+            namespace,
+            source: Box::new(source),
+        }
+    };
     let writer = DirectoryWriter::create(&request.out, gzip).map_err(write_error(request.database.clone()))?;
     writer
         .write_prelude(
@@ -381,10 +386,10 @@ async fn dump_directory(
                 }
                 _ => Err(BuiltinError::Write {
                     namespace: namespace.to_string(),
-                    source: FormatError::WriterMisuse {
+                    source: Box::new(FormatError::WriterMisuse {
                         origin: Origin::namespace(namespace.clone()),
                         problem: "the writer stopped before the collection was complete".to_owned(),
-                    },
+                    }),
                 }),
             }
         });
@@ -467,7 +472,7 @@ async fn dump_archive(
     };
     let archive_error = |source| BuiltinError::Write {
         namespace: format!("{} (archive {})", request.database, final_path.display()),
-        source,
+        source: Box::new(source),
     };
     let file = if direct {
         std::fs::OpenOptions::new().write(true).open(&write_path)
@@ -552,10 +557,10 @@ async fn dump_archive(
             .await?;
             let stopped = BuiltinError::Write {
                 namespace: namespace.to_string(),
-                source: FormatError::WriterMisuse {
+                source: Box::new(FormatError::WriterMisuse {
                     origin: Origin::namespace(namespace.clone()),
                     problem: "the archive writer stopped before the collection was complete".to_owned(),
-                },
+                }),
             };
             let Some(digest) = read else { return Err(stopped) };
             if sender.send(ToArchive::End(namespace.clone())).await.is_err() {

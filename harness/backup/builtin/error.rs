@@ -17,7 +17,7 @@ pub enum BuiltinError {
         uri: String,
         /// The cause.
         #[source]
-        source: mongodb::error::Error,
+        source: Box<mongodb::error::Error>,
     },
     /// A command sent to the server failed (listing, creating, dropping).
     #[error("{namespace}: {action} failed")]
@@ -28,7 +28,7 @@ pub enum BuiltinError {
         action: String,
         /// The cause.
         #[source]
-        source: mongodb::error::Error,
+        source: Box<mongodb::error::Error>,
     },
     /// Reading documents from the server failed part-way through a dump.
     #[error("dump of {namespace} failed after {documents} documents (last _id {last_id})")]
@@ -41,25 +41,25 @@ pub enum BuiltinError {
         last_id: String,
         /// The cause.
         #[source]
-        source: mongodb::error::Error,
+        source: Box<mongodb::error::Error>,
     },
     /// Writing the backup failed (full disk, permissions, ...).
     #[error("cannot write the backup of {namespace}")]
     Write {
         /// The collection being written, or the whole archive.
         namespace: String,
-        /// The cause, naming the file and offset.
+        /// The cause, naming the file and offset (boxed: it is large).
         #[source]
-        source: FormatError,
+        source: Box<FormatError>,
     },
     /// Reading the backup failed (truncated, corrupt, wrong gzip, ...).
     #[error("cannot read {what} from the backup")]
     Read {
         /// `db.collection`, or `the archive` when no namespace is known.
         what: String,
-        /// The cause, naming the file and offset.
+        /// The cause, naming the file and offset (boxed: it is large).
         #[source]
-        source: FormatError,
+        source: Box<FormatError>,
     },
     /// The backup does not hold the database asked for.
     #[error("backup {path} holds no database `{wanted}` (it holds: {found})")]
@@ -95,7 +95,7 @@ pub enum BuiltinError {
         documents: usize,
         /// The cause.
         #[source]
-        source: mongodb::error::Error,
+        source: Box<mongodb::error::Error>,
     },
     /// `tar` could not extract a `.tar.gz` backup.
     #[error("cannot extract {path} with tar: {problem}")]

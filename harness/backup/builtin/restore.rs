@@ -429,7 +429,7 @@ async fn prepare(client: &Client, selected: &Selected, drop: bool) -> Result<(),
         move |source| BuiltinError::Server {
             namespace,
             action,
-            source,
+            source: Box::new(source),
         }
     };
     if drop {
@@ -505,7 +505,7 @@ async fn insert_batch(
                     .map(|document| describe_id(document))
                     .unwrap_or_default(),
                 documents: documents.len(),
-                source: error,
+                source: Box::new(error),
             }),
         },
     }

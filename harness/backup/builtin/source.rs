@@ -184,7 +184,7 @@ impl OpenedBackup {
             BackupLocation::Archive { path, .. } => {
                 let reader = ArchiveReader::open_file(path).map_err(|source| BuiltinError::Read {
                     what: "the archive".to_owned(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 Ok(Self {
                     location: location.clone(),
@@ -211,7 +211,7 @@ impl OpenedBackup {
     ) -> Result<Self, BuiltinError> {
         let directory = DumpDirectory::open(path).map_err(|source| BuiltinError::Read {
             what: "the dump folder".to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         let database_level = directory.databases.len() == 1 && directory.databases[0].path == directory.root;
         Ok(Self {
@@ -271,7 +271,7 @@ impl OpenedBackup {
             Opened::Directory(directory) => match directory.collection(namespace) {
                 Some(collection) => collection.read_metadata().map_err(|source| BuiltinError::Read {
                     what: format!("the metadata of {namespace}"),
-                    source,
+                    source: Box::new(source),
                 }),
                 None => Ok(None),
             },
@@ -305,7 +305,7 @@ impl OpenedBackup {
                     };
                     let read_error = |source| BuiltinError::Read {
                         what: namespace.to_string(),
-                        source,
+                        source: Box::new(source),
                     };
                     let mut stream = collection.open_documents().map_err(read_error)?;
                     let mut batch = Batcher::new(limits);
@@ -352,7 +352,7 @@ impl OpenedBackup {
                     };
                     BuiltinError::Read {
                         what: what.unwrap_or_else(|| "the archive".to_owned()),
-                        source,
+                        source: Box::new(source),
                     }
                 };
                 let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;

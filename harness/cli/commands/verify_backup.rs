@@ -18,8 +18,12 @@ pub struct VerifyBackupArgs {
     pub path: PathBuf,
 }
 
-/// Runs `drdrill verify-backup`: exit 1 when a problem is found.
+/// Runs `drdrill verify-backup`: exit 1 when a problem is found, 2 when
+/// there is nothing at the path.
 pub async fn run(args: VerifyBackupArgs, json: bool) -> anyhow::Result<Outcome> {
+    if !args.path.exists() {
+        anyhow::bail!("{}: no such file or folder", args.path.display());
+    }
     let path = args.path.clone();
     let report = tokio::task::spawn_blocking(move || verify_backup(&path)).await?;
     if json {
