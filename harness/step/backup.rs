@@ -37,7 +37,14 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(error.to_string()),
     };
-    let out = context.work_dir.join(format!("backup-{index}"));
+    // A runbook script keeps its backups in one folder across runs (its
+    // retention step works on that folder), so the command engine gets the
+    // drill's shared backup folder; the harness's own engines get one
+    // folder per backup step.
+    let out = match engine {
+        BackupEngine::Command => context.work_dir.join("backups"),
+        _ => context.work_dir.join(format!("backup-{index}")),
+    };
     let layout = match format {
         BackupFormat::Directory => Layout::Directory { gzip: *gzip },
         BackupFormat::Archive => Layout::Archive { gzip: *gzip },
@@ -122,20 +129,63 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         ))
         .with_details(details);
     }
-    // The reference: the source's checksums at the backup point.
-    let progress = StepProgress::new(context.events, index);
-    match digest_database(&context.source_database(), &DigestOptions::default(), &progress).await {
-        Ok(reference) => {
-            details["reference_collections"] = json!(reference.collections.len());
-            context.reference = Some(reference);
-        }
+    // Every backup the harness takes or finds has a manifest beside it; a
+    // backup found after a command gets one now.
+    let manifest = match crate::backup::manifest::read_manifest(&dump.location) {
+        Ok(Some(manifest)) => Some(manifest),
+        Ok(None) => match crate::backup::manifest::describe_found_backup(&dump.location, Some(&request.database)) {
+            Ok(manifest) => {
+                if let Err(error) = crate::backup::manifest::write_manifest(&dump.location, &manifest) {
+                    context.finding(format!("could not write a manifest beside the found backup: {error}"));
+                }
+                Some(manifest)
+            }
+            Err(error) => {
+                return StepOutcome::failed(format!(
+                    "the backup at {} cannot be read: {}",
+                    describe(&dump.location),
+                    error_chain(&error)
+                ))
+                .with_details(details);
+            }
+        },
         Err(error) => {
-            return StepOutcome::error(format!(
-                "cannot take the reference checksums: {}",
-                crate::uri::redact(&error.to_string())
-            ));
+            context.finding(format!("the backup's manifest cannot be read: {}", error_chain(&error)));
+            None
         }
-    }
+    };
+    details["manifest"] = json!(crate::backup::manifest::manifest_path(&dump.location));
+    // The reference: the source's checksums at the backup point. The
+    // builtin engine reads each collection once, in `_id` order, and its
+    // manifest holds the MD5 of exactly what it read; with that, a second
+    // read of the source is not needed. Otherwise (real tools, a script),
+    // the source is read again now: the workload writes only
+    // `_drill_ticks`, which checksums exclude, so the other collections are
+    // still as they were at the backup point.
+    let from_manifest = manifest.as_ref().and_then(reference_from_manifest);
+    let reference = match from_manifest {
+        Some(reference) => {
+            details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
+            reference
+        }
+        None => {
+            let progress = StepProgress::new(context.events, index);
+            match digest_database(&context.source_database(), &DigestOptions::default(), &progress).await {
+                Ok(reference) => {
+                    details["reference"] = json!("a checksum pass over the source after the backup");
+                    reference
+                }
+                Err(error) => {
+                    return StepOutcome::error(format!(
+                        "cannot take the reference checksums: {}",
+                        crate::uri::redact(&error.to_string())
+                    ));
+                }
+            }
+        }
+    };
+    details["reference_collections"] = json!(reference.collections.len());
+    context.reference = Some(reference);
     context.backups.push(TakenBackup {
         location: dump.location.clone(),
         started,
@@ -182,4 +232,43 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The reference digest from a manifest whose every collection has its
+/// `_id`-order MD5 (the builtin engine's), indexes from the dump's metadata.
+fn reference_from_manifest(manifest: &crate::backup::manifest::Manifest) -> Option<crate::checksum::DatabaseDigest> {
+    use crate::checksum::{CollectionDigest, DatabaseDigest, DbHashCheck, IndexSpec};
+    let options = DigestOptions::default();
+    let mut collections = std::collections::BTreeMap::new();
+    for (name, entry) in &manifest.collections {
+        if options.is_excluded(name) {
+            continue;
+        }
+        let md5 = entry.md5.clone()?;
+        let mut indexes = Vec::new();
+        for index in &entry.indexes {
+            let document = bson::serialize_to_document(index).ok()?;
+            indexes.push(IndexSpec::from_list_indexes_entry(&document).ok()?.normalized());
+        }
+        indexes.sort_by(|left, right| left.name.cmp(&right.name));
+        collections.insert(
+            name.clone(),
+            CollectionDigest {
+                name: name.clone(),
+                count: entry.count,
+                md5,
+                bytes: entry.bytes,
+                indexes,
+            },
+        );
+    }
+    Some(DatabaseDigest {
+        database: manifest.database.clone(),
+        exists: true,
+        collections,
+        db_hash: DbHashCheck::NotOffered {
+            reason: "reference taken from the backup's manifest".into(),
+        },
+        excluded: options.exclude.clone(),
+    })
 }

@@ -43,6 +43,8 @@ pub async fn run_command(
         .env("DB_NAME", &context.scenario.dataset.database)
         .env("RUN_ID", &context.run_id)
         .env("DRDRILL_RUN_ID", &context.run_id)
+        .env("DRDRILL_BACKUP_DIR", context.work_dir.join("backups"))
+        .env("BACKUP_DIR", context.work_dir.join("backups"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
