@@ -554,16 +554,20 @@ impl Checker<'_, '_> {
             StepKindName::Disaster => {
                 let action = string_at(table, "action");
                 let needs_collection = matches!(action, Some("drop-collection" | "corrupt-documents"));
-                requires(
-                    self,
-                    "collection",
-                    needs_collection,
-                    format!(
-                        "missing field `collection`: action {:?} needs a collection",
-                        action.unwrap_or_default()
-                    ),
-                    "action = \"drop-collection\" or \"corrupt-documents\"",
-                );
+                // tamper-backup may name the collection whose file it
+                // damages (default: configurations); it never requires one.
+                if action != Some("tamper-backup") {
+                    requires(
+                        self,
+                        "collection",
+                        needs_collection,
+                        format!(
+                            "missing field `collection`: action {:?} needs a collection",
+                            action.unwrap_or_default()
+                        ),
+                        "action = \"drop-collection\", \"corrupt-documents\" or \"tamper-backup\"",
+                    );
+                }
                 requires(
                     self,
                     "command",

@@ -1,7 +1,67 @@
 //! Whole drills: the shipped scenarios run against real FerretDB through
-//! the `drdrill` binary, their reports, exit statuses and interruption.
+//! the `drdrill` binary; their reports, exit statuses, negative drills,
+//! validation without a server, and interruption.
 
-use crate::ctx;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::ctx::{self, process_alive, text, wait_until};
+
+fn scenario(name: &str) -> PathBuf {
+    ctx::project_root().join("scenarios").join(format!("{name}.toml"))
+}
+
+/// Runs `drdrill run FILE --out DIR` and returns (exit code, stdout,
+/// stderr, the drill's report.json).
+fn run_drill(file: &Path, out: &Path) -> (i32, String, String, serde_json::Value) {
+    let output = ctx::drdrill()
+        .args(["run"])
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    let report =
+        drill_report(out).unwrap_or_else(|| panic!("no report.json under {}:\n{stdout}\n{stderr}", out.display()));
+    (output.status.code().unwrap_or(-1), stdout, stderr, report)
+}
+
+/// The report.json of the one drill folder under `out`.
+fn drill_report(out: &Path) -> Option<serde_json::Value> {
+    let folder = std::fs::read_dir(out)
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.is_dir())?;
+    let text = std::fs::read(folder.join("report.json")).ok()?;
+    Some(serde_json::from_slice(&text).unwrap())
+}
+
+fn drill_folder(out: &Path) -> PathBuf {
+    std::fs::read_dir(out)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.is_dir())
+        .unwrap()
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let path = ctx::project_root().join("reports").join(name);
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+fn assert_valid(validator: &jsonschema::Validator, instance: &serde_json::Value) {
+    let problems: Vec<String> = validator.iter_errors(instance).map(|error| error.to_string()).collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
 
 #[test]
 fn every_shipped_scenario_is_valid() {
@@ -30,4 +90,293 @@ fn every_shipped_scenario_is_valid() {
             "weekly-dev-restore"
         ]
     );
+}
+
+#[test]
+fn weekly_dev_restore_passes_measures_and_writes_every_report() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&scenario("weekly-dev-restore"), out.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
+
+    // RTO and RPO measured, each with its resolution and concerns.
+    let measurements = &report["measurements"];
+    assert!(measurements["rto_service_ms"].as_u64().is_some(), "{measurements:#}");
+    assert!(measurements["rto_verified_ms"].as_u64().is_some(), "{measurements:#}");
+    assert!(measurements["rpo_ms"].as_u64().is_some(), "{measurements:#}");
+    assert_eq!(measurements["probe_interval_ms"], 250);
+    assert_eq!(measurements["tick_interval_ms"], 100);
+    assert_eq!(measurements["write_concern"], "1");
+    assert_eq!(measurements["holes"].as_array().unwrap().len(), 0);
+    assert!(measurements["ticks_acknowledged_before_disaster"].as_u64().unwrap() > 0);
+    // The terminal summary names the figures.
+    assert!(stdout.contains("weekly-dev-restore  passed"), "{stdout}");
+
+    // The four files, and the combined ones.
+    let folder = drill_folder(out.path());
+    for file in ["report.json", "junit.xml", "summary.md", "timeline.svg"] {
+        assert!(folder.join(file).is_file(), "{file} missing in {}", folder.display());
+    }
+    assert!(out.path().join("junit.xml").is_file());
+    assert!(out.path().join("report.json").is_file());
+
+    // report.json against the committed schema.
+    assert_valid(&validator("report.schema.json"), &report);
+    let combined: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert_valid(&validator("run-report.schema.json"), &combined);
+    assert_eq!(combined["exit_code"], 0);
+
+    // junit.xml read back by a JUnit consumer (nextest's quick-junit).
+    let xml = std::fs::read_to_string(folder.join("junit.xml")).unwrap();
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(parsed.test_suites.len(), 1);
+    let suite = &parsed.test_suites[0];
+    assert_eq!(suite.name.as_str(), "weekly-dev-restore");
+    assert_eq!(suite.failures, 0);
+    assert_eq!(suite.errors, 0);
+    let names: Vec<String> = suite.test_cases.iter().map(|case| case.name.to_string()).collect();
+    // A case per step, per objective, per collection check.
+    assert!(
+        names.iter().filter(|name| name.starts_with("step")).count() >= 5,
+        "{names:#?}"
+    );
+    assert!(names.iter().any(|name| name.contains("rpo")), "{names:#?}");
+    assert!(names.iter().any(|name| name.contains("rto")), "{names:#?}");
+    assert!(
+        names.iter().any(|name| name.contains("collection configurations")),
+        "{names:#?}"
+    );
+
+    // Nothing left running: no record of the run remains.
+    let (state, _) = ctx::test_dirs();
+    let left: Vec<_> = std::fs::read_dir(state)
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().contains("weekly-dev-restore"))
+        .collect();
+    assert!(left.is_empty(), "run records left: {left:?}");
+}
+
+/// A negative drill passes with its `expect`, names its failure in JSON and
+/// JUnit, and exits 1 without the `expect` line.
+fn negative_drill(name: &str, check: &str, named: &[&str]) {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&scenario(name), out.path());
+    assert_eq!(
+        code, 0,
+        "{name}: expected failure should pass:\n{stdout}\n{stderr}\n{report:#}"
+    );
+    assert_eq!(report["verdict"]["kind"], "passed");
+    assert_eq!(report["verdict"]["expected_failure"]["check"], check);
+    assert_eq!(report["verdict"]["expected_failure"]["observed"], true);
+    let json_text = report.to_string();
+    let junit = std::fs::read_to_string(drill_folder(out.path()).join("junit.xml")).unwrap();
+    for needle in named {
+        assert!(
+            json_text.contains(needle),
+            "{name}: report.json does not name {needle:?}:\n{report:#}"
+        );
+        assert!(
+            junit.contains(needle),
+            "{name}: junit.xml does not name {needle:?}:\n{junit}"
+        );
+    }
+
+    // The same scenario without `expect` is a failed drill: exit 1.
+    let source = std::fs::read_to_string(scenario(name)).unwrap();
+    let without: String = source
+        .lines()
+        .filter(|line| !line.starts_with("expect"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let folder = tempfile::tempdir().unwrap();
+    // The scenario's own folder layout is kept so relative runbook paths resolve.
+    let scenarios = folder.path().join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    let fixtures_link = folder.path().join("fixtures");
+    std::os::unix::fs::symlink(ctx::project_root().join("fixtures"), &fixtures_link).unwrap();
+    let file = scenarios.join(format!("{name}.toml"));
+    std::fs::write(&file, without).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&file, out.path());
+    assert_eq!(code, 1, "{name} without expect:\n{stdout}\n{stderr}");
+    assert_eq!(report["verdict"]["kind"], "failed");
+}
+
+#[test]
+fn stale_backup_violates_rpo_is_caught() {
+    negative_drill("stale-backup-violates-rpo", "rpo", &["exceeds objective 2s"]);
+}
+
+#[test]
+fn corrupted_backup_is_caught_by_verification() {
+    negative_drill(
+        "corrupted-backup-detected",
+        "verify",
+        &["collection configurations", "md5"],
+    );
+}
+
+#[test]
+fn runbook_silent_failure_is_caught() {
+    negative_drill(
+        "runbook-silent-failure",
+        "backup",
+        &["no backup exists", "Backup completed", "deleted 1 earlier backup"],
+    );
+}
+
+#[test]
+fn a_bad_scenario_gives_three_located_messages_and_starts_nothing() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        r#"name = "bad"
+
+[topology]
+provider = "local"
+engine = "ferretdb"
+
+[dataset]
+profile = "shepherd-cms"
+documents = 100
+
+[objectivs]
+rpo = "15m"
+
+[workload]
+tick_interval = "fast"
+
+[[steps]]
+kind = "seed"
+
+[[steps]]
+action = "drop-database"
+"#,
+    )
+    .unwrap();
+    let (_, work) = ctx::test_dirs();
+    let before = std::fs::read_dir(work).unwrap().count();
+    for command in ["validate", "run"] {
+        let output = ctx::drdrill().arg(command).arg(&file).output().unwrap();
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stdout}{stderr}");
+        let located: Vec<&str> = stderr.lines().filter(|line| line.contains("bad.toml:")).collect();
+        assert_eq!(located.len(), 3, "{command}: {stderr}");
+        assert!(
+            stderr.contains("bad.toml:11:1") && stderr.contains("objectives"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("bad.toml:15:") && stderr.contains("tick_interval"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("steps[1]") && stderr.contains("kind"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_dir(work).unwrap().count(),
+        before,
+        "a server was started for an invalid scenario"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_drill_within_seconds_and_still_reports() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("long.toml");
+    std::fs::write(
+        &file,
+        r#"name = "long-wait"
+[topology]
+provider = "local"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 500
+[workload]
+write_concern = 1
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "backup"
+engine = "builtin"
+[[steps]]
+kind = "wait"
+duration = "10m"
+[[steps]]
+kind = "disaster"
+action = "drop-database"
+[[steps]]
+kind = "restore"
+[[steps]]
+kind = "verify"
+"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait, by reading its log, until the long step is running.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut pids = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "drdrill ended early:\n{seen}");
+        seen.push_str(&line);
+        if line.contains("deployment ready") {
+            let (state, _) = ctx::test_dirs();
+            for entry in std::fs::read_dir(state).unwrap().flatten() {
+                if entry.file_name().to_string_lossy().contains("long-wait") {
+                    let record: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
+                    for process in record["processes"].as_array().unwrap() {
+                        pids.push(process["pid"].as_i64().unwrap() as i32);
+                    }
+                }
+            }
+        }
+        if line.contains("step 3/6 wait") {
+            break;
+        }
+    }
+    assert!(!pids.is_empty(), "no server recorded for the drill:\n{seen}");
+    let interrupted_at = std::time::Instant::now();
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut status = None;
+    wait_until("the interrupted drill to exit", Duration::from_secs(20), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    assert!(
+        interrupted_at.elapsed() < Duration::from_secs(10),
+        "took {:?} to stop",
+        interrupted_at.elapsed()
+    );
+    assert_eq!(status.unwrap().code(), Some(2));
+    for pid in pids {
+        assert!(!process_alive(pid), "ferretdb {pid} left running after Ctrl-C");
+    }
+    let report = drill_report(out.path()).expect("an interrupted drill still writes report.json");
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["verdict"]["kind"], "inconclusive");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps[2]["status"], "error");
+    assert_eq!(steps[5]["status"], "skipped");
+    for file in ["junit.xml", "summary.md", "timeline.svg"] {
+        assert!(
+            drill_folder(out.path()).join(file).is_file(),
+            "{file} not written for an interrupted drill"
+        );
+    }
 }
