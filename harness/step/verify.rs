@@ -119,7 +119,40 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             details,
         )
     } else {
-        StepOutcome::failed(format!("{} collection(s) differ: {}", failed.len(), failed.join(" | ")))
-            .with_details(details)
+        // Where did the difference come from? A backup that no longer
+        // matches its own manifest names the damaged file.
+        let mut message = format!("{} collection(s) differ: {}", failed.len(), failed.join(" | "));
+        if let Some(backup) = context.backups.last() {
+            let path = match &backup.location {
+                crate::backup::BackupLocation::Directory { path, .. }
+                | crate::backup::BackupLocation::Archive { path, .. }
+                | crate::backup::BackupLocation::TarGz { path } => path.clone(),
+            };
+            let report = tokio::task::spawn_blocking(move || crate::backup::verify::verify_backup(&path)).await;
+            if let Ok(report) = report {
+                let problems: Vec<String> = report
+                    .problems
+                    .iter()
+                    .map(|problem| {
+                        let file = problem
+                            .file
+                            .as_ref()
+                            .map(|file| format!("{}: ", file.display()))
+                            .unwrap_or_default();
+                        format!("{file}{}", problem.message)
+                    })
+                    .collect();
+                if !problems.is_empty() {
+                    message.push_str(&format!(
+                        " | the backup itself fails verify-backup: {}",
+                        problems.join("; ")
+                    ));
+                    for problem in &problems {
+                        context.finding(format!("backup damaged: {problem}"));
+                    }
+                }
+            }
+        }
+        StepOutcome::failed(message).with_details(details)
     }
 }

@@ -3,6 +3,7 @@
 
 mod builtin;
 mod checksum;
+mod cli;
 mod ctx;
 mod dataset;
 mod drills;
