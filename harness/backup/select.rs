@@ -317,7 +317,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn builtin_is_not_wired_yet() {
+    async fn builtin_errors_come_through_as_builtin() {
         let engine = resolve_with(EngineChoice::Builtin, None, absent).unwrap();
         let settings = EngineSettings::new(Duration::from_secs(5), "run");
         let error = dump(
@@ -328,7 +328,8 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert_eq!(error.to_string(), "builtin engine not merged yet");
+        assert_eq!(error.to_string(), "the builtin engine failed");
+        assert!(matches!(error, BackupError::Builtin(_)), "{error:?}");
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use drdrill::backup::{DumpRequest, EngineChoice, Layout, builtin};
+use drdrill::backup::{DumpRequest, EngineChoice, Layout};
 use drdrill::uri::MongoUri;
 
 use crate::cli::Outcome;
@@ -85,7 +85,12 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
         parallel_collections: args.parallel_collections.max(1),
     };
     let progress = TerminalProgress::new(quiet);
-    let outcome = builtin::dump(&request, &progress).await?;
+    let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
+    let settings = drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-dump");
+    let selected = drdrill::backup::select::dump(&resolved, &request, &settings, &progress).await?;
+    let Some(outcome) = selected.result.backup().cloned() else {
+        anyhow::bail!("the {} engine produced no backup", resolved.name());
+    };
     eprint!("{}", outcome.output);
     let to_stdout = request.out.as_os_str() == "/dev/stdout";
     if json && !to_stdout {
@@ -123,7 +128,7 @@ pub struct ConnectionArgs {
     /// Port (default 27017).
     #[arg(long)]
     pub port: Option<u16>,
-    /// Which backup engine runs: `auto` picks the builtin one until the tools engine is merged.
+    /// Which backup engine runs: `auto` picks the real tools when on PATH, else the builtin engine.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
 }
@@ -143,13 +148,10 @@ impl ConnectionArgs {
         Ok(MongoUri::parse(&format!("mongodb://{address}/?directConnection=true"))?)
     }
 
-    /// Checks that the chosen engine is available on this branch.
+    /// Refuses engines that cannot serve this command.
     pub fn check_engine(&self) -> anyhow::Result<()> {
         match self.engine {
-            EngineChoice::Auto | EngineChoice::Builtin => Ok(()),
-            EngineChoice::Tools => anyhow::bail!(
-                "engine `tools` (mongodump/mongorestore) is not built into this branch yet: use --engine builtin"
-            ),
+            EngineChoice::Auto | EngineChoice::Builtin | EngineChoice::Tools => Ok(()),
             EngineChoice::Command => anyhow::bail!("engine `command` runs from a scenario, not from this command"),
         }
     }

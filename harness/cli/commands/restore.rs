@@ -140,7 +140,9 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
         parallel_collections: args.parallel_collections.max(1),
     };
     let progress = TerminalProgress::new(quiet);
-    let outcome = builtin::restore(&request, &progress).await?;
+    let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
+    let settings = drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-restore");
+    let outcome = drdrill::backup::select::restore(&resolved, &request, &settings, &progress).await?.outcome;
     eprint!("{}", outcome.output);
     if json {
         print_json(&outcome)?;
