@@ -266,7 +266,7 @@ action = "drop-database"
         let located: Vec<&str> = stderr.lines().filter(|line| line.contains("bad.toml:")).collect();
         assert_eq!(located.len(), 3, "{command}: {stderr}");
         assert!(
-            stderr.contains("bad.toml:11:1") && stderr.contains("objectives"),
+            stderr.contains("bad.toml:11:") && stderr.contains("did you mean `objectives`"),
             "{stderr}"
         );
         assert!(

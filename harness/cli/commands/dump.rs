@@ -86,7 +86,8 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
     };
     let progress = TerminalProgress::new(quiet);
     let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
-    let settings = drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-dump");
+    let settings =
+        drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-dump");
     let selected = drdrill::backup::select::dump(&resolved, &request, &settings, &progress).await?;
     let Some(outcome) = selected.result.backup().cloned() else {
         anyhow::bail!("the {} engine produced no backup", resolved.name());

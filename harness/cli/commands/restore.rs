@@ -141,8 +141,11 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
     };
     let progress = TerminalProgress::new(quiet);
     let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
-    let settings = drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-restore");
-    let outcome = drdrill::backup::select::restore(&resolved, &request, &settings, &progress).await?.outcome;
+    let settings =
+        drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-restore");
+    let outcome = drdrill::backup::select::restore(&resolved, &request, &settings, &progress)
+        .await?
+        .outcome;
     eprint!("{}", outcome.output);
     if json {
         print_json(&outcome)?;
