@@ -3,6 +3,7 @@
 
 mod builtin;
 mod checksum;
+mod containers;
 mod ctx;
 mod dataset;
 mod drills;
