@@ -284,10 +284,12 @@ async fn mongodb_replica_set_elects_a_primary_and_fails_over() {
     deployment.kill(primary).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some(new_primary) = deployment.primary().await {
-            if new_primary != primary {
-                break;
-            }
+        if deployment
+            .primary()
+            .await
+            .is_some_and(|new_primary| new_primary != primary)
+        {
+            break;
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -298,4 +300,34 @@ async fn mongodb_replica_set_elects_a_primary_and_fails_over() {
     deployment.start_node(primary).await.unwrap();
     assert_eq!(deployment.teardown().await, None);
     assert_eq!(leftovers(&run_id).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_command_lists_the_ferretdb_image_and_exits_2_for_an_unpullable_mongo() {
+    require_engine().await;
+    let output = ctx::run_drdrill(&["images", "--engine", "ferretdb", "--json"]);
+    let (stdout, stderr) = ctx::text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let image = &report["images"][0];
+    assert_eq!(image["image"], "localhost/drdrill-ferretdb:v1.24.2");
+    assert!(
+        ["present", "built"].contains(&image["status"].as_str().unwrap()),
+        "{image}"
+    );
+
+    let output = ctx::run_drdrill(&[
+        "images",
+        "--engine",
+        "mongodb",
+        "--mongo-tag",
+        "drdrill-absent-tag",
+        "--pull-timeout",
+        "15",
+    ]);
+    let (stdout, stderr) = ctx::text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.contains("mongo:drdrill-absent-tag"), "{stdout}");
+    assert!(stdout.contains("missing"), "{stdout}");
+    assert!(stderr.contains("is not present and cannot be pulled"), "{stderr}");
 }

@@ -557,10 +557,10 @@ impl ContainerDeployment {
                 tracing::warn!(%volume, %error, "could not remove volume");
             }
         }
-        if let Some(network) = self.network.take() {
-            if let Err(error) = network::remove_network(&self.docker, &network).await {
-                tracing::warn!(%network, %error, "could not remove network");
-            }
+        if let Some(network) = self.network.take()
+            && let Err(error) = network::remove_network(&self.docker, &network).await
+        {
+            tracing::warn!(%network, %error, "could not remove network");
         }
         self.record.remove();
         None
@@ -616,10 +616,10 @@ impl Drop for ContainerDeployment {
                         tracing::warn!(volume = %name, %error, "drop: could not remove volume");
                     }
                 }
-                if let Some(name) = network {
-                    if let Err(error) = network::remove_network(&docker, &name).await {
-                        tracing::warn!(network = %name, %error, "drop: could not remove network");
-                    }
+                if let Some(name) = network
+                    && let Err(error) = network::remove_network(&docker, &name).await
+                {
+                    tracing::warn!(network = %name, %error, "drop: could not remove network");
                 }
             });
         });

@@ -97,6 +97,14 @@ pub async fn ensure_image(
         return Ok(ImageAction::Present);
     }
     if image.built_locally {
+        // Deployments started side by side (parallel tests, several drills)
+        // would each build the image and leave untagged copies: build once,
+        // and let the others find it present.
+        static BUILDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _building = BUILDING.lock().await;
+        if is_present(docker, image).await? {
+            return Ok(ImageAction::Present);
+        }
         build_ferretdb_image(endpoint, image).await?;
         return Ok(ImageAction::Built);
     }
