@@ -124,6 +124,11 @@ async fn ferretdb_container_survives_every_fault_and_teardown_removes_all() {
     let uri = deployment.uri().expose_secret().to_string();
     assert_eq!(count(&uri).await, 1);
 
+    // Restart of a running node: same volume.
+    deployment.restart(0).await.unwrap();
+    let uri = deployment.uri().expose_secret().to_string();
+    assert_eq!(count(&uri).await, 1);
+
     // Pause: connections hang; unpause: it answers again.
     deployment.pause(0).await.unwrap();
     assert_eq!(deployment.describe().await[0].state, "paused");

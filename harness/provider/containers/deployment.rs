@@ -493,6 +493,22 @@ impl ContainerDeployment {
         Ok(())
     }
 
+    /// The local provider's name for [`Self::unpause`], so that callers can
+    /// treat both providers alike.
+    pub async fn resume(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.unpause(index).await
+    }
+
+    /// Stops node `index` if it is running, starts it again on the same
+    /// volume and waits for `hello` (the local provider's `restart`).
+    pub async fn restart(&mut self, index: usize) -> Result<Duration, ProviderError> {
+        let name = self.live_node(index, "restart")?.spec.container_name();
+        if container_state(&self.docker, &name).await == "running" {
+            self.stop(index).await?;
+        }
+        self.start_node(index).await
+    }
+
     /// Fault: cuts node `index` off the run's network (and so off its
     /// published port and the other members).
     pub async fn disconnect(&mut self, index: usize) -> Result<(), ProviderError> {
