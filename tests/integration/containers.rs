@@ -98,6 +98,12 @@ async fn ferretdb_container_survives_every_fault_and_teardown_removes_all() {
         "{labelled:?}"
     );
 
+    // The pinned address on the run's network answers from the host too:
+    // what a replica set's URI and members use.
+    let address = described[0].address.clone().expect("a pinned address");
+    let by_address = format!("mongodb://{address}:27017/?directConnection=true");
+    assert!(answers(&by_address, Duration::from_secs(2)).await, "{by_address}");
+
     let uri = deployment.uri().expose_secret().to_string();
     let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
     client
@@ -116,6 +122,10 @@ async fn ferretdb_container_survives_every_fault_and_teardown_removes_all() {
     let uri = deployment.uri().expose_secret().to_string();
     assert!(answers(&uri, Duration::from_secs(2)).await);
     assert_eq!(count(&uri).await, 1, "the volume kept the data across the kill");
+    assert_eq!(
+        deployment.describe().await[0].address.as_deref(),
+        Some(address.as_str())
+    );
 
     // Stop and start: same volume again.
     deployment.stop(0).await.unwrap();
@@ -147,6 +157,11 @@ async fn ferretdb_container_survives_every_fault_and_teardown_removes_all() {
     let uri = deployment.uri().expose_secret().to_string();
     wait_answers(&uri, true, "after reconnect").await;
     assert_eq!(count(&uri).await, 1);
+    assert_eq!(
+        deployment.describe().await[0].address.as_deref(),
+        Some(address.as_str())
+    );
+    wait_answers(&by_address, true, "by address after reconnect").await;
 
     // Removal with the volume: the node and its data are gone.
     deployment.remove_with_volume(0).await.unwrap();
@@ -282,7 +297,18 @@ async fn mongodb_replica_set_elects_a_primary_and_fails_over() {
     let spec = ContainerSpec::mongodb_replica_set(ctx::run_id("rs"), 3, ReplicaSetOptions::default());
     let run_id = spec.run_id.clone();
     let mut deployment = ContainerDeployment::start(spec).await.unwrap();
-    assert!(deployment.uri().expose_secret().contains("replicaSet=drill"));
+    let uri = deployment.uri().expose_secret().to_string();
+    assert!(uri.contains("replicaSet=drill"), "{uri}");
+    // The replica-set URI works from the host: the driver finds the primary
+    // by the hosts the set reports.
+    let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+    client
+        .database("t")
+        .collection::<Document>("c")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
+    drop(client);
     let primary = deployment.primary().await.expect("a primary after start");
     let described = deployment.describe().await;
     assert_eq!(described.iter().filter(|node| node.primary == Some(true)).count(), 1);

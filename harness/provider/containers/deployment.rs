@@ -120,6 +120,8 @@ pub struct ContainerNodeDescription {
     pub uri: String,
     /// The container's id.
     pub container_id: String,
+    /// Its fixed address on the run's network.
+    pub address: Option<String>,
     /// The engine's state (`running`, `paused`, `exited` ...), or `removed`.
     pub state: String,
     /// Data node or arbiter.
@@ -224,17 +226,25 @@ impl ContainerDeployment {
                 container: Some(container),
                 id,
                 host_port: 0,
+                address: None,
                 disconnected: false,
             });
             self.refresh_port(index).await?;
+            self.pin_address(index).await?;
         }
         for index in 0..self.nodes.len() {
             self.wait_ready(index).await?;
         }
         if let Some(options) = &self.spec.replica_set {
-            let config = options
-                .config(&run_id, self.spec.nodes)
-                .expect("validated before start");
+            let hosts = self
+                .nodes
+                .iter()
+                .map(|node| match &node.address {
+                    Some(address) => format!("{address}:{SERVER_PORT}"),
+                    None => format!("{}:{SERVER_PORT}", node.spec.container_name()),
+                })
+                .collect();
+            let config = options.config_with_hosts(hosts).expect("validated before start");
             let uris: Vec<String> = self.nodes.iter().map(ContainerNode::uri).collect();
             crate::provider::replica_set::initiate_and_wait(&uris[0], &uris, &config, self.spec.ready_timeout)
                 .await
@@ -261,6 +271,24 @@ impl ContainerDeployment {
             .await
             .map_err(|error| ContainerError::testcontainers("read the published port of", &name, error))?;
         Ok(())
+    }
+
+    /// Gives node `index` a fixed address on the run's network: the engine
+    /// hands out a new one at each start, but one asked for by reconnecting
+    /// with it stays. Replica-set members are configured by these
+    /// addresses, which the containers reach over the network and the
+    /// harness reaches from the host (Linux, rootful engine).
+    async fn pin_address(&mut self, index: usize) -> Result<(), ProviderError> {
+        let network = self.network_name();
+        let name = self.nodes[index].spec.container_name();
+        let Some(address) = network::container_address(&self.docker, &network, &name).await? else {
+            return Ok(());
+        };
+        network::disconnect(&self.docker, &network, &name).await?;
+        network::reconnect(&self.docker, &network, &name, Some(&address)).await?;
+        self.nodes[index].address = Some(address);
+        // Reattaching sets the port forwarding up again.
+        self.refresh_port(index).await
     }
 
     /// Polls `hello` on node `index` until it answers, the container stops
@@ -366,14 +394,20 @@ impl ContainerDeployment {
         network_name(&self.spec.run_id)
     }
 
-    /// The deployment's URI: the replica-set URI over every member's
-    /// published port for a replica set, else the first node's.
+    /// The deployment's URI: for a replica set, the replica-set URI over the
+    /// members' pinned addresses, exactly as the set's configuration names
+    /// them (the driver only talks to the hosts the set reports; published
+    /// 127.0.0.1 ports would be dropped from its view); else the first
+    /// node's direct URI on its published port.
     pub fn uri(&self) -> MongoUri {
         if self.spec.replica_set.is_some() {
             let hosts: Vec<String> = self
                 .nodes
                 .iter()
-                .map(|node| format!("127.0.0.1:{}", node.host_port))
+                .map(|node| match &node.address {
+                    Some(address) => format!("{address}:{SERVER_PORT}"),
+                    None => format!("127.0.0.1:{}", node.host_port),
+                })
                 .collect();
             let text = format!("mongodb://{}/?replicaSet={REPLICA_SET_NAME}", hosts.join(","));
             return MongoUri::parse(&text).expect("replica-set URIs are well formed");
@@ -419,6 +453,7 @@ impl ContainerDeployment {
                 name,
                 uri: node.uri(),
                 container_id: node.id.clone(),
+                address: node.address.clone(),
                 state,
                 role: node.role,
                 primary,
@@ -521,7 +556,8 @@ impl ContainerDeployment {
     /// Attaches node `index` to the run's network again.
     pub async fn reconnect(&mut self, index: usize) -> Result<(), ProviderError> {
         let name = self.live_node(index, "reconnect")?.spec.container_name();
-        network::reconnect(&self.docker, &self.network_name(), &name).await?;
+        let address = self.nodes[index].address.clone();
+        network::reconnect(&self.docker, &self.network_name(), &name, address.as_deref()).await?;
         self.nodes[index].disconnected = false;
         // The engine sets the port forwarding up again and may pick another
         // host port.

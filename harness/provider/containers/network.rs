@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::errors::Error as BollardError;
 use testcontainers::bollard::models::{
-    NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest, VolumeCreateRequest,
+    EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    VolumeCreateRequest,
 };
 use testcontainers::bollard::query_parameters::{
     KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
@@ -74,16 +75,48 @@ pub async fn disconnect(docker: &Docker, network: &str, container: &str) -> Resu
         .map_err(|error| ContainerError::engine(format!("disconnect from network {network}"), container, error))
 }
 
-/// Attaches the container to the run's network again.
-pub async fn reconnect(docker: &Docker, network: &str, container: &str) -> Result<(), ContainerError> {
+/// Attaches the container to the run's network again, at `address` when
+/// given: an address asked for explicitly stays the container's across
+/// restarts, which replica-set members rely on.
+pub async fn reconnect(
+    docker: &Docker,
+    network: &str,
+    container: &str,
+    address: Option<&str>,
+) -> Result<(), ContainerError> {
+    let endpoint_config = address.map(|address| EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig {
+            ipv4_address: Some(address.to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
     let request = NetworkConnectRequest {
         container: container.to_string(),
-        endpoint_config: None,
+        endpoint_config,
     };
     docker
         .connect_network(network, request)
         .await
         .map_err(|error| ContainerError::engine(format!("connect to network {network}"), container, error))
+}
+
+/// The container's IPv4 address on `network`, if it is attached.
+pub async fn container_address(
+    docker: &Docker,
+    network: &str,
+    container: &str,
+) -> Result<Option<String>, ContainerError> {
+    let inspect = docker
+        .inspect_container(container, None)
+        .await
+        .map_err(|error| ContainerError::engine("inspect container", container, error))?;
+    Ok(inspect
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .and_then(|mut networks| networks.remove(network))
+        .and_then(|endpoint| endpoint.ip_address)
+        .filter(|address| !address.is_empty()))
 }
 
 /// Removes a container (forced, with anonymous volumes); absent is fine.

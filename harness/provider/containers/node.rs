@@ -134,6 +134,9 @@ pub(crate) struct ContainerNode {
     pub id: String,
     /// The host port of 27017 on 127.0.0.1, re-read after each start.
     pub host_port: u16,
+    /// Its IPv4 address on the run's network, pinned at start so that it
+    /// survives restarts and reconnections.
+    pub address: Option<String>,
     /// Whether the harness disconnected it from the run's network.
     pub disconnected: bool,
 }

@@ -32,29 +32,39 @@ impl ReplicaSetOptions {
         roles
     }
 
-    /// The `replSetInitiate` configuration for the containers of `run_id`,
-    /// validated by MongoDB's rules.
+    /// The configuration with members named by container name on the
+    /// run's network, to validate a spec before anything starts.
     pub fn config(&self, run_id: &str, data_members: usize) -> Result<ReplicaSetConfig, ReplicaSetConfigError> {
+        let hosts = (0..self.roles(data_members).len())
+            .map(|index| format!("{}:{SERVER_PORT}", container_name(run_id, index)))
+            .collect();
+        self.config_with_hosts(hosts)
+    }
+
+    /// The `replSetInitiate` configuration with one member per host (data
+    /// members first, then the arbiter), validated by MongoDB's rules.
+    /// The deployment passes the containers' pinned addresses: the one name
+    /// both the members and the harness on the host can reach.
+    pub fn config_with_hosts(&self, hosts: Vec<String>) -> Result<ReplicaSetConfig, ReplicaSetConfigError> {
+        let data_members = hosts.len() - usize::from(self.arbiter && !hosts.is_empty());
         let members = self
             .roles(data_members)
             .into_iter()
+            .zip(hosts)
             .enumerate()
-            .map(|(index, role)| {
-                let host = format!("{}:{SERVER_PORT}", container_name(run_id, index));
-                match role {
-                    NodeRole::Arbiter => Member {
-                        host,
-                        priority: 0.0,
-                        votes: 1,
-                        arbiter: true,
-                    },
-                    NodeRole::Data => Member {
-                        host,
-                        priority: self.priorities.get(index).copied().unwrap_or(1.0),
-                        votes: self.votes.get(index).copied().unwrap_or(1),
-                        arbiter: false,
-                    },
-                }
+            .map(|(index, (role, host))| match role {
+                NodeRole::Arbiter => Member {
+                    host,
+                    priority: 0.0,
+                    votes: 1,
+                    arbiter: true,
+                },
+                NodeRole::Data => Member {
+                    host,
+                    priority: self.priorities.get(index).copied().unwrap_or(1.0),
+                    votes: self.votes.get(index).copied().unwrap_or(1),
+                    arbiter: false,
+                },
             })
             .collect();
         let config = ReplicaSetConfig {
@@ -84,6 +94,24 @@ mod tests {
         );
         let document = config.to_document();
         assert_eq!(document.get_str("_id").unwrap(), "drill");
+    }
+
+    #[test]
+    fn pinned_addresses_become_the_member_hosts() {
+        let options = ReplicaSetOptions {
+            arbiter: true,
+            ..Default::default()
+        };
+        let config = options
+            .config_with_hosts(vec![
+                "10.89.0.2:27017".into(),
+                "10.89.0.3:27017".into(),
+                "10.89.0.4:27017".into(),
+            ])
+            .unwrap();
+        assert_eq!(config.members[0].host, "10.89.0.2:27017");
+        assert!(!config.members[1].arbiter);
+        assert!(config.members[2].arbiter);
     }
 
     #[test]
