@@ -243,6 +243,8 @@ async fn a_vanished_harness_leaves_labels_that_clean_removes() {
     // A harness killed with SIGKILL runs no destructor: forget is the same.
     std::mem::forget(deployment);
     assert_eq!(leftovers(&run_id).await.len(), 3);
+    let record = drdrill::provider::record::state_dir().join(format!("{run_id}.json"));
+    assert!(record.exists(), "the run is recorded: {}", record.display());
     // The owner (this process) is alive, so a plain clean leaves the run.
     let plain = clean(&CleanSelection {
         dry_run: true,
@@ -259,6 +261,7 @@ async fn a_vanished_harness_leaves_labels_that_clean_removes() {
     .unwrap();
     assert_eq!(removed.len(), 3, "{removed:?}");
     assert!(removed[0].starts_with("container "), "containers go first: {removed:?}");
+    assert!(!record.exists(), "the run's record goes with its containers");
     assert_eq!(leftovers(&run_id).await, Vec::<String>::new());
 }
 

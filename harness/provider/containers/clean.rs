@@ -14,6 +14,7 @@ use super::error::ContainerError;
 use super::labels::{Owner, RUN_ID_LABEL, label_filter};
 use super::network::{remove_container, remove_network, remove_volume};
 use crate::provider::ProviderError;
+use crate::provider::record::RunRecord;
 
 /// Which leftovers to remove.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,6 +93,7 @@ pub async fn clean(selection: &CleanSelection) -> Result<Vec<String>, ProviderEr
     let docker = engine::connect(&endpoint)?;
     let objects = list_labelled(&docker, selection.run_id.as_deref()).await?;
     let mut removed = Vec::new();
+    let mut cleaned_runs = std::collections::BTreeSet::new();
     // Containers first: volumes and networks in use cannot be removed.
     for kind in [ObjectKind::Container, ObjectKind::Volume, ObjectKind::Network] {
         for object in objects.iter().filter(|object| object.kind == kind) {
@@ -107,9 +109,30 @@ pub async fn clean(selection: &CleanSelection) -> Result<Vec<String>, ProviderEr
                 }
             }
             removed.push(object.describe());
+            if let Some(run_id) = object.labels.get(RUN_ID_LABEL) {
+                cleaned_runs.insert(run_id.clone());
+            }
         }
     }
+    if !selection.dry_run {
+        forget_run_records(&cleaned_runs);
+    }
     Ok(removed)
+}
+
+/// Removes the run records of cleaned container runs, so that they do not
+/// show up again; records that also name processes or folders are left to
+/// `drdrill clean`'s own pass over records.
+fn forget_run_records(run_ids: &std::collections::BTreeSet<String>) {
+    for record in RunRecord::load_all().into_iter().flatten() {
+        if run_ids.contains(&record.run_id)
+            && record.processes.is_empty()
+            && record.postgres.is_empty()
+            && record.dirs.is_empty()
+        {
+            record.remove();
+        }
+    }
 }
 
 /// Every container, volume and network with the harness's label (of one
