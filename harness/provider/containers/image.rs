@@ -145,13 +145,19 @@ async fn pull(docker: &Docker, image: &ImageSpec, timeout: Duration) -> Result<(
 /// engine's own CLI. Pure, for tests.
 pub fn build_command(endpoint: &EngineEndpoint, image: &ImageSpec, context: &std::path::Path) -> Vec<String> {
     let mut command = Vec::new();
-    match endpoint.kind {
+    // An engine named only by DOCKER_HOST is built for with whichever CLI
+    // is installed; both speak to a socket given on the command line.
+    let podman = match endpoint.kind {
+        EngineKind::Podman => true,
+        EngineKind::Docker => false,
+        EngineKind::FromEnvironment => tools::find_on_path("docker").is_none(),
+    };
+    if podman {
         // `--url` makes podman build in the service the harness talks to,
         // which may not be the storage the local CLI would use.
-        EngineKind::Podman => command.extend(["podman".to_string(), "--url".into(), endpoint.docker_host.clone()]),
-        EngineKind::Docker | EngineKind::FromEnvironment => {
-            command.extend(["docker".to_string(), "--host".into(), endpoint.docker_host.clone()])
-        }
+        command.extend(["podman".to_string(), "--url".into(), endpoint.docker_host.clone()]);
+    } else {
+        command.extend(["docker".to_string(), "--host".into(), endpoint.docker_host.clone()]);
     }
     command.extend([
         "build".to_string(),

@@ -20,4 +20,4 @@ pub use deployment::{ContainerDeployment, ContainerNodeDescription, ContainerSpe
 pub use error::ContainerError;
 pub use image::{ImageAction, ImageSpec, ensure_image};
 pub use node::{NodeRole, NodeSpec, SERVER_PORT, bind_server_port_on_loopback, mongo_container_args};
-pub use replica::{REPLICA_SET_NAME, ReplicaSetOptions};
+pub use replica::{DEFAULT_MEMBERS, REPLICA_SET_NAME, ReplicaSetOptions};

@@ -10,6 +10,9 @@ use crate::provider::replica_set::{Member, ReplicaSetConfig, ReplicaSetConfigErr
 /// The replica set's name, as given to `--replSet`.
 pub const REPLICA_SET_NAME: &str = "drill";
 
+/// Data-bearing members when the scenario does not say.
+pub const DEFAULT_MEMBERS: usize = 3;
+
 /// How the scenario shapes the replica set.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicaSetOptions {
