@@ -214,11 +214,15 @@ impl ContainerDeployment {
             network::create_volume(&self.docker, &volume, node_labels(&run_id, &owner, index)).await?;
             self.volumes.push(volume);
             let name = node_spec.container_name();
-            let container = node_spec
-                .container_request()
-                .start()
-                .await
-                .map_err(|error| ContainerError::testcontainers("start container", &name, error))?;
+            let container = match node_spec.container_request().start().await {
+                Ok(container) => container,
+                Err(error) => {
+                    // testcontainers may have created the container before
+                    // failing to start it; nothing else would remove it.
+                    let _ = network::remove_container(&self.docker, &name).await;
+                    return Err(ContainerError::testcontainers("start container", &name, error).into());
+                }
+            };
             let id = container.id().to_string();
             self.nodes.push(ContainerNode {
                 spec: node_spec,
