@@ -33,6 +33,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Remove processes, folders and containers left behind by killed runs.
     Clean(CleanArgs),
+    /// List the containers provider's images, build the FerretDB one offline and pull missing ones (exit 2 when one stays missing).
+    Images(super::commands::images::ImagesArgs),
     /// Dump a database as mongodump does (same flags for this subset), with a manifest beside it.
     Dump(super::commands::dump::DumpArgs),
     /// Restore a backup as mongorestore does (same flags for this subset; exit 1 on failed documents or indexes).

@@ -87,6 +87,9 @@ pub enum ProviderError {
         /// What it lacks.
         what: String,
     },
+    /// The container engine failed (containers provider).
+    #[error(transparent)]
+    Containers(Box<super::containers::ContainerError>),
 }
 
 impl ProviderError {

@@ -60,6 +60,7 @@ impl std::fmt::Display for Backend {
     }
 }
 
+pub mod containers;
 pub mod error;
 pub mod local;
 pub mod ready;

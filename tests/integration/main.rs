@@ -4,6 +4,7 @@
 mod builtin;
 mod checksum;
 mod cli;
+mod containers;
 mod ctx;
 mod dataset;
 mod drills;

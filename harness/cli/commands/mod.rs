@@ -5,6 +5,7 @@ mod clean;
 mod compare;
 mod doctor;
 pub mod dump;
+pub mod images;
 pub mod restore;
 mod run;
 mod seed;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Checksum(args) => checksum::run(args, quiet).await,
         Command::Compare(args) => compare::run(args, quiet).await,
         Command::Clean(args) => clean::run(args).await,
+        Command::Images(args) => images::run(args).await,
         Command::Dump(args) => {
             let json = args.json;
             dump::run(args, json, quiet).await
