@@ -2,6 +2,7 @@
 //! runner and steps see this one type; faults that a provider cannot inject
 //! (killing a node of an external deployment) say so instead of pretending.
 
+use crate::provider::containers::{ContainerDeployment, ContainerSpec};
 use crate::provider::{Backend, Engine, LocalDeployment, LocalSpec, ProviderError};
 use crate::uri::MongoUri;
 
@@ -10,6 +11,8 @@ use crate::uri::MongoUri;
 pub enum Deployment {
     /// Server processes started by the harness.
     Local(LocalDeployment),
+    /// Containers started by the harness (Docker or Podman).
+    Containers(Box<ContainerDeployment>),
     /// An existing deployment named by URI.
     External {
         /// Its URI.
@@ -22,6 +25,7 @@ impl Deployment {
     pub fn uri(&self) -> MongoUri {
         match self {
             Self::Local(deployment) => deployment.uri(),
+            Self::Containers(deployment) => deployment.uri(),
             Self::External { uri } => uri.clone(),
         }
     }
@@ -35,6 +39,12 @@ impl Deployment {
                 deployment.backend(),
                 deployment.node_count()
             ),
+            Self::Containers(deployment) => format!(
+                "{} in {} container(s) on network {}",
+                deployment.engine(),
+                deployment.node_count(),
+                deployment.network_name()
+            ),
             Self::External { uri } => format!("external deployment {uri}"),
         }
     }
@@ -43,14 +53,17 @@ impl Deployment {
     pub fn engine(&self) -> Option<Engine> {
         match self {
             Self::Local(deployment) => Some(deployment.engine()),
+            Self::Containers(deployment) => Some(deployment.engine()),
             Self::External { .. } => None,
         }
     }
 
-    /// The backend, when the harness started it.
+    /// The backend, when the harness started it (the FerretDB image runs
+    /// the SQLite backend).
     pub fn backend(&self) -> Option<Backend> {
         match self {
             Self::Local(deployment) => Some(deployment.backend()),
+            Self::Containers(deployment) => (deployment.engine() == Engine::Ferretdb).then_some(Backend::Sqlite),
             Self::External { .. } => None,
         }
     }
@@ -58,6 +71,11 @@ impl Deployment {
     fn local(&mut self, operation: &str) -> Result<&mut LocalDeployment, ProviderError> {
         match self {
             Self::Local(deployment) => Ok(deployment),
+            Self::Containers(deployment) => Err(ProviderError::InvalidState {
+                node: deployment.run_id().to_string(),
+                operation: operation.into(),
+                reason: "not available on containers".into(),
+            }),
             Self::External { uri } => Err(ProviderError::InvalidState {
                 node: uri.to_string(),
                 operation: operation.into(),
@@ -68,11 +86,27 @@ impl Deployment {
 
     /// SIGKILL node `index`.
     pub async fn kill(&mut self, index: usize) -> Result<(), ProviderError> {
+        if let Self::Containers(deployment) = self {
+            return deployment.kill(index).await;
+        }
         self.local("kill a node")?.kill(index).await
     }
 
     /// Restarts node `index` if it is down (after a kill or wipe).
     pub async fn ensure_running(&mut self, index: usize) -> Result<bool, ProviderError> {
+        if let Self::Containers(deployment) = self {
+            let description = deployment.describe().await;
+            let node = &description[index];
+            if node.disconnected {
+                deployment.reconnect(index).await?;
+                return Ok(true);
+            }
+            return match node.state.as_str() {
+                "running" => Ok(false),
+                "paused" => deployment.unpause(index).await.map(|()| true),
+                _ => deployment.start_node(index).await.map(|_| true),
+            };
+        }
         let deployment = self.local("restart a node")?;
         let state = deployment.describe()[index].state;
         if state == crate::provider::local::NodeState::Running {
@@ -88,6 +122,12 @@ impl Deployment {
 
     /// Stops node `index` and removes its data.
     pub async fn wipe(&mut self, index: usize) -> Result<(), ProviderError> {
+        if let Self::Containers(_) = self {
+            return Err(ProviderError::NotSupported {
+                engine: "containers provider".into(),
+                what: "wipe-data keeps the container; remove the node with its volume instead".into(),
+            });
+        }
         let deployment = self.local("wipe a node's data")?;
         if deployment.describe()[index].state != crate::provider::local::NodeState::Down {
             deployment.kill(index).await?;
@@ -96,12 +136,18 @@ impl Deployment {
     }
 
     /// SIGSTOP node `index`.
-    pub fn pause(&mut self, index: usize) -> Result<(), ProviderError> {
+    pub async fn pause(&mut self, index: usize) -> Result<(), ProviderError> {
+        if let Self::Containers(deployment) = self {
+            return deployment.pause(index).await;
+        }
         self.local("pause a node")?.pause(index)
     }
 
     /// Clean shutdown of node `index`.
     pub async fn stop(&mut self, index: usize) -> Result<(), ProviderError> {
+        if let Self::Containers(deployment) = self {
+            return deployment.stop(index).await;
+        }
         self.local("stop a node")?.stop(index).await
     }
 
@@ -119,6 +165,11 @@ impl Deployment {
                     .unwrap_or_else(crate::provider::local::default_work_dir);
                 Ok(Self::Local(LocalDeployment::start(spec).await?))
             }
+            Self::Containers(deployment) => {
+                let mut spec = ContainerSpec::new(format!("{run_id}-fresh"));
+                spec.engine = deployment.engine();
+                Ok(Self::Containers(Box::new(ContainerDeployment::start(spec).await?)))
+            }
             Self::External { uri } => Err(ProviderError::InvalidState {
                 node: uri.to_string(),
                 operation: "start a fresh node".into(),
@@ -131,6 +182,7 @@ impl Deployment {
     pub async fn teardown(self) -> Option<String> {
         match self {
             Self::Local(deployment) => deployment.teardown().await,
+            Self::Containers(deployment) => deployment.teardown().await,
             Self::External { .. } => None,
         }
     }

@@ -269,10 +269,7 @@ fn scenario_is_destructive(scenario: &Scenario) -> bool {
 }
 
 /// Why this engine or provider cannot run the scenario at all, if so.
-fn unsupported_reason(scenario: &Scenario, provider: ProviderKind) -> Option<String> {
-    if provider == ProviderKind::Containers {
-        return Some("provider containers is not available in this build".into());
-    }
+fn unsupported_reason(scenario: &Scenario, _provider: ProviderKind) -> Option<String> {
     if scenario.topology.engine == Engine::Ferretdb
         && scenario.topology.nodes > 1
         && scenario_needs_replica_set(scenario)
@@ -307,7 +304,20 @@ async fn start_deployment(
             Some(uri) => Deployment::External { uri: uri.clone() },
             None => return Err("provider external needs `uri` in [topology]".into()),
         },
-        ProviderKind::Containers => return Err("provider containers is not available in this build".into()),
+        ProviderKind::Containers => {
+            let mut spec = crate::provider::containers::ContainerSpec::new(run_id);
+            spec.engine = scenario.topology.engine;
+            spec.nodes = usize::from(scenario.topology.nodes.max(1));
+            spec.keep = options.keep;
+            if scenario.topology.engine == Engine::Mongodb && spec.nodes > 1 {
+                spec.replica_set = Some(crate::provider::containers::ReplicaSetOptions::default());
+            }
+            Deployment::Containers(Box::new(
+                crate::provider::containers::ContainerDeployment::start(spec)
+                    .await
+                    .map_err(|error| error.to_string())?,
+            ))
+        }
     };
     let client = connect(&deployment.uri()).await.map_err(|error| {
         format!(

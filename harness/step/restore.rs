@@ -29,7 +29,16 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     let mut details = json!({ "target": target.to_string(), "backup_engine": backup.engine });
     match target {
         RestoreTarget::SameNode => match context.source.ensure_running(0).await {
-            Ok(true) => details["restarted"] = json!("node-0"),
+            Ok(true) => {
+                details["restarted"] = json!("node-0");
+                // A restarted container may publish another port: connect anew.
+                match crate::runner::drill::connect(&context.source.uri()).await {
+                    Ok(client) => context.source_client = client,
+                    Err(error) => {
+                        return StepOutcome::error(format!("cannot reconnect to the restarted node: {error}"));
+                    }
+                }
+            }
             Ok(false) => {}
             Err(error) => return StepOutcome::error(format!("cannot restart the node: {error}")),
         },

@@ -24,6 +24,20 @@ pub async fn run(args: CleanArgs) -> anyhow::Result<Outcome> {
     let mut removed = Vec::new();
     let mut problems = Vec::new();
     let mut skipped_live = 0;
+    // Containers, volumes and networks first, found by their labels (no
+    // container engine here means nothing to remove).
+    let selection = drdrill::provider::containers::CleanSelection {
+        run_id: args.run.clone(),
+        all: args.all,
+        dry_run: args.dry_run,
+    };
+    match drdrill::provider::containers::clean(&selection).await {
+        Ok(items) => removed.extend(items.into_iter().map(|what| Removed {
+            run_id: args.run.clone().unwrap_or_else(|| "by label".into()),
+            what,
+        })),
+        Err(error) => problems.push(format!("containers: {error}")),
+    }
     for record in RunRecord::load_all() {
         let record = match record {
             Ok(record) => record,
