@@ -98,9 +98,21 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
             match &outcome.dump {
                 Some(dump) => dump.clone(),
                 None => {
+                    let exit = match &outcome.exit {
+                        crate::backup::command::CommandExit::Code { code } => format!("exited {code}"),
+                        other => format!("{other:?}"),
+                    };
+                    // What the command claimed, in its own last words.
+                    let claim = outcome
+                        .output
+                        .lines()
+                        .rev()
+                        .find(|line| !line.trim().is_empty())
+                        .map(|line| format!(" after printing \"{}\"", line.trim()))
+                        .unwrap_or_default();
                     let mut message = format!(
-                        "no backup exists after `{}` ({:?}): judged by what exists, not by the exit status",
-                        outcome.command, outcome.exit
+                        "`{}` {exit}{claim}, but no backup exists: judged by what exists, not by the exit status",
+                        outcome.command
                     );
                     if !outcome.deleted.is_empty() {
                         message.push_str(&format!(
