@@ -169,42 +169,58 @@ async fn independent_md5(server: &TestServer, collection: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-#[tokio::test]
+/// Seeds a fresh server with `documents` and returns its checksums (and,
+/// for the first one, checks them against an independent computation).
+async fn seeded_checksums(
+    backend: Backend,
+    seed: &str,
+    documents: String,
+    independent: bool,
+) -> std::collections::BTreeMap<String, (u64, String)> {
+    let server = TestServer::start(backend).await;
+    let uri = server.uri.clone();
+    let seed = seed.to_string();
+    let docs = documents.clone();
+    // The CLI runs in its own process; wait for it off the async threads.
+    let digest = tokio::task::spawn_blocking(move || {
+        let (code, _, stderr) = drdrill(&["seed", "--uri", &uri, "--docs", &docs, "--seed", &seed]);
+        assert_eq!(code, 0, "{stderr}");
+        checksums(&uri)
+    })
+    .await
+    .unwrap();
+    let total: u64 = digest.values().map(|(count, _)| count).sum();
+    assert_eq!(total.to_string(), documents, "{backend}: {digest:#?}");
+    if independent {
+        for collection in ["configurations", "users"] {
+            assert_eq!(
+                digest[collection].1,
+                independent_md5(&server, collection).await,
+                "{collection}"
+            );
+        }
+    }
+    server.teardown().await;
+    digest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn same_seed_gives_equal_checksums_on_both_backends_and_another_seed_differs() {
     let documents = std::env::var("DRDRILL_TEST_SEED_DOCS").unwrap_or_else(|_| "100000".into());
-    let mut digests = Vec::new();
-    for (backend, seed) in [
-        (Backend::Sqlite, "42"),
-        (Backend::Sqlite, "42"),
-        (Backend::Postgresql, "42"),
-        (Backend::Postgresql, "42"),
-        (Backend::Postgresql, "43"),
-    ] {
-        let server = TestServer::start(backend).await;
-        let (code, _, stderr) = drdrill(&["seed", "--uri", &server.uri, "--docs", &documents, "--seed", seed]);
-        assert_eq!(code, 0, "{stderr}");
-        let digest = checksums(&server.uri);
-        let total: u64 = digest.values().map(|(count, _)| count).sum();
-        assert_eq!(total.to_string(), documents, "{backend}: {digest:#?}");
-        if digests.is_empty() {
-            for collection in ["configurations", "users"] {
-                assert_eq!(
-                    digest[collection].1,
-                    independent_md5(&server, collection).await,
-                    "{collection}"
-                );
-            }
-        }
-        digests.push((backend, seed, digest));
-        server.teardown().await;
-    }
-    assert_eq!(digests[0].2, digests[1].2, "same seed, two SQLite servers");
-    assert_eq!(digests[2].2, digests[3].2, "same seed, two PostgreSQL servers");
-    assert_eq!(digests[0].2, digests[2].2, "same seed, SQLite and PostgreSQL");
-    let differing = digests[4]
-        .2
+    // Five independent servers, seeded and checksummed side by side.
+    let (sqlite_a, sqlite_b, postgres_a, postgres_b, other_seed) = tokio::join!(
+        seeded_checksums(Backend::Sqlite, "42", documents.clone(), true),
+        seeded_checksums(Backend::Sqlite, "42", documents.clone(), false),
+        seeded_checksums(Backend::Postgresql, "42", documents.clone(), false),
+        seeded_checksums(Backend::Postgresql, "42", documents.clone(), false),
+        seeded_checksums(Backend::Postgresql, "43", documents.clone(), false),
+    );
+    assert_eq!(sqlite_a, sqlite_b, "same seed, two SQLite servers");
+    assert_eq!(postgres_a, postgres_b, "same seed, two PostgreSQL servers");
+    assert_eq!(sqlite_a, postgres_a, "same seed, SQLite and PostgreSQL");
+    let differing = other_seed
         .iter()
-        .filter(|(name, digest)| digests[2].2.get(*name).map(|other| &other.1) != Some(&digest.1))
+        .filter(|(name, digest)| postgres_a.get(*name).map(|other| &other.1) != Some(&digest.1))
         .count();
     assert!(differing >= 5, "another seed changed only {differing} collections");
 }
