@@ -56,7 +56,7 @@ async fn faults_on(backend: Backend) {
     let paused = tokio::time::timeout(Duration::from_millis(800), drdrill::provider::ready::hello(&probe)).await;
     assert!(!matches!(paused, Ok(Ok(_))), "a paused node answered hello");
     server.deployment().resume(0).unwrap();
-    let resumed = tokio::time::timeout(Duration::from_secs(10), async {
+    let resumed = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             if drdrill::provider::ready::hello(&probe).await.is_ok() {
                 break;
