@@ -95,6 +95,7 @@ pub async fn run(json: bool, _quiet: bool) -> anyhow::Result<Outcome> {
         }
     }
     checks.push(container_engine());
+    checks.extend(container_images().await);
 
     let usable = checks
         .iter()
@@ -172,4 +173,53 @@ fn container_engine() -> Check {
         &format!("no socket answers ({})", candidates.join(", ")),
         fix,
     )
+}
+
+/// The containers provider's images: the FerretDB one (built offline from
+/// the local binary by `drdrill images`) and the official `mongo` one
+/// (pulled where a registry is reachable), and the tools inside it.
+async fn container_images() -> Vec<Check> {
+    use drdrill::provider::Engine;
+    use drdrill::provider::containers::{ImageSpec, engine, image};
+    let Ok(endpoint) = engine::locate() else {
+        return vec![missing(
+            "container images",
+            "no container engine answers",
+            "start one (see `container engine`)",
+        )];
+    };
+    let Ok(docker) = engine::connect(&endpoint) else {
+        return vec![broken(
+            "container images",
+            "cannot talk to the container engine",
+            "scripts/podman-service",
+        )];
+    };
+    let mut checks = Vec::new();
+    for (engine, fix) in [
+        (
+            Engine::Ferretdb,
+            "drdrill images (builds it offline from .tools/bin/ferretdb)",
+        ),
+        (
+            Engine::Mongodb,
+            "drdrill images (pulls mongo:7.0), or `podman load`/`docker load` it in an air-gapped network",
+        ),
+    ] {
+        let spec = ImageSpec::for_engine(engine, None);
+        let component = format!("image {}", spec.reference());
+        match image::is_present(&docker, &spec).await {
+            Ok(true) => {
+                let detail = if engine == Engine::Mongodb {
+                    "present; holds mongod, mongodump and mongorestore (runbook steps can run inside it)"
+                } else {
+                    "present (FROM scratch, the static FerretDB binary)"
+                };
+                checks.push(ok(&component, detail));
+            }
+            Ok(false) => checks.push(missing(&component, "not present", fix)),
+            Err(error) => checks.push(broken(&component, &error.to_string(), fix)),
+        }
+    }
+    checks
 }
