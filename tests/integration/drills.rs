@@ -380,3 +380,158 @@ kind = "verify"
         );
     }
 }
+
+/// Labelled objects the containers provider left, as the engine's CLI sees them.
+fn labelled_leftovers() -> Vec<String> {
+    let mut left = Vec::new();
+    for args in [
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "label=org.drdrill.harness=drdrill",
+            "--format",
+            "{{.Names}}",
+        ][..],
+        &[
+            "volume",
+            "ls",
+            "--filter",
+            "label=org.drdrill.harness=drdrill",
+            "--format",
+            "{{.Name}}",
+        ][..],
+        &[
+            "network",
+            "ls",
+            "--filter",
+            "label=org.drdrill.harness=drdrill",
+            "--format",
+            "{{.Name}}",
+        ][..],
+    ] {
+        let output = std::process::Command::new("podman")
+            .args(args)
+            .output()
+            .expect("podman (scripts/setup installs it)");
+        left.extend(String::from_utf8_lossy(&output.stdout).lines().map(str::to_string));
+    }
+    left
+}
+
+/// The md5 of every collection the verify step observed.
+fn verified_md5s(report: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    let verify = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == "verify")
+        .unwrap();
+    verify["details"]["comparison"]["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|collection| {
+            (
+                collection["name"].as_str().unwrap().to_string(),
+                collection["observed"]["md5"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_shipped_scenario_passes_on_containers_with_the_same_checksums_as_on_local_processes() {
+    assert!(
+        std::env::var_os("DOCKER_HOST").is_some() || std::path::Path::new("/run/podman/podman.sock").exists(),
+        "the containers drills need a container engine: run `eval \"$(scripts/podman-service)\"` first"
+    );
+    let local_out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, local) = run_drill(&scenario("ci-release-gate"), local_out.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let out = tempfile::tempdir().unwrap();
+    let output = ctx::drdrill()
+        .args(["run"])
+        .arg(scenario("ci-release-gate"))
+        .args(["--provider", "containers", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let containers = drill_report(out.path()).unwrap();
+    assert_eq!(containers["topology"]["provider"], "containers");
+    assert_eq!(containers["verdict"]["kind"], "passed");
+    let (local_md5s, container_md5s) = (verified_md5s(&local), verified_md5s(&containers));
+    assert_eq!(local_md5s.len(), 6, "{local_md5s:?}");
+    assert_eq!(local_md5s, container_md5s);
+    assert!(containers["measurements"]["rto_service_ms"].as_u64().is_some());
+    let left: Vec<String> = labelled_leftovers()
+        .into_iter()
+        .filter(|name| name.contains("ci-release-gate"))
+        .collect();
+    assert!(left.is_empty(), "a passed drill left {left:?}");
+}
+
+#[test]
+fn a_killed_harness_leaves_containers_that_clean_removes() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("killed.toml");
+    std::fs::write(
+        &file,
+        r#"name = "killed-on-containers"
+[topology]
+provider = "containers"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 300
+[workload]
+write_concern = 1
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "wait"
+duration = "10m"
+"#,
+    )
+    .unwrap();
+    let mut child = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(folder.path().join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "drdrill ended early:\n{seen}");
+        seen.push_str(&line);
+        if line.contains("step 2/2 wait") {
+            break;
+        }
+    }
+    // SIGKILL: no teardown, no Drop.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: Vec<String> = labelled_leftovers()
+        .into_iter()
+        .filter(|name| name.contains("killed-on-containers"))
+        .collect();
+    assert!(
+        !left.is_empty(),
+        "nothing was left behind, so clean proves nothing:\n{seen}"
+    );
+    let output = ctx::run_drdrill(&["clean"]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let left: Vec<String> = labelled_leftovers()
+        .into_iter()
+        .filter(|name| name.contains("killed-on-containers"))
+        .collect();
+    assert!(left.is_empty(), "clean left {left:?}:\n{stdout}");
+}
