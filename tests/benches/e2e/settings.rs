@@ -6,7 +6,8 @@ use drdrill::provider::Backend;
 /// Knobs of one bench run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Documents seeded for the ratio benches (`DRDRILL_BENCH_DOCS`).
+    /// Documents seeded for the ratio benches (`DRDRILL_BENCH_DOCS`); 0
+    /// leaves those benches out.
     pub documents: u64,
     /// Documents behind the peak-memory benches (`DRDRILL_BENCH_RSS_DOCS`);
     /// 0 leaves those benches out.
