@@ -94,7 +94,7 @@ impl VerifyReport {
 }
 
 /// The error and its causes on one line.
-fn chain(error: &dyn std::error::Error) -> String {
+pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -231,19 +231,9 @@ pub fn describe(location: &crate::backup::BackupLocation) -> String {
     }
 }
 
-/// An error with its causes on one line.
+/// An error with its causes on one line (shared with `verify-backup`).
 pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    crate::backup::verify::chain(error)
 }
 
 /// The reference digest from a manifest whose every collection has its
