@@ -335,7 +335,7 @@ pub(crate) fn size_on_disk(path: &Path) -> u64 {
 
 /// A finished child process.
 #[derive(Debug, Clone)]
-pub(crate) struct ProcessRun {
+pub struct ProcessRun {
     /// How it ended.
     pub exit: CommandExit,
     /// stdout and stderr lines in arrival order, redacted and bounded.
@@ -414,7 +414,7 @@ impl Capture {
 /// (URIs' passwords and each of `secrets` verbatim) before they are kept.
 /// Whatever is left in the group when it ends is killed, and on timeout or
 /// when this future is dropped the whole group is killed.
-pub(crate) async fn run_process(
+pub async fn run_process(
     program: &OsStr,
     args: &[OsString],
     env: &[(OsString, OsString)],

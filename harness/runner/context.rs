@@ -98,6 +98,15 @@ impl DrillContext<'_> {
         self.fresh.as_mut().unwrap_or(&mut self.source)
     }
 
+    /// The scenario's write concern, as the driver takes it (ticks and
+    /// canaries write with it).
+    pub fn write_concern(&self) -> mongodb::options::WriteConcern {
+        match self.scenario.workload.write_concern {
+            crate::scenario::WriteConcern::Majority => mongodb::options::WriteConcern::majority(),
+            crate::scenario::WriteConcern::Nodes(count) => mongodb::options::WriteConcern::nodes(u32::from(count)),
+        }
+    }
+
     /// Records a finding once.
     pub fn finding(&mut self, text: impl Into<String>) {
         let text = crate::uri::redact(&text.into());

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use mongodb::Client;
 use mongodb::options::ClientOptions;
-use serde_json::json;
 use tokio::sync::watch;
 
 use super::context::DrillContext;
@@ -216,11 +215,13 @@ pub async fn run_drill(
     // Teardown: the fresh node first, then the source; kept ones say so.
     let DrillContext { source, fresh, .. } = context;
     if let Some(fresh) = fresh {
-        if let Some(message) = teardown_or_keep(fresh, options.keep).await {
+        if let Some(message) = fresh.teardown().await {
             events.emit(Event::Note { message });
         }
     }
-    if let Some(message) = teardown_or_keep(source, options.keep).await {
+    // Keeping is decided when a deployment starts (its spec's `keep`); a
+    // kept one answers teardown with how to remove it.
+    if let Some(message) = source.teardown().await {
         events.emit(Event::Note { message });
     }
     let _ = std::fs::remove_dir_all(&drill_dir);
@@ -228,15 +229,6 @@ pub async fn run_drill(
         report: Box::new(report.clone()),
     });
     report
-}
-
-async fn teardown_or_keep(deployment: Deployment, keep: bool) -> Option<String> {
-    if keep {
-        // The provider honours its own keep flag; for a local deployment
-        // started without it, leave it running by forgetting nothing:
-        // teardown removes it. Keeping is decided at start.
-    }
-    deployment.teardown().await
 }
 
 async fn wait_cancelled(cancel: &mut Cancel) {
@@ -689,9 +681,4 @@ fn judge(scenario: &Scenario, report: &DrillReport, stopped_early: Option<(Verdi
             expected_failure: None,
         },
     }
-}
-
-#[allow(dead_code)]
-fn details_of(value: serde_json::Value) -> serde_json::Value {
-    json!(value)
 }

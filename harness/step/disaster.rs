@@ -71,10 +71,13 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
         },
         DisasterAction::Command => {
             let command = command.clone().unwrap_or_default();
-            match super::exec::run_command(context, &command, step.timeout, &[]).await {
-                Ok(run) => Ok(
-                    json!({ "command": command, "exit_code": run.code, "stdout": run.stdout, "stderr": run.stderr, "timed_out": run.timed_out }),
-                ),
+            match super::exec::run_command(context, &command, step.timeout).await {
+                Ok(run) => Ok(json!({
+                    "command": command,
+                    "exit_code": super::exec::exit_code(&run),
+                    "output": run.output,
+                    "timed_out": run.exit == crate::backup::command::CommandExit::TimedOut,
+                })),
                 Err(error) => Err(format!("cannot run `{command}`: {error}")),
             }
         }

@@ -109,10 +109,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
 
     // T_s: the first canary acknowledged and read back now that recovery
     // is complete.
-    let write_concern = match context.scenario.workload.write_concern {
-        crate::scenario::WriteConcern::Majority => mongodb::options::WriteConcern::majority(),
-        crate::scenario::WriteConcern::Nodes(count) => mongodb::options::WriteConcern::nodes(u32::from(count)),
-    };
+    let write_concern = context.write_concern();
     if context.disaster_at.is_some() && context.service_at.is_none() {
         let service = crate::runner::probe::probe_until_service(
             &context.recovered_database(),

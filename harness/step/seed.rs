@@ -69,10 +69,7 @@ pub fn start_workload(context: &mut DrillContext<'_>) {
     if context.ticks.is_some() || context.disaster_at.is_some() {
         return;
     }
-    let write_concern = match context.scenario.workload.write_concern {
-        crate::scenario::WriteConcern::Majority => mongodb::options::WriteConcern::majority(),
-        crate::scenario::WriteConcern::Nodes(count) => mongodb::options::WriteConcern::nodes(u32::from(count)),
-    };
+    let write_concern = context.write_concern();
     let database = context.source_database();
     context.workload_start = Some(context.clock.now());
     context.ticks = Some(crate::runner::ticks::TickWriter::start(
