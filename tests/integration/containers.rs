@@ -365,3 +365,57 @@ async fn images_command_lists_the_ferretdb_image_and_exits_2_for_an_unpullable_m
     assert!(stdout.contains("missing"), "{stdout}");
     assert!(stderr.contains("is not present and cannot be pulled"), "{stderr}");
 }
+
+/// `eval "$(scripts/podman-service)"` must return as soon as the service
+/// answers when the script has to start it (a fresh machine, as in CI): a
+/// process left holding the script's stdout would make the caller wait for
+/// the service to end, forever. Starts a second service on a private socket
+/// and stops it again.
+#[test]
+fn podman_service_script_returns_once_it_started_the_service() {
+    let folder = tempfile::tempdir().unwrap();
+    let socket = folder.path().join("podman.sock");
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("exported=$(scripts/podman-service) && printf '%s' \"$exported\"")
+        .current_dir(ctx::project_root())
+        .env("DRDRILL_PODMAN_SOCKET", &socket)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let finished = (0..600).find_map(|_| {
+        let status = child.try_wait().unwrap();
+        if status.is_none() {
+            // Polling interval, not synchronization: the condition is exit.
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        status
+    });
+    // Whatever happened, stop the service this test started.
+    let service_pids: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(&*socket.to_string_lossy()))
+        })
+        .collect();
+    for pid in &service_pids {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGTERM);
+    }
+    let Some(status) = finished else {
+        let _ = child.kill();
+        panic!("`eval \"$(scripts/podman-service)\"` did not return within 60 s after starting the service");
+    };
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = ctx::text(&output);
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout, format!("export DOCKER_HOST=unix://{}", socket.display()), "{stderr}");
+    assert!(
+        stderr.contains("started the Podman service"),
+        "the script did not start a service, so this proves nothing:\n{stderr}"
+    );
+    assert!(!service_pids.is_empty(), "no service process on {}", socket.display());
+}
