@@ -70,6 +70,9 @@ pub struct RunArgs {
     /// Run on this provider instead of each scenario's own.
     #[arg(long, value_enum)]
     pub provider: Option<drdrill::provider::ProviderKind>,
+    /// Run on this engine instead of each scenario's own (FerretDB runs SQLite).
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
     /// Folder for deployments' data (default: $DRDRILL_WORK_DIR or the temp folder).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,

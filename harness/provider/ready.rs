@@ -22,6 +22,17 @@ pub async fn hello(client: &Client) -> Result<bson::Document, mongodb::error::Er
     client.database("admin").run_command(doc! { "hello": 1 }).await
 }
 
+/// One quick `hello` on one node (a direct connection): `Some(isWritablePrimary)`
+/// when it answered within a second, `None` when it did not.
+pub async fn is_writable_primary(uri: &str) -> Option<bool> {
+    let client = probe_client(uri).await.ok()?;
+    let reply = tokio::time::timeout(Duration::from_secs(1), hello(&client))
+        .await
+        .ok()?
+        .ok()?;
+    Some(reply.get_bool("isWritablePrimary").unwrap_or(false))
+}
+
 /// Polls `hello` every 50 ms until it answers, `alive` says the process
 /// died (returns its reason), or `timeout` passes. Returns the last error as
 /// text on failure.

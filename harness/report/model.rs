@@ -176,6 +176,10 @@ pub struct Measurements {
     pub nothing_survived: bool,
     /// Notes on the measurement (e.g. why a figure is absent).
     pub notes: Vec<String>,
+    /// Replica sets: who answered as primary, from the deployment's start
+    /// to the end of the drill; one entry per change.
+    #[serde(default)]
+    pub primary_timeline: Vec<crate::runner::primary::PrimaryChange>,
 }
 
 /// Objectives of the scenario, milliseconds.

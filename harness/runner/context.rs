@@ -54,8 +54,13 @@ pub struct DrillContext<'a> {
     pub fresh_client: Option<Client>,
     /// What the source server is and supports.
     pub server: ServerInfo,
-    /// The running tick writer, between the start of the workload and T_d.
+    /// The running tick writer, between the start of the workload and T_d
+    /// (and on after T_d in a failover drill).
     pub ticks: Option<TickWriter>,
+    /// A failover drill's probe, running from T_d on.
+    pub failover_probe: Option<super::probe::BackgroundProbe>,
+    /// Who is primary when (replica sets only).
+    pub primary_monitor: Option<super::primary::PrimaryMonitor>,
     /// The ticks attempted, once the writer stopped.
     pub tick_log: Option<TickLog>,
     /// When the tick writer started.
@@ -104,6 +109,19 @@ impl DrillContext<'_> {
         match self.scenario.workload.write_concern {
             crate::scenario::WriteConcern::Majority => mongodb::options::WriteConcern::majority(),
             crate::scenario::WriteConcern::Nodes(count) => mongodb::options::WriteConcern::nodes(u32::from(count)),
+        }
+    }
+
+    /// In a failover drill, waits up to `timeout` for the probe started at
+    /// T_d and records T_s; otherwise does nothing.
+    pub async fn await_failover_service(&mut self, timeout: std::time::Duration) {
+        if let Some(probe) = self.failover_probe.take() {
+            let served = probe.finish(timeout).await;
+            if let Some(at) = served {
+                self.events
+                    .emit(super::events::Event::ServiceRestored { at_ms: at.offset_ms });
+            }
+            self.service_at = self.service_at.or(served);
         }
     }
 

@@ -97,6 +97,10 @@ impl Deployment {
         if let Self::Containers(deployment) = self {
             let description = deployment.describe().await;
             let node = &description[index];
+            if node.state == "removed" {
+                deployment.replace_node(index).await?;
+                return Ok(true);
+            }
             if node.disconnected {
                 deployment.reconnect(index).await?;
                 return Ok(true);
@@ -151,6 +155,44 @@ impl Deployment {
         self.local("stop a node")?.stop(index).await
     }
 
+    /// Cuts node `index` off the network (containers only).
+    pub async fn disconnect(&mut self, index: usize) -> Result<(), ProviderError> {
+        match self {
+            Self::Containers(deployment) => deployment.disconnect(index).await,
+            _ => Err(containers_only(self, "disconnect a node from the network")),
+        }
+    }
+
+    /// Removes node `index` together with its data volume (containers only).
+    pub async fn remove(&mut self, index: usize) -> Result<(), ProviderError> {
+        match self {
+            Self::Containers(deployment) => deployment.remove_with_volume(index).await,
+            _ => Err(containers_only(self, "remove a node with its volume")),
+        }
+    }
+
+    /// How many nodes the harness started (`None` for an external one).
+    pub fn node_count(&self) -> Option<usize> {
+        match self {
+            Self::Local(deployment) => Some(deployment.node_count()),
+            Self::Containers(deployment) => Some(deployment.node_count()),
+            Self::External { .. } => None,
+        }
+    }
+
+    /// The connection string of node `index` alone (direct connection).
+    pub fn node_uri(&self, index: usize) -> Result<MongoUri, ProviderError> {
+        match self {
+            Self::Local(deployment) => deployment.node_uri(index),
+            Self::Containers(deployment) => deployment.node_uri(index),
+            Self::External { uri } => Err(ProviderError::InvalidState {
+                node: uri.to_string(),
+                operation: "name a node".into(),
+                reason: "the harness did not start this deployment".into(),
+            }),
+        }
+    }
+
     /// Starts another deployment like this one (a fresh node to restore into).
     pub async fn start_fresh(&self, run_id: &str) -> Result<Deployment, ProviderError> {
         match self {
@@ -185,5 +227,18 @@ impl Deployment {
             Self::Containers(deployment) => deployment.teardown().await,
             Self::External { .. } => None,
         }
+    }
+}
+
+fn containers_only(deployment: &Deployment, operation: &str) -> ProviderError {
+    let node = match deployment {
+        Deployment::Local(local) => local.run_id().to_string(),
+        Deployment::Containers(containers) => containers.run_id().to_string(),
+        Deployment::External { uri } => uri.to_string(),
+    };
+    ProviderError::InvalidState {
+        node,
+        operation: operation.into(),
+        reason: "only the containers provider can (run with provider = \"containers\")".into(),
     }
 }

@@ -120,6 +120,8 @@ pub async fn run_drill(
         fresh_client: None,
         server,
         ticks: None,
+        failover_probe: None,
+        primary_monitor: None,
         tick_log: None,
         workload_start: None,
         backups: Vec::new(),
@@ -133,6 +135,19 @@ pub async fn run_drill(
     };
     for note in engine_findings(&context.server.capabilities, context.server.engine_name()) {
         context.finding(note);
+    }
+    if scenario.topology.replica_set.is_some()
+        && let Some(count) = context.source.node_count()
+    {
+        let uris = (0..count)
+            .filter_map(|index| context.source.node_uri(index).ok())
+            .map(|uri| uri.expose_secret().to_string())
+            .collect();
+        context.primary_monitor = Some(super::primary::PrimaryMonitor::start(
+            uris,
+            context.clock,
+            scenario.workload.probe_interval,
+        ));
     }
 
     let mut stopped_early: Option<(VerdictKind, String)> = None;
@@ -201,9 +216,20 @@ pub async fn run_drill(
         }
     }
 
-    // The writer runs until T_d; a drill with no disaster stops it here.
+    // A failover probe still running gets no more time: the drill is over.
+    context.await_failover_service(Duration::ZERO).await;
+    // The writer runs until T_d (a failover drill's, to the end); a drill
+    // with no disaster stops it here.
     if let Some(writer) = context.ticks.take() {
         context.tick_log = Some(writer.stop().await);
+    }
+    if let Some(monitor) = context.primary_monitor.take() {
+        let changes = monitor.stop().await;
+        if let Some(t_d) = context.disaster_at {
+            let text = super::primary::describe_failover(&changes, t_d.offset_ms);
+            context.finding(text);
+        }
+        report.measurements.primary_timeline = changes;
     }
     measure(&mut context, &mut report).await;
     report.checks.extend(context.checks.iter().cloned());
@@ -261,18 +287,13 @@ fn scenario_is_destructive(scenario: &Scenario) -> bool {
 }
 
 /// Why this engine or provider cannot run the scenario at all, if so.
-fn unsupported_reason(scenario: &Scenario, _provider: ProviderKind) -> Option<String> {
-    if scenario.topology.engine == Engine::Ferretdb
-        && scenario.topology.nodes > 1
-        && scenario_needs_replica_set(scenario)
-    {
+/// Why a scenario cannot run on its engine at all: it is then skipped
+/// (JUnit skipped, exit 2), never passed.
+pub fn unsupported_reason(scenario: &Scenario, _provider: ProviderKind) -> Option<String> {
+    if scenario.topology.engine == Engine::Ferretdb && scenario.topology.replica_set.is_some() {
         return Some("not supported by engine ferretdb: replica sets (elections, oplog)".into());
     }
     None
-}
-
-fn scenario_needs_replica_set(scenario: &Scenario) -> bool {
-    scenario.tags.iter().any(|tag| tag == "replica-set")
 }
 
 async fn start_deployment(
@@ -301,9 +322,15 @@ async fn start_deployment(
             spec.engine = scenario.topology.engine;
             spec.nodes = usize::from(scenario.topology.nodes.max(1));
             spec.keep = options.keep;
-            if scenario.topology.engine == Engine::Mongodb && spec.nodes > 1 {
-                spec.replica_set = Some(crate::provider::containers::ReplicaSetOptions::default());
-            }
+            spec.image_tag = scenario.topology.image_tag.clone();
+            spec.replica_set =
+                scenario
+                    .topology
+                    .replica_set
+                    .map(|replica_set| crate::provider::containers::ReplicaSetOptions {
+                        arbiter: replica_set.arbiter,
+                        ..Default::default()
+                    });
             Deployment::Containers(Box::new(
                 crate::provider::containers::ContainerDeployment::start(spec)
                     .await

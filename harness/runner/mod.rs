@@ -6,5 +6,6 @@ pub mod context;
 pub mod deployment;
 pub mod drill;
 pub mod events;
+pub mod primary;
 pub mod probe;
 pub mod ticks;

@@ -9,7 +9,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::Collector;
-use super::model::{MAX_NODES, StepKindName};
+use super::model::{DisasterAction, MAX_NODES, StepKindName};
 use super::schema::{self, Field, Kind};
 use crate::measure::format_duration;
 use crate::uri::{MongoUri, redact};
@@ -305,6 +305,16 @@ impl Checker<'_, '_> {
                     Some("\"majority\" or a number of nodes from 1 to 7".into()),
                 ),
             },
+            Kind::NodeTarget => match value.get_ref() {
+                DeValue::String(text) if text == "primary" => {}
+                DeValue::Integer(_) => self.integer(value, key, path, field, 0, MAX_NODES as i64 - 1),
+                _ => self.push(
+                    span,
+                    path,
+                    format!("invalid node {}", shown(value.get_ref())),
+                    Some("a node index from 0 to 6, or \"primary\"".into()),
+                ),
+            },
             Kind::Table(fields) => match value.get_ref().as_table() {
                 Some(table) => self.table(table, span, path, fields, &format!("[{path}]")),
                 None => self.wrong_type(value, path, "a table", field),
@@ -407,6 +417,7 @@ impl Checker<'_, '_> {
             .unwrap_or(Some(1))
             // An out-of-range count was reported; do not judge node indexes by it.
             .filter(|count| (1..=i128::from(MAX_NODES)).contains(count));
+        let replica_set = topology.and_then(|table| bool_at(table, "replica_set")) == Some(true);
         if let Some((_, value)) = entry(root, "topology")
             && let Some(table) = topology
         {
@@ -435,7 +446,7 @@ impl Checker<'_, '_> {
                 continue;
             };
             kinds_present.push(kind.as_str());
-            self.step_rules(table, step.span(), &path, kind, nodes);
+            self.step_rules(table, step.span(), &path, kind, nodes, replica_set);
             match kind {
                 StepKindName::Backup => seen_backup = true,
                 StepKindName::Disaster => {
@@ -516,6 +527,27 @@ impl Checker<'_, '_> {
                 None,
             );
         }
+        if bool_at(table, "replica_set") != Some(true)
+            && let Some(span) = key_span(table, "arbiter")
+        {
+            self.push(
+                span,
+                "topology.arbiter",
+                "`arbiter` applies only to a replica set (`replica_set = true`)".into(),
+                None,
+            );
+        }
+        if !(string_at(table, "engine") == Some("mongodb") && string_at(table, "provider") == Some("containers"))
+            && let Some(span) = key_span(table, "image_tag")
+        {
+            self.push(
+                span,
+                "topology.image_tag",
+                "`image_tag` applies only to provider = \"containers\" with engine = \"mongodb\" (the `mongo` image)"
+                    .into(),
+                None,
+            );
+        }
     }
 
     fn step_rules(
@@ -525,6 +557,7 @@ impl Checker<'_, '_> {
         path: &str,
         kind: StepKindName,
         nodes: Option<i128>,
+        replica_set: bool,
     ) {
         // A key that only makes sense with one value of another key.
         let requires = |checker: &mut Self, key: &str, needed: bool, missing_message: String, condition: &str| match (
@@ -585,13 +618,24 @@ impl Checker<'_, '_> {
                         None,
                     );
                 }
-                if !matches!(action, Some("kill-node" | "wipe-data"))
-                    && let Some(key_span) = key_span(table, "node")
-                {
+                let targets_node = action
+                    .and_then(|name| {
+                        serde_json::from_value::<DisasterAction>(serde_json::Value::String(name.into())).ok()
+                    })
+                    .is_some_and(DisasterAction::targets_node);
+                if !targets_node && let Some(key_span) = key_span(table, "node") {
                     self.push(
                         key_span,
                         &join(path, "node"),
-                        "`node` applies only to action = \"kill-node\" or \"wipe-data\"".into(),
+                        "`node` applies only to the node actions (kill-node, stop-node, pause-node, wipe-data, disconnect-node, remove-node)".into(),
+                        None,
+                    );
+                }
+                if action == Some("kill-majority") && !replica_set {
+                    self.push(
+                        span.clone(),
+                        &join(path, "action"),
+                        "action = \"kill-majority\" needs a replica set: set `replica_set = true` in [topology]".into(),
                         None,
                     );
                 }

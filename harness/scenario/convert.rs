@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::check::parse_duration;
 use super::model::{
-    BackupEngine, BackupFormat, Dataset, ReadConcern, RestoreTarget, Scenario, Step, StepKind, Topology, Workload,
-    WriteConcern,
+    BackupEngine, BackupFormat, Dataset, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget, Scenario, Step,
+    StepKind, Topology, Workload, WriteConcern,
 };
-use super::wire::{ScenarioFile, StepFile, WriteConcernFile};
+use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
 use crate::measure::{ExpectedFailure, Objectives};
 use crate::provider::{Backend, Engine};
 use crate::uri::MongoUri;
@@ -52,6 +52,10 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         nodes: topology.nodes.unwrap_or(1),
         uri,
         allow_destructive: topology.allow_destructive.unwrap_or(false),
+        replica_set: topology.replica_set.unwrap_or(false).then(|| ReplicaSetTopology {
+            arbiter: topology.arbiter.unwrap_or(false),
+        }),
+        image_tag: topology.image_tag.clone(),
     };
     let dataset = Dataset {
         database: file
@@ -158,7 +162,14 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
                 action,
                 collection,
                 documents,
-                node,
+                node: match node {
+                    None => None,
+                    Some(NodeTargetFile::Index(index)) => Some(NodeTarget::Index(index)),
+                    Some(NodeTargetFile::Name(name)) if name == "primary" => Some(NodeTarget::Primary),
+                    Some(NodeTargetFile::Name(name)) => {
+                        return Err((path("node"), format!("invalid node {name:?}")));
+                    }
+                },
                 command,
             },
         ),

@@ -22,6 +22,10 @@
 //! nodes = 1                            # 1 to 7
 //! # uri = "mongodb://host:27017/"      # external only, required there
 //! # allow_destructive = true           # external only: the scenario's half of the opt-in
+//! # replica_set = true                 # the nodes form a replica set (mongodb only;
+//!                                      # ferretdb ends such a drill as "not supported")
+//! # arbiter = true                     # replica sets: one arbiter on top of `nodes`
+//! # image_tag = "7.0"                  # containers + mongodb: the `mongo` image tag
 //!
 //! [dataset]                            # required
 //! profile = "shepherd-cms"             # required
@@ -57,11 +61,13 @@
 //!
 //! [[steps]]
 //! kind = "disaster"                    # at most one: it records T_d
-//! action = "drop-database"             # drop-database | drop-collection | kill-node | wipe-data
-//!                                      # | corrupt-documents | tamper-backup | command
+//! action = "drop-database"             # drop-database | drop-collection | corrupt-documents
+//!                                      # | tamper-backup | command | kill-node | stop-node
+//!                                      # | pause-node | wipe-data | disconnect-node | remove-node
+//!                                      # | kill-majority (replica sets)
 //! # collection = "configurations"      # drop-collection, corrupt-documents (required there)
 //! # documents = 10                     # corrupt-documents
-//! # node = 0                           # kill-node, wipe-data
+//! # node = 0                           # the *-node actions and wipe-data: an index or "primary"
 //! # command = "runbook/break.sh"       # required with action = "command", only then
 //!
 //! [[steps]]
@@ -106,6 +112,6 @@ pub use diagnostic::{Diagnostic, ScenarioErrors};
 pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
 pub use model::{
-    BackupEngine, BackupFormat, Dataset, DisasterAction, ReadConcern, RestoreTarget, Scenario, Step, StepKind,
-    StepKindName, Topology, Workload, WriteConcern,
+    BackupEngine, BackupFormat, Dataset, DisasterAction, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget,
+    Scenario, Step, StepKind, StepKindName, Topology, Workload, WriteConcern,
 };

@@ -51,6 +51,36 @@ pub struct Topology {
     /// The scenario's half of the opt-in for destructive steps against an
     /// external deployment; the command line gives the other half.
     pub allow_destructive: bool,
+    /// The nodes form a replica set (`replica_set = true`); `None` gives
+    /// independent servers.
+    pub replica_set: Option<ReplicaSetTopology>,
+    /// The `mongo` image tag for the containers provider (`7.0` if unset).
+    pub image_tag: Option<String>,
+}
+
+/// How the scenario shapes a replica set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplicaSetTopology {
+    /// One arbiter on top of the data-bearing nodes.
+    pub arbiter: bool,
+}
+
+/// Which node a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeTarget {
+    /// Node `n`, numbered from 0 in the topology's order.
+    Index(u8),
+    /// Whichever node is the writable primary when the fault is injected.
+    Primary,
+}
+
+impl std::fmt::Display for NodeTarget {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Index(index) => write!(formatter, "node-{index}"),
+            Self::Primary => formatter.write_str("the primary"),
+        }
+    }
 }
 
 /// The dataset to seed.
@@ -169,8 +199,20 @@ named_enum! {
         DropDatabase => "drop-database",
         /// Drop one collection.
         DropCollection => "drop-collection",
-        /// Kill a node's process (or container).
+        /// Kill a node's process (or container): SIGKILL.
         KillNode => "kill-node",
+        /// Stop a node cleanly (SIGTERM, or `docker stop`).
+        StopNode => "stop-node",
+        /// Freeze a node (SIGSTOP, or `docker pause`).
+        PauseNode => "pause-node",
+        /// Cut a node's container off the drill's network (containers only).
+        DisconnectNode => "disconnect-node",
+        /// Remove a node's container together with its data volume
+        /// (containers only).
+        RemoveNode => "remove-node",
+        /// Kill a majority of a replica set's data-bearing members, the
+        /// primary first: no primary can be elected afterwards.
+        KillMajority => "kill-majority",
         /// Delete a node's data directory.
         WipeData => "wipe-data",
         /// Overwrite some documents of one collection.
@@ -247,8 +289,8 @@ pub enum StepKind {
         collection: Option<String>,
         /// How many documents to corrupt (`corrupt-documents`).
         documents: Option<u64>,
-        /// Which node to kill or wipe (index from 0).
-        node: Option<u8>,
+        /// Which node the node faults hit (node 0 when unset).
+        node: Option<NodeTarget>,
         /// The command (action `command` only).
         command: Option<String>,
     },
@@ -309,6 +351,58 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3_600);
 
 /// The largest dataset a scenario may ask for.
 pub const MAX_DOCUMENTS: u64 = 100_000_000;
+
+impl DisasterAction {
+    /// Whether the action faults one node (and so takes `node`).
+    pub fn targets_node(self) -> bool {
+        matches!(
+            self,
+            Self::KillNode
+                | Self::WipeData
+                | Self::StopNode
+                | Self::PauseNode
+                | Self::DisconnectNode
+                | Self::RemoveNode
+        )
+    }
+}
+
+impl Scenario {
+    /// The same scenario on another engine (`drdrill run --engine`):
+    /// FerretDB runs its embedded SQLite backend; the `mongo` image tag
+    /// applies only to MongoDB.
+    pub fn on_engine(&self, engine: Engine) -> Scenario {
+        let mut scenario = self.clone();
+        if scenario.topology.engine != engine {
+            scenario.topology.engine = engine;
+            match engine {
+                Engine::Ferretdb => {
+                    scenario.topology.backend = Some(Backend::Sqlite);
+                    scenario.topology.image_tag = None;
+                }
+                Engine::Mongodb => scenario.topology.backend = None,
+            }
+        }
+        scenario
+    }
+
+    /// A failover drill: a replica set whose disaster is not followed by a
+    /// restore. The tick writer keeps writing after T_d against whatever
+    /// answers, and the service is probed from T_d on.
+    pub fn is_failover(&self) -> bool {
+        let Some(disaster) = self
+            .steps
+            .iter()
+            .position(|step| matches!(step.kind, StepKind::Disaster { .. }))
+        else {
+            return false;
+        };
+        self.topology.replica_set.is_some()
+            && !self.steps[disaster..]
+                .iter()
+                .any(|step| matches!(step.kind, StepKind::Restore { .. }))
+    }
+}
 
 /// The largest number of nodes (MongoDB's voting-member limit).
 pub const MAX_NODES: u8 = 7;

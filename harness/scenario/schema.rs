@@ -35,6 +35,8 @@ pub(crate) enum Kind {
     TextList,
     /// `"majority"` or a number of nodes.
     WriteConcern,
+    /// A node index (0 to 6) or `"primary"`.
+    NodeTarget,
     /// A table with the given keys.
     Table(&'static [Field]),
     /// The `[[steps]]` array of tables, whose keys depend on `kind`.
@@ -115,6 +117,9 @@ const TOPOLOGY: &[Field] = &[
     ),
     optional("uri", Kind::Uri, "uri = \"mongodb://host:27017/\""),
     optional("allow_destructive", Kind::Bool, "allow_destructive = true"),
+    optional("replica_set", Kind::Bool, "replica_set = true"),
+    optional("arbiter", Kind::Bool, "arbiter = true"),
+    optional("image_tag", Kind::Text, "image_tag = \"7.0\""),
 ];
 
 const DATASET: &[Field] = &[
@@ -200,14 +205,7 @@ const DISASTER: &[Field] = &[
         },
         "documents = 10",
     ),
-    optional(
-        "node",
-        Kind::Integer {
-            min: 0,
-            max: MAX_NODES as i64 - 1,
-        },
-        "node = 0",
-    ),
+    optional("node", Kind::NodeTarget, "node = 0"),
     optional("command", Kind::Text, "command = \"runbook/break.sh\""),
 ];
 

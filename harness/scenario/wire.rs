@@ -60,6 +60,22 @@ pub struct TopologyFile {
     pub uri: Option<String>,
     /// `allow_destructive`.
     pub allow_destructive: Option<bool>,
+    /// `replica_set`.
+    pub replica_set: Option<bool>,
+    /// `arbiter`.
+    pub arbiter: Option<bool>,
+    /// `image_tag`.
+    pub image_tag: Option<String>,
+}
+
+/// `node`: an index or `"primary"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NodeTargetFile {
+    /// A node index.
+    Index(u8),
+    /// A name; only `primary` is valid.
+    Name(String),
 }
 
 /// `[dataset]`.
@@ -151,7 +167,7 @@ pub enum StepFile {
         /// `documents`.
         documents: Option<u64>,
         /// `node`.
-        node: Option<u8>,
+        node: Option<NodeTargetFile>,
         /// `command`.
         command: Option<String>,
     },

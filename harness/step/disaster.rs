@@ -1,6 +1,10 @@
 //! `disaster`: records T_d, stops the tick writer at T_d, and injects the
-//! fault: drop the database or a collection, kill a node, wipe its data,
-//! corrupt documents, tamper with the backup, or run the team's command.
+//! fault: drop the database or a collection, kill, stop, pause, disconnect
+//! or remove a node (or the primary), kill a replica set's majority, wipe a
+//! node's data, corrupt documents, tamper with the backup, or run the
+//! team's command. In a failover drill (a replica set, no restore after
+//! the disaster) the writer keeps writing and the service is probed from
+//! T_d on, in the background.
 
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
@@ -8,9 +12,11 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::backup::BackupLocation;
+use crate::checksum::{DigestOptions, digest_database};
 use crate::runner::context::DrillContext;
+use crate::runner::deployment::Deployment;
 use crate::runner::events::Event;
-use crate::scenario::{DisasterAction, Step, StepKind};
+use crate::scenario::{DisasterAction, NodeTarget, Step, StepKind};
 
 /// Runs a `disaster` step.
 pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> StepOutcome {
@@ -24,13 +30,36 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
     else {
         unreachable!("dispatched by kind")
     };
-    let node = usize::from(node.unwrap_or(0));
+    let failover = context.scenario.is_failover();
+    // A failover drill has no backup: its reference is the data just
+    // before T_d (the workload writes only ticks, which checksums exclude).
+    if failover && context.reference.is_none() {
+        let mut options = DigestOptions::default();
+        options.missing_database_is_empty = true;
+        match digest_database(&context.source_database(), &options, &crate::progress::NoProgress).await {
+            Ok(reference) => context.reference = Some(reference),
+            Err(error) => {
+                return StepOutcome::error(format!(
+                    "cannot take the reference checksums before T_d: {}",
+                    crate::uri::redact(&error.to_string())
+                ));
+            }
+        }
+    }
+    let node = match node.unwrap_or(NodeTarget::Index(0)) {
+        NodeTarget::Index(index) => usize::from(index),
+        NodeTarget::Primary => match primary_of(&context.source).await {
+            Ok(index) => index,
+            Err(error) => return StepOutcome::error(format!("{action}: {error}")),
+        },
+    };
     // T_d is recorded immediately before the fault is issued.
     let t_d = context.clock.now();
     context.disaster_at = Some(t_d);
     context.events.emit(Event::Disaster { at_ms: t_d.offset_ms });
-    let writer = context.ticks.take();
+    let writer = if failover { None } else { context.ticks.take() };
     let database = context.source_database();
+    let node_name = format!("node-{node}");
     let result: Result<serde_json::Value, String> = match action {
         DisasterAction::DropDatabase => database
             .drop()
@@ -50,13 +79,38 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
             .source
             .kill(node)
             .await
-            .map(|()| json!({ "killed": format!("node-{node}") }))
+            .map(|()| json!({ "killed": node_name }))
             .map_err(|error| error.to_string()),
+        DisasterAction::StopNode => context
+            .source
+            .stop(node)
+            .await
+            .map(|()| json!({ "stopped": node_name }))
+            .map_err(|error| error.to_string()),
+        DisasterAction::PauseNode => context
+            .source
+            .pause(node)
+            .await
+            .map(|()| json!({ "paused": node_name }))
+            .map_err(|error| error.to_string()),
+        DisasterAction::DisconnectNode => context
+            .source
+            .disconnect(node)
+            .await
+            .map(|()| json!({ "disconnected": node_name }))
+            .map_err(|error| error.to_string()),
+        DisasterAction::RemoveNode => context
+            .source
+            .remove(node)
+            .await
+            .map(|()| json!({ "removed_with_volume": node_name }))
+            .map_err(|error| error.to_string()),
+        DisasterAction::KillMajority => kill_majority(&mut context.source).await,
         DisasterAction::WipeData => context
             .source
             .wipe(node)
             .await
-            .map(|()| json!({ "wiped": format!("node-{node}") }))
+            .map(|()| json!({ "wiped": node_name }))
             .map_err(|error| error.to_string()),
         DisasterAction::CorruptDocuments => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
@@ -85,8 +139,16 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
     if let Some(writer) = writer {
         context.tick_log = Some(writer.stop().await);
     }
-    // Without a restore step after this one (a failover drill), the service
-    // is probed from T_d on; otherwise the restore step probes when it ends.
+    // In a failover drill the service is probed from T_d on, while the
+    // writer keeps writing; otherwise the restore step probes when it ends.
+    if failover && result.is_ok() {
+        context.failover_probe = Some(crate::runner::probe::BackgroundProbe::start(
+            context.source_database(),
+            context.clock,
+            context.scenario.workload.probe_interval,
+            context.write_concern(),
+        ));
+    }
     match result {
         Ok(details) => StepOutcome::passed(format!("{action} at T_d = {} ms", t_d.offset_ms), details),
         Err(error) => StepOutcome::error(format!(
@@ -94,6 +156,41 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
             crate::uri::redact(&error)
         )),
     }
+}
+
+/// The node answering as writable primary.
+async fn primary_of(deployment: &Deployment) -> Result<usize, String> {
+    let count = deployment
+        .node_count()
+        .ok_or("node = \"primary\" needs a deployment the harness started")?;
+    let uris: Vec<String> = (0..count)
+        .filter_map(|index| deployment.node_uri(index).ok())
+        .map(|uri| uri.expose_secret().to_string())
+        .collect();
+    match crate::runner::primary::find_primary(&uris).await {
+        (Some(index), _) => Ok(index),
+        (None, answering) => Err(format!(
+            "no node answers as primary ({answering} of {count} answer `hello`)"
+        )),
+    }
+}
+
+/// Kills a majority of the data-bearing members, the primary first, so
+/// that the rest cannot elect one.
+async fn kill_majority(deployment: &mut Deployment) -> Result<serde_json::Value, String> {
+    let count = deployment
+        .node_count()
+        .ok_or("kill-majority needs a deployment the harness started")?;
+    let primary = primary_of(deployment).await.ok();
+    let majority = count / 2 + 1;
+    let mut order: Vec<usize> = primary.into_iter().collect();
+    order.extend((0..count).filter(|index| Some(*index) != primary));
+    let mut killed = Vec::new();
+    for index in order.into_iter().take(majority) {
+        deployment.kill(index).await.map_err(|error| error.to_string())?;
+        killed.push(format!("node-{index}"));
+    }
+    Ok(json!({ "killed": killed, "of": count }))
 }
 
 /// Overwrites a field of the first `count` documents (in `_id` order).

@@ -28,9 +28,20 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     };
     let mut details = json!({ "target": target.to_string(), "backup_engine": backup.engine });
     match target {
-        RestoreTarget::SameNode => match context.source.ensure_running(0).await {
-            Ok(true) => {
-                details["restarted"] = json!("node-0");
+        RestoreTarget::SameNode => {
+            // Every node the disaster took down comes back first: restarted
+            // after a kill or stop, resumed after a pause, reconnected after
+            // a disconnect, recreated (empty) after a removal.
+            let mut restarted = Vec::new();
+            for node in 0..context.source.node_count().unwrap_or(0) {
+                match context.source.ensure_running(node).await {
+                    Ok(true) => restarted.push(format!("node-{node}")),
+                    Ok(false) => {}
+                    Err(error) => return StepOutcome::error(format!("cannot bring node-{node} back: {error}")),
+                }
+            }
+            if !restarted.is_empty() {
+                details["restarted"] = json!(restarted);
                 // A restarted container may publish another port: connect anew.
                 match crate::runner::drill::connect(&context.source.uri()).await {
                     Ok(client) => context.source_client = client,
@@ -39,9 +50,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
                     }
                 }
             }
-            Ok(false) => {}
-            Err(error) => return StepOutcome::error(format!("cannot restart the node: {error}")),
-        },
+        }
         RestoreTarget::FreshNode => {
             if context.fresh.is_none() {
                 let fresh = match context.source.start_fresh(&context.run_id).await {

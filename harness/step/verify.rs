@@ -15,6 +15,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     let Some(reference) = context.reference.clone() else {
         return StepOutcome::error("verify needs a reference: run a backup step before it");
     };
+    // A failover drill verifies what the new primary serves: first wait
+    // (within this step's timeout) until it serves at all.
+    context
+        .await_failover_service(std::time::Duration::from_secs(24 * 3_600))
+        .await;
     let progress = StepProgress::new(context.events, index);
     let mut options = DigestOptions::default();
     options.missing_database_is_empty = true;

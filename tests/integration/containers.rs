@@ -412,7 +412,11 @@ fn podman_service_script_returns_once_it_started_the_service() {
     let output = child.wait_with_output().unwrap();
     let (stdout, stderr) = ctx::text(&output);
     assert!(status.success(), "{stdout}\n{stderr}");
-    assert_eq!(stdout, format!("export DOCKER_HOST=unix://{}", socket.display()), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("export DOCKER_HOST=unix://{}", socket.display()),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("started the Podman service"),
         "the script did not start a service, so this proves nothing:\n{stderr}"

@@ -535,3 +535,114 @@ duration = "10m"
         .collect();
     assert!(left.is_empty(), "clean left {left:?}:\n{stdout}");
 }
+
+/// Every container fault, for real on the container engine, as the disaster
+/// of a drill: the restore step brings the node back (start after a kill or
+/// stop, unpause, reconnect, recreate after removal with its volume),
+/// restores, and the report carries the measured RTO.
+#[test]
+fn every_container_fault_is_a_drill_with_a_measured_rto() {
+    let folder = tempfile::tempdir().unwrap();
+    let faults = ["kill-node", "stop-node", "pause-node", "disconnect-node", "remove-node"];
+    let scenarios = folder.path().join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    for fault in faults {
+        std::fs::write(
+            scenarios.join(format!("{fault}.toml")),
+            format!(
+                r#"name = "fault-{fault}"
+[topology]
+provider = "containers"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 400
+seed = 5
+[workload]
+tick_interval = "50ms"
+write_concern = 1
+probe_interval = "100ms"
+[objectives]
+rto = "2m"
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "backup"
+engine = "builtin"
+[[steps]]
+kind = "disaster"
+action = "{fault}"
+node = 0
+[[steps]]
+kind = "restore"
+[[steps]]
+kind = "verify"
+"#
+            ),
+        )
+        .unwrap();
+    }
+    let out = folder.path().join("out");
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&scenarios)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&out).unwrap().flatten() {
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(entry.path().join("report.json")).unwrap()).unwrap();
+        let name = report["scenario"].as_str().unwrap().to_string();
+        assert_eq!(report["topology"]["provider"], "containers", "{name}");
+        assert_eq!(report["verdict"]["kind"], "passed", "{name}: {}", report["verdict"]);
+        let disaster = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|step| step["kind"] == "disaster")
+            .unwrap();
+        assert_eq!(disaster["status"], "passed", "{name}: {disaster}");
+        let restore = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|step| step["kind"] == "restore")
+            .unwrap();
+        // The node was really down: the restore had to bring it back.
+        assert_eq!(
+            restore["details"]["restarted"],
+            serde_json::json!(["node-0"]),
+            "{name}: {restore}"
+        );
+        let rto = report["measurements"]["rto_service_ms"].as_u64();
+        assert!(
+            rto.is_some_and(|rto| rto > 0),
+            "{name}: no RTO in {}",
+            report["measurements"]
+        );
+        seen.push(name);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "fault-disconnect-node",
+            "fault-kill-node",
+            "fault-pause-node",
+            "fault-remove-node",
+            "fault-stop-node"
+        ]
+    );
+    let left: Vec<String> = labelled_leftovers()
+        .into_iter()
+        .filter(|name| name.contains("fault-"))
+        .collect();
+    assert!(left.is_empty(), "the fault drills left {left:?}");
+}

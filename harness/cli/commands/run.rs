@@ -62,6 +62,10 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
             break;
         }
         let run_id = super::serve::new_run_id(&scenario.name);
+        let scenario = match args.engine {
+            Some(engine) => &scenario.on_engine(engine),
+            None => scenario,
+        };
         let report = run_drill(scenario, &run_id, &options, &view, cancel.clone()).await;
         let folder = args.out.join(&run_id);
         let written = drdrill::report::write_drill_reports(&folder, &report).with_context(|| {

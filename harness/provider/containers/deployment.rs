@@ -16,7 +16,7 @@ use super::labels::{Owner, RUN_ID_LABEL, is_valid_run_id, network_name, node_lab
 use super::network;
 use super::node::{ContainerNode, NodeRole, NodeSpec, SERVER_PORT};
 use super::replica::{REPLICA_SET_NAME, ReplicaSetOptions};
-use crate::provider::ready::{hello, probe_client};
+use crate::provider::ready::{hello, is_writable_primary, probe_client};
 use crate::provider::record::RunRecord;
 use crate::provider::{Engine, ProviderError};
 use crate::uri::MongoUri;
@@ -196,43 +196,9 @@ impl ContainerDeployment {
         self.record.save()?;
         network::create_network(&self.docker, &network, run_labels(&run_id, &owner)).await?;
         self.network = Some(network);
-        let replica_set = self.spec.replica_set.as_ref().map(|_| REPLICA_SET_NAME.to_string());
         for (index, role) in self.spec.roles().into_iter().enumerate() {
-            let node_spec = NodeSpec {
-                run_id: run_id.clone(),
-                index,
-                engine: self.spec.engine,
-                image: self.spec.image(),
-                replica_set: replica_set.clone(),
-                owner: owner.clone(),
-            };
-            let volume = node_spec.volume_name();
-            self.record
-                .containers
-                .extend([volume.clone(), node_spec.container_name()]);
-            self.record.save()?;
-            network::create_volume(&self.docker, &volume, node_labels(&run_id, &owner, index)).await?;
-            self.volumes.push(volume);
-            let name = node_spec.container_name();
-            let container = match node_spec.container_request().start().await {
-                Ok(container) => container,
-                Err(error) => {
-                    // testcontainers may have created the container before
-                    // failing to start it; nothing else would remove it.
-                    let _ = network::remove_container(&self.docker, &name).await;
-                    return Err(ContainerError::testcontainers("start container", &name, error).into());
-                }
-            };
-            let id = container.id().to_string();
-            self.nodes.push(ContainerNode {
-                spec: node_spec,
-                role,
-                container: Some(container),
-                id,
-                host_port: 0,
-                address: None,
-                disconnected: false,
-            });
+            let node = self.create_node(index, role, &owner).await?;
+            self.nodes.push(node);
             self.refresh_port(index).await?;
             self.pin_address(index).await?;
         }
@@ -262,6 +228,91 @@ impl ContainerDeployment {
             self.wait_all_healthy().await?;
         }
         Ok(())
+    }
+
+    /// Creates node `index`'s volume and container (recorded first, so a
+    /// kill in between leaves a name to clean by) and starts it.
+    async fn create_node(
+        &mut self,
+        index: usize,
+        role: NodeRole,
+        owner: &Owner,
+    ) -> Result<ContainerNode, ProviderError> {
+        let run_id = self.spec.run_id.clone();
+        let node_spec = NodeSpec {
+            run_id: run_id.clone(),
+            index,
+            engine: self.spec.engine,
+            image: self.spec.image(),
+            replica_set: self.spec.replica_set.as_ref().map(|_| REPLICA_SET_NAME.to_string()),
+            owner: owner.clone(),
+        };
+        let volume = node_spec.volume_name();
+        for name in [volume.clone(), node_spec.container_name()] {
+            if !self.record.containers.contains(&name) {
+                self.record.containers.push(name);
+            }
+        }
+        self.record.save()?;
+        network::create_volume(&self.docker, &volume, node_labels(&run_id, owner, index)).await?;
+        self.volumes.push(volume);
+        let name = node_spec.container_name();
+        let container = match node_spec.container_request().start().await {
+            Ok(container) => container,
+            Err(error) => {
+                // testcontainers may have created the container before
+                // failing to start it; nothing else would remove it.
+                let _ = network::remove_container(&self.docker, &name).await;
+                return Err(ContainerError::testcontainers("start container", &name, error).into());
+            }
+        };
+        let id = container.id().to_string();
+        Ok(ContainerNode {
+            spec: node_spec,
+            role,
+            container: Some(container),
+            id,
+            host_port: 0,
+            address: None,
+            disconnected: false,
+        })
+    }
+
+    /// Recovery after [`Self::remove_with_volume`]: a new container with a
+    /// new, empty volume under the same name (and, for a replica-set member,
+    /// the same address, so the set takes it back and resyncs it). Waits
+    /// until it answers `hello`; returns how long that took.
+    pub async fn replace_node(&mut self, index: usize) -> Result<Duration, ProviderError> {
+        let Some(old) = self.nodes.get(index) else {
+            return Err(ProviderError::InvalidState {
+                node: format!("node-{index}"),
+                operation: "replace".into(),
+                reason: format!("the deployment has {} node(s)", self.nodes.len()),
+            });
+        };
+        if old.container.is_some() {
+            return Err(ProviderError::InvalidState {
+                node: old.spec.container_name(),
+                operation: "replace".into(),
+                reason: "the node still exists; only a removed node is replaced".into(),
+            });
+        }
+        let (role, address) = (old.role, old.address.clone());
+        let node = self.create_node(index, role, &Owner::current()).await?;
+        self.nodes[index] = node;
+        self.refresh_port(index).await?;
+        match address {
+            Some(address) => {
+                let network = self.network_name();
+                let name = self.nodes[index].spec.container_name();
+                network::disconnect(&self.docker, &network, &name).await?;
+                network::reconnect(&self.docker, &network, &name, Some(&address)).await?;
+                self.nodes[index].address = Some(address);
+                self.refresh_port(index).await?;
+            }
+            None => self.pin_address(index).await?,
+        }
+        self.wait_ready(index).await
     }
 
     /// Re-reads the host port of node `index` (the engine may choose a new
@@ -722,16 +773,6 @@ async fn container_state(docker: &Docker, name: &str) -> String {
         Err(error) if network::is_not_found(&error) => "missing".into(),
         Err(error) => format!("unknown ({error})"),
     }
-}
-
-/// One quick `hello`: `Some(isWritablePrimary)` when it answered.
-async fn is_writable_primary(uri: &str) -> Option<bool> {
-    let client = probe_client(uri).await.ok()?;
-    let reply = tokio::time::timeout(Duration::from_secs(1), hello(&client))
-        .await
-        .ok()?
-        .ok()?;
-    Some(reply.get_bool("isWritablePrimary").unwrap_or(false))
 }
 
 #[cfg(test)]
