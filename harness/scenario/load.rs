@@ -142,7 +142,9 @@ mod tests {
     use super::*;
     use crate::measure::RtoAppliesTo;
     use crate::provider::{Backend, Engine, ProviderKind};
-    use crate::scenario::model::{BackupEngine, DisasterAction, StepKind, WriteConcern};
+    use crate::scenario::model::{
+        BackupEngine, DisasterAction, NodeTarget, ReplicaSetTopology, StepKind, WriteConcern,
+    };
 
     const VALID: &str = r#"name = "weekly-dev-restore"
 tags = ["weekly"]
@@ -433,6 +435,90 @@ kind = "verify"
             found[1].contains("a disaster step against an external deployment"),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn replica_sets_node_targets_and_failover_are_modelled() {
+        let failover = VALID
+            .replace(
+                "engine = \"ferretdb\"",
+                "engine = \"mongodb\"\nnodes = 3\nreplica_set = true\narbiter = true",
+            )
+            .replace(
+                "action = \"drop-database\"",
+                "action = \"kill-node\"\nnode = \"primary\"",
+            )
+            .replace("[[steps]]\nkind = \"restore\"\n\n", "");
+        let scenario = validate_str(&failover, Path::new("x.toml")).unwrap_or_else(|errors| panic!("{errors}"));
+        assert_eq!(
+            scenario.topology.replica_set,
+            Some(ReplicaSetTopology { arbiter: true })
+        );
+        assert!(scenario.is_failover());
+        assert!(matches!(
+            scenario.steps[2].kind,
+            StepKind::Disaster {
+                action: DisasterAction::KillNode,
+                node: Some(NodeTarget::Primary),
+                ..
+            }
+        ));
+        // With a restore after the disaster it is a restore drill.
+        let restore = validate_str(
+            &VALID.replace("engine = \"ferretdb\"", "engine = \"mongodb\"\nreplica_set = true"),
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert!(!restore.is_failover());
+        // And on FerretDB it is not run at all.
+        let on_ferretdb = scenario.on_engine(crate::provider::Engine::Ferretdb);
+        assert_eq!(on_ferretdb.topology.backend, Some(crate::provider::Backend::Sqlite));
+        assert!(
+            crate::runner::drill::unsupported_reason(&on_ferretdb, crate::provider::ProviderKind::Local)
+                .is_some_and(|reason| reason.starts_with("not supported by engine ferretdb"))
+        );
+    }
+
+    #[test]
+    fn node_faults_are_checked_against_the_topology() {
+        let found = problems(&edited(
+            "action = \"drop-database\"",
+            "action = \"pause-node\"\nnode = \"leader\"",
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("steps[2].node: invalid node \"leader\""), "{found:?}");
+        assert!(found[0].contains("or \"primary\""), "{found:?}");
+        let found = problems(&edited("action = \"drop-database\"", "action = \"kill-majority\""));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("needs a replica set"), "{found:?}");
+        let found = problems(&edited(
+            "action = \"drop-database\"",
+            "action = \"drop-database\"\nnode = 0",
+        ));
+        assert!(
+            found[0].contains("`node` applies only to the node actions"),
+            "{found:?}"
+        );
+        let found = problems(&edited(
+            "engine = \"ferretdb\"",
+            "engine = \"ferretdb\"\narbiter = true\nimage_tag = \"7.0\"",
+        ));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].contains("`arbiter` applies only to a replica set"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].contains("`image_tag` applies only to provider = \"containers\""),
+            "{found:?}"
+        );
+        for action in ["stop-node", "pause-node", "disconnect-node", "remove-node"] {
+            let text = edited(
+                "action = \"drop-database\"",
+                &format!("action = \"{action}\"\nnode = 0"),
+            );
+            assert!(problems(&text).is_empty(), "{action}: {:?}", problems(&text));
+        }
     }
 
     #[test]
