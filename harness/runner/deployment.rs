@@ -171,6 +171,40 @@ impl Deployment {
         }
     }
 
+    /// Runs `argv` inside node `index`'s container (containers only).
+    pub async fn exec(
+        &self,
+        index: usize,
+        argv: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<crate::provider::containers::ExecOutput, ProviderError> {
+        match self {
+            Self::Containers(deployment) => deployment.exec(index, argv, timeout).await,
+            _ => Err(containers_only(self, "run a command inside a node's container")),
+        }
+    }
+
+    /// Copies a file out of node `index`'s container (containers only).
+    pub async fn copy_file_out(
+        &self,
+        index: usize,
+        container_path: &str,
+        host_path: &std::path::Path,
+    ) -> Result<(), ProviderError> {
+        match self {
+            Self::Containers(deployment) => deployment.copy_file_out(index, container_path, host_path).await,
+            _ => Err(containers_only(self, "copy a file out of a node's container")),
+        }
+    }
+
+    /// The image node containers run, when the harness started containers.
+    pub fn image(&self) -> Option<String> {
+        match self {
+            Self::Containers(deployment) => Some(deployment.image().reference()),
+            _ => None,
+        }
+    }
+
     /// How many nodes the harness started (`None` for an external one).
     pub fn node_count(&self) -> Option<usize> {
         match self {

@@ -583,6 +583,24 @@ impl Checker<'_, '_> {
                     "missing field `command`: a backup step with engine = \"command\" runs a command".into(),
                     "engine = \"command\"",
                 );
+                if string_at(table, "run_in") == Some("container") {
+                    if string_at(table, "engine") != Some("tools") {
+                        self.push(
+                            key_span(table, "run_in").unwrap_or(span.clone()),
+                            &join(path, "run_in"),
+                            "run_in = \"container\" runs mongodump inside the node's container: it needs engine = \"tools\"".into(),
+                            None,
+                        );
+                    }
+                    if string_at(table, "format") != Some("archive") {
+                        self.push(
+                            key_span(table, "run_in").unwrap_or(span.clone()),
+                            &join(path, "run_in"),
+                            "run_in = \"container\" copies one file out of the container: it needs format = \"archive\"".into(),
+                            None,
+                        );
+                    }
+                }
             }
             StepKindName::Disaster => {
                 let action = string_at(table, "action");

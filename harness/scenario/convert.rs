@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::check::parse_duration;
 use super::model::{
-    BackupEngine, BackupFormat, Dataset, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget, Scenario, Step,
-    StepKind, Topology, Workload, WriteConcern,
+    BackupEngine, BackupFormat, Dataset, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget, RunIn, Scenario,
+    Step, StepKind, Topology, Workload, WriteConcern,
 };
 use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
 use crate::measure::{ExpectedFailure, Objectives};
@@ -137,6 +137,7 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
             format,
             gzip,
             command,
+            run_in,
         } => (
             name,
             timeout,
@@ -145,6 +146,7 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
                 format: format.unwrap_or(BackupFormat::Directory),
                 gzip: gzip.unwrap_or(false),
                 command,
+                run_in: run_in.unwrap_or(RunIn::Host),
             },
         ),
         StepFile::Disaster {

@@ -522,6 +522,29 @@ kind = "verify"
     }
 
     #[test]
+    fn backups_inside_a_container_need_the_tools_and_an_archive() {
+        let found = problems(&edited(
+            "engine = \"builtin\"",
+            "engine = \"builtin\"\nrun_in = \"container\"",
+        ));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("steps[1].run_in: run_in = \"container\" runs mongodump inside the node's container: it needs engine = \"tools\""), "{found:?}");
+        assert!(found[1].contains("it needs format = \"archive\""), "{found:?}");
+        let text = edited(
+            "engine = \"builtin\"",
+            "engine = \"tools\"\nformat = \"archive\"\nrun_in = \"container\"",
+        );
+        let scenario = validate_str(&text, Path::new("x.toml")).unwrap_or_else(|errors| panic!("{errors}"));
+        assert!(matches!(
+            scenario.steps[1].kind,
+            StepKind::Backup {
+                run_in: crate::scenario::RunIn::Container,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn rules_between_steps_are_checked() {
         let found = problems(&edited(
             "kind = \"verify\"",

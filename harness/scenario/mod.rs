@@ -53,6 +53,8 @@
 //! format = "directory"                 # directory (default) | archive
 //! gzip = true                          # default false
 //! # command = "runbook/backup.sh"      # required with engine = "command", only then
+//! # run_in = "container"               # tools + archive: mongodump runs inside node 0's
+//!                                      # container (docker exec), the file is copied out
 //! timeout = "10m"
 //!
 //! [[steps]]
@@ -113,5 +115,5 @@ pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
 pub use model::{
     BackupEngine, BackupFormat, Dataset, DisasterAction, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget,
-    Scenario, Step, StepKind, StepKindName, Topology, Workload, WriteConcern,
+    RunIn, Scenario, Step, StepKind, StepKindName, Topology, Workload, WriteConcern,
 };

@@ -225,6 +225,16 @@ named_enum! {
 }
 
 named_enum! {
+    /// Where the backup tools run.
+    RunIn {
+        /// On the harness's machine, against the deployment's published port.
+        Host => "host",
+        /// Inside node 0's container (`docker exec`), the file copied out after.
+        Container => "container",
+    }
+}
+
+named_enum! {
     /// Where a restore goes.
     RestoreTarget {
         /// Back into the damaged deployment.
@@ -280,6 +290,8 @@ pub enum StepKind {
         gzip: bool,
         /// The command (engine `command` only).
         command: Option<String>,
+        /// Where the tools run (engine `tools` only).
+        run_in: RunIn,
     },
     /// Inject the disaster; T_d is recorded just before.
     Disaster {
@@ -423,6 +435,7 @@ mod tests {
         round_trip::<BackupFormat>(BackupFormat::NAMES);
         round_trip::<DisasterAction>(DisasterAction::NAMES);
         round_trip::<RestoreTarget>(RestoreTarget::NAMES);
+        round_trip::<RunIn>(RunIn::NAMES);
         round_trip::<StepKindName>(StepKindName::NAMES);
         round_trip::<ReadConcern>(ReadConcern::NAMES);
     }

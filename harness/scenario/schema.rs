@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::model::{
     BackupEngine, BackupFormat, DisasterAction, MAX_DOCUMENTS, MAX_NODES, MAX_TIMEOUT, ReadConcern, RestoreTarget,
-    StepKindName,
+    RunIn, StepKindName,
 };
 use crate::measure::KNOWN_CHECKS;
 
@@ -188,6 +188,7 @@ const BACKUP: &[Field] = &[
     optional("format", Kind::Choice(BackupFormat::NAMES), "format = \"directory\""),
     optional("gzip", Kind::Bool, "gzip = true"),
     optional("command", Kind::Text, "command = \"runbook/backup.sh\""),
+    optional("run_in", Kind::Choice(RunIn::NAMES), "run_in = \"container\""),
 ];
 
 const DISASTER: &[Field] = &[

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::model::{BackupEngine, BackupFormat, DisasterAction, ReadConcern, RestoreTarget};
+use super::model::{BackupEngine, BackupFormat, DisasterAction, ReadConcern, RestoreTarget, RunIn};
 use crate::measure::RtoAppliesTo;
 use crate::provider::{Backend, Engine, ProviderKind};
 
@@ -153,6 +153,8 @@ pub enum StepFile {
         gzip: Option<bool>,
         /// `command`.
         command: Option<String>,
+        /// `run_in`.
+        run_in: Option<RunIn>,
     },
     /// `kind = "disaster"`.
     Disaster {

@@ -13,7 +13,7 @@ use crate::backup::{DumpRequest, EngineChoice, Layout};
 use crate::checksum::{DigestOptions, digest_database};
 use crate::runner::context::{DrillContext, TakenBackup};
 use crate::runner::events::StepProgress;
-use crate::scenario::{BackupEngine, BackupFormat, Step, StepKind};
+use crate::scenario::{BackupEngine, BackupFormat, RunIn, Step, StepKind};
 
 /// Runs a `backup` step.
 pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
@@ -22,11 +22,15 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         format,
         gzip,
         command,
+        run_in,
     } = &step.kind
     else {
         unreachable!("dispatched by kind")
     };
     super::seed::start_workload(context);
+    if *run_in == RunIn::Container {
+        return in_container(context, index, step, *gzip).await;
+    }
     let choice = match engine {
         BackupEngine::Auto => EngineChoice::Auto,
         BackupEngine::Tools => EngineChoice::Tools,
@@ -213,6 +217,160 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
             dump.bytes,
             dump.duration.as_secs_f64(),
             describe(&dump.location)
+        ),
+        details,
+    )
+}
+
+/// The runbook's `docker exec mongo-primary mongodump ...`: mongodump runs
+/// inside node 0's container against the server on the container's own
+/// loopback, writes one archive, and the archive is copied out into the
+/// drill's folder; from there on it is a backup like any other (manifest,
+/// reference checksums, restore on the host). An image without mongodump
+/// (the FerretDB image holds only the server) is said so, by name.
+async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step, gzip: bool) -> StepOutcome {
+    let image = match context.source.image() {
+        Some(image) => image,
+        None => {
+            return StepOutcome::error(
+                "run_in = \"container\" needs the containers provider (provider = \"containers\" or --provider containers)",
+            );
+        }
+    };
+    let name = if gzip { "dump.archive.gz" } else { "dump.archive" };
+    let inside = format!("/tmp/drdrill-{}-{name}", context.run_id);
+    let request = DumpRequest {
+        uri: match crate::uri::MongoUri::parse(&format!(
+            "mongodb://127.0.0.1:{}/?directConnection=true",
+            crate::provider::containers::SERVER_PORT
+        )) {
+            Ok(uri) => uri,
+            Err(error) => return StepOutcome::error(error.to_string()),
+        },
+        database: context.scenario.dataset.database.clone(),
+        collections: None,
+        exclude: Vec::new(),
+        layout: Layout::Archive { gzip },
+        out: std::path::PathBuf::from(&inside),
+        parallel_collections: 4,
+    };
+    let argv: Vec<String> = match crate::backup::tools::dump_command(&request, std::path::Path::new("mongodump")) {
+        Ok(argv) => argv.iter().map(|arg| arg.to_string_lossy().into_owned()).collect(),
+        Err(error) => return StepOutcome::error(error.to_string()),
+    };
+    let shown = argv.join(" ");
+    let started = context.clock.now();
+    let ran = context.source.exec(0, &argv, step.timeout).await;
+    let finished = context.clock.now();
+    let mut details = json!({
+        "engine": "tools",
+        "run_in": "container",
+        "image": image,
+        "command": format!("docker exec <node-0> {shown}"),
+        "started_ms": started.offset_ms,
+        "finished_ms": finished.offset_ms,
+    });
+    let output = match ran {
+        Ok(output) => output,
+        Err(error) => {
+            let text = crate::uri::redact(&error_chain(&error));
+            return StepOutcome::failed(format!("mongodump inside the node's container could not run: {text}"))
+                .with_details(details);
+        }
+    };
+    let printed = crate::uri::redact(&format!("{}{}", output.stdout, output.stderr));
+    details["output"] = json!(printed);
+    // 126/127: the shell's "cannot execute" / "not found", which the
+    // engines' exec also uses when the program is not in the image.
+    if matches!(output.code, Some(126 | 127)) || printed.contains("executable file not found") {
+        return StepOutcome::failed(format!(
+            "the image {image} has no mongodump, so the backup cannot run inside the node's container (exec exited {}); run it on the host (run_in = \"host\") or use an image with the MongoDB Database Tools, such as mongo:7.0",
+            output.code.map_or("without a code".to_string(), |code| code.to_string()),
+        ))
+        .with_details(details);
+    }
+    if output.code != Some(0) {
+        return StepOutcome::failed(format!(
+            "mongodump inside the node's container exited {}: {}",
+            output
+                .code
+                .map_or("without a code".to_string(), |code| code.to_string()),
+            printed
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("no output")
+        ))
+        .with_details(details);
+    }
+    let folder = context.work_dir.join(format!("backup-{index}"));
+    let _ = std::fs::create_dir_all(&folder);
+    let host = folder.join(name);
+    if let Err(error) = context.source.copy_file_out(0, &inside, &host).await {
+        return StepOutcome::error(format!(
+            "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
+            error_chain(&error)
+        ))
+        .with_details(details);
+    }
+    let _ = context
+        .source
+        .exec(
+            0,
+            &["rm".to_string(), "-f".to_string(), inside.clone()],
+            std::time::Duration::from_secs(30),
+        )
+        .await;
+    let location = crate::backup::BackupLocation::Archive {
+        path: host.clone(),
+        gzip,
+    };
+    // What it holds, read from the archive itself (the manifest does the same).
+    let manifest = match crate::backup::manifest::describe_found_backup(&location, Some(&request.database)) {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            return StepOutcome::failed(format!(
+                "the archive copied out of the container cannot be read: {}",
+                error_chain(&error)
+            ))
+            .with_details(details);
+        }
+    };
+    if let Err(error) = crate::backup::manifest::write_manifest(&location, &manifest) {
+        context.finding(format!("could not write a manifest beside the backup: {error}"));
+    }
+    details["backup"] = json!(describe(&location));
+    if manifest.collections.is_empty() {
+        return StepOutcome::failed(format!(
+            "the archive copied out of the container holds no collection of {}",
+            request.database
+        ))
+        .with_details(details);
+    }
+    let documents: u64 = manifest.collections.values().map(|entry| entry.count).sum();
+    // mongodump does not read in `_id` order: the reference is a checksum
+    // pass over the source now (the workload writes only `_drill_ticks`).
+    let progress = StepProgress::new(context.events, index);
+    match digest_database(&context.source_database(), &DigestOptions::default(), &progress).await {
+        Ok(reference) => context.reference = Some(reference),
+        Err(error) => {
+            return StepOutcome::error(format!(
+                "cannot take the reference checksums: {}",
+                crate::uri::redact(&error.to_string())
+            ));
+        }
+    }
+    context.backups.push(TakenBackup {
+        location: location.clone(),
+        started,
+        finished,
+        engine: "tools".into(),
+    });
+    StepOutcome::passed(
+        format!(
+            "mongodump in the node's container: {} collections, {documents} documents, copied out to {}",
+            manifest.collections.len(),
+            describe(&location)
         ),
         details,
     )

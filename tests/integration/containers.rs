@@ -423,3 +423,38 @@ fn podman_service_script_returns_once_it_started_the_service() {
     );
     assert!(!service_pids.is_empty(), "no service process on {}", socket.display());
 }
+
+/// The runbook's `docker exec`: a command runs inside a node's container
+/// through the engine's exec API with its output and exit code, and a file
+/// comes out of the container byte for byte (the FerretDB image holds only
+/// its binary, which serves as both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_runs_inside_a_node_and_files_come_out_byte_for_byte() {
+    require_engine().await;
+    let deployment = ContainerDeployment::start(ferretdb_spec("exec")).await.unwrap();
+    let version = deployment
+        .exec(0, &["/ferretdb".into(), "--version".into()], Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(version.code, Some(0), "{version:?}");
+    assert!(
+        format!("{}{}", version.stdout, version.stderr).contains("v1.24.2"),
+        "{version:?}"
+    );
+    let missing = deployment
+        .exec(0, &["mongodump".into(), "--version".into()], Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(matches!(missing.code, Some(126 | 127)), "{missing:?}");
+    let folder = tempfile::tempdir().unwrap();
+    let copied = folder.path().join("ferretdb");
+    deployment.copy_file_out(0, "/ferretdb", &copied).await.unwrap();
+    let original = std::fs::read(ctx::ferretdb_binary()).unwrap();
+    let copied = std::fs::read(&copied).unwrap();
+    assert_eq!(copied.len(), original.len());
+    assert!(
+        copied == original,
+        "the copied binary differs from the one the image was built from"
+    );
+    deployment.teardown().await;
+}

@@ -646,3 +646,58 @@ kind = "verify"
         .collect();
     assert!(left.is_empty(), "the fault drills left {left:?}");
 }
+
+/// `run_in = "container"` runs mongodump inside the node's container, as
+/// the runbook's `docker exec mongo-primary mongodump` does. The FerretDB
+/// image holds no tools: the drill says so, naming the image, instead of
+/// pretending a backup happened.
+#[test]
+fn a_backup_inside_a_container_without_mongodump_says_which_image_lacks_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("in-container.toml");
+    std::fs::write(
+        &file,
+        r#"name = "backup-in-container"
+[topology]
+provider = "containers"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 200
+[workload]
+write_concern = 1
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "backup"
+engine = "tools"
+format = "archive"
+gzip = true
+run_in = "container"
+"#,
+    )
+    .unwrap();
+    let out = folder.path().join("out");
+    let (code, stdout, stderr, report) = run_drill(&file, &out);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let backup = &report["steps"][1];
+    assert_eq!(backup["status"], "failed", "{backup}");
+    let message = backup["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the image localhost/drdrill-ferretdb:v1.24.2 has no mongodump"),
+        "{message}"
+    );
+    assert_eq!(backup["details"]["run_in"], "container");
+    assert!(
+        backup["details"]["command"]
+            .as_str()
+            .unwrap()
+            .contains("mongodump --uri=mongodb://127.0.0.1:27017/"),
+        "{backup}"
+    );
+    let left: Vec<String> = labelled_leftovers()
+        .into_iter()
+        .filter(|name| name.contains("backup-in-container"))
+        .collect();
+    assert!(left.is_empty(), "the failed drill left {left:?}");
+}

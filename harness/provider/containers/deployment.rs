@@ -133,6 +133,17 @@ pub struct ContainerNodeDescription {
     pub disconnected: bool,
 }
 
+/// What a command run inside a container printed, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Its exit code, when the engine reports one.
+    pub code: Option<i64>,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
 /// A running container deployment. Call [`ContainerDeployment::teardown`];
 /// `Drop` is a best-effort fallback.
 #[derive(Debug)]
@@ -518,6 +529,11 @@ impl ContainerDeployment {
         descriptions
     }
 
+    /// The image every node runs.
+    pub fn image(&self) -> ImageSpec {
+        self.spec.image()
+    }
+
     /// The replica set's current primary, if one answers as such.
     pub async fn primary(&self) -> Option<usize> {
         self.spec.replica_set.as_ref()?;
@@ -633,6 +649,59 @@ impl ContainerDeployment {
         network::remove_volume(&self.docker, &volume).await?;
         self.volumes.retain(|kept| kept != &volume);
         Ok(())
+    }
+
+    /// Runs `argv` inside node `index`'s container (the engine's exec API,
+    /// like `docker exec`) and waits up to `timeout` for it to exit.
+    pub async fn exec(&self, index: usize, argv: &[String], timeout: Duration) -> Result<ExecOutput, ProviderError> {
+        let node = self
+            .nodes
+            .get(index)
+            .ok_or_else(|| removed(&format!("node-{index}"), "exec in"))?;
+        let name = node.spec.container_name();
+        let container = node.container.as_ref().ok_or_else(|| removed(&name, "exec in"))?;
+        let run = async {
+            let command = testcontainers::core::ExecCommand::new(argv.iter().cloned())
+                .with_cmd_ready_condition(testcontainers::core::CmdWaitFor::exit());
+            let mut result = container.exec(command).await?;
+            let stdout = result.stdout_to_vec().await?;
+            let stderr = result.stderr_to_vec().await?;
+            let code = result.exit_code().await?;
+            Ok::<_, testcontainers::TestcontainersError>(ExecOutput {
+                code,
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            })
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(error)) => Err(ContainerError::testcontainers("exec in", &name, error).into()),
+            Err(_) => Err(ProviderError::InvalidState {
+                node: name,
+                operation: format!("exec {}", argv.first().map(String::as_str).unwrap_or_default()),
+                reason: format!("did not exit within {} s", timeout.as_secs()),
+            }),
+        }
+    }
+
+    /// Copies the regular file `container_path` out of node `index`'s
+    /// container to `host_path`.
+    pub async fn copy_file_out(
+        &self,
+        index: usize,
+        container_path: &str,
+        host_path: &std::path::Path,
+    ) -> Result<(), ProviderError> {
+        let node = self
+            .nodes
+            .get(index)
+            .ok_or_else(|| removed(&format!("node-{index}"), "copy from"))?;
+        let name = node.spec.container_name();
+        let container = node.container.as_ref().ok_or_else(|| removed(&name, "copy from"))?;
+        container
+            .copy_file_from(container_path, host_path.to_path_buf())
+            .await
+            .map_err(|error| ContainerError::testcontainers("copy a file out of", &name, error).into())
     }
 
     /// Removes every container, volume and the network, and the run

@@ -16,7 +16,7 @@ mod node;
 mod replica;
 
 pub use clean::{CleanSelection, LabelledObject, ObjectKind, clean, clean_by_label, is_selected, list_labelled};
-pub use deployment::{ContainerDeployment, ContainerNodeDescription, ContainerSpec};
+pub use deployment::{ContainerDeployment, ContainerNodeDescription, ContainerSpec, ExecOutput};
 pub use error::ContainerError;
 pub use image::{ImageAction, ImageSpec, ensure_image};
 pub use node::{NodeRole, NodeSpec, SERVER_PORT, bind_server_port_on_loopback, mongo_container_args};
