@@ -213,7 +213,7 @@ async fn container_images() -> Vec<Check> {
                 let detail = if engine == Engine::Mongodb {
                     "present; holds mongod, mongodump and mongorestore (runbook steps can run inside it)"
                 } else {
-                    "present (FROM scratch, the static FerretDB binary)"
+                    "present (FROM scratch, the static FerretDB binary only: no mongodump inside, so backups run on the host)"
                 };
                 checks.push(ok(&component, detail));
             }
