@@ -82,6 +82,8 @@ fn every_shipped_scenario_is_valid() {
         [
             "ci-release-gate",
             "corrupted-backup-detected",
+            "replica-majority-loss",
+            "replica-primary-kill",
             "restore-to-fresh-node",
             "runbook-backup-script",
             "runbook-silent-failure",
@@ -700,4 +702,63 @@ run_in = "container"
         .filter(|name| name.contains("backup-in-container"))
         .collect();
     assert!(left.is_empty(), "the failed drill left {left:?}");
+}
+
+/// The shipped failover drill on real MongoDB: a new primary takes majority
+/// writes after the old one is killed, nothing acknowledged is lost, and
+/// the primary timeline shows the change.
+#[test]
+#[ignore = "needs the mongo image"]
+fn replica_primary_kill_fails_over_on_real_mongodb() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&scenario("replica-primary-kill"), out.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(report["measurements"]["rto_service_ms"].as_u64().is_some());
+    assert_eq!(report["measurements"]["lost_acknowledged_writes"], 0);
+    let timeline = report["measurements"]["primary_timeline"].as_array().unwrap();
+    let primaries: std::collections::BTreeSet<&str> = timeline
+        .iter()
+        .filter_map(|change| change["primary"].as_str())
+        .collect();
+    assert!(primaries.len() >= 2, "no change of primary in {timeline:?}");
+}
+
+/// The shipped majority-loss drill on real MongoDB: no primary, so the RTO
+/// check fails as the scenario expects, and the report says there is none.
+#[test]
+#[ignore = "needs the mongo image"]
+fn replica_majority_loss_ends_with_no_primary_on_real_mongodb() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&scenario("replica-majority-loss"), out.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(report["measurements"]["rto_service_ms"].is_null());
+    let findings = report["findings"].to_string();
+    assert!(findings.contains("no primary at the end of the drill"), "{findings}");
+}
+
+/// Without the mongo image the shipped failover drills run on FerretDB only
+/// as "not supported": skipped, exit 2, JUnit skipped, never passed.
+#[test]
+fn replica_set_scenarios_on_ferretdb_are_skipped_not_passed() {
+    for name in ["replica-primary-kill", "replica-majority-loss"] {
+        let out = tempfile::tempdir().unwrap();
+        let output = ctx::drdrill()
+            .args(["run"])
+            .arg(scenario(name))
+            .args(["--engine", "ferretdb", "--out"])
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stdout}\n{stderr}");
+        let report = drill_report(out.path()).unwrap();
+        assert_eq!(report["verdict"]["kind"], "skipped", "{name}");
+        assert_eq!(
+            report["verdict"]["reasons"][0],
+            "not supported by engine ferretdb: replica sets (elections, oplog)"
+        );
+        let junit = std::fs::read_to_string(drill_folder(out.path()).join("junit.xml")).unwrap();
+        assert!(junit.contains("<skipped"), "{junit}");
+        assert!(!junit.contains("<failure"), "{junit}");
+    }
 }
