@@ -198,6 +198,8 @@ fn lane_colour(name: &str) -> &'static str {
         "outage" => "#e34a33",
         "restore" => "#fc8d62",
         "verification" => "#a6d854",
+        "no primary" => "#b30000",
+        name if name.starts_with("primary ") => "#4daf4a",
         _ => "#b3b3b3",
     }
 }

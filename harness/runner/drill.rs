@@ -628,7 +628,40 @@ fn phases(report: &DrillReport, context: &DrillContext<'_>) -> Vec<Phase> {
             end_ms: end,
         });
     }
+    phases.extend(primary_phases(
+        &report.measurements.primary_timeline,
+        context.clock.now().offset_ms,
+    ));
     phases
+}
+
+/// Who was primary when, as timeline bars: one lane per primary
+/// (`primary node-1`) and one for `no primary`, each change ending the
+/// bar before it; the last bar ends at `end_ms`.
+pub fn primary_phases(changes: &[super::primary::PrimaryChange], end_ms: u64) -> Vec<Phase> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(index, change)| Phase {
+            name: match &change.primary {
+                Some(node) => format!("primary {node}"),
+                None => "no primary".into(),
+            },
+            start_ms: change.at_ms,
+            end_ms: changes
+                .get(index + 1)
+                .map_or(end_ms, |next| next.at_ms)
+                .max(change.at_ms),
+        })
+        // Only a change of who is primary starts a new bar; a change in how
+        // many members answer continues the bar before it.
+        .fold(Vec::new(), |mut bars: Vec<Phase>, bar| {
+            match bars.last_mut() {
+                Some(last) if last.name == bar.name => last.end_ms = bar.end_ms,
+                _ => bars.push(bar),
+            }
+            bars
+        })
 }
 
 /// The verdict: step failures, failed checks, and the scenario's expected
@@ -707,5 +740,34 @@ fn judge(scenario: &Scenario, report: &DrillReport, stopped_early: Option<(Verdi
             exit_code: 1,
             expected_failure: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::primary::record;
+    use super::*;
+
+    #[test]
+    fn who_was_primary_becomes_timeline_bars() {
+        let mut changes = Vec::new();
+        record(&mut changes, 100, Some(0), 3);
+        record(&mut changes, 5_000, None, 2);
+        record(&mut changes, 5_250, None, 1);
+        record(&mut changes, 16_000, Some(2), 2);
+        let bars = primary_phases(&changes, 20_000);
+        let shown: Vec<(&str, u64, u64)> = bars
+            .iter()
+            .map(|bar| (bar.name.as_str(), bar.start_ms, bar.end_ms))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("primary node-0", 100, 5_000),
+                ("no primary", 5_000, 16_000),
+                ("primary node-2", 16_000, 20_000)
+            ]
+        );
+        assert!(primary_phases(&[], 20_000).is_empty());
     }
 }
