@@ -651,7 +651,7 @@ impl Checker<'_, '_> {
                 }
                 if action == Some("kill-majority") && !replica_set {
                     self.push(
-                        span.clone(),
+                        key_span(table, "action").unwrap_or(span.clone()),
                         &join(path, "action"),
                         "action = \"kill-majority\" needs a replica set: set `replica_set = true` in [topology]".into(),
                         None,
