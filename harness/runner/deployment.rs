@@ -234,6 +234,8 @@ impl Deployment {
                 let mut spec = LocalSpec::new(format!("{run_id}-fresh"));
                 spec.engine = deployment.engine();
                 spec.backend = deployment.backend();
+                // A kept drill keeps its fresh node too.
+                spec.keep = deployment.keeps();
                 spec.work_dir = deployment
                     .run_dir()
                     .parent()
@@ -244,6 +246,11 @@ impl Deployment {
             Self::Containers(deployment) => {
                 let mut spec = ContainerSpec::new(format!("{run_id}-fresh"));
                 spec.engine = deployment.engine();
+                spec.keep = deployment.keeps();
+                if spec.engine == Engine::Mongodb {
+                    // The same `mongo` tag as the source.
+                    spec.image_tag = Some(deployment.image().tag);
+                }
                 Ok(Self::Containers(Box::new(ContainerDeployment::start(spec).await?)))
             }
             Self::External { uri } => Err(ProviderError::InvalidState {

@@ -762,3 +762,59 @@ fn replica_set_scenarios_on_ferretdb_are_skipped_not_passed() {
         assert!(!junit.contains("<failure"), "{junit}");
     }
 }
+
+/// `--keep` keeps the fresh node a restore started as well as the source,
+/// says how to remove each, and `drdrill clean --run` removes them.
+#[test]
+fn keep_keeps_the_fresh_node_too_and_clean_removes_both() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("kept-fresh.toml");
+    std::fs::write(
+        &file,
+        r#"name = "kept-fresh"
+[topology]
+provider = "local"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 200
+[workload]
+write_concern = 1
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "backup"
+engine = "builtin"
+[[steps]]
+kind = "disaster"
+action = "kill-node"
+[[steps]]
+kind = "restore"
+target = "fresh-node"
+"#,
+    )
+    .unwrap();
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--keep")
+        .arg("--out")
+        .arg(folder.path().join("out"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let kept: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.split("(remove with `drdrill clean --run ").nth(1))
+        .map(|rest| rest.trim_end_matches("`)"))
+        .collect();
+    assert_eq!(kept.len(), 2, "expected the source and the fresh node kept:\n{stderr}");
+    assert!(kept.iter().any(|run| run.ends_with("-fresh")), "{kept:?}");
+    for run in kept {
+        let cleaned = ctx::run_drdrill(&["clean", "--run", run]);
+        let (stdout, stderr) = text(&cleaned);
+        assert!(cleaned.status.success(), "clean --run {run}: {stdout}{stderr}");
+        assert!(stdout.contains(run), "clean --run {run} did not name it:\n{stdout}");
+    }
+}

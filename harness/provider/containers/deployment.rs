@@ -529,6 +529,11 @@ impl ContainerDeployment {
         descriptions
     }
 
+    /// Whether teardown leaves everything in place (`--keep`).
+    pub fn keeps(&self) -> bool {
+        self.spec.keep
+    }
+
     /// The image every node runs.
     pub fn image(&self) -> ImageSpec {
         self.spec.image()

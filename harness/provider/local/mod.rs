@@ -264,6 +264,11 @@ impl LocalDeployment {
         &self.spec.run_id
     }
 
+    /// Whether teardown leaves everything in place (`--keep`).
+    pub fn keeps(&self) -> bool {
+        self.spec.keep
+    }
+
     /// The run's folder.
     pub fn run_dir(&self) -> &std::path::Path {
         &self.run_dir
