@@ -2,6 +2,7 @@
 //! (deployment, steps with timeouts, cancellation, measurement, verdict,
 //! teardown); the steps themselves live in [`crate::step`].
 
+pub mod background;
 pub mod context;
 pub mod deployment;
 pub mod drill;

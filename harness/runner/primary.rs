@@ -7,9 +7,8 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
+use super::background::{Background, every};
 use crate::measure::clock::DrillClock;
 use crate::provider::ready::is_writable_primary;
 
@@ -53,10 +52,7 @@ pub fn record(changes: &mut Vec<PrimaryChange>, at_ms: u64, primary: Option<usiz
 }
 
 /// A running monitor; [`PrimaryMonitor::stop`] returns the changes.
-pub struct PrimaryMonitor {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<Vec<PrimaryChange>>,
-}
+pub struct PrimaryMonitor(Background<Vec<PrimaryChange>>);
 
 impl PrimaryMonitor {
     /// Samples `node_uris` every `interval` (at least 250 ms) until stopped.
@@ -64,32 +60,21 @@ impl PrimaryMonitor {
     /// another host port is seen as not answering.
     pub fn start(node_uris: Vec<String>, clock: DrillClock, interval: Duration) -> Self {
         let interval = interval.max(Duration::from_millis(250));
-        let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
+        Self(Background::spawn(move |stop| async move {
             let mut changes = Vec::new();
-            let mut timer = tokio::time::interval(interval);
-            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = timer.tick() => {}
-                    _ = stopped.changed() => break,
-                }
-                if *stopped.borrow() {
-                    break;
-                }
+            let mut rounds = every(interval, stop);
+            while rounds.next().await {
                 let at = clock.now();
                 let (primary, answering) = find_primary(&node_uris).await;
                 record(&mut changes, at.offset_ms, primary, answering);
             }
             changes
-        });
-        Self { stop, task }
+        }))
     }
 
     /// Stops sampling and returns every change seen.
     pub async fn stop(self) -> Vec<PrimaryChange> {
-        let _ = self.stop.send(true);
-        self.task.await.unwrap_or_default()
+        self.0.stop().await.unwrap_or_default()
     }
 }
 

@@ -53,35 +53,23 @@ pub async fn probe_until_service(
 
 /// The probe of a failover drill: started at T_d in the background, while
 /// the tick writer keeps writing, and asked for its result later.
-pub struct BackgroundProbe {
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Option<Stamp>>,
-}
+pub struct BackgroundProbe(super::background::Background<Option<Stamp>>);
 
 impl BackgroundProbe {
     /// Starts probing `database` now, until a canary is served or it is
     /// stopped (at most a day: a drill step is never longer).
     pub fn start(database: Database, clock: DrillClock, interval: Duration, write_concern: WriteConcern) -> Self {
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
+        Self(super::background::Background::spawn(move |mut stop| async move {
             tokio::select! {
                 served = probe_until_service(&database, clock, interval, write_concern, Duration::from_secs(24 * 3_600)) => served,
-                _ = stopped.changed() => None,
+                _ = stop.stopped() => None,
             }
-        });
-        Self { stop, task }
+        }))
     }
 
     /// Waits up to `timeout` for the first served canary; stops the probe
     /// either way. `None` when the service did not come back in time.
-    pub async fn finish(mut self, timeout: Duration) -> Option<Stamp> {
-        let served = tokio::time::timeout(timeout, &mut self.task).await;
-        match served {
-            Ok(result) => result.ok().flatten(),
-            Err(_) => {
-                let _ = self.stop.send(true);
-                self.task.await.ok().flatten()
-            }
-        }
+    pub async fn finish(self, timeout: Duration) -> Option<Stamp> {
+        self.0.finish_within(timeout).await.flatten()
     }
 }

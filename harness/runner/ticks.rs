@@ -10,9 +10,8 @@ use bson::{Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::options::{ReadConcern, WriteConcern};
 use mongodb::{Collection, Database};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
+use super::background::{Background, every};
 use crate::measure::clock::DrillClock;
 use crate::measure::ticks::{TickLog, TickOutcome};
 
@@ -21,12 +20,7 @@ pub const TICKS_COLLECTION: &str = "_drill_ticks";
 
 /// A running tick writer. Stop it with [`TickWriter::stop`], which returns
 /// the log of every tick attempted.
-pub struct TickWriter {
-    /// Tells the task to stop before its next tick.
-    stop: watch::Sender<bool>,
-    /// The task; it returns the log when it stops.
-    task: JoinHandle<TickLog>,
-}
+pub struct TickWriter(Background<TickLog>);
 
 /// How long one tick insert may take before its outcome is indeterminate:
 /// long enough for a healthy server under a restore's load, short enough
@@ -44,22 +38,11 @@ impl TickWriter {
                 .write_concern(write_concern)
                 .build(),
         );
-        let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
+        Self(Background::spawn(move |stop| async move {
             let mut log = TickLog::new();
-            let mut timer = tokio::time::interval(interval);
-            // After a slow insert, keep the interval between ticks rather
-            // than bursting to catch up: a burst would distort the RPO.
-            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut seq: u64 = 0;
-            loop {
-                tokio::select! {
-                    _ = timer.tick() => {}
-                    _ = stopped.changed() => break,
-                }
-                if *stopped.borrow() {
-                    break;
-                }
+            let mut rounds = every(interval, stop);
+            while rounds.next().await {
                 seq += 1;
                 let issued = clock.now();
                 let tick = doc! { "_id": seq as i64, "seq": seq as i64, "issued_ms": issued.offset_ms as i64 };
@@ -84,15 +67,13 @@ impl TickWriter {
                 let _ = log.record(outcome);
             }
             log
-        });
-        Self { stop, task }
+        }))
     }
 
     /// Stops the writer and returns its log. A tick in flight finishes
     /// (or times out) first, so its outcome is known.
     pub async fn stop(self) -> TickLog {
-        let _ = self.stop.send(true);
-        self.task.await.unwrap_or_default()
+        self.0.stop().await.unwrap_or_default()
     }
 }
 

@@ -59,7 +59,6 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
     context.events.emit(Event::Disaster { at_ms: t_d.offset_ms });
     let writer = if failover { None } else { context.ticks.take() };
     let database = context.source_database();
-    let node_name = format!("node-{node}");
     let result: Result<serde_json::Value, String> = match action {
         DisasterAction::DropDatabase => database
             .drop()
@@ -75,43 +74,13 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
                 .map(|()| json!({ "dropped": name }))
                 .map_err(|error| error.to_string())
         }
-        DisasterAction::KillNode => context
-            .source
-            .kill(node)
-            .await
-            .map(|()| json!({ "killed": node_name }))
-            .map_err(|error| error.to_string()),
-        DisasterAction::StopNode => context
-            .source
-            .stop(node)
-            .await
-            .map(|()| json!({ "stopped": node_name }))
-            .map_err(|error| error.to_string()),
-        DisasterAction::PauseNode => context
-            .source
-            .pause(node)
-            .await
-            .map(|()| json!({ "paused": node_name }))
-            .map_err(|error| error.to_string()),
-        DisasterAction::DisconnectNode => context
-            .source
-            .disconnect(node)
-            .await
-            .map(|()| json!({ "disconnected": node_name }))
-            .map_err(|error| error.to_string()),
-        DisasterAction::RemoveNode => context
-            .source
-            .remove(node)
-            .await
-            .map(|()| json!({ "removed_with_volume": node_name }))
-            .map_err(|error| error.to_string()),
+        DisasterAction::KillNode
+        | DisasterAction::StopNode
+        | DisasterAction::PauseNode
+        | DisasterAction::DisconnectNode
+        | DisasterAction::RemoveNode
+        | DisasterAction::WipeData => fault_node(&mut context.source, *action, node).await,
         DisasterAction::KillMajority => kill_majority(&mut context.source).await,
-        DisasterAction::WipeData => context
-            .source
-            .wipe(node)
-            .await
-            .map(|()| json!({ "wiped": node_name }))
-            .map_err(|error| error.to_string()),
         DisasterAction::CorruptDocuments => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
             corrupt_documents(&database, &name, documents.unwrap_or(10)).await
@@ -156,6 +125,26 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
             crate::uri::redact(&error)
         )),
     }
+}
+
+/// One of the node faults on node `index`; the details name what was done.
+async fn fault_node(
+    deployment: &mut Deployment,
+    action: DisasterAction,
+    index: usize,
+) -> Result<serde_json::Value, String> {
+    let (done, result) = match action {
+        DisasterAction::KillNode => ("killed", deployment.kill(index).await),
+        DisasterAction::StopNode => ("stopped", deployment.stop(index).await),
+        DisasterAction::PauseNode => ("paused", deployment.pause(index).await),
+        DisasterAction::DisconnectNode => ("disconnected", deployment.disconnect(index).await),
+        DisasterAction::RemoveNode => ("removed_with_volume", deployment.remove(index).await),
+        DisasterAction::WipeData => ("wiped", deployment.wipe(index).await),
+        other => unreachable!("{other} does not target a node"),
+    };
+    result
+        .map(|()| json!({ done: format!("node-{index}") }))
+        .map_err(|error| error.to_string())
 }
 
 /// The node answering as writable primary.

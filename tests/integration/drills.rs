@@ -383,8 +383,9 @@ kind = "verify"
     }
 }
 
-/// Labelled objects the containers provider left, as the engine's CLI sees them.
-fn labelled_leftovers() -> Vec<String> {
+/// Labelled objects the containers provider left whose names contain
+/// `containing` (a scenario's name), as the engine's CLI sees them.
+fn labelled_leftovers(containing: &str) -> Vec<String> {
     let mut left = Vec::new();
     for args in [
         &[
@@ -416,7 +417,12 @@ fn labelled_leftovers() -> Vec<String> {
             .args(args)
             .output()
             .expect("podman (scripts/setup installs it)");
-        left.extend(String::from_utf8_lossy(&output.stdout).lines().map(str::to_string));
+        left.extend(
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter(|name| name.contains(containing))
+                .map(str::to_string),
+        );
     }
     left
 }
@@ -468,10 +474,7 @@ fn a_shipped_scenario_passes_on_containers_with_the_same_checksums_as_on_local_p
     assert_eq!(local_md5s.len(), 6, "{local_md5s:?}");
     assert_eq!(local_md5s, container_md5s);
     assert!(containers["measurements"]["rto_service_ms"].as_u64().is_some());
-    let left: Vec<String> = labelled_leftovers()
-        .into_iter()
-        .filter(|name| name.contains("ci-release-gate"))
-        .collect();
+    let left = labelled_leftovers("ci-release-gate");
     assert!(left.is_empty(), "a passed drill left {left:?}");
 }
 
@@ -520,10 +523,7 @@ duration = "10m"
     // SIGKILL: no teardown, no Drop.
     child.kill().unwrap();
     child.wait().unwrap();
-    let left: Vec<String> = labelled_leftovers()
-        .into_iter()
-        .filter(|name| name.contains("killed-on-containers"))
-        .collect();
+    let left = labelled_leftovers("killed-on-containers");
     assert!(
         !left.is_empty(),
         "nothing was left behind, so clean proves nothing:\n{seen}"
@@ -531,10 +531,7 @@ duration = "10m"
     let output = ctx::run_drdrill(&["clean"]);
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}{stderr}");
-    let left: Vec<String> = labelled_leftovers()
-        .into_iter()
-        .filter(|name| name.contains("killed-on-containers"))
-        .collect();
+    let left = labelled_leftovers("killed-on-containers");
     assert!(left.is_empty(), "clean left {left:?}:\n{stdout}");
 }
 
@@ -642,10 +639,7 @@ kind = "verify"
             "fault-stop-node"
         ]
     );
-    let left: Vec<String> = labelled_leftovers()
-        .into_iter()
-        .filter(|name| name.contains("fault-"))
-        .collect();
+    let left = labelled_leftovers("fault-");
     assert!(left.is_empty(), "the fault drills left {left:?}");
 }
 
@@ -697,10 +691,7 @@ run_in = "container"
             .contains("mongodump --uri=mongodb://127.0.0.1:27017/"),
         "{backup}"
     );
-    let left: Vec<String> = labelled_leftovers()
-        .into_iter()
-        .filter(|name| name.contains("backup-in-container"))
-        .collect();
+    let left = labelled_leftovers("backup-in-container");
     assert!(left.is_empty(), "the failed drill left {left:?}");
 }
 
