@@ -22,6 +22,25 @@ pub async fn hello(client: &Client) -> Result<bson::Document, mongodb::error::Er
     client.database("admin").run_command(doc! { "hello": 1 }).await
 }
 
+/// The pid the server at `uri` reports in `serverStatus` (mongod and
+/// FerretDB both do), when it answers within two seconds.
+pub async fn server_pid(uri: &str) -> Option<i64> {
+    let client = probe_client(uri).await.ok()?;
+    let reply = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.database("admin").run_command(doc! { "serverStatus": 1 }),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    match reply.get("pid")? {
+        bson::Bson::Int32(pid) => Some(i64::from(*pid)),
+        bson::Bson::Int64(pid) => Some(*pid),
+        bson::Bson::Double(pid) => Some(*pid as i64),
+        _ => None,
+    }
+}
+
 /// One quick `hello` on one node (a direct connection): `Some(isWritablePrimary)`
 /// when it answered within a second, `None` when it did not.
 pub async fn is_writable_primary(uri: &str) -> Option<bool> {

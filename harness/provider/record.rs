@@ -24,6 +24,10 @@ pub struct RecordedProcess {
     pub start_time: Option<u64>,
     /// What it is (`node-0 ferretdb`), for messages.
     pub what: String,
+    /// The cgroup it is frozen in, while a pause lasts: thawed before a
+    /// kill, removed after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freezer: Option<PathBuf>,
 }
 
 /// One PostgreSQL cluster a run started; stopped with `pg_ctl` before its

@@ -117,7 +117,7 @@ impl Deployment {
             return Ok(false);
         }
         if state == crate::provider::local::NodeState::Paused {
-            deployment.resume(index)?;
+            deployment.resume(index).await?;
             return Ok(true);
         }
         deployment.restart(index).await?;
@@ -139,12 +139,14 @@ impl Deployment {
         deployment.wipe_data(index).await
     }
 
-    /// SIGSTOP node `index`.
-    pub async fn pause(&mut self, index: usize) -> Result<(), ProviderError> {
+    /// Pauses node `index` (the cgroup freezer; SIGSTOP for a local node
+    /// where no freezer can be written) and says how.
+    pub async fn pause(&mut self, index: usize) -> Result<String, ProviderError> {
         if let Self::Containers(deployment) = self {
-            return deployment.pause(index).await;
+            deployment.pause(index).await?;
+            return Ok("frozen by the container engine (cgroup freezer)".into());
         }
-        self.local("pause a node")?.pause(index)
+        self.local("pause a node")?.pause(index).await
     }
 
     /// Clean shutdown of node `index`.

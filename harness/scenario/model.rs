@@ -203,7 +203,7 @@ named_enum! {
         KillNode => "kill-node",
         /// Stop a node cleanly (SIGTERM, or `docker stop`).
         StopNode => "stop-node",
-        /// Freeze a node (SIGSTOP, or `docker pause`).
+        /// Freeze a node (the cgroup freezer, SIGSTOP without one, or `docker pause`).
         PauseNode => "pause-node",
         /// Cut a node's container off the drill's network (containers only).
         DisconnectNode => "disconnect-node",

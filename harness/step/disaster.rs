@@ -133,10 +133,15 @@ async fn fault_node(
     action: DisasterAction,
     index: usize,
 ) -> Result<serde_json::Value, String> {
+    if action == DisasterAction::PauseNode {
+        return match deployment.pause(index).await {
+            Ok(how) => Ok(json!({ "paused": format!("node-{index}"), "how": how })),
+            Err(error) => Err(error.to_string()),
+        };
+    }
     let (done, result) = match action {
         DisasterAction::KillNode => ("killed", deployment.kill(index).await),
         DisasterAction::StopNode => ("stopped", deployment.stop(index).await),
-        DisasterAction::PauseNode => ("paused", deployment.pause(index).await),
         DisasterAction::DisconnectNode => ("disconnected", deployment.disconnect(index).await),
         DisasterAction::RemoveNode => ("removed_with_volume", deployment.remove(index).await),
         DisasterAction::WipeData => ("wiped", deployment.wipe(index).await),

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use bson::{Document, doc};
-use drdrill::provider::local::NodeState;
+use drdrill::provider::local::{NodeState, PauseWith, freezer};
 use drdrill::provider::{Backend, LocalDeployment, LocalSpec};
 
 use crate::ctx::{self, TestServer, process_alive, wait_until};
@@ -51,20 +51,17 @@ async fn faults_on(backend: Backend) {
     assert_eq!(count_markers(&uri).await, 1);
 
     // Pause: hello times out; resume: it answers again.
-    server.deployment().pause(0).unwrap();
+    let how = server.deployment().pause(0).await.unwrap();
     assert_eq!(server.deployment().describe()[0].state, NodeState::Paused);
     let paused = tokio::time::timeout(Duration::from_millis(800), drdrill::provider::ready::hello(&probe)).await;
-    assert!(!matches!(paused, Ok(Ok(_))), "a paused node answered hello");
-    server.deployment().resume(0).unwrap();
-    let resumed = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if drdrill::provider::ready::hello(&probe).await.is_ok() {
-                break;
-            }
-        }
-    })
-    .await;
-    assert!(resumed.is_ok(), "node did not answer after resume");
+    if let Ok(Ok(_)) = paused {
+        panic!(
+            "a paused node answered hello\n{}",
+            pause_diagnostics(&mut server, &how).await
+        );
+    }
+    server.deployment().resume(0).await.unwrap();
+    wait_answers(&probe).await;
 
     // Wipe needs the node down; after a wipe and restart the data is gone.
     assert!(server.deployment().wipe_data(0).await.is_err(), "wiped a running node");
@@ -78,6 +75,31 @@ async fn faults_on(backend: Backend) {
     assert!(!run_dir.exists(), "teardown left {}", run_dir.display());
 }
 
+/// Waits until `hello` answers through `probe`.
+async fn wait_answers(probe: &mongodb::Client) {
+    let resumed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if drdrill::provider::ready::hello(probe).await.is_ok() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(resumed.is_ok(), "node did not answer after resume");
+}
+
+/// What to know when a paused node answers: how it was paused, what the
+/// kernel says of its threads, and which process answered.
+async fn pause_diagnostics(server: &mut TestServer, how: &str) -> String {
+    let node = &server.deployment().describe()[0];
+    let pid = node.pid.unwrap();
+    let states: String = freezer::thread_states(pid).into_iter().collect();
+    let answering = drdrill::provider::ready::server_pid(&node.uri).await;
+    format!(
+        "paused how: {how}\nnode pid {pid}, thread states {states:?}\nserverStatus pid of the answering server: {answering:?}"
+    )
+}
+
 #[tokio::test]
 async fn faults_on_sqlite_backend() {
     faults_on(Backend::Sqlite).await;
@@ -86,6 +108,112 @@ async fn faults_on_sqlite_backend() {
 #[tokio::test]
 async fn faults_on_postgresql_backend() {
     faults_on(Backend::Postgresql).await;
+}
+
+/// Where a cgroup freezer can be written (root, as here and in CI), a
+/// pause freezes the node in a cgroup of its own, which only the harness
+/// ends; the cgroup is gone after the resume.
+#[tokio::test]
+async fn a_pause_freezes_the_node_in_a_cgroup_of_its_own() {
+    let Some(found) = freezer::Freezer::find() else {
+        panic!("no cgroup file system is mounted: this test needs one (as every Linux machine with Podman has)");
+    };
+    let mut server = TestServer::start(Backend::Sqlite).await;
+    let pid = server.deployment().describe()[0].pid.unwrap();
+    let how = server.deployment().pause(0).await.unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert!(how.contains("cgroup freezer"), "root did not use the freezer: {how}");
+        let cgroup = found.mount.join("drdrill");
+        let inside = std::fs::read_dir(&cgroup).unwrap().flatten().any(|entry| {
+            std::fs::read_to_string(entry.path().join("cgroup.procs"))
+                .is_ok_and(|procs| procs.lines().any(|line| line == pid.to_string()))
+        });
+        assert!(inside, "node {pid} is not in a cgroup under {}", cgroup.display());
+        // A SIGCONT from anyone does not end a freeze.
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGCONT).unwrap();
+        let probe = drdrill::provider::ready::probe_client(&server.uri).await.unwrap();
+        let answered = tokio::time::timeout(Duration::from_millis(800), drdrill::provider::ready::hello(&probe)).await;
+        if let Ok(Ok(_)) = answered {
+            panic!(
+                "a frozen node answered after a SIGCONT\n{}",
+                pause_diagnostics(&mut server, &how).await
+            );
+        }
+    }
+    server.deployment().resume(0).await.unwrap();
+    let probe = drdrill::provider::ready::probe_client(&server.uri).await.unwrap();
+    wait_answers(&probe).await;
+    let dir = how
+        .split_once('(')
+        .map(|(_, rest)| rest.trim_end_matches(')').to_string())
+        .unwrap_or_default();
+    assert!(
+        dir.is_empty() || !std::path::Path::new(&dir).exists(),
+        "resume left cgroup {dir}"
+    );
+    server.teardown().await;
+}
+
+/// The SIGSTOP fallback (no writable freezer) returns only once every
+/// thread of the node has stopped (the provider polls `/proc` for it and
+/// fails the pause otherwise), and SIGCONT ends it.
+#[tokio::test]
+async fn a_pause_by_signal_returns_once_every_thread_has_stopped() {
+    let mut server = TestServer::start(Backend::Sqlite).await;
+    let how = server.deployment().pause_with(0, PauseWith::Signal).await.unwrap();
+    assert!(how.contains("SIGSTOP"), "{how}");
+    assert_eq!(server.deployment().describe()[0].state, NodeState::Paused);
+    server.deployment().resume(0).await.unwrap();
+    assert_eq!(server.deployment().describe()[0].state, NodeState::Running);
+    let probe = drdrill::provider::ready::probe_client(&server.uri).await.unwrap();
+    wait_answers(&probe).await;
+    server.teardown().await;
+}
+
+/// A node restarted on a port another server took while it was down must
+/// not pass for ready because that server answers.
+#[tokio::test]
+async fn a_restart_on_a_port_another_server_took_fails_and_says_so() {
+    let mut server = TestServer::start(Backend::Sqlite).await;
+    let port = server
+        .uri
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    server.deployment().kill(0).await.unwrap();
+    let (_, work) = ctx::test_dirs();
+    let squatter_dir = tempfile::tempdir_in(work).unwrap();
+    let mut squatter = std::process::Command::new(ctx::ferretdb_binary())
+        .args([
+            "--handler=sqlite".to_string(),
+            format!("--sqlite-url=file:{}/", squatter_dir.path().display()),
+            format!("--listen-addr=127.0.0.1:{port}"),
+            format!("--state-dir={}", squatter_dir.path().display()),
+            "--debug-addr=-".into(),
+            "--telemetry=disable".into(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let squatting = drdrill::provider::ready::wait_for_hello(&server.uri, Duration::from_secs(30), || Ok(())).await;
+    let restarted = server.deployment().restart(0).await;
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    squatting.expect("the squatter did not come up");
+    let error = restarted
+        .expect_err("a node whose port another server holds was reported ready")
+        .to_string();
+    assert!(
+        error.contains("another server took the port") || error.contains("address already in use"),
+        "{error}"
+    );
+    server.teardown().await;
 }
 
 #[tokio::test]
@@ -137,13 +265,26 @@ async fn a_panicking_owner_leaves_no_process_or_folder() {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
         let mut deployment = LocalDeployment::start(spec).await.unwrap();
-        sender.send(deployment.describe()[0].pid.unwrap()).unwrap();
+        // Paused, as in the middle of a drill: a frozen process would not
+        // act on the SIGKILL of `Drop` unless it is thawed first.
+        let how = deployment.pause(0).await.unwrap();
+        sender.send((deployment.describe()[0].pid.unwrap(), how)).unwrap();
         panic!("a test failing halfway through a drill");
     });
-    let pid = receiver.await.unwrap();
+    let (pid, how) = receiver.await.unwrap();
     assert!(task.await.unwrap_err().is_panic());
-    assert!(!process_alive(pid), "the panicking owner left ferretdb {pid} running");
+    assert!(
+        !process_alive(pid),
+        "the panicking owner left ferretdb {pid} running ({how})"
+    );
     assert!(!run_dir.exists(), "the panicking owner left {}", run_dir.display());
+    if let Some(found) = freezer::Freezer::find() {
+        let cgroup = found
+            .mount
+            .join("drdrill")
+            .join(format!("{}-node-0", run_dir.file_name().unwrap().to_string_lossy()));
+        assert!(!cgroup.exists(), "the panicking owner left cgroup {}", cgroup.display());
+    }
 }
 
 /// Starts `drdrill serve --json` and returns the child and the node pids

@@ -1,7 +1,7 @@
 //! `drdrill clean`: removes what killed runs left behind, found through the
 //! run records the providers keep.
 
-use drdrill::provider::local::{remove_dir_contents, stop_cluster_blocking};
+use drdrill::provider::local::{freezer, remove_dir_contents, stop_cluster_blocking};
 use drdrill::provider::record::{RunRecord, is_same_process};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -56,6 +56,11 @@ pub async fn run(args: CleanArgs) -> anyhow::Result<Outcome> {
         for process in &record.processes {
             if is_same_process(process.pid, process.start_time) {
                 if !args.dry_run {
+                    // A paused node: thawed (a v1-frozen process does not
+                    // act on SIGKILL) or continued, then killed.
+                    if let Some(cgroup) = &process.freezer {
+                        freezer::thaw_now(cgroup);
+                    }
                     let _ = kill(Pid::from_raw(process.pid), Signal::SIGCONT);
                     let _ = kill(Pid::from_raw(process.pid), Signal::SIGKILL);
                     wait_gone(process.pid, process.start_time);
@@ -63,6 +68,15 @@ pub async fn run(args: CleanArgs) -> anyhow::Result<Outcome> {
                 removed.push(Removed {
                     run_id: record.run_id.clone(),
                     what: format!("process {} ({})", process.pid, process.what),
+                });
+            }
+            if let Some(cgroup) = process.freezer.as_ref().filter(|cgroup| cgroup.exists()) {
+                if !args.dry_run {
+                    freezer::remove_cgroup(cgroup);
+                }
+                removed.push(Removed {
+                    run_id: record.run_id.clone(),
+                    what: format!("freezer cgroup {}", cgroup.display()),
                 });
             }
         }

@@ -3,10 +3,11 @@
 //! when one is installed. Each node is a child process on a free 127.0.0.1
 //! port with its own data folder under the run's folder.
 
+pub mod freezer;
 mod node;
 mod postgres;
 
-pub use node::{LocalNode, NodeCommand, NodeState, log_tail, remove_dir_contents};
+pub use node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail, remove_dir_contents};
 pub use postgres::{PostgresCluster, stop_cluster, stop_cluster_blocking};
 
 use std::path::PathBuf;
@@ -255,7 +256,26 @@ impl LocalDeployment {
             pid,
             start_time: process_start_time(pid),
             what,
+            freezer: None,
         });
+        self.record.save()
+    }
+
+    /// Records where node `index` is frozen (or that it no longer is), so
+    /// that `drdrill clean` thaws it before it kills it.
+    fn record_freezer(&mut self, index: usize) -> Result<(), ProviderError> {
+        let node = &self.nodes[index];
+        let frozen = match node.paused_by() {
+            Some(Pause::Frozen(cgroup)) => Some(cgroup.dir.clone()),
+            _ => None,
+        };
+        if let Some(pid) = node.pid() {
+            for process in &mut self.record.processes {
+                if process.pid == pid {
+                    process.freezer = frozen.clone();
+                }
+            }
+        }
         self.record.save()
     }
 
@@ -337,14 +357,23 @@ impl LocalDeployment {
         self.node_mut(index)?.stop(Duration::from_secs(10)).await
     }
 
-    /// Fault: SIGSTOP node `index`.
-    pub fn pause(&mut self, index: usize) -> Result<(), ProviderError> {
-        self.node_mut(index)?.pause()
+    /// Fault: pauses node `index` (the cgroup freezer, else SIGSTOP) and
+    /// says how.
+    pub async fn pause(&mut self, index: usize) -> Result<String, ProviderError> {
+        self.pause_with(index, PauseWith::Auto).await
+    }
+
+    /// Fault: pauses node `index` as `with` says; returns how it was done.
+    pub async fn pause_with(&mut self, index: usize, with: PauseWith) -> Result<String, ProviderError> {
+        let how = self.node_mut(index)?.pause(with).await?.to_string();
+        self.record_freezer(index)?;
+        Ok(how)
     }
 
     /// Ends a pause of node `index`.
-    pub fn resume(&mut self, index: usize) -> Result<(), ProviderError> {
-        self.node_mut(index)?.resume()
+    pub async fn resume(&mut self, index: usize) -> Result<(), ProviderError> {
+        self.node_mut(index)?.resume().await?;
+        self.record_freezer(index)
     }
 
     /// Starts node `index` again on the same port and data, and waits for it.

@@ -9,6 +9,7 @@ use nix::unistd::Pid;
 use serde::Serialize;
 use tokio::process::{Child, Command};
 
+use super::freezer::{self, Freezer, FrozenCgroup};
 use crate::provider::error::ProviderError;
 use crate::provider::ready;
 
@@ -18,7 +19,8 @@ use crate::provider::ready;
 pub enum NodeState {
     /// Answering.
     Running,
-    /// Stopped with SIGSTOP; resumes with SIGCONT.
+    /// Frozen by the cgroup freezer (as `docker pause`), or stopped by
+    /// SIGSTOP where no freezer can be written: it answers nothing.
     Paused,
     /// Not running (killed, stopped or never started).
     Down,
@@ -50,8 +52,35 @@ pub struct LocalNode {
     /// The running process, if any. Dropping it does not kill it: the
     /// deployment kills explicitly, so that `keep` can leave it running.
     child: Option<Child>,
-    /// Whether it was paused by SIGSTOP.
-    paused: bool,
+    /// How it is paused, while it is.
+    pause: Option<Pause>,
+}
+
+/// How a node was paused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pause {
+    /// Frozen in a cgroup of its own.
+    Frozen(FrozenCgroup),
+    /// Stopped by SIGSTOP (no writable cgroup freezer).
+    Signal,
+}
+
+/// How to pause a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseWith {
+    /// The cgroup freezer where one can be written, else SIGSTOP.
+    Auto,
+    /// SIGSTOP, whatever is available.
+    Signal,
+}
+
+impl std::fmt::Display for Pause {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Frozen(cgroup) => write!(formatter, "frozen by the cgroup freezer ({})", cgroup.dir.display()),
+            Self::Signal => write!(formatter, "stopped by SIGSTOP (no writable cgroup freezer)"),
+        }
+    }
 }
 
 impl LocalNode {
@@ -64,7 +93,7 @@ impl LocalNode {
             log_path,
             command,
             child: None,
-            paused: false,
+            pause: None,
         }
     }
 
@@ -81,7 +110,7 @@ impl LocalNode {
     /// Running, paused or down, as far as the harness knows.
     pub fn state(&mut self) -> NodeState {
         match self.child.as_mut().map(Child::try_wait) {
-            Some(Ok(None)) if self.paused => NodeState::Paused,
+            Some(Ok(None)) if self.pause.is_some() => NodeState::Paused,
             Some(Ok(None)) => NodeState::Running,
             _ => NodeState::Down,
         }
@@ -116,7 +145,7 @@ impl LocalNode {
                 source,
             })?;
         self.child = Some(child);
-        self.paused = false;
+        self.pause = None;
         Ok(())
     }
 
@@ -132,6 +161,20 @@ impl LocalNode {
             None => Err("the process is not running".into()),
         })
         .await;
+        // The port must be answered by this very process: another server
+        // that took the port while the node was down would otherwise pass
+        // for it (this one then fails to bind and exits).
+        let outcome = match outcome {
+            Ok(waited) => match (ready::server_pid(&uri).await, self.pid()) {
+                (Some(answering), Some(own)) if answering != i64::from(own) => Err(format!(
+                    "port {} is answered by process {answering}, not by this node's process {own}: \
+                     another server took the port",
+                    self.port
+                )),
+                _ => Ok(waited),
+            },
+            Err(reason) => Err(reason),
+        };
         outcome.map_err(|reason| ProviderError::NotReady {
             node: self.name.clone(),
             timeout_secs: timeout.as_secs(),
@@ -152,7 +195,8 @@ impl LocalNode {
         if self.state() == NodeState::Down {
             return Err(self.invalid("kill", "it is not running"));
         }
-        // A stopped process still dies on SIGKILL.
+        // A v1-frozen process acts on SIGKILL only once thawed.
+        self.end_pause_for_exit();
         self.signal(Signal::SIGKILL, "kill")?;
         self.reap().await;
         Ok(())
@@ -163,9 +207,7 @@ impl LocalNode {
         if self.state() == NodeState::Down {
             return Ok(());
         }
-        if self.paused {
-            self.signal(Signal::SIGCONT, "stop")?;
-        }
+        self.end_pause_for_exit();
         self.signal(Signal::SIGTERM, "stop")?;
         let exited = match self.child.as_mut() {
             Some(child) => tokio::time::timeout(grace, child.wait()).await.is_ok(),
@@ -178,24 +220,82 @@ impl LocalNode {
         Ok(())
     }
 
-    /// SIGSTOP: the process stays but answers nothing (a hung server).
-    pub fn pause(&mut self) -> Result<(), ProviderError> {
+    /// The process stays but answers nothing (a hung server): frozen by
+    /// the cgroup freezer, or stopped by SIGSTOP where no freezer can be
+    /// written or `with` asks for it. Returns once the pause has taken
+    /// effect, saying how it was done.
+    pub async fn pause(&mut self, with: PauseWith) -> Result<&Pause, ProviderError> {
         if self.state() != NodeState::Running {
             return Err(self.invalid("pause", "it is not running"));
         }
+        let pid = self.pid().ok_or_else(|| self.invalid("pause", "it is not running"))?;
+        let freezer = match with {
+            PauseWith::Auto => Freezer::find(),
+            PauseWith::Signal => None,
+        };
+        let mut fallback = None;
+        if let Some(freezer) = freezer {
+            let name = format!("{}-{}", self.run_dir_name(), self.name);
+            match freezer.freeze(pid, &name).await {
+                Ok(cgroup) => return Ok(self.pause.insert(Pause::Frozen(cgroup))),
+                Err(reason) => fallback = Some(reason),
+            }
+        }
+        if let Some(reason) = fallback {
+            tracing::info!(node = %self.name, %reason, "no cgroup freezer to write; pausing with SIGSTOP");
+        }
         self.signal(Signal::SIGSTOP, "pause")?;
-        self.paused = true;
-        Ok(())
+        if let Err(reason) = freezer::wait_stopped(pid).await {
+            let _ = self.signal(Signal::SIGCONT, "pause");
+            return Err(self.invalid("pause", &reason));
+        }
+        Ok(self.pause.insert(Pause::Signal))
     }
 
-    /// SIGCONT after a pause.
-    pub fn resume(&mut self) -> Result<(), ProviderError> {
+    /// How the node is paused, while it is.
+    pub fn paused_by(&self) -> Option<&Pause> {
+        self.pause.as_ref()
+    }
+
+    /// Ends a pause: thaws it (and returns it to its own cgroup) or sends
+    /// SIGCONT.
+    pub async fn resume(&mut self) -> Result<(), ProviderError> {
         if self.state() != NodeState::Paused {
             return Err(self.invalid("resume", "it is not paused"));
         }
-        self.signal(Signal::SIGCONT, "resume")?;
-        self.paused = false;
+        match self.pause.take() {
+            Some(Pause::Frozen(cgroup)) => {
+                if let Err(reason) = cgroup.release().await {
+                    self.pause = Some(Pause::Frozen(cgroup));
+                    return Err(self.invalid("resume", &reason));
+                }
+            }
+            Some(Pause::Signal) | None => self.signal(Signal::SIGCONT, "resume")?,
+        }
         Ok(())
+    }
+
+    /// Ends a pause without waiting, before the process is signalled to
+    /// exit: a v1-frozen process would not act on the signal, a stopped one
+    /// would not act on SIGTERM. The cgroup is removed once it has exited
+    /// (see `reap`).
+    fn end_pause_for_exit(&mut self) {
+        match &self.pause {
+            Some(Pause::Frozen(cgroup)) => freezer::thaw_now(&cgroup.dir),
+            Some(Pause::Signal) => {
+                let _ = self.signal(Signal::SIGCONT, "end the pause");
+            }
+            None => {}
+        }
+    }
+
+    /// The run folder's name (the data folder's parent), for cgroup names.
+    fn run_dir_name(&self) -> String {
+        self.data_dir
+            .parent()
+            .and_then(Path::file_name)
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     /// Removes everything in the data folder (the node must be down): the
@@ -209,6 +309,7 @@ impl LocalNode {
 
     /// Kills without waiting (for `Drop`): best effort, never blocks long.
     pub fn kill_now(&mut self) {
+        self.end_pause_for_exit();
         if let Some(child) = self.child.as_mut() {
             let _ = child.start_kill();
             // Reap synchronously so that no zombie outlives the harness's
@@ -221,7 +322,7 @@ impl LocalNode {
             }
         }
         self.child = None;
-        self.paused = false;
+        self.forget_pause();
     }
 
     async fn reap(&mut self) {
@@ -229,7 +330,14 @@ impl LocalNode {
             let _ = child.wait().await;
         }
         self.child = None;
-        self.paused = false;
+        self.forget_pause();
+    }
+
+    /// After the process has exited: its freezer cgroup is empty and goes.
+    fn forget_pause(&mut self) {
+        if let Some(Pause::Frozen(cgroup)) = self.pause.take() {
+            freezer::remove_cgroup(&cgroup.dir);
+        }
     }
 
     fn invalid(&self, operation: &str, reason: &str) -> ProviderError {
