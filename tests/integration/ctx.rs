@@ -40,6 +40,7 @@ pub fn shared_dir() -> PathBuf {
 pub fn test_dirs() -> &'static (PathBuf, PathBuf) {
     static DIRS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     DIRS.get_or_init(|| {
+        remove_empty_dirs_of_earlier_runs();
         let base = std::env::temp_dir().join(format!("drdrill-tests-{}", std::process::id()));
         let state = base.join("state");
         let work = base.join("work");
@@ -54,6 +55,37 @@ pub fn test_dirs() -> &'static (PathBuf, PathBuf) {
         }
         (state, work)
     })
+}
+
+/// Every test tears down what it started, but the per-binary folders stay
+/// (there is no hook after the last test): earlier runs' folders that hold
+/// no file at all go. One that holds anything (the run records of a killed
+/// test binary, for `drdrill clean`) is kept.
+fn remove_empty_dirs_of_earlier_runs() {
+    fn holds_no_file(dir: &Path) -> bool {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .all(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()) && holds_no_file(&entry.path()))
+        })
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("drdrill-tests-"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new(&format!("/proc/{pid}")).exists();
+        if pid != std::process::id() && !alive && holds_no_file(&entry.path()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The FerretDB binary `scripts/setup` builds.

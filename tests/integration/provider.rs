@@ -239,7 +239,8 @@ async fn a_node_that_never_answers_fails_with_its_log_tail() {
     // A stand-in "server" that prints a line and exits: the provider must
     // say that the process exited and show what it printed.
     let (_, work) = ctx::test_dirs();
-    let script = work.join("broken-ferretdb.sh");
+    let folder = tempfile::tempdir_in(work).unwrap();
+    let script = folder.path().join("broken-ferretdb.sh");
     std::fs::write(&script, "#!/bin/sh\necho 'fatal: cannot open sqlite dir' >&2\nexit 3\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
