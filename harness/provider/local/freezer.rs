@@ -49,7 +49,16 @@ impl Freezer {
         let origin = origin_cgroup(pid, self.version)
             .ok_or_else(|| format!("cannot read the cgroup of process {pid} from /proc/{pid}/cgroup"))?;
         let dir = self.mount.join("drdrill").join(sanitize(name));
-        std::fs::create_dir_all(&dir).map_err(|error| format!("cannot create cgroup {}: {error}", dir.display()))?;
+        // Another run's release may remove `drdrill/` between the two
+        // mkdirs of `create_dir_all`: try again then.
+        let mut created = std::fs::create_dir_all(&dir);
+        for _ in 0..3 {
+            if created.is_ok() {
+                break;
+            }
+            created = std::fs::create_dir_all(&dir);
+        }
+        created.map_err(|error| format!("cannot create cgroup {}: {error}", dir.display()))?;
         let frozen = FrozenCgroup {
             dir,
             version: self.version,
