@@ -535,6 +535,120 @@ duration = "10m"
     assert!(left.is_empty(), "clean left {left:?}:\n{stdout}");
 }
 
+/// Every node fault on local processes, as the disaster of a drill: the
+/// restore step brings the node back (restart after a kill, stop or wipe,
+/// thaw after a pause) and restores; a pause says how it was done, and as
+/// root that is the cgroup freezer.
+#[test]
+fn every_local_node_fault_is_a_drill_with_a_measured_rto() {
+    let folder = tempfile::tempdir().unwrap();
+    let faults = ["kill-node", "stop-node", "pause-node", "wipe-data"];
+    let scenarios = folder.path().join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    for fault in faults {
+        std::fs::write(
+            scenarios.join(format!("{fault}.toml")),
+            format!(
+                r#"name = "local-{fault}"
+[topology]
+provider = "local"
+engine = "ferretdb"
+backend = "sqlite"
+[dataset]
+profile = "shepherd-cms"
+documents = 400
+seed = 5
+[workload]
+tick_interval = "50ms"
+write_concern = 1
+probe_interval = "100ms"
+[objectives]
+rto = "2m"
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "backup"
+engine = "builtin"
+[[steps]]
+kind = "disaster"
+action = "{fault}"
+node = 0
+[[steps]]
+kind = "restore"
+[[steps]]
+kind = "verify"
+"#
+            ),
+        )
+        .unwrap();
+    }
+    let out = folder.path().join("out");
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&scenarios)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&out).unwrap().flatten() {
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(entry.path().join("report.json")).unwrap()).unwrap();
+        let name = report["scenario"].as_str().unwrap().to_string();
+        assert_eq!(report["verdict"]["kind"], "passed", "{name}: {}", report["verdict"]);
+        let step = |kind: &str| {
+            report["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|step| step["kind"] == kind)
+                .unwrap()
+                .clone()
+        };
+        let disaster = step("disaster");
+        assert_eq!(disaster["status"], "passed", "{name}: {disaster}");
+        if name == "local-pause-node" {
+            let how = disaster["details"]["how"].as_str().unwrap_or_default().to_string();
+            // SAFETY: geteuid has no preconditions.
+            let wanted = if unsafe { libc::geteuid() } == 0 {
+                "cgroup freezer"
+            } else {
+                "SIGSTOP"
+            };
+            assert!(how.contains(wanted), "{name}: paused {how:?}, expected {wanted}");
+        }
+        // The node was really down or hung: the restore had to bring it back.
+        let restore = step("restore");
+        assert_eq!(
+            restore["details"]["restarted"],
+            serde_json::json!(["node-0"]),
+            "{name}: {restore}"
+        );
+        let rto = report["measurements"]["rto_service_ms"].as_u64();
+        assert!(
+            rto.is_some_and(|rto| rto > 0),
+            "{name}: no RTO in {}",
+            report["measurements"]
+        );
+        seen.push(name);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "local-kill-node",
+            "local-pause-node",
+            "local-stop-node",
+            "local-wipe-data"
+        ]
+    );
+}
+
 /// Every container fault, for real on the container engine, as the disaster
 /// of a drill: the restore step brings the node back (start after a kill or
 /// stop, unpause, reconnect, recreate after removal with its volume),
