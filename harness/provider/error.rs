@@ -40,6 +40,26 @@ pub enum ProviderError {
         /// Its last lines.
         log_tail: String,
     },
+    /// The node's port is answered by another process (a server that took
+    /// the port while the node was down); the node itself cannot bind it.
+    #[error(
+        "{node}: port {port} is answered by process {answering}, not by this node's process {own}: \
+         another server took the port while the node was down\n--- last lines of {log} ---\n{log_tail}"
+    )]
+    PortTaken {
+        /// The node's name.
+        node: String,
+        /// Its port.
+        port: u16,
+        /// The pid the answering server reports.
+        answering: i64,
+        /// The node's own pid.
+        own: i32,
+        /// The node's log file.
+        log: String,
+        /// Its last lines.
+        log_tail: String,
+    },
     /// A PostgreSQL command for the FerretDB backend failed.
     #[error("postgresql: `{command}` failed: {output}")]
     Postgres {

@@ -171,8 +171,28 @@ impl LocalDeployment {
             self.spawn_node(index)?;
         }
         let timeout = self.spec.ready_timeout;
-        for node in &mut self.nodes {
-            node.wait_ready(timeout).await?;
+        for index in 0..self.nodes.len() {
+            // The port was free when it was picked; another process may have
+            // bound it before the node did. At start-up (not on a restart,
+            // which must keep the address) the node moves to a new port.
+            let mut attempts = 1;
+            loop {
+                match self.nodes[index].wait_ready(timeout).await {
+                    Ok(_) => break,
+                    Err(error) if attempts < 3 && port_lost(&error) => {
+                        attempts += 1;
+                        self.nodes[index].kill().await.ok();
+                        let port =
+                            super::ready::free_port().map_err(|error| ProviderError::io(&self.run_dir, error))?;
+                        tracing::info!(node = %self.nodes[index].name, port, "port taken by another process; starting on another");
+                        let data_dir = self.nodes[index].data_dir.clone();
+                        self.nodes[index].port = port;
+                        self.nodes[index].command = self.node_command(&program, index, port, &data_dir, replica_set);
+                        self.spawn_node(index)?;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
         }
         if replica_set {
             let uris: Vec<String> = self.nodes.iter().map(LocalNode::uri).collect();
@@ -455,4 +475,49 @@ fn pg_database(index: usize) -> String {
 fn set_mode(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+/// Whether a node failed to come up because its port was taken: another
+/// server answers on it, or the node could not bind it.
+fn port_lost(error: &ProviderError) -> bool {
+    match error {
+        ProviderError::PortTaken { .. } => true,
+        ProviderError::NotReady { log_tail, .. } => log_tail.to_ascii_lowercase().contains("address already in use"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_ready(log_tail: &str) -> ProviderError {
+        ProviderError::NotReady {
+            node: "node-0".into(),
+            timeout_secs: 30,
+            reason: "the process exited (exit status: 1)".into(),
+            log: "node-0.log".into(),
+            log_tail: log_tail.into(),
+        }
+    }
+
+    #[test]
+    fn a_lost_port_is_told_from_other_start_up_failures() {
+        // FerretDB's and mongod's words for a port another process holds.
+        assert!(port_lost(&not_ready(
+            "listen tcp 127.0.0.1:41149: bind: address already in use"
+        )));
+        assert!(port_lost(&not_ready(
+            "Error setting up listener: SocketException: Address already in use"
+        )));
+        assert!(port_lost(&ProviderError::PortTaken {
+            node: "node-0".into(),
+            port: 41149,
+            answering: 1,
+            own: 2,
+            log: "node-0.log".into(),
+            log_tail: String::new(),
+        }));
+        assert!(!port_lost(&not_ready("fatal: cannot open sqlite dir")));
+    }
 }

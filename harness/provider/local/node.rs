@@ -164,17 +164,19 @@ impl LocalNode {
         // The port must be answered by this very process: another server
         // that took the port while the node was down would otherwise pass
         // for it (this one then fails to bind and exits).
-        let outcome = match outcome {
-            Ok(waited) => match (ready::server_pid(&uri).await, self.pid()) {
-                (Some(answering), Some(own)) if answering != i64::from(own) => Err(format!(
-                    "port {} is answered by process {answering}, not by this node's process {own}: \
-                     another server took the port",
-                    self.port
-                )),
-                _ => Ok(waited),
-            },
-            Err(reason) => Err(reason),
-        };
+        if outcome.is_ok()
+            && let (Some(answering), Some(own)) = (ready::server_pid(&uri).await, self.pid())
+            && answering != i64::from(own)
+        {
+            return Err(ProviderError::PortTaken {
+                node: self.name.clone(),
+                port: self.port,
+                answering,
+                own,
+                log: self.log_path.display().to_string(),
+                log_tail: log_tail(&self.log_path, 20),
+            });
+        }
         outcome.map_err(|reason| ProviderError::NotReady {
             node: self.name.clone(),
             timeout_secs: timeout.as_secs(),
