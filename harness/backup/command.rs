@@ -598,9 +598,7 @@ mod tests {
     async fn wait_gone(pid: i32, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let alive = !stat.is_empty() && !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z');
-            if !alive {
+            if matches!(crate::provider::record::process_state(pid), None | Some('Z')) {
                 return;
             }
             assert!(Instant::now() < deadline, "sleep {pid} survived {what}");

@@ -74,12 +74,27 @@ pub fn state_dir() -> PathBuf {
     std::env::temp_dir().join("drdrill-state")
 }
 
+/// The fields of a `/proc/PID/stat` line after the command name (field 2),
+/// which is in parentheses and may hold spaces and parentheses itself:
+/// field 3 (the state letter) comes first.
+pub fn stat_after_name(stat: &str) -> Option<&str> {
+    Some(stat[stat.rfind(')')? + 1..].trim_start())
+}
+
+/// The state letter of a `/proc/PID/stat` line (`R`, `S`, `T`, `Z`, ...).
+pub fn stat_state(stat: &str) -> Option<char> {
+    stat_after_name(stat)?.chars().next()
+}
+
+/// The state letter of process `pid`, if it exists.
+pub fn process_state(pid: i32) -> Option<char> {
+    stat_state(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
 /// The start time of process `pid` (clock ticks since boot), if it exists.
 pub fn process_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces.
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    stat_after_name(&stat)?.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Whether the recorded process is still the same live process.
@@ -158,6 +173,15 @@ fn read_record(path: &Path) -> Result<RunRecord, (PathBuf, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_letter_follows_the_command_name_even_with_parentheses() {
+        assert_eq!(stat_state("1234 (ferretdb) T 1 1234 1234 0"), Some('T'));
+        assert_eq!(stat_state("1234 (a (b) c) S 1 1234"), Some('S'));
+        assert_eq!(stat_state("garbage"), None);
+        assert!(process_state(std::process::id() as i32).is_some());
+        assert_eq!(process_state(i32::MAX), None);
+    }
 
     #[test]
     fn own_process_has_a_start_time() {

@@ -535,25 +535,23 @@ duration = "10m"
     assert!(left.is_empty(), "clean left {left:?}:\n{stdout}");
 }
 
-/// Every node fault on local processes, as the disaster of a drill: the
-/// restore step brings the node back (restart after a kill, stop or wipe,
-/// thaw after a pause) and restores; a pause says how it was done, and as
-/// root that is the cgroup freezer.
-#[test]
-fn every_local_node_fault_is_a_drill_with_a_measured_rto() {
+/// Runs one drill per fault on node 0 (seed, builtin backup, the fault,
+/// restore, verify) in a deployment described by `topology` (the lines of
+/// its `[topology]` table), each named `<prefix><fault>`; asserts that the
+/// run exits 0 and that each drill passed, its disaster was injected, its
+/// restore had to bring node-0 back and an RTO was measured. Returns the
+/// reports, sorted by scenario name.
+fn fault_drills(prefix: &str, topology: &str, faults: &[&str]) -> Vec<serde_json::Value> {
     let folder = tempfile::tempdir().unwrap();
-    let faults = ["kill-node", "stop-node", "pause-node", "wipe-data"];
     let scenarios = folder.path().join("scenarios");
     std::fs::create_dir(&scenarios).unwrap();
     for fault in faults {
         std::fs::write(
             scenarios.join(format!("{fault}.toml")),
             format!(
-                r#"name = "local-{fault}"
+                r#"name = "{prefix}{fault}"
 [topology]
-provider = "local"
-engine = "ferretdb"
-backend = "sqlite"
+{topology}
 [dataset]
 profile = "shepherd-cms"
 documents = 400
@@ -592,7 +590,7 @@ kind = "verify"
         .unwrap();
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    let mut seen = Vec::new();
+    let mut reports = Vec::new();
     for entry in std::fs::read_dir(&out).unwrap().flatten() {
         if !entry.path().is_dir() {
             continue;
@@ -601,29 +599,10 @@ kind = "verify"
             serde_json::from_slice(&std::fs::read(entry.path().join("report.json")).unwrap()).unwrap();
         let name = report["scenario"].as_str().unwrap().to_string();
         assert_eq!(report["verdict"]["kind"], "passed", "{name}: {}", report["verdict"]);
-        let step = |kind: &str| {
-            report["steps"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|step| step["kind"] == kind)
-                .unwrap()
-                .clone()
-        };
-        let disaster = step("disaster");
+        let disaster = step_of(&report, "disaster");
         assert_eq!(disaster["status"], "passed", "{name}: {disaster}");
-        if name == "local-pause-node" {
-            let how = disaster["details"]["how"].as_str().unwrap_or_default().to_string();
-            // SAFETY: geteuid has no preconditions.
-            let wanted = if unsafe { libc::geteuid() } == 0 {
-                "cgroup freezer"
-            } else {
-                "SIGSTOP"
-            };
-            assert!(how.contains(wanted), "{name}: paused {how:?}, expected {wanted}");
-        }
         // The node was really down or hung: the restore had to bring it back.
-        let restore = step("restore");
+        let restore = step_of(&report, "restore");
         assert_eq!(
             restore["details"]["restarted"],
             serde_json::json!(["node-0"]),
@@ -635,17 +614,64 @@ kind = "verify"
             "{name}: no RTO in {}",
             report["measurements"]
         );
-        seen.push(name);
+        reports.push(report);
     }
-    seen.sort();
+    reports.sort_by_key(|report| report["scenario"].as_str().unwrap().to_string());
+    reports
+}
+
+/// The first step of `kind` in a drill report.
+fn step_of<'a>(report: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == kind)
+        .unwrap()
+}
+
+/// The scenario names of reports.
+fn names(reports: &[serde_json::Value]) -> Vec<&str> {
+    reports
+        .iter()
+        .map(|report| report["scenario"].as_str().unwrap())
+        .collect()
+}
+
+/// Every node fault on local processes, as the disaster of a drill: the
+/// restore step brings the node back (restart after a kill, stop or wipe,
+/// thaw after a pause) and restores; a pause says how it was done, and as
+/// root that is the cgroup freezer.
+#[test]
+fn every_local_node_fault_is_a_drill_with_a_measured_rto() {
+    let reports = fault_drills(
+        "local-",
+        "provider = \"local\"\nengine = \"ferretdb\"\nbackend = \"sqlite\"",
+        &["kill-node", "stop-node", "pause-node", "wipe-data"],
+    );
     assert_eq!(
-        seen,
+        names(&reports),
         [
             "local-kill-node",
             "local-pause-node",
             "local-stop-node",
             "local-wipe-data"
         ]
+    );
+    let pause = &reports[1];
+    let how = step_of(pause, "disaster")["details"]["how"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // SAFETY: geteuid has no preconditions.
+    let wanted = if unsafe { libc::geteuid() } == 0 {
+        "cgroup freezer"
+    } else {
+        "SIGSTOP"
+    };
+    assert!(
+        how.contains(wanted),
+        "local-pause-node: paused {how:?}, expected {wanted}"
     );
 }
 
@@ -655,96 +681,16 @@ kind = "verify"
 /// restores, and the report carries the measured RTO.
 #[test]
 fn every_container_fault_is_a_drill_with_a_measured_rto() {
-    let folder = tempfile::tempdir().unwrap();
-    let faults = ["kill-node", "stop-node", "pause-node", "disconnect-node", "remove-node"];
-    let scenarios = folder.path().join("scenarios");
-    std::fs::create_dir(&scenarios).unwrap();
-    for fault in faults {
-        std::fs::write(
-            scenarios.join(format!("{fault}.toml")),
-            format!(
-                r#"name = "fault-{fault}"
-[topology]
-provider = "containers"
-engine = "ferretdb"
-[dataset]
-profile = "shepherd-cms"
-documents = 400
-seed = 5
-[workload]
-tick_interval = "50ms"
-write_concern = 1
-probe_interval = "100ms"
-[objectives]
-rto = "2m"
-[[steps]]
-kind = "seed"
-[[steps]]
-kind = "backup"
-engine = "builtin"
-[[steps]]
-kind = "disaster"
-action = "{fault}"
-node = 0
-[[steps]]
-kind = "restore"
-[[steps]]
-kind = "verify"
-"#
-            ),
-        )
-        .unwrap();
+    let reports = fault_drills(
+        "fault-",
+        "provider = \"containers\"\nengine = \"ferretdb\"",
+        &["kill-node", "stop-node", "pause-node", "disconnect-node", "remove-node"],
+    );
+    for report in &reports {
+        assert_eq!(report["topology"]["provider"], "containers", "{}", report["scenario"]);
     }
-    let out = folder.path().join("out");
-    let output = ctx::drdrill()
-        .arg("run")
-        .arg(&scenarios)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    let mut seen = Vec::new();
-    for entry in std::fs::read_dir(&out).unwrap().flatten() {
-        if !entry.path().is_dir() {
-            continue;
-        }
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(entry.path().join("report.json")).unwrap()).unwrap();
-        let name = report["scenario"].as_str().unwrap().to_string();
-        assert_eq!(report["topology"]["provider"], "containers", "{name}");
-        assert_eq!(report["verdict"]["kind"], "passed", "{name}: {}", report["verdict"]);
-        let disaster = report["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|step| step["kind"] == "disaster")
-            .unwrap();
-        assert_eq!(disaster["status"], "passed", "{name}: {disaster}");
-        let restore = report["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|step| step["kind"] == "restore")
-            .unwrap();
-        // The node was really down: the restore had to bring it back.
-        assert_eq!(
-            restore["details"]["restarted"],
-            serde_json::json!(["node-0"]),
-            "{name}: {restore}"
-        );
-        let rto = report["measurements"]["rto_service_ms"].as_u64();
-        assert!(
-            rto.is_some_and(|rto| rto > 0),
-            "{name}: no RTO in {}",
-            report["measurements"]
-        );
-        seen.push(name);
-    }
-    seen.sort();
     assert_eq!(
-        seen,
+        names(&reports),
         [
             "fault-disconnect-node",
             "fault-kill-node",

@@ -53,13 +53,7 @@ async fn faults_on(backend: Backend) {
     // Pause: hello times out; resume: it answers again.
     let how = server.deployment().pause(0).await.unwrap();
     assert_eq!(server.deployment().describe()[0].state, NodeState::Paused);
-    let paused = tokio::time::timeout(Duration::from_millis(800), drdrill::provider::ready::hello(&probe)).await;
-    if let Ok(Ok(_)) = paused {
-        panic!(
-            "a paused node answered hello\n{}",
-            pause_diagnostics(&mut server, &how).await
-        );
-    }
+    assert_silent(&mut server, &probe, &how, "a paused node answered hello").await;
     server.deployment().resume(0).await.unwrap();
     wait_answers(&probe).await;
 
@@ -88,16 +82,21 @@ async fn wait_answers(probe: &mongodb::Client) {
     assert!(resumed.is_ok(), "node did not answer after resume");
 }
 
-/// What to know when a paused node answers: how it was paused, what the
-/// kernel says of its threads, and which process answered.
-async fn pause_diagnostics(server: &mut TestServer, how: &str) -> String {
-    let node = &server.deployment().describe()[0];
-    let pid = node.pid.unwrap();
-    let states: String = freezer::thread_states(pid).into_iter().collect();
-    let answering = drdrill::provider::ready::server_pid(&node.uri).await;
-    format!(
-        "paused how: {how}\nnode pid {pid}, thread states {states:?}\nserverStatus pid of the answering server: {answering:?}"
-    )
+/// Asserts that node 0, paused as `how` says, does not answer `hello`
+/// through `probe` within 800 ms; panics with `what` and what to know then:
+/// how it was paused, what the kernel says of its threads, and which
+/// process answered.
+async fn assert_silent(server: &mut TestServer, probe: &mongodb::Client, how: &str, what: &str) {
+    let answered = tokio::time::timeout(Duration::from_millis(800), drdrill::provider::ready::hello(probe)).await;
+    if let Ok(Ok(_)) = answered {
+        let node = &server.deployment().describe()[0];
+        let pid = node.pid.unwrap();
+        let states: String = freezer::thread_states(pid).into_iter().collect();
+        let answering = drdrill::provider::ready::server_pid(&node.uri).await;
+        panic!(
+            "{what}\npaused how: {how}\nnode pid {pid}, thread states {states:?}\nserverStatus pid of the answering server: {answering:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -133,13 +132,7 @@ async fn a_pause_freezes_the_node_in_a_cgroup_of_its_own() {
         // A SIGCONT from anyone does not end a freeze.
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGCONT).unwrap();
         let probe = drdrill::provider::ready::probe_client(&server.uri).await.unwrap();
-        let answered = tokio::time::timeout(Duration::from_millis(800), drdrill::provider::ready::hello(&probe)).await;
-        if let Ok(Ok(_)) = answered {
-            panic!(
-                "a frozen node answered after a SIGCONT\n{}",
-                pause_diagnostics(&mut server, &how).await
-            );
-        }
+        assert_silent(&mut server, &probe, &how, "a frozen node answered after a SIGCONT").await;
     }
     server.deployment().resume(0).await.unwrap();
     let probe = drdrill::provider::ready::probe_client(&server.uri).await.unwrap();

@@ -2,7 +2,7 @@
 //! run records the providers keep.
 
 use drdrill::provider::local::{freezer, remove_dir_contents, stop_cluster_blocking};
-use drdrill::provider::record::{RunRecord, is_same_process};
+use drdrill::provider::record::{RunRecord, is_same_process, process_state};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -145,14 +145,8 @@ fn wait_gone(pid: i32, start_time: Option<u64>) {
     while is_same_process(pid, start_time) && std::time::Instant::now() < deadline {
         // A zombie whose parent died is reaped by init; poll until it is.
         std::thread::sleep(std::time::Duration::from_millis(20));
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            if stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-            {
-                return;
-            }
+        if process_state(pid) == Some('Z') {
+            return;
         }
     }
 }

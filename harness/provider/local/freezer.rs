@@ -12,6 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::provider::record::stat_state;
+
 /// How long a freeze, a thaw or a stop may take before it counts as failed.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -194,12 +196,6 @@ pub fn thread_states(pid: i32) -> Vec<char> {
         .collect()
 }
 
-/// The state letter of a `/proc/PID/stat` line (after the parenthesised
-/// command name, which may hold spaces and parentheses).
-pub fn stat_state(stat: &str) -> Option<char> {
-    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
-}
-
 fn thaw_or_freeze(dir: &Path, version: FreezerVersion, frozen: bool) -> Result<(), String> {
     match version {
         FreezerVersion::V1 => write(&dir.join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" }),
@@ -374,13 +370,6 @@ mod tests {
         assert_eq!(cgroup_in(text, FreezerVersion::V1).as_deref(), Some("/ci/job"));
         assert_eq!(cgroup_in(text, FreezerVersion::V2).as_deref(), Some("/user.slice"));
         assert_eq!(cgroup_in("4:memory:/x\n", FreezerVersion::V1), None);
-    }
-
-    #[test]
-    fn the_state_letter_follows_the_command_name_even_with_parentheses() {
-        assert_eq!(stat_state("1234 (ferretdb) T 1 1234 1234 0"), Some('T'));
-        assert_eq!(stat_state("1234 (a (b) c) S 1 1234"), Some('S'));
-        assert_eq!(stat_state("garbage"), None);
     }
 
     #[test]

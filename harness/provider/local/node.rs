@@ -235,16 +235,14 @@ impl LocalNode {
             PauseWith::Auto => Freezer::find(),
             PauseWith::Signal => None,
         };
-        let mut fallback = None;
         if let Some(freezer) = freezer {
             let name = format!("{}-{}", self.run_dir_name(), self.name);
             match freezer.freeze(pid, &name).await {
                 Ok(cgroup) => return Ok(self.pause.insert(Pause::Frozen(cgroup))),
-                Err(reason) => fallback = Some(reason),
+                Err(reason) => {
+                    tracing::info!(node = %self.name, %reason, "no cgroup freezer to write; pausing with SIGSTOP");
+                }
             }
-        }
-        if let Some(reason) = fallback {
-            tracing::info!(node = %self.name, %reason, "no cgroup freezer to write; pausing with SIGSTOP");
         }
         self.signal(Signal::SIGSTOP, "pause")?;
         if let Err(reason) = freezer::wait_stopped(pid).await {
