@@ -14,14 +14,7 @@ use super::schema::{self, Field, Kind};
 use crate::measure::format_duration;
 use crate::uri::{MongoUri, redact};
 
-/// The hint of every duration error.
-const DURATION_FORMS: &str = "use forms like 60m, 15m, 250ms, 1h30m";
-
-/// Parses a human duration (`60m`, `250ms`, `1h30m`); the error says what
-/// is wrong in humantime's words.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|error| error.to_string())
-}
+pub(crate) use super::duration::parse_duration;
 
 /// Checks a whole document; problems go to `out`.
 pub(crate) fn check_document(root: &Spanned<DeTable<'_>>, out: &mut Collector<'_>) {
@@ -243,7 +236,7 @@ impl Checker<'_, '_> {
                         span,
                         path,
                         format!("`{key} = {text:?}` is too short: the least is {}", format_duration(min)),
-                        None,
+                        duration.is_zero().then(|| format!("a zero duration cannot be meant here: `{}`", field.example)),
                     ),
                     Ok(duration) if duration > max => self.push(
                         span,
@@ -256,7 +249,7 @@ impl Checker<'_, '_> {
                         span,
                         path,
                         format!("`{key} = {text:?}`: invalid duration: {error}"),
-                        Some(DURATION_FORMS.into()),
+                        Some(error.hint().into()),
                     ),
                 },
                 None => self.push(

@@ -344,6 +344,19 @@ kind = "verify"
     }
 
     #[test]
+    fn an_ambiguous_unit_and_a_zero_objective_are_located_errors_with_hints() {
+        let found = problems(&edited("rto = \"60m\"", "rto = \"5M\""));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("scenarios/x.toml:14:7: "), "{found:?}");
+        assert!(found[0].contains("the unit `M` is ambiguous (months or minutes?)"), "{found:?}");
+        assert!(found[0].contains("hint: write minutes as `m` (5m)"), "{found:?}");
+        let found = problems(&edited("rto = \"60m\"", "rto = \"0s\""));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("`rto = \"0s\"` is too short: the least is 1ms"), "{found:?}");
+        assert!(found[0].contains("hint: a zero duration cannot be meant here"), "{found:?}");
+    }
+
+    #[test]
     fn bad_durations_say_how_to_write_them() {
         let found = problems(&edited("rto = \"60m\"", "rto = \"sixty minutes\""));
         assert_eq!(found.len(), 1);

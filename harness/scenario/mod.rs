@@ -103,6 +103,7 @@
 
 mod check;
 mod convert;
+pub mod duration;
 pub mod diagnostic;
 pub mod discover;
 pub mod load;
