@@ -3,7 +3,6 @@
 //! of stopping at the first one as serde would.
 
 use std::ops::Range;
-use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};

@@ -8,6 +8,7 @@ use clap::Args;
 use drdrill::backup::{DumpRequest, EngineChoice, Layout};
 use drdrill::uri::MongoUri;
 
+use super::archive_arg::{self, Direction};
 use crate::cli::Outcome;
 use crate::cli::output::{TerminalProgress, print_json, table};
 
@@ -44,10 +45,20 @@ pub struct DumpArgs {
     /// Collections dumped at once.
     #[arg(short = 'j', long = "numParallelCollections", default_value_t = 4)]
     pub parallel_collections: usize,
+    /// A path standing after `--archive` (caught to show `--archive=FILE`).
+    #[arg(hide = true)]
+    pub stray: Option<PathBuf>,
 }
 
 /// Runs `drdrill dump`.
 pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outcome> {
+    archive_arg::check(args.archive.as_deref(), args.stray.as_deref(), Direction::Write)?;
+    if let Some(stray) = &args.stray {
+        anyhow::bail!(
+            "unexpected argument {}: dump writes to --out DIR or --archive=FILE",
+            stray.display()
+        );
+    }
     args.connection.check_engine()?;
     let uri = args.connection.resolve()?;
     let mut database = args.db.clone();
@@ -68,8 +79,10 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
         .filter_map(|excluded| split_namespace(excluded).1)
         .collect();
     let (layout, out) = match &args.archive {
-        Some(path) if path.as_os_str() == "-" => (Layout::Archive { gzip: args.gzip }, PathBuf::from("/dev/stdout")),
-        Some(path) => (Layout::Archive { gzip: args.gzip }, path.clone()),
+        Some(path) => (
+            Layout::Archive { gzip: args.gzip },
+            archive_arg::stream_path(path, Direction::Write),
+        ),
         None => (
             Layout::Directory { gzip: args.gzip },
             args.out.clone().unwrap_or_else(|| PathBuf::from("dump")),

@@ -1,5 +1,6 @@
 //! One file per command; [`run`] dispatches.
 
+mod archive_arg;
 mod checksum;
 mod clean;
 mod compare;

@@ -10,6 +10,7 @@ use drdrill::backup::builtin::{self, OpenedBackup};
 use drdrill::backup::{BackupLocation, RestoreRequest};
 
 use super::dump::{ConnectionArgs, split_namespace};
+use super::archive_arg::{self, Direction};
 use crate::cli::Outcome;
 use crate::cli::output::{TerminalProgress, print_json, table};
 
@@ -64,13 +65,10 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
     args.connection.check_engine()?;
     let uri = args.connection.resolve()?;
     let mut collections: Option<Vec<String>> = None;
+    archive_arg::check(args.archive.as_deref(), args.path.as_deref(), Direction::Read)?;
     let source = match (&args.archive, &args.path) {
         (Some(path), _) => BackupLocation::Archive {
-            path: if path.as_os_str() == "-" {
-                PathBuf::from("/dev/stdin")
-            } else {
-                path.clone()
-            },
+            path: archive_arg::stream_path(path, Direction::Read),
             gzip: args.gzip,
         },
         (None, Some(path)) if path.is_file() && is_bson_file(path) => {
