@@ -10,7 +10,7 @@ use drdrill::provider::{Backend, Engine};
 /// them up, break them, restore them, and measure RTO and RPO against
 /// objectives.
 #[derive(Debug, Parser)]
-#[command(name = "drdrill", version, about, long_about = None, propagate_version = true)]
+#[command(name = "drdrill", version, about, long_about = None, propagate_version = true, after_help = super::environment::HELP)]
 pub struct Cli {
     /// Never draw progress bars, even on a terminal.
     #[arg(long, global = true)]

@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod environment;
 mod live;
 mod output;
 

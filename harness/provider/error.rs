@@ -5,6 +5,17 @@ use std::path::PathBuf;
 /// A provider failure, with the node or file it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
+    /// A variable that names a program names something else: a setting that
+    /// would otherwise be ignored without a word.
+    #[error("${variable} is set to {path}, which is not {expected}: unset it or point it there")]
+    VariableMisnamed {
+        /// The variable, e.g. `DRDRILL_FERRETDB`.
+        variable: String,
+        /// What it holds.
+        path: std::path::PathBuf,
+        /// What it should name.
+        expected: String,
+    },
     /// A program the deployment needs is not installed.
     #[error("{tool} not found ({looked}): run `{fix}`")]
     ToolMissing {

@@ -40,58 +40,104 @@ fn project_roots() -> Vec<PathBuf> {
     roots
 }
 
+/// A program the harness found, and what chose it (`drdrill doctor` shows
+/// both, so a variable that was set but not used is visible).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The program (or, for PostgreSQL, the folder of its programs).
+    pub path: PathBuf,
+    /// `$DRDRILL_FERRETDB`, `.tools/bin of the project`, `PATH`, ...
+    pub chosen_by: String,
+}
+
+/// The program named by `variable`, if it is set: an error when it does not
+/// name what `usable` accepts (a setting that is ignored is a trap).
+fn from_variable(variable: &str, tool: &str, usable: impl Fn(&Path) -> bool) -> Result<Option<Found>, ProviderError> {
+    let Some(value) = std::env::var_os(variable).filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(value);
+    if usable(&path) {
+        return Ok(Some(Found {
+            path,
+            chosen_by: format!("${variable}"),
+        }));
+    }
+    Err(ProviderError::VariableMisnamed {
+        variable: variable.into(),
+        path,
+        expected: tool.into(),
+    })
+}
+
 /// The FerretDB binary: `$DRDRILL_FERRETDB`, the project's `.tools/bin`,
 /// or `ferretdb` on `PATH`.
 pub fn ferretdb() -> Result<PathBuf, ProviderError> {
-    let mut looked = Vec::new();
-    if let Some(path) = std::env::var_os("DRDRILL_FERRETDB") {
-        let path = PathBuf::from(path);
-        if is_executable(&path) {
-            return Ok(path);
-        }
-        looked.push(format!("$DRDRILL_FERRETDB={}", path.display()));
+    locate_ferretdb().map(|found| found.path)
+}
+
+/// [`ferretdb`], saying what chose it.
+pub fn locate_ferretdb() -> Result<Found, ProviderError> {
+    if let Some(found) = from_variable("DRDRILL_FERRETDB", "the ferretdb executable", is_executable)? {
+        return Ok(found);
     }
     for root in project_roots() {
         let candidate = root.join(TOOLS_BIN).join("ferretdb");
         if is_executable(&candidate) {
-            return Ok(candidate);
+            return Ok(Found {
+                path: candidate,
+                chosen_by: format!("{TOOLS_BIN} of the project"),
+            });
         }
     }
-    looked.push(format!("{TOOLS_BIN}/ferretdb of the project"));
     if let Some(path) = find_on_path("ferretdb") {
-        return Ok(path);
+        return Ok(Found {
+            path,
+            chosen_by: "PATH".into(),
+        });
     }
-    looked.push("PATH".into());
     Err(ProviderError::ToolMissing {
         tool: "ferretdb".into(),
-        looked: format!("looked in {}", looked.join(", ")),
+        looked: format!("looked in $DRDRILL_FERRETDB, {TOOLS_BIN}/ferretdb of the project, PATH"),
         fix: SETUP_COMMAND.into(),
     })
 }
 
 /// The `mongod` binary: `$DRDRILL_MONGOD` or `mongod` on `PATH`.
 pub fn mongod() -> Result<PathBuf, ProviderError> {
-    if let Some(path) = std::env::var_os("DRDRILL_MONGOD").map(PathBuf::from) {
-        if is_executable(&path) {
-            return Ok(path);
-        }
+    locate_mongod().map(|found| found.path)
+}
+
+/// [`mongod`], saying what chose it.
+pub fn locate_mongod() -> Result<Found, ProviderError> {
+    if let Some(found) = from_variable("DRDRILL_MONGOD", "the mongod executable", is_executable)? {
+        return Ok(found);
     }
-    find_on_path("mongod").ok_or_else(|| ProviderError::ToolMissing {
-        tool: "mongod".into(),
-        looked: "looked in $DRDRILL_MONGOD and PATH".into(),
-        fix: "install MongoDB Community Server (not obtainable on machines without MongoDB's download site) \
-              or set DRDRILL_MONGOD"
-            .into(),
-    })
+    find_on_path("mongod")
+        .map(|path| Found {
+            path,
+            chosen_by: "PATH".into(),
+        })
+        .ok_or_else(|| ProviderError::ToolMissing {
+            tool: "mongod".into(),
+            looked: "looked in $DRDRILL_MONGOD and PATH".into(),
+            fix: "install MongoDB Community Server (not obtainable on machines without MongoDB's download site) \
+                  or set DRDRILL_MONGOD"
+                .into(),
+        })
 }
 
 /// The folder holding PostgreSQL's server programs (`initdb`, `pg_ctl`):
 /// `$DRDRILL_PG_BIN`, or the newest `/usr/lib/postgresql/*/bin`.
 pub fn postgres_bin() -> Result<PathBuf, ProviderError> {
-    if let Some(path) = std::env::var_os("DRDRILL_PG_BIN").map(PathBuf::from) {
-        if is_executable(&path.join("initdb")) {
-            return Ok(path);
-        }
+    locate_postgres_bin().map(|found| found.path)
+}
+
+/// [`postgres_bin`], saying what chose it.
+pub fn locate_postgres_bin() -> Result<Found, ProviderError> {
+    let holds_initdb = |path: &Path| is_executable(&path.join("initdb"));
+    if let Some(found) = from_variable("DRDRILL_PG_BIN", "a folder holding initdb and pg_ctl", holds_initdb)? {
+        return Ok(found);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -106,7 +152,10 @@ pub fn postgres_bin() -> Result<PathBuf, ProviderError> {
     versions.sort();
     versions
         .pop()
-        .map(|(_, bin)| bin)
+        .map(|(_, bin)| Found {
+            path: bin,
+            chosen_by: "the newest /usr/lib/postgresql/*/bin".into(),
+        })
         .ok_or_else(|| ProviderError::ToolMissing {
             tool: "postgresql server (initdb, pg_ctl)".into(),
             looked: "looked in $DRDRILL_PG_BIN and /usr/lib/postgresql/*/bin".into(),

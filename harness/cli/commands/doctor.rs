@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use drdrill::backup::tools::Tool;
 use drdrill::provider::{LocalDeployment, LocalSpec, tools};
 
 use crate::cli::Outcome;
@@ -40,14 +41,9 @@ pub async fn run(json: bool, _quiet: bool) -> anyhow::Result<Outcome> {
     let setup = tools::SETUP_COMMAND.to_string();
 
     // FerretDB: present, and really starts and answers (a one-second test).
-    match tools::ferretdb() {
-        Ok(path) => {
-            checks.push(Check {
-                component: "engine ferretdb".into(),
-                status: "ok",
-                detail: format!("{} ({})", path.display(), version_of(&path, "--version")),
-                fix: None,
-            });
+    match tools::locate_ferretdb() {
+        Ok(found) => {
+            checks.push(ok("engine ferretdb", &found_detail(&found, "--version")));
             let mut spec = LocalSpec::new(super::serve::new_run_id("doctor"));
             spec.ready_timeout = Duration::from_secs(15);
             match LocalDeployment::start(spec).await {
@@ -58,41 +54,43 @@ pub async fn run(json: bool, _quiet: bool) -> anyhow::Result<Outcome> {
                 Err(error) => checks.push(broken("backend sqlite", &error.to_string(), &setup)),
             }
         }
+        Err(error @ drdrill::provider::ProviderError::VariableMisnamed { .. }) => {
+            checks.push(broken("engine ferretdb", &error.to_string(), "unset DRDRILL_FERRETDB, or fix it"));
+            checks.push(missing("backend sqlite", "needs ferretdb", &setup));
+        }
         Err(error) => {
             checks.push(missing("engine ferretdb", &error.to_string(), &setup));
             checks.push(missing("backend sqlite", "needs ferretdb", &setup));
         }
     }
-    match tools::postgres_bin() {
-        Ok(bin) => checks.push(ok(
+    match tools::locate_postgres_bin() {
+        Ok(found) => checks.push(ok(
             "backend postgresql",
-            &format!("{} ({})", bin.display(), version_of(&bin.join("postgres"), "--version")),
+            &format!(
+                "{} ({}), chosen by {}",
+                found.path.display(),
+                version_of(&found.path.join("postgres"), "--version"),
+                found.chosen_by
+            ),
         )),
+        Err(error @ drdrill::provider::ProviderError::VariableMisnamed { .. }) => {
+            checks.push(broken("backend postgresql", &error.to_string(), "unset DRDRILL_PG_BIN, or fix it"));
+        }
         Err(error) => checks.push(missing("backend postgresql", &error.to_string(), &setup)),
     }
-    match tools::mongod() {
-        Ok(path) => checks.push(ok(
-            "engine mongodb",
-            &format!("{} ({})", path.display(), version_of(&path, "--version")),
-        )),
+    match tools::locate_mongod() {
+        Ok(found) => checks.push(ok("engine mongodb", &found_detail(&found, "--version"))),
+        Err(error @ drdrill::provider::ProviderError::VariableMisnamed { .. }) => {
+            checks.push(broken("engine mongodb", &error.to_string(), "unset DRDRILL_MONGOD, or fix it"));
+        }
         Err(_) => checks.push(missing(
             "engine mongodb",
             "mongod is not on PATH (local processes); the containers provider uses the mongo image instead",
             "install MongoDB Community Server, or set DRDRILL_MONGOD",
         )),
     }
-    for tool in ["mongodump", "mongorestore"] {
-        match tools::find_on_path(tool) {
-            Some(path) => checks.push(ok(
-                &format!("tool {tool}"),
-                &format!("{} ({})", path.display(), version_of(&path, "--version")),
-            )),
-            None => checks.push(missing(
-                &format!("tool {tool}"),
-                "not on PATH: backups use the builtin engine (same formats)",
-                "install MongoDB Database Tools (mongodb-database-tools)",
-            )),
-        }
+    for tool in [Tool::Mongodump, Tool::Mongorestore] {
+        checks.push(backup_tool(tool));
     }
     checks.push(container_engine());
     checks.extend(container_images().await);
@@ -117,6 +115,45 @@ pub async fn run(json: bool, _quiet: bool) -> anyhow::Result<Outcome> {
         print!("{}", table(&["component", "status", "detail", "fix"], &rows));
     }
     Ok(if usable { Outcome::Success } else { Outcome::Failed })
+}
+
+/// `PATH (VERSION), chosen by WHAT`.
+fn found_detail(found: &tools::Found, version_flag: &str) -> String {
+    format!(
+        "{} ({}), chosen by {}",
+        found.path.display(),
+        version_of(&found.path, version_flag),
+        found.chosen_by
+    )
+}
+
+/// mongodump or mongorestore: named by its variable, or on `PATH`.
+fn backup_tool(tool: Tool) -> Check {
+    let component = format!("tool {}", tool.program_name());
+    match drdrill::backup::tools::find(tool) {
+        Ok(path) => {
+            let chosen_by = if std::env::var_os(tool.variable()).is_some_and(|value| !value.is_empty()) {
+                format!("${}", tool.variable())
+            } else {
+                "PATH".to_string()
+            };
+            let found = tools::Found { path, chosen_by };
+            ok(&component, &found_detail(&found, "--version"))
+        }
+        Err(error @ drdrill::backup::tools::ToolsError::NotExecutable { .. }) => broken(
+            &component,
+            &error.to_string(),
+            &format!("unset {}, or point it at {}", tool.variable(), tool.program_name()),
+        ),
+        Err(_) => missing(
+            &component,
+            &format!(
+                "not on PATH (nor named by ${}): backups use the builtin engine (same formats)",
+                tool.variable()
+            ),
+            "install MongoDB Database Tools (mongodb-database-tools)",
+        ),
+    }
 }
 
 fn ok(component: &str, detail: &str) -> Check {
@@ -159,7 +196,12 @@ fn container_engine() -> Check {
     for candidate in &candidates {
         if let Some(path) = candidate.strip_prefix("unix://") {
             if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return ok("container engine", &format!("{candidate} answers"));
+                let chosen_by = if Some(candidate) == candidates.first() && std::env::var_os("DOCKER_HOST").is_some() {
+                    "$DOCKER_HOST"
+                } else {
+                    "the default socket path"
+                };
+                return ok("container engine", &format!("{candidate} answers, chosen by {chosen_by}"));
             }
         }
     }
