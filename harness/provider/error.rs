@@ -118,16 +118,127 @@ pub enum ProviderError {
         /// What it lacks.
         what: String,
     },
+    /// The provider cannot do this at all (an external deployment cannot
+    /// be killed, only containers can be disconnected): one variant, one
+    /// message shape, with what to do instead.
+    #[error("the {provider} provider cannot {operation}: {hint}")]
+    Unsupported {
+        /// The provider's name.
+        provider: &'static str,
+        /// What was asked.
+        operation: NodeOperation,
+        /// What to do instead.
+        hint: &'static str,
+    },
     /// The container engine failed (containers provider).
     #[error(transparent)]
     Containers(Box<super::containers::ContainerError>),
 }
 
+/// The operations a provider may not offer, named as messages say them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeOperation {
+    /// Name one node's URI.
+    NameNode,
+    /// Start another deployment like this one.
+    StartFresh,
+    /// SIGKILL a node.
+    Kill,
+    /// Stop a node cleanly.
+    Stop,
+    /// Pause a node.
+    Pause,
+    /// End a pause.
+    Resume,
+    /// Bring a node back after a fault.
+    EnsureRunning,
+    /// Remove a node's data.
+    Wipe,
+    /// Cut a node off the network.
+    Disconnect,
+    /// Remove a node with its data.
+    Remove,
+    /// Run a command inside a node.
+    Exec,
+    /// Copy a file out of a node.
+    CopyFileOut,
+}
+
+impl NodeOperation {
+    /// What to do instead, when the provider gives no better advice.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::NameNode
+            | Self::Kill
+            | Self::Stop
+            | Self::Pause
+            | Self::Resume
+            | Self::EnsureRunning
+            | Self::Wipe => {
+                "the harness did not start this deployment, so it cannot name or fault its nodes \
+                 (use provider = \"local\" or \"containers\")"
+            }
+            Self::StartFresh => "this provider has no way to start another deployment; name a target URI",
+            Self::Disconnect | Self::Remove | Self::Exec | Self::CopyFileOut => {
+                "only the containers provider can (run with provider = \"containers\")"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for NodeOperation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::NameNode => "name a node",
+            Self::StartFresh => "start a fresh node",
+            Self::Kill => "kill a node",
+            Self::Stop => "stop a node",
+            Self::Pause => "pause a node",
+            Self::Resume => "resume a node",
+            Self::EnsureRunning => "restart a node",
+            Self::Wipe => "wipe a node's data",
+            Self::Disconnect => "disconnect a node from the network",
+            Self::Remove => "remove a node with its volume",
+            Self::Exec => "run a command inside a node's container",
+            Self::CopyFileOut => "copy a file out of a node's container",
+        })
+    }
+}
+
 impl ProviderError {
+    /// `provider` cannot do `operation`; the operation's own hint says
+    /// what to do instead.
+    pub fn unsupported(provider: &'static str, operation: NodeOperation) -> Self {
+        Self::unsupported_because(provider, operation, operation.hint())
+    }
+
+    /// `provider` cannot do `operation`, with a hint of its own.
+    pub fn unsupported_because(provider: &'static str, operation: NodeOperation, hint: &'static str) -> Self {
+        Self::Unsupported {
+            provider,
+            operation,
+            hint,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
             source,
         }
     }
+}
+
+/// An error and its causes on one line, `: `-separated: for the text
+/// fields (`reason`) of the errors above, which carry a lower layer's
+/// typed error as words.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }

@@ -52,23 +52,46 @@ pub async fn is_writable_primary(uri: &str) -> Option<bool> {
     Some(reply.get_bool("isWritablePrimary").unwrap_or(false))
 }
 
+/// Why a server did not answer `hello` in time.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadyError {
+    /// The connection string could not make a client.
+    #[error("cannot make a client")]
+    Client(#[source] mongodb::error::Error),
+    /// The last `hello` failed.
+    #[error("no answer to hello")]
+    Hello(#[source] mongodb::error::Error),
+    /// The last `hello` got no answer within its own two seconds.
+    #[error("hello timed out")]
+    HelloTimedOut,
+    /// The server's process exited.
+    #[error("the process exited ({0})")]
+    Exited(std::process::ExitStatus),
+    /// The server's process could not be watched.
+    #[error("cannot watch the process")]
+    Unwatchable(#[source] std::io::Error),
+    /// There is no process to wait for.
+    #[error("the process is not running")]
+    NotRunning,
+}
+
 /// Polls `hello` every 50 ms until it answers, `alive` says the process
-/// died (returns its reason), or `timeout` passes. Returns the last error as
-/// text on failure.
+/// died (its error returns), or `timeout` passes (the last failure
+/// returns).
 pub async fn wait_for_hello(
     uri: &str,
     timeout: Duration,
-    mut alive: impl FnMut() -> Result<(), String>,
-) -> Result<Duration, String> {
+    mut alive: impl FnMut() -> Result<(), ReadyError>,
+) -> Result<Duration, ReadyError> {
     let started = Instant::now();
-    let client = probe_client(uri).await.map_err(|error| error.to_string())?;
+    let client = probe_client(uri).await.map_err(ReadyError::Client)?;
     let mut last_error;
     loop {
         alive()?;
         match tokio::time::timeout(Duration::from_secs(2), hello(&client)).await {
             Ok(Ok(_)) => return Ok(started.elapsed()),
-            Ok(Err(error)) => last_error = error.to_string(),
-            Err(_) => last_error = "hello timed out".into(),
+            Ok(Err(error)) => last_error = ReadyError::Hello(error),
+            Err(_) => last_error = ReadyError::HelloTimedOut,
         }
         if started.elapsed() >= timeout {
             return Err(last_error);

@@ -1,12 +1,100 @@
-//! Replica sets for real MongoDB: the `replSetInitiate` configuration the
-//! harness builds, and the wait for an elected primary. FerretDB has no
-//! replica sets; the engine check happens before anything here runs.
+//! Replica sets for real MongoDB, the same for every provider that starts
+//! `mongod`: the scenario's shape of the set ([`ReplicaSetOptions`]), the
+//! `replSetInitiate` configuration built from it, and the wait for an
+//! elected primary. FerretDB has no replica sets; the engine check happens
+//! before anything here runs.
 
 use std::time::{Duration, Instant};
 
 use bson::{Document, doc};
 
+use super::NodeRole;
 use super::ready::{hello, probe_client};
+
+/// The replica set's name, as given to `--replSet`.
+pub const REPLICA_SET_NAME: &str = "drill";
+
+/// How the scenario shapes the replica set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicaSetOptions {
+    /// Add one arbiter after the data-bearing members.
+    pub arbiter: bool,
+    /// Priorities of the data-bearing members, in order; missing ones are 1.
+    pub priorities: Vec<f64>,
+    /// Votes of the data-bearing members, in order; missing ones are 1.
+    pub votes: Vec<i32>,
+}
+
+impl ReplicaSetOptions {
+    /// The role of every node: `data_members` data nodes, then the arbiter
+    /// when asked.
+    pub fn roles(&self, data_members: usize) -> Vec<NodeRole> {
+        let mut roles = vec![NodeRole::Data; data_members];
+        if self.arbiter {
+            roles.push(NodeRole::Arbiter);
+        }
+        roles
+    }
+
+    /// The `replSetInitiate` configuration with one member per host (data
+    /// members first, then the arbiter), validated by MongoDB's rules.
+    /// Providers pass the addresses both the members and the harness reach.
+    pub fn config_with_hosts(&self, hosts: Vec<String>) -> Result<ReplicaSetConfig, ReplicaSetConfigError> {
+        let data_members = hosts.len() - usize::from(self.arbiter && !hosts.is_empty());
+        let members = self
+            .roles(data_members)
+            .into_iter()
+            .zip(hosts)
+            .enumerate()
+            .map(|(index, (role, host))| match role {
+                NodeRole::Arbiter => Member {
+                    host,
+                    priority: 0.0,
+                    votes: 1,
+                    arbiter: true,
+                },
+                NodeRole::Data => Member {
+                    host,
+                    priority: self.priorities.get(index).copied().unwrap_or(1.0),
+                    votes: self.votes.get(index).copied().unwrap_or(1),
+                    arbiter: false,
+                },
+            })
+            .collect();
+        let config = ReplicaSetConfig {
+            name: REPLICA_SET_NAME.into(),
+            members,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Why a replica set did not come up.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaSetError {
+    /// The configuration breaks MongoDB's rules.
+    #[error("invalid replica-set configuration")]
+    Config(#[from] ReplicaSetConfigError),
+    /// A member's connection string could not make a client.
+    #[error("cannot make a client for {uri}")]
+    Client {
+        /// The member.
+        uri: String,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
+    /// The seed member refused the configuration.
+    #[error("replSetInitiate failed")]
+    Initiate(#[source] mongodb::error::Error),
+    /// No member became writable primary in time.
+    #[error("no primary elected within {timeout_secs} s")]
+    NoPrimary {
+        /// The wait.
+        timeout_secs: u64,
+    },
+}
 
 /// One member of a replica set.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,23 +212,30 @@ pub async fn initiate_and_wait(
     member_uris: &[String],
     config: &ReplicaSetConfig,
     timeout: Duration,
-) -> Result<String, String> {
-    config.validate().map_err(|error| error.to_string())?;
-    let client = probe_client(seed_uri).await.map_err(|error| error.to_string())?;
+) -> Result<String, ReplicaSetError> {
+    config.validate()?;
+    let client = probe_client(seed_uri).await.map_err(|source| ReplicaSetError::Client {
+        uri: seed_uri.to_string(),
+        source,
+    })?;
     client
         .database("admin")
         .run_command(doc! { "replSetInitiate": config.to_document() })
         .await
-        .map_err(|error| format!("replSetInitiate failed: {error}"))?;
+        .map_err(ReplicaSetError::Initiate)?;
     wait_for_primary(member_uris, timeout).await
 }
 
 /// Polls `hello` on every member until one is writable primary.
-pub async fn wait_for_primary(member_uris: &[String], timeout: Duration) -> Result<String, String> {
+pub async fn wait_for_primary(member_uris: &[String], timeout: Duration) -> Result<String, ReplicaSetError> {
     let started = Instant::now();
     let mut clients = Vec::new();
     for uri in member_uris {
-        clients.push((uri.clone(), probe_client(uri).await.map_err(|error| error.to_string())?));
+        let client = probe_client(uri).await.map_err(|source| ReplicaSetError::Client {
+            uri: uri.clone(),
+            source,
+        })?;
+        clients.push((uri.clone(), client));
     }
     loop {
         for (uri, client) in &clients {
@@ -151,7 +246,9 @@ pub async fn wait_for_primary(member_uris: &[String], timeout: Duration) -> Resu
             }
         }
         if started.elapsed() > timeout {
-            return Err(format!("no primary elected within {} s", timeout.as_secs()));
+            return Err(ReplicaSetError::NoPrimary {
+                timeout_secs: timeout.as_secs(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -16,7 +16,7 @@ use super::deployment::Deployment;
 use super::events::{Event, EventSink};
 use crate::measure::clock::{DrillClock, Stamp};
 use crate::provider::server_info::{Capabilities, ServerInfo};
-use crate::provider::{Backend, Engine, LocalDeployment, LocalSpec, ProviderKind};
+use crate::provider::{Backend, DeploymentSpec, Engine, ProviderKind};
 use crate::report::model::{
     CheckKind, CheckReport, DrillReport, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION, Status, StepReport,
     TopologyReport, Verdict, VerdictKind,
@@ -69,7 +69,7 @@ pub async fn run_drill(
     if let Some(reason) = unsupported_reason(scenario, provider) {
         return finish_early(report, &clock, VerdictKind::Skipped, reason, events);
     }
-    if provider == ProviderKind::External
+    if !provider.starts_its_deployment()
         && scenario_is_destructive(scenario)
         && !(scenario.topology.allow_destructive && options.allow_destructive)
     {
@@ -84,11 +84,12 @@ pub async fn run_drill(
     let mut cancel_start = cancel.clone();
     let started = tokio::select! {
         result = start_deployment(scenario, provider, run_id, options, &work_dir) => result,
-        _ = wait_cancelled(&mut cancel_start) => Err("interrupted while starting the deployment".to_string()),
+        _ = wait_cancelled(&mut cancel_start) => Err(StartError::Interrupted),
     };
     let (source, source_client, server) = match started {
         Ok(started) => started,
-        Err(reason) => {
+        Err(error) => {
+            let reason = crate::uri::redact(&crate::backup::verify::chain(&error));
             report.interrupted = *cancel.borrow();
             let kind = VerdictKind::Inconclusive;
             return finish_early(report, &clock, kind, reason, events);
@@ -270,11 +271,7 @@ async fn wait_cancelled(cancel: &mut Cancel) {
 }
 
 fn provider_name(provider: ProviderKind) -> &'static str {
-    match provider {
-        ProviderKind::Local => "local",
-        ProviderKind::Containers => "containers",
-        ProviderKind::External => "external",
-    }
+    provider.name()
 }
 
 fn scenario_is_destructive(scenario: &Scenario) -> bool {
@@ -296,61 +293,53 @@ pub fn unsupported_reason(scenario: &Scenario, _provider: ProviderKind) -> Optio
     None
 }
 
+/// Why a drill's deployment did not get ready to be drilled.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Ctrl-C or SIGTERM came first.
+    #[error("interrupted while starting the deployment")]
+    Interrupted,
+    /// The provider could not start (or name) the deployment.
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    /// The deployment started but the driver could not reach it.
+    #[error("cannot connect to {uri}")]
+    Connect {
+        /// Its URI, redacted.
+        uri: String,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
+    /// The server did not say what it is.
+    #[error("cannot ask {uri} what it is")]
+    Detect {
+        /// Its URI, redacted.
+        uri: String,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
+}
+
+/// Starts the deployment the scenario's topology describes, on `provider`,
+/// and asks the server what it is.
 async fn start_deployment(
     scenario: &Scenario,
     provider: ProviderKind,
     run_id: &str,
     options: &RunOptions,
     work_dir: &std::path::Path,
-) -> Result<(Deployment, Client, ServerInfo), String> {
-    let deployment = match provider {
-        ProviderKind::Local => {
-            let mut spec = LocalSpec::new(run_id);
-            spec.engine = scenario.topology.engine;
-            spec.backend = scenario.topology.backend.unwrap_or(Backend::Sqlite);
-            spec.nodes = usize::from(scenario.topology.nodes.max(1));
-            spec.work_dir = work_dir.to_path_buf();
-            spec.keep = options.keep;
-            Deployment::Local(LocalDeployment::start(spec).await.map_err(|error| error.to_string())?)
-        }
-        ProviderKind::External => match &scenario.topology.uri {
-            Some(uri) => Deployment::External { uri: uri.clone() },
-            None => return Err("provider external needs `uri` in [topology]".into()),
-        },
-        ProviderKind::Containers => {
-            let mut spec = crate::provider::containers::ContainerSpec::new(run_id);
-            spec.engine = scenario.topology.engine;
-            spec.nodes = usize::from(scenario.topology.nodes.max(1));
-            spec.keep = options.keep;
-            spec.image_tag = scenario.topology.image_tag.clone();
-            spec.replica_set =
-                scenario
-                    .topology
-                    .replica_set
-                    .map(|replica_set| crate::provider::containers::ReplicaSetOptions {
-                        arbiter: replica_set.arbiter,
-                        ..Default::default()
-                    });
-            Deployment::Containers(Box::new(
-                crate::provider::containers::ContainerDeployment::start(spec)
-                    .await
-                    .map_err(|error| error.to_string())?,
-            ))
-        }
-    };
-    let client = connect(&deployment.uri()).await.map_err(|error| {
-        format!(
-            "cannot connect to {}: {}",
-            deployment.uri(),
-            crate::uri::redact(&error.to_string())
-        )
+) -> Result<(Deployment, Client, ServerInfo), StartError> {
+    let spec = DeploymentSpec::from_topology(&scenario.topology, provider, run_id, work_dir, options.keep);
+    let deployment = crate::provider::start(&spec).await?;
+    let client = connect(&deployment.uri()).await.map_err(|source| StartError::Connect {
+        uri: deployment.uri().to_string(),
+        source,
     })?;
-    let mut server = ServerInfo::detect(&client).await.map_err(|error| {
-        format!(
-            "cannot ask {} what it is: {}",
-            deployment.uri(),
-            crate::uri::redact(&error.to_string())
-        )
+    let mut server = ServerInfo::detect(&client).await.map_err(|source| StartError::Detect {
+        uri: deployment.uri().to_string(),
+        source,
     })?;
     // buildInfo does not name FerretDB's backend; the provider knows it.
     if let (crate::provider::server_info::Flavor::Ferretdb { .. }, Some(backend)) =

@@ -16,6 +16,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     spec.engine = args.engine;
     spec.backend = args.backend;
     spec.nodes = usize::from(args.nodes);
+    // `serve` has always made several `mongod` nodes one replica set.
+    if spec.engine == drdrill::provider::Engine::Mongodb && spec.nodes > 1 {
+        spec.replica_set = Some(Default::default());
+    }
     spec.keep = args.keep;
     spec.ready_timeout = Duration::from_secs(args.ready_timeout);
     if let Some(dir) = args.work_dir {

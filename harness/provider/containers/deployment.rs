@@ -16,9 +16,10 @@ use super::labels::{Owner, RUN_ID_LABEL, is_valid_run_id, network_name, node_lab
 use super::network;
 use super::node::{ContainerNode, NodeRole, NodeSpec, SERVER_PORT};
 use super::replica::{REPLICA_SET_NAME, ReplicaSetOptions};
+use crate::provider::error::chain;
 use crate::provider::ready::{hello, is_writable_primary, probe_client};
 use crate::provider::record::RunRecord;
-use crate::provider::{Engine, ProviderError};
+use crate::provider::{Engine, ExecOutput, NodeState, ProviderError};
 use crate::uri::MongoUri;
 
 /// How to build a container deployment.
@@ -122,8 +123,8 @@ pub struct ContainerNodeDescription {
     pub container_id: String,
     /// Its fixed address on the run's network.
     pub address: Option<String>,
-    /// The engine's state (`running`, `paused`, `exited` ...), or `removed`.
-    pub state: String,
+    /// Running, paused, down (exited, created, stopped) or removed.
+    pub state: NodeState,
     /// Data node or arbiter.
     pub role: NodeRole,
     /// Whether it answered `hello` as writable primary; `None` when it did
@@ -131,17 +132,6 @@ pub struct ContainerNodeDescription {
     pub primary: Option<bool>,
     /// Whether the harness cut it off the network.
     pub disconnected: bool,
-}
-
-/// What a command run inside a container printed, and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOutput {
-    /// Its exit code, when the engine reports one.
-    pub code: Option<i64>,
-    /// Its standard output.
-    pub stdout: String,
-    /// Its standard error.
-    pub stderr: String,
 }
 
 /// A running container deployment. Call [`ContainerDeployment::teardown`];
@@ -229,10 +219,10 @@ impl ContainerDeployment {
             let uris: Vec<String> = self.nodes.iter().map(ContainerNode::uri).collect();
             crate::provider::replica_set::initiate_and_wait(&uris[0], &uris, &config, self.spec.ready_timeout)
                 .await
-                .map_err(|reason| ProviderError::NotReady {
+                .map_err(|error| ProviderError::NotReady {
                     node: format!("replica set {REPLICA_SET_NAME}"),
                     timeout_secs: self.spec.ready_timeout.as_secs(),
-                    reason,
+                    reason: chain(&error),
                     log: format!("logs of container {}", self.nodes[0].spec.container_name()),
                     log_tail: String::new(),
                 })?;
@@ -508,11 +498,11 @@ impl ContainerDeployment {
         for node in &self.nodes {
             let name = node.spec.container_name();
             let state = match node.container {
-                Some(_) => container_state(&self.docker, &name).await,
-                None => "removed".into(),
+                Some(_) => node_state(&container_state(&self.docker, &name).await),
+                None => NodeState::Removed,
             };
-            let primary = match state.as_str() {
-                "running" if !node.disconnected => is_writable_primary(&node.uri()).await,
+            let primary = match state {
+                NodeState::Running if !node.disconnected => is_writable_primary(&node.uri()).await,
                 _ => None,
             };
             descriptions.push(ContainerNodeDescription {
@@ -602,12 +592,6 @@ impl ContainerDeployment {
             .await
             .map_err(|error| ContainerError::testcontainers("unpause", node.spec.container_name(), error))?;
         Ok(())
-    }
-
-    /// The local provider's name for [`Self::unpause`], so that callers can
-    /// treat both providers alike.
-    pub async fn resume(&mut self, index: usize) -> Result<(), ProviderError> {
-        self.unpause(index).await
     }
 
     /// Stops node `index` if it is running, starts it again on the same
@@ -832,6 +816,17 @@ fn removed(name: &str, operation: &str) -> ProviderError {
         node: name.to_string(),
         operation: operation.to_string(),
         reason: "its container was removed".into(),
+    }
+}
+
+/// The harness's word for an engine's container state: `running` and
+/// `paused` as they are, anything else (`created`, `exited`, `missing` ...)
+/// down.
+pub(super) fn node_state(engine_state: &str) -> NodeState {
+    match engine_state {
+        "running" => NodeState::Running,
+        "paused" => NodeState::Paused,
+        _ => NodeState::Down,
     }
 }
 

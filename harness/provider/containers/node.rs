@@ -10,19 +10,10 @@ use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 use super::image::ImageSpec;
 use super::labels::{Owner, container_name, network_name, node_labels, volume_name};
 use crate::provider::Engine;
+pub use crate::provider::NodeRole;
 
 /// The port every engine listens on inside its container.
 pub const SERVER_PORT: u16 = 27017;
-
-/// What a node is in its replica set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeRole {
-    /// A server holding data (every node outside a replica set).
-    Data,
-    /// A replica-set arbiter: votes, holds no data.
-    Arbiter,
-}
 
 /// Everything needed to create node `index`'s container. Pure data, so the
 /// command line, names and labels are unit-tested without an engine.

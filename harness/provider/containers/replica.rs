@@ -1,40 +1,17 @@
-//! Replica sets of `mongo` containers: the members' roles, priorities and
-//! votes as the scenario gives them, turned into the `replSetInitiate`
-//! configuration of [`crate::provider::replica_set`]. Members name each
-//! other by container name on the run's network.
+//! Replica sets of `mongo` containers: the shared
+//! [`ReplicaSetOptions`](crate::provider::replica_set::ReplicaSetOptions)
+//! with members named by container name on the run's network, to validate
+//! a spec before anything is created.
 
 use super::labels::container_name;
-use super::node::{NodeRole, SERVER_PORT};
-use crate::provider::replica_set::{Member, ReplicaSetConfig, ReplicaSetConfigError};
-
-/// The replica set's name, as given to `--replSet`.
-pub const REPLICA_SET_NAME: &str = "drill";
+use super::node::SERVER_PORT;
+pub use crate::provider::replica_set::{REPLICA_SET_NAME, ReplicaSetOptions};
+use crate::provider::replica_set::{ReplicaSetConfig, ReplicaSetConfigError};
 
 /// Data-bearing members when the scenario does not say.
 pub const DEFAULT_MEMBERS: usize = 3;
 
-/// How the scenario shapes the replica set.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReplicaSetOptions {
-    /// Add one arbiter after the data-bearing members.
-    pub arbiter: bool,
-    /// Priorities of the data-bearing members, in order; missing ones are 1.
-    pub priorities: Vec<f64>,
-    /// Votes of the data-bearing members, in order; missing ones are 1.
-    pub votes: Vec<i32>,
-}
-
 impl ReplicaSetOptions {
-    /// The role of every container: `data_members` data nodes, then the
-    /// arbiter when asked.
-    pub fn roles(&self, data_members: usize) -> Vec<NodeRole> {
-        let mut roles = vec![NodeRole::Data; data_members];
-        if self.arbiter {
-            roles.push(NodeRole::Arbiter);
-        }
-        roles
-    }
-
     /// The configuration with members named by container name on the
     /// run's network, to validate a spec before anything starts.
     pub fn config(&self, run_id: &str, data_members: usize) -> Result<ReplicaSetConfig, ReplicaSetConfigError> {
@@ -43,45 +20,12 @@ impl ReplicaSetOptions {
             .collect();
         self.config_with_hosts(hosts)
     }
-
-    /// The `replSetInitiate` configuration with one member per host (data
-    /// members first, then the arbiter), validated by MongoDB's rules.
-    /// The deployment passes the containers' pinned addresses: the one name
-    /// both the members and the harness on the host can reach.
-    pub fn config_with_hosts(&self, hosts: Vec<String>) -> Result<ReplicaSetConfig, ReplicaSetConfigError> {
-        let data_members = hosts.len() - usize::from(self.arbiter && !hosts.is_empty());
-        let members = self
-            .roles(data_members)
-            .into_iter()
-            .zip(hosts)
-            .enumerate()
-            .map(|(index, (role, host))| match role {
-                NodeRole::Arbiter => Member {
-                    host,
-                    priority: 0.0,
-                    votes: 1,
-                    arbiter: true,
-                },
-                NodeRole::Data => Member {
-                    host,
-                    priority: self.priorities.get(index).copied().unwrap_or(1.0),
-                    votes: self.votes.get(index).copied().unwrap_or(1),
-                    arbiter: false,
-                },
-            })
-            .collect();
-        let config = ReplicaSetConfig {
-            name: REPLICA_SET_NAME.into(),
-            members,
-        };
-        config.validate()?;
-        Ok(config)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::NodeRole;
 
     #[test]
     fn three_members_by_container_name() {

@@ -17,6 +17,70 @@ use crate::provider::record::stat_state;
 /// How long a freeze, a thaw or a stop may take before it counts as failed.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why a freeze, a thaw or a stop by signal did not take effect.
+#[derive(Debug, thiserror::Error)]
+pub enum FreezerError {
+    /// `/proc/PID/cgroup` has no line for the freezer's hierarchy.
+    #[error("cannot read the cgroup of process {pid} from /proc/{pid}/cgroup")]
+    OriginUnknown {
+        /// The process.
+        pid: i32,
+    },
+    /// The cgroup folder could not be made.
+    #[error("cannot create cgroup {}", dir.display())]
+    Create {
+        /// The cgroup's folder.
+        dir: PathBuf,
+        /// What the kernel said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A control file could not be written.
+    #[error("cannot write {value} to {}", path.display())]
+    Write {
+        /// The control file.
+        path: PathBuf,
+        /// What was written.
+        value: String,
+        /// What the kernel said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The freezer's state file could not be read.
+    #[error("cannot read the freezer state of {}", dir.display())]
+    State {
+        /// The cgroup's folder.
+        dir: PathBuf,
+    },
+    /// The freezer did not reach the state asked for in time.
+    #[error("the cgroup freezer did not {what} process {pid} within {} s ({})", SETTLE_TIMEOUT.as_secs(), dir.display())]
+    Unsettled {
+        /// `freeze` or `thaw`.
+        what: &'static str,
+        /// The process.
+        pid: i32,
+        /// The cgroup's folder.
+        dir: PathBuf,
+    },
+    /// The process exited while it was being stopped.
+    #[error("process {pid} is gone")]
+    Gone {
+        /// The process.
+        pid: i32,
+    },
+    /// Not every thread stopped after SIGSTOP in time.
+    #[error(
+        "process {pid} did not stop within {} s of SIGSTOP (thread states {states}); something may be resuming it",
+        SETTLE_TIMEOUT.as_secs()
+    )]
+    NotStopped {
+        /// The process.
+        pid: i32,
+        /// The state letter of each thread, as last read.
+        states: String,
+    },
+}
+
 /// Which cgroup freezer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FreezerVersion {
@@ -47,9 +111,8 @@ impl Freezer {
     /// Moves `pid` into a new cgroup named `name` under `drdrill/` and
     /// freezes it; returns once the kernel reports it frozen. On failure
     /// nothing is left frozen or created.
-    pub async fn freeze(&self, pid: i32, name: &str) -> Result<FrozenCgroup, String> {
-        let origin = origin_cgroup(pid, self.version)
-            .ok_or_else(|| format!("cannot read the cgroup of process {pid} from /proc/{pid}/cgroup"))?;
+    pub async fn freeze(&self, pid: i32, name: &str) -> Result<FrozenCgroup, FreezerError> {
+        let origin = origin_cgroup(pid, self.version).ok_or(FreezerError::OriginUnknown { pid })?;
         let dir = self.mount.join("drdrill").join(sanitize(name));
         // Another run's release may remove `drdrill/` between the two
         // mkdirs of `create_dir_all`: try again then.
@@ -60,7 +123,10 @@ impl Freezer {
             }
             created = std::fs::create_dir_all(&dir);
         }
-        created.map_err(|error| format!("cannot create cgroup {}: {error}", dir.display()))?;
+        created.map_err(|source| FreezerError::Create {
+            dir: dir.clone(),
+            source,
+        })?;
         let frozen = FrozenCgroup {
             dir,
             version: self.version,
@@ -99,7 +165,7 @@ pub struct FrozenCgroup {
 impl FrozenCgroup {
     /// Thaws the process, waits until it runs, moves it back where it came
     /// from and removes the cgroup.
-    pub async fn release(&self) -> Result<(), String> {
+    pub async fn release(&self) -> Result<(), FreezerError> {
         self.set_frozen(false)?;
         self.wait_until(false).await?;
         // A process that has exited in the meantime has left by itself.
@@ -110,24 +176,22 @@ impl FrozenCgroup {
         Ok(())
     }
 
-    fn set_frozen(&self, frozen: bool) -> Result<(), String> {
+    fn set_frozen(&self, frozen: bool) -> Result<(), FreezerError> {
         thaw_or_freeze(&self.dir, self.version, frozen)
     }
 
-    async fn wait_until(&self, frozen: bool) -> Result<(), String> {
+    async fn wait_until(&self, frozen: bool) -> Result<(), FreezerError> {
         let started = Instant::now();
         loop {
             match is_frozen(&self.dir, self.version) {
                 Some(state) if state == frozen => return Ok(()),
-                None => return Err(format!("cannot read the freezer state of {}", self.dir.display())),
+                None => return Err(FreezerError::State { dir: self.dir.clone() }),
                 Some(_) if started.elapsed() >= SETTLE_TIMEOUT => {
-                    let what = if frozen { "freeze" } else { "thaw" };
-                    return Err(format!(
-                        "the cgroup freezer did not {what} process {} within {} s ({})",
-                        self.pid,
-                        SETTLE_TIMEOUT.as_secs(),
-                        self.dir.display()
-                    ));
+                    return Err(FreezerError::Unsettled {
+                        what: if frozen { "freeze" } else { "thaw" },
+                        pid: self.pid,
+                        dir: self.dir.clone(),
+                    });
                 }
                 // Polling interval, not synchronization: the condition is
                 // the state the kernel reports.
@@ -160,23 +224,21 @@ pub fn remove_cgroup(dir: &Path) {
 /// Waits until every thread of `pid` shows as stopped (`T`) in `/proc`: a
 /// SIGSTOP is asynchronous, and a pause must have taken effect when it
 /// returns.
-pub async fn wait_stopped(pid: i32) -> Result<(), String> {
+pub async fn wait_stopped(pid: i32) -> Result<(), FreezerError> {
     let started = Instant::now();
     loop {
         let states = thread_states(pid);
         if states.is_empty() {
-            return Err(format!("process {pid} is gone"));
+            return Err(FreezerError::Gone { pid });
         }
         if states.iter().all(|state| matches!(state, 'T' | 't')) {
             return Ok(());
         }
         if started.elapsed() >= SETTLE_TIMEOUT {
-            let states: String = states.into_iter().collect();
-            return Err(format!(
-                "process {pid} did not stop within {} s of SIGSTOP (thread states {states}); \
-                 something may be resuming it",
-                SETTLE_TIMEOUT.as_secs()
-            ));
+            return Err(FreezerError::NotStopped {
+                pid,
+                states: states.into_iter().collect(),
+            });
         }
         // Polling interval, not synchronization: the condition is the
         // state the kernel reports.
@@ -196,7 +258,7 @@ pub fn thread_states(pid: i32) -> Vec<char> {
         .collect()
 }
 
-fn thaw_or_freeze(dir: &Path, version: FreezerVersion, frozen: bool) -> Result<(), String> {
+fn thaw_or_freeze(dir: &Path, version: FreezerVersion, frozen: bool) -> Result<(), FreezerError> {
     match version {
         FreezerVersion::V1 => write(&dir.join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" }),
         FreezerVersion::V2 => write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" }),
@@ -229,8 +291,12 @@ fn version_of(dir: &Path) -> Option<FreezerVersion> {
     }
 }
 
-fn write(path: &Path, value: &str) -> Result<(), String> {
-    std::fs::write(path, value).map_err(|error| format!("cannot write {value} to {}: {error}", path.display()))
+fn write(path: &Path, value: &str) -> Result<(), FreezerError> {
+    std::fs::write(path, value).map_err(|source| FreezerError::Write {
+        path: path.to_path_buf(),
+        value: value.to_string(),
+        source,
+    })
 }
 
 /// The cgroup of `pid` in the hierarchy of `version`, from `/proc/PID/cgroup`.

@@ -1,23 +1,31 @@
-//! Deployments of server processes on this machine: FerretDB over SQLite
-//! (the embedded default) or over a private PostgreSQL cluster, or `mongod`
-//! when one is installed. Each node is a child process on a free 127.0.0.1
-//! port with its own data folder under the run's folder.
+//! The local provider: deployments of server processes on this machine.
+//! FerretDB over SQLite (the embedded default) or over a private PostgreSQL
+//! cluster, or `mongod` when one is installed, as independent servers or a
+//! replica set (with an arbiter when asked). Each node is a child process
+//! on a free 127.0.0.1 port with its own data folder under the run's folder.
+//!
+//! It owns those processes, folders and its run record; it never touches a
+//! process or folder it did not create, and never disconnects or removes
+//! nodes (no network of its own): those faults answer `Unsupported`.
 
 pub mod freezer;
 mod node;
 mod postgres;
+mod provider;
 
 pub use node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail, remove_dir_contents};
 pub use postgres::{PostgresCluster, stop_cluster, stop_cluster_blocking};
+pub use provider::start;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::error::ProviderError;
+use super::error::{ProviderError, chain};
 use super::record::{RecordedProcess, RunRecord, process_start_time};
-use super::{Backend, Engine, tools};
+use super::replica_set::{REPLICA_SET_NAME, ReplicaSetConfig, ReplicaSetConfigError, ReplicaSetOptions};
+use super::{Backend, Engine, NodeRole, tools};
 use crate::uri::MongoUri;
 
 /// How to build a local deployment.
@@ -29,9 +37,11 @@ pub struct LocalSpec {
     pub engine: Engine,
     /// FerretDB's backend (ignored for `mongod`).
     pub backend: Backend,
-    /// How many nodes. FerretDB nodes are independent servers (FerretDB has
-    /// no replication); `mongod` nodes form a replica set.
+    /// How many data-bearing nodes (a replica set's arbiter comes on top).
     pub nodes: usize,
+    /// Form a replica set (`mongod` only; FerretDB has no replication);
+    /// `None` gives independent servers.
+    pub replica_set: Option<ReplicaSetOptions>,
     /// The folder under which the run's folder is created.
     pub work_dir: PathBuf,
     /// Leave processes and folders in place at teardown, for debugging.
@@ -49,11 +59,51 @@ impl LocalSpec {
             engine: Engine::Ferretdb,
             backend: Backend::Sqlite,
             nodes: 1,
+            replica_set: None,
             work_dir: default_work_dir(),
             keep: false,
             ready_timeout: Duration::from_secs(30),
         }
     }
+}
+
+impl LocalSpec {
+    /// Every node's role, in order: the data nodes, then the arbiter when
+    /// the replica set asks for one.
+    pub fn roles(&self) -> Vec<NodeRole> {
+        match &self.replica_set {
+            Some(options) => options.roles(self.nodes),
+            None => vec![NodeRole::Data; self.nodes],
+        }
+    }
+
+    /// Refuses what cannot run before anything is started.
+    pub fn validate(&self) -> Result<(), ProviderError> {
+        if self.nodes == 0 {
+            return Err(ProviderError::InvalidState {
+                node: "deployment".into(),
+                operation: "start".into(),
+                reason: "a deployment needs at least one node".into(),
+            });
+        }
+        if self.replica_set.is_some() && self.engine == Engine::Ferretdb {
+            return Err(ProviderError::NotSupported {
+                engine: self.engine.to_string(),
+                what: "replica sets".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The `replSetInitiate` configuration of local nodes listening on
+/// `ports` (data nodes first, then the arbiter), named by 127.0.0.1 and
+/// port, which both the members and the harness reach.
+pub fn replica_set_config(
+    options: &ReplicaSetOptions,
+    ports: &[u16],
+) -> Result<ReplicaSetConfig, ReplicaSetConfigError> {
+    options.config_with_hosts(ports.iter().map(|port| format!("127.0.0.1:{port}")).collect())
 }
 
 /// `$DRDRILL_WORK_DIR`, else `<temp>/drdrill`.
@@ -102,13 +152,7 @@ impl LocalDeployment {
     /// Starts every node and waits until each answers `hello`. On failure
     /// everything already started is torn down before the error returns.
     pub async fn start(spec: LocalSpec) -> Result<Self, ProviderError> {
-        if spec.nodes == 0 {
-            return Err(ProviderError::InvalidState {
-                node: "deployment".into(),
-                operation: "start".into(),
-                reason: "a deployment needs at least one node".into(),
-            });
-        }
+        spec.validate()?;
         let program = match spec.engine {
             Engine::Ferretdb => tools::ferretdb()?,
             Engine::Mongodb => tools::mongod()?,
@@ -156,8 +200,8 @@ impl LocalDeployment {
             self.record.save()?;
             self.postgres = Some(PostgresCluster::start(data_dir, bin_dir).await?);
         }
-        let replica_set = self.spec.engine == Engine::Mongodb && self.spec.nodes > 1;
-        for index in 0..self.spec.nodes {
+        let replica_set = self.spec.replica_set.is_some();
+        for index in 0..self.spec.roles().len() {
             let name = format!("node-{index}");
             let data_dir = self.run_dir.join(&name);
             std::fs::create_dir_all(&data_dir).map_err(|error| ProviderError::io(&data_dir, error))?;
@@ -194,26 +238,29 @@ impl LocalDeployment {
                 }
             }
         }
-        if replica_set {
-            let uris: Vec<String> = self.nodes.iter().map(LocalNode::uri).collect();
-            let config = super::replica_set::ReplicaSetConfig {
-                name: "drill".into(),
-                members: self
-                    .nodes
-                    .iter()
-                    .map(|node| super::replica_set::Member::new(format!("127.0.0.1:{}", node.port)))
-                    .collect(),
-            };
-            super::replica_set::initiate_and_wait(&uris[0], &uris, &config, timeout)
-                .await
-                .map_err(|reason| ProviderError::NotReady {
-                    node: "replica set drill".into(),
-                    timeout_secs: timeout.as_secs(),
-                    reason,
-                    log: self.nodes[0].log_path.display().to_string(),
-                    log_tail: log_tail(&self.nodes[0].log_path, 20),
-                })?;
+        if let Some(options) = &self.spec.replica_set {
+            self.initiate_replica_set(options, timeout).await?;
         }
+        Ok(())
+    }
+
+    /// Initiates the replica set over every node (the arbiter last) and
+    /// waits for a primary.
+    async fn initiate_replica_set(&self, options: &ReplicaSetOptions, timeout: Duration) -> Result<(), ProviderError> {
+        let ports: Vec<u16> = self.nodes.iter().map(|node| node.port).collect();
+        let not_ready = |reason: String| ProviderError::NotReady {
+            node: format!("replica set {REPLICA_SET_NAME}"),
+            timeout_secs: timeout.as_secs(),
+            reason,
+            log: self.nodes[0].log_path.display().to_string(),
+            log_tail: log_tail(&self.nodes[0].log_path, 20),
+        };
+        let config = replica_set_config(options, &ports).map_err(|error| not_ready(error.to_string()))?;
+        // The arbiter never becomes primary: wait on the data nodes only.
+        let uris: Vec<String> = self.nodes[..self.spec.nodes].iter().map(LocalNode::uri).collect();
+        super::replica_set::initiate_and_wait(&uris[0], &uris, &config, timeout)
+            .await
+            .map_err(|error| not_ready(chain(&error)))?;
         Ok(())
     }
 
@@ -256,7 +303,7 @@ impl LocalDeployment {
                     "127.0.0.1".into(),
                 ]);
                 if replica_set {
-                    args.extend(["--replSet".into(), "drill".into()]);
+                    args.extend(["--replSet".into(), REPLICA_SET_NAME.into()]);
                 }
             }
         }
@@ -338,6 +385,11 @@ impl LocalDeployment {
     /// How many nodes.
     pub fn node_count(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// What node `index` is doing.
+    pub fn node_state(&mut self, index: usize) -> Result<NodeState, ProviderError> {
+        Ok(self.node_mut(index)?.state())
     }
 
     fn node(&self, index: usize) -> Result<&LocalNode, ProviderError> {

@@ -6,25 +6,12 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde::Serialize;
 use tokio::process::{Child, Command};
 
 use super::freezer::{self, Freezer, FrozenCgroup};
-use crate::provider::error::ProviderError;
-use crate::provider::ready;
-
-/// What a node is running, as shown in reports and `serve` output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeState {
-    /// Answering.
-    Running,
-    /// Frozen by the cgroup freezer (as `docker pause`), or stopped by
-    /// SIGSTOP where no freezer can be written: it answers nothing.
-    Paused,
-    /// Not running (killed, stopped or never started).
-    Down,
-}
+pub use crate::provider::deployment::NodeState;
+use crate::provider::error::{ProviderError, chain};
+use crate::provider::ready::{self, ReadyError};
 
 /// The command line that starts a node, kept so that a restart runs the
 /// very same server on the very same data.
@@ -156,9 +143,9 @@ impl LocalNode {
         let child = &mut self.child;
         let outcome = ready::wait_for_hello(&uri, timeout, || match child.as_mut().map(Child::try_wait) {
             Some(Ok(None)) => Ok(()),
-            Some(Ok(Some(status))) => Err(format!("the process exited ({status})")),
-            Some(Err(error)) => Err(format!("cannot watch the process: {error}")),
-            None => Err("the process is not running".into()),
+            Some(Ok(Some(status))) => Err(ReadyError::Exited(status)),
+            Some(Err(error)) => Err(ReadyError::Unwatchable(error)),
+            None => Err(ReadyError::NotRunning),
         })
         .await;
         // The port must be answered by this very process: another server
@@ -180,7 +167,7 @@ impl LocalNode {
         outcome.map_err(|reason| ProviderError::NotReady {
             node: self.name.clone(),
             timeout_secs: timeout.as_secs(),
-            reason,
+            reason: chain(&reason),
             log: self.log_path.display().to_string(),
             log_tail: log_tail(&self.log_path, 20),
         })
@@ -239,15 +226,16 @@ impl LocalNode {
             let name = format!("{}-{}", self.run_dir_name(), self.name);
             match freezer.freeze(pid, &name).await {
                 Ok(cgroup) => return Ok(self.pause.insert(Pause::Frozen(cgroup))),
-                Err(reason) => {
+                Err(error) => {
+                    let reason = chain(&error);
                     tracing::info!(node = %self.name, %reason, "no cgroup freezer to write; pausing with SIGSTOP");
                 }
             }
         }
         self.signal(Signal::SIGSTOP, "pause")?;
-        if let Err(reason) = freezer::wait_stopped(pid).await {
+        if let Err(error) = freezer::wait_stopped(pid).await {
             let _ = self.signal(Signal::SIGCONT, "pause");
-            return Err(self.invalid("pause", &reason));
+            return Err(self.invalid("pause", &chain(&error)));
         }
         Ok(self.pause.insert(Pause::Signal))
     }
@@ -265,9 +253,9 @@ impl LocalNode {
         }
         match self.pause.take() {
             Some(Pause::Frozen(cgroup)) => {
-                if let Err(reason) = cgroup.release().await {
+                if let Err(error) = cgroup.release().await {
                     self.pause = Some(Pause::Frozen(cgroup));
-                    return Err(self.invalid("resume", &reason));
+                    return Err(self.invalid("resume", &chain(&error)));
                 }
             }
             Some(Pause::Signal) | None => self.signal(Signal::SIGCONT, "resume")?,
