@@ -28,6 +28,14 @@ macro_rules! providers {
                 }
             }
 
+            /// The provider a scenario file or `--provider` names.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+
             /// Whether the harness starts, and so owns and may fault, what
             /// this provider provides (an existing deployment it does not).
             pub fn starts_its_deployment(self) -> bool {
@@ -72,6 +80,7 @@ mod tests {
         for name in ProviderKind::NAMES {
             let kind: ProviderKind = serde_json::from_value(serde_json::json!(name)).unwrap();
             assert_eq!(kind.name(), *name);
+            assert_eq!(ProviderKind::from_name(name), Some(kind));
             assert_eq!(<ProviderKind as clap::ValueEnum>::from_str(name, false), Ok(kind));
         }
         assert_eq!(ProviderKind::default(), ProviderKind::Local);

@@ -61,16 +61,19 @@ impl DeploymentSpec {
     }
 }
 
-/// The topology of a minimal valid scenario whose `[topology]` table holds
-/// `lines`, read by the scenario loader as `drdrill validate` reads it.
+/// A minimal scenario whose `[topology]` table (line 2) holds `lines`,
+/// read by the scenario loader as `drdrill validate` reads it.
 #[cfg(test)]
-pub(crate) fn topology_of(lines: &str) -> Topology {
+pub(crate) fn load_topology(lines: &str) -> Result<Topology, crate::scenario::ScenarioErrors> {
     let text = format!(
         "name = \"t\"\n[topology]\n{lines}\n[dataset]\nprofile = \"shepherd-cms\"\ndocuments = 10\n\
          [objectives]\nrto = \"60m\"\nrpo = \"15m\"\n[[steps]]\nkind = \"seed\"\n"
     );
-    match crate::scenario::validate_str(&text, Path::new("scenarios/t.toml")) {
-        Ok(scenario) => scenario.topology,
-        Err(errors) => panic!("{errors}"),
-    }
+    crate::scenario::validate_str(&text, Path::new("scenarios/t.toml")).map(|scenario| scenario.topology)
+}
+
+/// [`load_topology`] of a valid topology.
+#[cfg(test)]
+pub(crate) fn topology_of(lines: &str) -> Topology {
+    load_topology(lines).unwrap_or_else(|errors| panic!("{errors}"))
 }

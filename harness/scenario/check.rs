@@ -11,6 +11,7 @@ use super::diagnostic::Collector;
 use super::model::{DisasterAction, MAX_NODES, StepKindName};
 use super::schema::{self, Field, Kind};
 use crate::measure::format_duration;
+use crate::provider::ProviderKind;
 use crate::uri::{MongoUri, redact};
 
 pub(crate) use super::duration::parse_duration;
@@ -529,6 +530,7 @@ impl Checker<'_, '_> {
                 None,
             );
         }
+        self.arbiter_rule(table);
         if !(string_at(table, "engine") == Some("mongodb") && string_at(table, "provider") == Some("containers"))
             && let Some(span) = key_span(table, "image_tag")
         {
@@ -538,6 +540,26 @@ impl Checker<'_, '_> {
                 "`image_tag` applies only to provider = \"containers\" with engine = \"mongodb\" (the `mongo` image)"
                     .into(),
                 None,
+            );
+        }
+    }
+
+    /// An arbiter is a node the provider starts: a provider that starts
+    /// nothing (an existing deployment) cannot honour `arbiter = true`.
+    fn arbiter_rule(&mut self, table: &DeTable<'_>) {
+        let provider = string_at(table, "provider").map_or(Some(ProviderKind::default()), ProviderKind::from_name);
+        if let Some(provider) = provider
+            && !provider.starts_its_deployment()
+            && bool_at(table, "replica_set") == Some(true)
+            && let Some(span) = key_span(table, "arbiter")
+        {
+            self.push(
+                span,
+                "topology.arbiter",
+                format!(
+                    "`arbiter` cannot apply to provider = \"{provider}\": the harness does not start that deployment's members"
+                ),
+                Some("remove `arbiter`; the drill sees the existing replica set as it is".into()),
             );
         }
     }

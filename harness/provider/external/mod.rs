@@ -82,4 +82,27 @@ mod tests {
         assert_eq!(deployment.node_count(), None);
         assert_eq!(Box::new(deployment).teardown().await, None);
     }
+
+    /// The harness starts no member of an external deployment, so
+    /// `arbiter = true` there is a located validation error, not ignored.
+    #[test]
+    fn an_arbiter_on_an_external_deployment_is_a_located_error() {
+        let errors = crate::provider::spec::load_topology(
+            "provider = \"external\"\nuri = \"mongodb://db.example:27017/\"\nengine = \"mongodb\"\n\
+             nodes = 3\nreplica_set = true\narbiter = true",
+        )
+        .unwrap_err();
+        let text = errors.to_string();
+        assert_eq!(errors.diagnostics.len(), 1, "{text}");
+        assert!(
+            text.starts_with(
+                "scenarios/t.toml:8:1: topology.arbiter: `arbiter` cannot apply to provider = \"external\""
+            ),
+            "{text}"
+        );
+        let without = crate::provider::spec::topology_of(
+            "provider = \"external\"\nuri = \"mongodb://db.example:27017/\"\nengine = \"mongodb\"\nreplica_set = true",
+        );
+        assert!(without.replica_set.is_some());
+    }
 }
