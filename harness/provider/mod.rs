@@ -4,9 +4,8 @@
 //! ([`local`]), containers ([`containers`]) and an existing deployment
 //! named by URI ([`external`]). Each provider implements the
 //! [`Deployment`] and [`NodeFaults`] traits; [`start`] picks the provider
-//! from the [`DeploymentSpec`] through the one table in `registry.rs`, and
-//! callers hold a `Box<dyn Deployment>` without ever matching on the
-//! provider. Whatever a provider starts, it owns: explicit async teardown,
+//! from the [`DeploymentSpec`] through the one table below, and callers
+//! hold a `Box<dyn Deployment>` without ever matching on the provider. Whatever a provider starts, it owns: explicit async teardown,
 //! a `Drop` fallback that kills, a keep switch for debugging, and a record
 //! on disk from which `drdrill clean` removes the leftovers of a killed run.
 //!
@@ -14,12 +13,9 @@
 //! prints, never seeds, backs up or judges: it hands out URIs and injects
 //! the faults it is asked for.
 
-pub mod containers;
 mod deployment;
 pub mod error;
-pub mod external;
 mod kinds;
-pub mod local;
 pub mod ready;
 pub mod record;
 mod registry;
@@ -32,5 +28,15 @@ pub use deployment::{Deployment, ExecOutput, NodeFaults, NodeRole, NodeState};
 pub use error::{NodeOperation, ProviderError};
 pub use kinds::{Backend, Engine};
 pub use local::{LocalDeployment, LocalSpec};
-pub use registry::{ProviderKind, start};
 pub use spec::DeploymentSpec;
+
+// The providers: one line each (see `registry.rs`).
+registry::providers! {
+    /// Server processes started by the harness on this machine.
+    #[default]
+    Local => "local" in local, owned: true;
+    /// Containers started through testcontainers (Docker or Podman).
+    Containers => "containers" in containers, owned: true;
+    /// An existing deployment named by URI; never destroyed.
+    External => "external" in external, owned: false;
+}

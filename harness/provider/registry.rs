@@ -1,18 +1,24 @@
-//! The one table of providers. Each line names a provider's variant, the
-//! name scenario files and `--provider` use, whether the harness starts
-//! (and so owns) what it provides, and its starter; the macro turns the
-//! table into [`ProviderKind`] and [`start`]. Adding a provider is a folder
-//! under `provider/` with a `start` function, plus one line here.
+//! The macro behind the one table of providers, which `provider/mod.rs`
+//! holds. Each line of the table names a provider's variant, the name
+//! scenario files and `--provider` use, the module (folder) that holds it,
+//! and whether the harness starts (and so owns) what it provides; the macro
+//! declares the module and turns the table into [`ProviderKind`] and
+//! [`start`](super::start). Adding a provider is a folder under
+//! `provider/` with a `start` function, plus one line in that table.
 
-use serde::{Deserialize, Serialize};
+use super::ProviderKind;
 
-use super::{Deployment, DeploymentSpec, ProviderError};
-
-/// Generates [`ProviderKind`] (with its names) and [`start`] from the table.
+/// Declares every provider's module and generates [`ProviderKind`] (with
+/// its names) and `start` from the table. Paths are absolute: the items
+/// land in `provider/mod.rs`, where the table is.
 macro_rules! providers {
-    ($($(#[$meta:meta])* $variant:ident => $name:literal, owned: $owned:literal, $start:path;)+) => {
+    ($($(#[$meta:meta])* $variant:ident => $name:literal in $module:ident, owned: $owned:literal;)+) => {
+        $(pub mod $module;)+
+
         /// Where a deployment comes from: one variant per registered provider.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Default, ::serde::Serialize, ::serde::Deserialize, ::clap::ValueEnum,
+        )]
         pub enum ProviderKind {
             $($(#[$meta])* #[serde(rename = $name)] #[value(name = $name)] $variant,)+
         }
@@ -47,23 +53,17 @@ macro_rules! providers {
 
         /// Starts (or, for an existing deployment, names) the deployment
         /// `spec` describes, through its provider.
-        pub async fn start(spec: &DeploymentSpec) -> Result<Box<dyn Deployment>, ProviderError> {
+        pub async fn start(
+            spec: &$crate::provider::DeploymentSpec,
+        ) -> Result<Box<dyn $crate::provider::Deployment>, $crate::provider::ProviderError> {
             match spec.provider {
-                $(ProviderKind::$variant => $start(spec).await,)+
+                $(ProviderKind::$variant => $module::start(spec).await,)+
             }
         }
     };
 }
 
-providers! {
-    /// Server processes started by the harness on this machine.
-    #[default]
-    Local => "local", owned: true, super::local::start;
-    /// Containers started through testcontainers (Docker or Podman).
-    Containers => "containers", owned: true, super::containers::start;
-    /// An existing deployment named by URI; never destroyed.
-    External => "external", owned: false, super::external::start;
-}
+pub(super) use providers;
 
 impl std::fmt::Display for ProviderKind {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -81,8 +81,8 @@ const TIMEOUT: Kind = Kind::Duration {
     max: MAX_TIMEOUT,
 };
 
-/// The names `[topology].provider` takes (the provider's `ProviderKind`).
-pub(crate) const PROVIDERS: &[&str] = &["local", "containers", "external"];
+/// The names `[topology].provider` takes: the provider registry's.
+pub(crate) const PROVIDERS: &[&str] = crate::provider::ProviderKind::NAMES;
 /// The names `[topology].engine` takes.
 pub(crate) const ENGINES: &[&str] = &["ferretdb", "mongodb"];
 /// The names `[topology].backend` takes.
