@@ -387,3 +387,41 @@ fn clean_removes_what_a_killed_harness_left() {
     let again = ctx::run_drdrill(&["clean"]);
     assert!(ctx::text(&again).0.contains("nothing to clean"));
 }
+
+/// `arbiter = true` through `drdrill validate`, on each provider: the
+/// local and containers providers start the arbiter (the file is valid);
+/// an external deployment's members are not the harness's to start, so
+/// there it is a located error, exit 2.
+#[test]
+fn arbiter_is_honoured_where_the_harness_starts_the_members_and_refused_where_it_does_not() {
+    let folder = tempfile::tempdir().unwrap();
+    for (provider, extra, valid) in [
+        ("local", "", true),
+        ("containers", "", true),
+        ("external", "uri = \"mongodb://db.example:27017/\"\n", false),
+    ] {
+        let file = folder.path().join(format!("{provider}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "name = \"arbiter-{provider}\"\n\n[topology]\nprovider = \"{provider}\"\n{extra}engine = \"mongodb\"\n\
+                 nodes = 2\nreplica_set = true\narbiter = true\n\n[dataset]\nprofile = \"shepherd-cms\"\n\
+                 documents = 10\n\n[objectives]\nrto = \"60m\"\nrpo = \"15m\"\n\n[[steps]]\nkind = \"seed\"\n"
+            ),
+        )
+        .unwrap();
+        let output = ctx::drdrill().arg("validate").arg(&file).output().unwrap();
+        let (stdout, stderr) = ctx::text(&output);
+        if valid {
+            assert_eq!(output.status.code(), Some(0), "{provider}: {stdout}{stderr}");
+        } else {
+            assert_eq!(output.status.code(), Some(2), "{provider}: {stdout}{stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "{provider}.toml:9:1: topology.arbiter: `arbiter` cannot apply to provider = \"external\""
+                )),
+                "{stderr}"
+            );
+        }
+    }
+}

@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(members.len(), 3);
         let arbiter = members[2].as_document().unwrap();
         assert_eq!(arbiter.get_str("host").unwrap(), "127.0.0.1:41003");
-        assert_eq!(arbiter.get_bool("arbiterOnly").unwrap(), true);
+        assert!(arbiter.get_bool("arbiterOnly").unwrap());
         assert!(!members[0].as_document().unwrap().contains_key("arbiterOnly"));
     }
 
