@@ -16,6 +16,7 @@
 mod deployment;
 pub mod error;
 mod kinds;
+mod lifecycle;
 pub mod ready;
 pub mod record;
 mod registry;

@@ -17,6 +17,7 @@ use super::network;
 use super::node::{ContainerNode, NodeRole, NodeSpec, SERVER_PORT};
 use super::replica::{REPLICA_SET_NAME, ReplicaSetOptions};
 use crate::provider::error::chain;
+use crate::provider::lifecycle::{Owned, teardown_once};
 use crate::provider::ready::{hello, is_writable_primary, probe_client};
 use crate::provider::record::RunRecord;
 use crate::provider::{Engine, ExecOutput, NodeState, ProviderError};
@@ -181,7 +182,7 @@ impl ContainerDeployment {
             Ok(()) => Ok(deployment),
             Err(error) => {
                 deployment.spec.keep = false;
-                deployment.teardown_inner().await;
+                teardown_once(&mut deployment).await;
                 Err(error)
             }
         }
@@ -696,18 +697,36 @@ impl ContainerDeployment {
     /// Removes every container, volume and the network, and the run
     /// record; with `keep`, leaves them and returns how to remove them.
     pub async fn teardown(mut self) -> Option<String> {
-        self.teardown_inner().await
+        teardown_once(&mut self).await
     }
 
-    async fn teardown_inner(&mut self) -> Option<String> {
-        if self.torn_down {
-            return None;
+    /// Lets go of the testcontainers handles without running their `Drop`,
+    /// which would remove the containers: used when keeping them, and by
+    /// our own `Drop`, which removes them itself without needing a runtime.
+    fn release_containers(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(container) = node.container.take() {
+                std::mem::forget(container);
+            }
         }
-        self.torn_down = true;
-        if self.spec.keep {
-            self.release_containers();
-            return Some(kept_message(&self.spec.run_id, &self.nodes));
-        }
+    }
+}
+
+impl Owned for ContainerDeployment {
+    fn torn_down(&mut self) -> &mut bool {
+        &mut self.torn_down
+    }
+
+    fn kept(&self) -> bool {
+        self.spec.keep
+    }
+
+    fn leave_in_place(&mut self) -> String {
+        self.release_containers();
+        kept_message(&self.spec.run_id, &self.nodes)
+    }
+
+    async fn remove_everything(&mut self) {
         for node in &mut self.nodes {
             if let Some(container) = node.container.take() {
                 let name = node.spec.container_name();
@@ -728,18 +747,6 @@ impl ContainerDeployment {
             tracing::warn!(%network, %error, "could not remove network");
         }
         self.record.remove();
-        None
-    }
-
-    /// Lets go of the testcontainers handles without running their `Drop`,
-    /// which would remove the containers: used when keeping them, and by
-    /// our own `Drop`, which removes them itself without needing a runtime.
-    fn release_containers(&mut self) {
-        for node in &mut self.nodes {
-            if let Some(container) = node.container.take() {
-                std::mem::forget(container);
-            }
-        }
     }
 }
 

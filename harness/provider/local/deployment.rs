@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail};
 use super::postgres::PostgresCluster;
 use crate::provider::error::{ProviderError, chain};
+use crate::provider::lifecycle::{Owned, teardown_once};
 use crate::provider::record::{RecordedProcess, RunRecord, process_start_time};
 use crate::provider::replica_set::{REPLICA_SET_NAME, ReplicaSetConfig, ReplicaSetConfigError, ReplicaSetOptions};
 use crate::provider::{Backend, Engine, NodeRole, tools};
@@ -169,7 +170,7 @@ impl LocalDeployment {
             Ok(()) => Ok(deployment),
             Err(error) => {
                 deployment.spec.keep = false;
-                deployment.teardown_inner().await;
+                teardown_once(&mut deployment).await;
                 Err(error)
             }
         }
@@ -461,22 +462,29 @@ impl LocalDeployment {
     /// folder and record; with `keep`, leaves them all and says so in the
     /// returned text.
     pub async fn teardown(mut self) -> Option<String> {
-        self.teardown_inner().await
+        teardown_once(&mut self).await
+    }
+}
+
+impl Owned for LocalDeployment {
+    fn torn_down(&mut self) -> &mut bool {
+        &mut self.torn_down
     }
 
-    async fn teardown_inner(&mut self) -> Option<String> {
-        if self.torn_down {
-            return None;
-        }
-        self.torn_down = true;
-        if self.spec.keep {
-            return Some(format!(
-                "kept run {} for debugging: {} (remove with `drdrill clean --run {}`)",
-                self.spec.run_id,
-                self.run_dir.display(),
-                self.spec.run_id
-            ));
-        }
+    fn kept(&self) -> bool {
+        self.spec.keep
+    }
+
+    fn leave_in_place(&mut self) -> String {
+        format!(
+            "kept run {} for debugging: {} (remove with `drdrill clean --run {}`)",
+            self.spec.run_id,
+            self.run_dir.display(),
+            self.spec.run_id
+        )
+    }
+
+    async fn remove_everything(&mut self) {
         for node in &mut self.nodes {
             let _ = node.stop(Duration::from_secs(5)).await;
         }
@@ -485,7 +493,6 @@ impl LocalDeployment {
         }
         let _ = std::fs::remove_dir_all(&self.run_dir);
         self.record.remove();
-        None
     }
 }
 
