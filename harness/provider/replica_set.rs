@@ -239,10 +239,10 @@ pub async fn wait_for_primary(member_uris: &[String], timeout: Duration) -> Resu
     }
     loop {
         for (uri, client) in &clients {
-            if let Ok(Ok(reply)) = tokio::time::timeout(Duration::from_secs(1), hello(client)).await {
-                if reply.get_bool("isWritablePrimary").unwrap_or(false) {
-                    return Ok(uri.clone());
-                }
+            if let Ok(Ok(reply)) = tokio::time::timeout(Duration::from_secs(1), hello(client)).await
+                && reply.get_bool("isWritablePrimary").unwrap_or(false)
+            {
+                return Ok(uri.clone());
             }
         }
         if started.elapsed() > timeout {
