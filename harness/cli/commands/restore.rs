@@ -9,8 +9,8 @@ use clap::Args;
 use drdrill::backup::builtin::{self, OpenedBackup};
 use drdrill::backup::{BackupLocation, RestoreRequest};
 
-use super::archive_arg::{self, Direction};
 use super::dump::{ConnectionArgs, split_namespace};
+use super::archive_arg::{self, Direction};
 use crate::cli::Outcome;
 use crate::cli::output::{TerminalProgress, print_json, table};
 
