@@ -13,6 +13,11 @@
 //! prints, never seeds, backs up or judges: it hands out URIs and injects
 //! the faults it is asked for.
 
+// The providers' folders; each is registered in the table below.
+pub mod containers;
+pub mod external;
+pub mod local;
+
 mod deployment;
 pub mod error;
 mod kinds;

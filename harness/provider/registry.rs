@@ -2,19 +2,18 @@
 //! holds. Each line of the table names a provider's variant, the name
 //! scenario files and `--provider` use, the module (folder) that holds it,
 //! and whether the harness starts (and so owns) what it provides; the macro
-//! declares the module and turns the table into [`ProviderKind`] and
-//! [`start`](super::start). Adding a provider is a folder under
-//! `provider/` with a `start` function, plus one line in that table.
+//! turns the table into [`ProviderKind`] and [`start`](super::start).
+//! Adding a provider is a folder under `provider/` with a `start`
+//! function (declared with `pub mod` beside the others: a module declared
+//! by a macro would be invisible to `cargo fmt`), plus one line in that
+//! table.
 
 use super::ProviderKind;
 
-/// Declares every provider's module and generates [`ProviderKind`] (with
-/// its names) and `start` from the table. Paths are absolute: the items
+/// Generates [`ProviderKind`] (with its names) and `start` from the table. Paths are absolute: the items
 /// land in `provider/mod.rs`, where the table is.
 macro_rules! providers {
     ($($(#[$meta:meta])* $variant:ident => $name:literal in $module:ident, owned: $owned:literal;)+) => {
-        $(pub mod $module;)+
-
         /// Where a deployment comes from: one variant per registered provider.
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, Default, ::serde::Serialize, ::serde::Deserialize, ::clap::ValueEnum,

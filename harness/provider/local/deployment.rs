@@ -214,8 +214,8 @@ impl LocalDeployment {
                     Err(error) if attempts < 3 && port_lost(&error) => {
                         attempts += 1;
                         self.nodes[index].kill().await.ok();
-                        let port =
-                            crate::provider::ready::free_port().map_err(|error| ProviderError::io(&self.run_dir, error))?;
+                        let port = crate::provider::ready::free_port()
+                            .map_err(|error| ProviderError::io(&self.run_dir, error))?;
                         tracing::info!(node = %self.nodes[index].name, port, "port taken by another process; starting on another");
                         let data_dir = self.nodes[index].data_dir.clone();
                         self.nodes[index].port = port;

@@ -8,8 +8,8 @@
 //! process or folder it did not create, and never disconnects or removes
 //! nodes (no network of its own): those faults answer `Unsupported`.
 
-pub mod freezer;
 mod deployment;
+pub mod freezer;
 mod node;
 mod postgres;
 mod provider;
