@@ -16,9 +16,11 @@
 
 pub mod backup;
 pub mod checksum;
+pub mod connect;
 pub mod dataset;
 pub mod measure;
 pub mod progress;
+pub mod process;
 pub mod provider;
 pub mod report;
 pub mod runner;

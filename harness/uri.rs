@@ -1,17 +1,35 @@
-//! Connection strings: parsing with errors that say what is wrong, and
-//! redaction, so that credentials never reach a log line, a report or an
+//! Connection strings: parsing by the driver's rules (scheme, userinfo up to
+//! the last `@` before the host list, percent-encoding), redaction from the
+//! parsed parts where a URI is displayed, and one [`Scrubber`] for foreign
+//! text (a child's output, a driver's error message) that may hold a
+//! password, so that credentials never reach a log line, a report or an
 //! error message.
 
 use std::fmt;
 
+/// What stands in for a password wherever one would be shown.
+const MASK: &str = "****";
+
+/// A password shorter than this is not searched for in free text: scrubbing
+/// every `a` of an output would destroy it, and such a password protects
+/// nothing anyway.
+const SHORTEST_SCRUBBED: usize = 3;
+
 /// A MongoDB connection string whose `Display` never shows credentials.
 ///
 /// Keep the secret form only for connecting; everything printed or stored
-/// goes through `Display` or [`MongoUri::redacted`].
+/// goes through `Display` or [`MongoUri::redacted`], both built from the
+/// parsed parts, so a password holding a space, a quote, `/`, `?`, `@`, `:`
+/// or percent-encoded characters is hidden whole.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MongoUri {
     /// The string as given, credentials included. Never print it.
     secret: String,
+    /// The string with the password (userinfo and `password=` option)
+    /// replaced by [`MASK`], made once at parse time.
+    shown: String,
+    /// The password as written in the string (percent-encoded or not).
+    password: Option<String>,
 }
 
 /// Why a connection string was refused.
@@ -31,23 +49,52 @@ pub enum UriError {
     },
 }
 
+/// The schemes the driver accepts.
+const SCHEMES: [&str; 2] = ["mongodb://", "mongodb+srv://"];
+
 impl MongoUri {
-    /// Checks the outer shape of `text` (scheme and host); the driver checks
-    /// the rest when connecting.
+    /// Checks the outer shape of `text` (scheme and host) and splits off its
+    /// credentials; the driver checks the rest when connecting.
+    ///
+    /// The userinfo runs up to the last `@` of the string (a password may
+    /// hold `/`, `?` or `@` written raw), so a `@` inside the options makes
+    /// more of the string hidden, never less.
     pub fn parse(text: &str) -> Result<Self, UriError> {
         let text = text.trim();
-        let shown = redact(text);
-        let rest = text
-            .strip_prefix("mongodb://")
-            .or_else(|| text.strip_prefix("mongodb+srv://"))
-            .ok_or_else(|| UriError::Scheme { shown: shown.clone() })?;
-        let authority = rest.split(['/', '?']).next().unwrap_or("");
-        let hosts = authority.rsplit('@').next().unwrap_or("");
+        let Some(scheme) = SCHEMES.iter().find(|scheme| text.starts_with(*scheme)) else {
+            return Err(UriError::Scheme {
+                shown: mask_after_scheme(text),
+            });
+        };
+        let rest = &text[scheme.len()..];
+        let (userinfo, hosts_and_options) = match rest.rfind('@') {
+            Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+            None => (None, rest),
+        };
+        let mut shown = String::with_capacity(text.len());
+        shown.push_str(scheme);
+        let mut password = None;
+        if let Some(userinfo) = userinfo {
+            match userinfo.split_once(':') {
+                Some((user, secret)) => {
+                    shown.push_str(user);
+                    shown.push(':');
+                    shown.push_str(MASK);
+                    password = Some(secret.to_owned());
+                }
+                None => shown.push_str(userinfo),
+            }
+            shown.push('@');
+        }
+        shown.push_str(&redact_query_password(hosts_and_options));
+        let hosts = hosts_and_options.split(['/', '?']).next().unwrap_or("");
         if hosts.is_empty() {
             return Err(UriError::NoHost { shown });
         }
         Ok(Self {
             secret: text.to_string(),
+            shown,
+            password,
         })
     }
 
@@ -58,20 +105,110 @@ impl MongoUri {
 
     /// The string with any password replaced by `****`.
     pub fn redacted(&self) -> String {
-        redact(&self.secret)
+        self.shown.clone()
+    }
+
+    /// A scrubber for text that may quote this URI or its password.
+    pub fn scrubber(&self) -> Scrubber {
+        Scrubber::default().with_uri(self)
     }
 }
 
 impl fmt::Display for MongoUri {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.redacted())
+        formatter.write_str(&self.shown)
     }
 }
 
 impl fmt::Debug for MongoUri {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "MongoUri({})", self.redacted())
+        write!(formatter, "MongoUri({})", self.shown)
     }
+}
+
+/// Hides everything between the scheme and the last `@` of a string that
+/// is not a URI we accept, for the error that says so.
+fn mask_after_scheme(text: &str) -> String {
+    match (text.find("://"), text.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}{MASK}{}", &text[..scheme + 3], &text[at..]),
+        (None, Some(at)) => format!("{MASK}{}", &text[at..]),
+        _ => redact(text),
+    }
+}
+
+/// Removes secrets from foreign text: a child's output, a driver's error
+/// message. It knows each URI whole (replaced by its redacted form) and
+/// each password both as written and percent-decoded (replaced by `****`);
+/// whatever else looks like `scheme://user:password@host` is redacted too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scrubber {
+    /// `(secret, replacement)`, longest secret first so that a URI is
+    /// replaced whole before its password is searched for.
+    replacements: Vec<(String, String)>,
+}
+
+impl Scrubber {
+    /// Also scrubs `uri` and its password.
+    pub fn with_uri(mut self, uri: &MongoUri) -> Self {
+        self.add(uri.secret.clone(), uri.shown.clone());
+        if let Some(password) = &uri.password {
+            self = self.with_secret(password);
+            self = self.with_secret(&percent_decode(password));
+        }
+        self
+    }
+
+    /// Also scrubs `secret` verbatim (ignored when shorter than 3 characters).
+    pub fn with_secret(mut self, secret: &str) -> Self {
+        if secret.chars().count() >= SHORTEST_SCRUBBED {
+            self.add(secret.to_owned(), MASK.to_owned());
+        }
+        self
+    }
+
+    fn add(&mut self, secret: String, replacement: String) {
+        if secret.is_empty() || self.replacements.iter().any(|(known, _)| *known == secret) {
+            return;
+        }
+        self.replacements.push((secret, replacement));
+        self.replacements.sort_by_key(|(secret, _)| std::cmp::Reverse(secret.len()));
+    }
+
+    /// `text` with every known secret replaced, then free-text redaction.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (secret, replacement) in &self.replacements {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), replacement);
+            }
+        }
+        redact(&out)
+    }
+}
+
+/// Decodes `%XX` escapes; anything else (a lone `%`, invalid UTF-8 after
+/// decoding) is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| text.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 /// Replaces the password of any `scheme://user:password@host` in `text`
@@ -176,5 +313,37 @@ mod tests {
         ));
         let err = MongoUri::parse("localhost:27017").unwrap_err().to_string();
         assert!(err.contains("mongodb://"), "{err}");
+    }
+
+    #[test]
+    fn awkward_passwords_are_hidden_whole() {
+        for password in ["S3cret PW", "pa\"ss'wd", "a/b?c", "p@ss:w@rd", "p%40ss%20word"] {
+            let text = format!("mongodb://admin:{password}@127.0.0.1:1/app?authSource=admin");
+            let uri = MongoUri::parse(&text).unwrap();
+            assert_eq!(uri.to_string(), "mongodb://admin:****@127.0.0.1:1/app?authSource=admin");
+            assert!(!format!("{uri:?}").contains(password), "{uri:?}");
+            assert_eq!(uri.expose_secret(), text);
+        }
+    }
+
+    #[test]
+    fn the_option_password_is_hidden_and_a_bare_host_kept() {
+        let uri = MongoUri::parse("mongodb+srv://cluster.example.net/?authMechanism=PLAIN&password=hunter22").unwrap();
+        assert_eq!(
+            uri.to_string(),
+            "mongodb+srv://cluster.example.net/?authMechanism=PLAIN&password=****"
+        );
+        let plain = MongoUri::parse("mongodb://127.0.0.1:27017/?directConnection=true").unwrap();
+        assert_eq!(plain.to_string(), "mongodb://127.0.0.1:27017/?directConnection=true");
+    }
+
+    #[test]
+    fn the_scrubber_knows_the_password_raw_decoded_and_the_whole_uri() {
+        let uri = MongoUri::parse("mongodb://admin:S3cret%20PW%21@h:1/").unwrap();
+        let scrubber = uri.scrubber();
+        let text = "uri mongodb://admin:S3cret%20PW%21@h:1/ raw S3cret%20PW%21 decoded S3cret PW! end";
+        let shown = scrubber.scrub(text);
+        assert_eq!(shown, "uri mongodb://admin:****@h:1/ raw **** decoded **** end");
+        assert_eq!(Scrubber::default().with_secret("ab").scrub("ab cd"), "ab cd");
     }
 }

@@ -4,33 +4,23 @@
 //! exits 0 when its dump failed, and its retention step deletes old backups
 //! all the same; a drill must see both.
 //!
-//! Also home of [`run_process`], the one way this module tree runs a child
-//! process: its own process group, a timeout, bounded and redacted output,
-//! and the whole group killed on timeout, on cancellation (the future
-//! dropped) and when the command exits leaving children behind.
+//! The command runs through [`crate::process`] (its own process group, a
+//! timeout, scrubbed output) with the environment every drill command gets.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use super::engine::{BackupLocation, DumpOutcome, EngineInfo};
 use super::locate::locate;
 use super::tools::parse_output;
-use crate::uri::{MongoUri, redact};
-
-/// Output kept from one process, bytes: the start and the end are kept, the
-/// middle is dropped (a progress-bar flood must not fill memory).
-pub const OUTPUT_LIMIT: usize = 1024 * 1024;
-
-/// How long the output readers may take after the process group is gone.
-const DRAIN_GRACE: Duration = Duration::from_secs(2);
+pub use crate::process::{CommandExit, OUTPUT_LIMIT, ProcessRun};
+use crate::process::{EnvBuilder, run_process};
+use crate::uri::MongoUri;
 
 /// What to run and with what.
 #[derive(Debug, Clone)]
@@ -54,31 +44,6 @@ pub struct CommandRequest {
     pub env: Vec<(String, String)>,
     /// The working folder; the harness's own when `None`.
     pub working_dir: Option<PathBuf>,
-}
-
-/// How the command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum CommandExit {
-    /// It exited with this code.
-    Code {
-        /// The exit code.
-        code: i32,
-    },
-    /// A signal ended it.
-    Signal {
-        /// The signal number.
-        signal: i32,
-    },
-    /// It ran past its timeout and was killed.
-    TimedOut,
-}
-
-impl CommandExit {
-    /// Whether it exited with code 0.
-    pub fn is_success(&self) -> bool {
-        matches!(self, CommandExit::Code { code: 0 })
-    }
 }
 
 /// A new entry of `BACKUP_DIR` that is not a backup, and why.
@@ -186,7 +151,8 @@ pub async fn run(request: &CommandRequest) -> Result<CommandOutcome, CommandErro
     if request.command.trim().is_empty() {
         return Err(CommandError::Empty);
     }
-    let shown = redact(&request.command);
+    let scrubber = request.uri.scrubber();
+    let shown = scrubber.scrub(&request.command);
     let before = snapshot(&request.backup_dir)?;
     let env = command_env(request);
     let started = Instant::now();
@@ -196,7 +162,7 @@ pub async fn run(request: &CommandRequest) -> Result<CommandOutcome, CommandErro
         &env,
         request.working_dir.as_deref(),
         request.timeout,
-        &[request.uri.expose_secret()],
+        &scrubber,
     )
     .await
     .map_err(|source| CommandError::Spawn {
@@ -253,25 +219,13 @@ pub async fn run(request: &CommandRequest) -> Result<CommandOutcome, CommandErro
 }
 
 fn command_env(request: &CommandRequest) -> Vec<(OsString, OsString)> {
-    let drdrill_dir = request.drdrill_dir.clone().or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    });
-    let mut paths: Vec<PathBuf> = drdrill_dir.into_iter().collect();
-    if let Some(path) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&path));
-    }
-    let path = std::env::join_paths(paths).unwrap_or_else(|_| std::env::var_os("PATH").unwrap_or_default());
-    let mut env: Vec<(OsString, OsString)> = vec![
-        ("MONGO_URI".into(), request.uri.expose_secret().into()),
-        ("DB_NAME".into(), (&request.database).into()),
-        ("BACKUP_DIR".into(), request.backup_dir.as_os_str().to_owned()),
-        ("RUN_ID".into(), (&request.run_id).into()),
-        ("PATH".into(), path),
-    ];
-    env.extend(request.env.iter().map(|(key, value)| (key.into(), value.into())));
-    env
+    let builder = EnvBuilder::for_deployment(&request.uri, &request.database, &request.run_id, &request.backup_dir)
+        .with_drdrill_dir(request.drdrill_dir.clone());
+    request
+        .env
+        .iter()
+        .fold(builder, |builder, (key, value)| builder.with_var(key, value))
+        .build()
 }
 
 /// What identifies an entry's state: a rewritten file counts as new.
@@ -331,178 +285,6 @@ pub(crate) fn size_on_disk(path: &Path) -> u64 {
         .flatten()
         .map(|entry| size_on_disk(&entry.path()))
         .sum()
-}
-
-/// A finished child process.
-#[derive(Debug, Clone)]
-pub struct ProcessRun {
-    /// How it ended.
-    pub exit: CommandExit,
-    /// stdout and stderr lines in arrival order, redacted and bounded.
-    pub output: String,
-}
-
-/// Kills a process group when dropped, unless disarmed: the fallback that
-/// ends a command when the future running it is dropped (cancellation).
-struct GroupGuard {
-    group: Option<i32>,
-}
-
-impl GroupGuard {
-    fn kill(&mut self) {
-        if let Some(group) = self.group {
-            // ESRCH (nothing left in the group) is the normal case after an exit.
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(group), nix::sys::signal::Signal::SIGKILL);
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Output lines kept from a process: the first half of the budget, then a
-/// rolling window of the last half.
-#[derive(Default)]
-struct Capture {
-    head: Vec<String>,
-    head_bytes: usize,
-    tail: VecDeque<String>,
-    tail_bytes: usize,
-    dropped: u64,
-}
-
-impl Capture {
-    fn push(&mut self, line: String) {
-        let half = OUTPUT_LIMIT / 2;
-        if self.dropped == 0 && self.tail.is_empty() && self.head_bytes + line.len() <= half {
-            self.head_bytes += line.len();
-            self.head.push(line);
-            return;
-        }
-        self.tail_bytes += line.len();
-        self.tail.push_back(line);
-        while self.tail_bytes > half {
-            match self.tail.pop_front() {
-                Some(old) => {
-                    self.tail_bytes -= old.len();
-                    self.dropped += 1;
-                }
-                None => break,
-            }
-        }
-    }
-
-    fn text(&self) -> String {
-        let mut lines: Vec<String> = self.head.clone();
-        if self.dropped > 0 {
-            lines.push(format!("[drdrill: {} lines of output left out]", self.dropped));
-        }
-        lines.extend(self.tail.iter().cloned());
-        let mut text = lines.join("\n");
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text
-    }
-}
-
-/// Runs `program ARGS` in its own process group with `env` added, stdin
-/// closed, until it exits or `timeout` passes. Output lines are redacted
-/// (URIs' passwords and each of `secrets` verbatim) before they are kept.
-/// Whatever is left in the group when it ends is killed, and on timeout or
-/// when this future is dropped the whole group is killed.
-pub async fn run_process(
-    program: &OsStr,
-    args: &[OsString],
-    env: &[(OsString, OsString)],
-    working_dir: Option<&Path>,
-    timeout: Duration,
-    secrets: &[&str],
-) -> io::Result<ProcessRun> {
-    let mut command = tokio::process::Command::new(program);
-    command
-        .args(args)
-        .envs(env.iter().map(|(key, value)| (key, value)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    if let Some(folder) = working_dir {
-        command.current_dir(folder);
-    }
-    let mut child = command.spawn()?;
-    let mut guard = GroupGuard {
-        group: child.id().and_then(|pid| i32::try_from(pid).ok()),
-    };
-    let capture = Arc::new(Mutex::new(Capture::default()));
-    let secrets: Arc<Vec<String>> = Arc::new(
-        secrets
-            .iter()
-            .filter(|secret| !secret.is_empty())
-            .map(|secret| (*secret).to_owned())
-            .collect(),
-    );
-    let mut readers = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        readers.push(tokio::spawn(read_lines(stdout, capture.clone(), secrets.clone())));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        readers.push(tokio::spawn(read_lines(stderr, capture.clone(), secrets.clone())));
-    }
-    let exit = match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(status) => exit_of(status?),
-        Err(_) => {
-            guard.kill();
-            let _ = child.wait().await;
-            CommandExit::TimedOut
-        }
-    };
-    // Children the command left behind would hold the pipes open forever.
-    guard.kill();
-    guard.group = None;
-    for reader in readers {
-        let abort = reader.abort_handle();
-        if tokio::time::timeout(DRAIN_GRACE, reader).await.is_err() {
-            // A process that left the group (setsid) still holds the pipe.
-            abort.abort();
-        }
-    }
-    let output = capture.lock().map(|capture| capture.text()).unwrap_or_default();
-    Ok(ProcessRun { exit, output })
-}
-
-fn exit_of(status: ExitStatus) -> CommandExit {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => CommandExit::Code { code },
-        (None, Some(signal)) => CommandExit::Signal { signal },
-        (None, None) => CommandExit::Code { code: -1 },
-    }
-}
-
-async fn read_lines(stream: impl AsyncRead + Unpin, capture: Arc<Mutex<Capture>>, secrets: Arc<Vec<String>>) {
-    let mut reader = BufReader::new(stream);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                let mut shown = redact(text.trim_end_matches(['\n', '\r']));
-                for secret in secrets.iter() {
-                    shown = shown.replace(secret.as_str(), &redact(secret));
-                }
-                if let Ok(mut capture) = capture.lock() {
-                    capture.push(shown);
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -638,20 +420,6 @@ mod tests {
         wait_gone(pid, "cancellation").await;
     }
 
-    #[test]
-    fn capture_keeps_head_and_tail() {
-        let mut capture = Capture::default();
-        let line = "x".repeat(1000);
-        for index in 0..2000 {
-            capture.push(format!("{index:05}{line}"));
-        }
-        let text = capture.text();
-        assert!(text.len() <= OUTPUT_LIMIT + 200);
-        assert!(text.starts_with("00000"));
-        assert!(text.contains("lines of output left out"));
-        assert!(text.trim_end().lines().last().unwrap().starts_with("01999"));
-    }
-
     #[tokio::test]
     async fn empty_command_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -659,5 +427,19 @@ mod tests {
             run(&request("  ", dir.path())).await,
             Err(CommandError::Empty)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_runbook_echoing_the_bare_password_is_scrubbed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut echoing = request(
+            "echo \"$MONGO_URI\"; echo 'raw S3cret%20PW%21'; echo 'decoded S3cret PW!'",
+            dir.path(),
+        );
+        echoing.uri = MongoUri::parse("mongodb://admin:S3cret%20PW%21@127.0.0.1:1/").unwrap();
+        let outcome = run(&echoing).await.unwrap();
+        assert!(!outcome.output.contains("S3cret"), "{}", outcome.output);
+        assert!(outcome.output.contains("mongodb://admin:****@127.0.0.1:1/"), "{}", outcome.output);
+        assert!(outcome.output.contains("raw ****\ndecoded ****"), "{}", outcome.output);
     }
 }

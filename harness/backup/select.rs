@@ -119,6 +119,10 @@ pub struct EngineSettings {
     pub drdrill_dir: Option<PathBuf>,
     /// More environment variables for a command.
     pub env: Vec<(String, String)>,
+    /// The run's work folder, where the tools engine writes its private
+    /// `--config` file for the run's length; the system's temporary folder
+    /// by default.
+    pub work_dir: PathBuf,
 }
 
 impl EngineSettings {
@@ -129,7 +133,14 @@ impl EngineSettings {
             run_id: run_id.into(),
             drdrill_dir: None,
             env: Vec::new(),
+            work_dir: std::env::temp_dir(),
         }
+    }
+
+    /// The same settings with `work_dir` as the run's work folder.
+    pub fn with_work_dir(mut self, work_dir: impl Into<PathBuf>) -> Self {
+        self.work_dir = work_dir.into();
+        self
     }
 }
 
@@ -198,7 +209,7 @@ pub async fn dump(
 ) -> Result<SelectedDump, BackupError> {
     let result = match &engine.engine {
         Engine::Tools(tools) => {
-            DumpResult::Written(tools::dump(request, &tools.mongodump, settings.timeout, progress).await?)
+            DumpResult::Written(tools::dump(request, &tools.mongodump, settings.timeout, &settings.work_dir, progress).await?)
         }
         Engine::Builtin => DumpResult::Written(builtin::dump(request, progress).await?),
         Engine::Command(command_line) => {
@@ -233,7 +244,7 @@ pub async fn restore(
     progress: &dyn ProgressSink,
 ) -> Result<SelectedRestore, BackupError> {
     let outcome = match &engine.engine {
-        Engine::Tools(tools) => tools::restore(request, &tools.mongorestore, settings.timeout, progress).await?,
+        Engine::Tools(tools) => tools::restore(request, &tools.mongorestore, settings.timeout, &settings.work_dir, progress).await?,
         Engine::Builtin => builtin::restore(request, progress).await?,
         Engine::Command(_) => return Err(BackupError::CommandCannotRestore),
     };

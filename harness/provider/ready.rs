@@ -5,16 +5,12 @@ use std::time::{Duration, Instant};
 
 use bson::doc;
 use mongodb::Client;
-use mongodb::options::ClientOptions;
 
 /// Connects to `uri` with short server-selection timeouts, so that a probe
 /// loop notices a node coming up (or going away) within a fraction of a
 /// second.
 pub async fn probe_client(uri: &str) -> Result<Client, mongodb::error::Error> {
-    let mut options = ClientOptions::parse(uri).await?;
-    options.server_selection_timeout = Some(Duration::from_millis(500));
-    options.connect_timeout = Some(Duration::from_millis(500));
-    Client::with_options(options)
+    crate::connect::client(uri, crate::connect::ConnectProfile::Probe).await
 }
 
 /// One `hello`; `Ok` when the server answered.

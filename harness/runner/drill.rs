@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mongodb::Client;
-use mongodb::options::ClientOptions;
 use tokio::sync::watch;
 
 use super::context::DrillContext;
@@ -353,11 +352,7 @@ async fn start_deployment(
 /// A client with timeouts that suit a drill: short server selection, so
 /// that a dead server is noticed in seconds, not thirty.
 pub async fn connect(uri: &crate::uri::MongoUri) -> Result<Client, mongodb::error::Error> {
-    let mut options = ClientOptions::parse(uri.expose_secret()).await?;
-    options.server_selection_timeout.get_or_insert(Duration::from_secs(5));
-    options.connect_timeout.get_or_insert(Duration::from_secs(5));
-    options.app_name.get_or_insert_with(|| "drdrill".into());
-    Client::with_options(options)
+    crate::connect::client(uri.expose_secret(), crate::connect::ConnectProfile::Drill).await
 }
 
 fn engine_findings(capabilities: &Capabilities, engine: &str) -> Vec<String> {

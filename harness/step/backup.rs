@@ -69,7 +69,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         out,
         parallel_collections: 4,
     };
-    let mut settings = EngineSettings::new(step.timeout, context.run_id.clone());
+    let mut settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
     if let Some(dir) = context.scenario.path.parent() {
         settings
             .env

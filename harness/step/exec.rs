@@ -1,8 +1,8 @@
 //! `exec`: runs any command, its output captured into the report. The
 //! command gets the drill's connection facts in its environment, like a
 //! runbook script would. Running it (own process group, timeout, bounded
-//! and redacted output, the group killed on timeout or cancellation) is
-//! the command engine's runner, shared.
+//! and scrubbed output, the group killed on timeout or cancellation) is
+//! [`crate::process`]'s runner, shared with every other command.
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -10,42 +10,26 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::StepOutcome;
-use crate::backup::command::{CommandExit, ProcessRun, run_process};
+use crate::process::{CommandExit, EnvBuilder, ProcessRun, run_process};
 use crate::runner::context::DrillContext;
 
-/// Runs `command` with `bash -c`, with the drill's environment: `MONGO_URI`,
-/// `DB_NAME`, `RUN_ID`, the drill's `BACKUP_DIR`, and the folder of the
-/// running `drdrill` first on `PATH`.
+/// Runs `command` with `bash -c` in the scenario's folder, with the
+/// environment every drill command gets ([`EnvBuilder`]): `MONGO_URI`,
+/// `DB_NAME`, `RUN_ID`, the drill's `BACKUP_DIR`, `DRDRILL_SCENARIO_DIR`,
+/// and the folder of the running `drdrill` first on `PATH`. Its output is
+/// scrubbed of the URI and its password.
 pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Duration) -> std::io::Result<ProcessRun> {
     let recovered = context.fresh.as_ref().unwrap_or(&context.source).uri();
     let backups = context.work_dir.join("backups");
-    let mut env: Vec<(OsString, OsString)> = vec![
-        ("MONGO_URI".into(), recovered.expose_secret().into()),
-        ("DB_NAME".into(), context.scenario.dataset.database.clone().into()),
-        ("RUN_ID".into(), context.run_id.clone().into()),
-        ("DRDRILL_RUN_ID".into(), context.run_id.clone().into()),
-        ("DRDRILL_BACKUP_DIR".into(), backups.clone().into()),
-        ("BACKUP_DIR".into(), backups.into()),
-    ];
     let scenario_dir = context
         .scenario
         .path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    if let Some(root) = scenario_dir.parent() {
-        env.push(("DRDRILL_PROJECT_DIR".into(), root.into()));
-    }
-    if let Some(folder) = std::env::current_exe()
-        .ok()
-        .as_deref()
-        .and_then(std::path::Path::parent)
-    {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut paths = vec![folder.to_path_buf()];
-        paths.extend(std::env::split_paths(&path));
-        env.push(("PATH".into(), std::env::join_paths(paths).unwrap_or(path)));
-    }
+    let env = EnvBuilder::for_deployment(&recovered, &context.scenario.dataset.database, &context.run_id, &backups)
+        .with_scenario_dir(scenario_dir)
+        .build();
     let args: Vec<OsString> = vec!["-c".into(), command.into()];
     run_process(
         "bash".as_ref(),
@@ -53,7 +37,7 @@ pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Dur
         &env,
         Some(scenario_dir),
         timeout,
-        &[recovered.expose_secret()],
+        &recovered.scrubber(),
     )
     .await
 }

@@ -95,7 +95,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         workers_per_collection: parallel,
         parallel_collections: parallel,
     };
-    let settings = EngineSettings::new(step.timeout, context.run_id.clone());
+    let settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
     let progress = StepProgress::new(context.events, index);
     let restored = select::restore(&resolved, &request, &settings, &progress).await;
     let outcome = match restored {

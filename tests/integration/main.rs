@@ -14,3 +14,4 @@ mod messages;
 mod provider;
 mod reports;
 mod scenario;
+mod secrets;

@@ -1,12 +1,9 @@
 //! Connecting to the deployment a builtin dump reads or a restore writes,
 //! with timeouts short enough that a dead server gives an error, not a hang.
 
-use std::time::Duration;
-
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::Client;
-use mongodb::options::ClientOptions;
 
 use super::error::BuiltinError;
 use crate::uri::MongoUri;
@@ -17,11 +14,9 @@ pub async fn connect(uri: &MongoUri) -> Result<Client, BuiltinError> {
         uri: uri.redacted(),
         source: Box::new(source),
     };
-    let mut options = ClientOptions::parse(uri.expose_secret()).await.map_err(connect_error)?;
-    options.server_selection_timeout.get_or_insert(Duration::from_secs(10));
-    options.connect_timeout.get_or_insert(Duration::from_secs(10));
-    options.app_name.get_or_insert_with(|| "drdrill-builtin".to_owned());
-    Client::with_options(options).map_err(connect_error)
+    crate::connect::client(uri.expose_secret(), crate::connect::ConnectProfile::Builtin)
+        .await
+        .map_err(connect_error)
 }
 
 /// Runs a command that answers with a cursor and drains it.

@@ -70,10 +70,7 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
             collections.get_or_insert_with(Vec::new).push(collection);
         }
     }
-    let Some(database) = database else {
-        anyhow::bail!("name the database to dump with --db (dumping every database is not supported)")
-    };
-    let exclude = args
+    let exclude: Vec<String> = args
         .ns_exclude
         .iter()
         .filter_map(|excluded| split_namespace(excluded).1)
@@ -88,25 +85,58 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
             args.out.clone().unwrap_or_else(|| PathBuf::from("dump")),
         ),
     };
-    let request = DumpRequest {
-        uri,
-        database,
-        collections,
-        exclude,
-        layout,
-        out,
-        parallel_collections: args.parallel_collections.max(1),
+    let databases = match database {
+        Some(database) => vec![database],
+        None => every_database(&uri, layout).await?,
     };
+    let full_server = databases.len() > 1;
     let progress = TerminalProgress::new(quiet);
     let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
     let settings =
         drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-dump");
-    let selected = drdrill::backup::select::dump(&resolved, &request, &settings, &progress).await?;
-    let Some(outcome) = selected.result.backup().cloned() else {
-        anyhow::bail!("the {} engine produced no backup", resolved.name());
-    };
+    let mut dumped: Option<drdrill::backup::DumpOutcome> = None;
+    for database in databases {
+        let request = DumpRequest {
+            uri: uri.clone(),
+            database: database.clone(),
+            collections: collections.clone(),
+            exclude: exclude.clone(),
+            layout,
+            out: out.clone(),
+            parallel_collections: args.parallel_collections.max(1),
+        };
+        let selected = drdrill::backup::select::dump(&resolved, &request, &settings, &progress).await?;
+        let Some(mut outcome) = selected.result.backup().cloned() else {
+            anyhow::bail!("the {} engine produced no backup", resolved.name());
+        };
+        if full_server {
+            for collection in &mut outcome.collections {
+                collection.name = format!("{database}.{}", collection.name);
+            }
+        }
+        dumped = Some(match dumped {
+            None => outcome,
+            Some(mut so_far) => {
+                so_far.collections.extend(outcome.collections);
+                so_far.output.push_str(&outcome.output);
+                so_far.duration += outcome.duration;
+                so_far.bytes = outcome.bytes;
+                so_far
+            }
+        });
+    }
+    let outcome = dumped.ok_or_else(|| anyhow::anyhow!("the server holds no database to dump"))?;
+    if full_server {
+        // Each database's run wrote a manifest for itself alone at the root;
+        // the last one would describe only its database.
+        let manifest = drdrill::backup::manifest::manifest_path(&outcome.location);
+        if manifest.exists() {
+            std::fs::remove_file(&manifest)?;
+        }
+    }
+    let request_out = out;
     eprint!("{}", outcome.output);
-    let to_stdout = request.out.as_os_str() == "/dev/stdout";
+    let to_stdout = request_out.as_os_str() == "/dev/stdout";
     if json && !to_stdout {
         print_json(&outcome)?;
     } else {
@@ -128,6 +158,24 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
         );
     }
     Ok(Outcome::Success)
+}
+
+/// The databases of a server, as `mongodump` without `--db` dumps them:
+/// all but `admin`, `config` and `local`, into one dump folder.
+async fn every_database(uri: &MongoUri, layout: Layout) -> anyhow::Result<Vec<String>> {
+    if matches!(layout, Layout::Archive { .. }) {
+        anyhow::bail!("name the database to dump with --db: dumping every database writes a folder (--out), not an archive");
+    }
+    let (_, client) = super::connect(uri.expose_secret()).await?;
+    let scrubber = uri.scrubber();
+    let names = client
+        .list_database_names()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot list the databases of {uri}: {}", scrubber.scrub(&error.to_string())))?;
+    Ok(names
+        .into_iter()
+        .filter(|name| !matches!(name.as_str(), "admin" | "config" | "local"))
+        .collect())
 }
 
 /// Where to connect, as `mongodump`/`mongorestore` take it.

@@ -49,18 +49,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// command fails with one clear line on an unreachable or malformed URI.
 pub async fn connect(uri: &str) -> anyhow::Result<(drdrill::uri::MongoUri, mongodb::Client)> {
     use anyhow::Context;
+    use drdrill::connect::{ConnectProfile, client};
     let uri = drdrill::uri::MongoUri::parse(uri)?;
-    let mut options = mongodb::options::ClientOptions::parse(uri.expose_secret())
+    // The driver's messages may quote the string: they are scrubbed of it
+    // and of its password before they are shown.
+    let scrubber = uri.scrubber();
+    let client = client(uri.expose_secret(), ConnectProfile::Command)
         .await
-        .map_err(|error| anyhow::anyhow!("malformed URI {uri}: {}", drdrill::uri::redact(&error.to_string())))?;
-    options
-        .server_selection_timeout
-        .get_or_insert(std::time::Duration::from_secs(5));
-    options.app_name.get_or_insert_with(|| "drdrill".into());
-    let client = mongodb::Client::with_options(options)?;
+        .map_err(|error| anyhow::anyhow!("malformed URI {uri}: {}", scrubber.scrub(&error.to_string())))?;
     drdrill::provider::ready::hello(&client)
         .await
-        .map_err(|error| anyhow::anyhow!("{}", drdrill::uri::redact(&error.to_string())))
+        .map_err(|error| anyhow::anyhow!("{}", scrubber.scrub(&error.to_string())))
         .with_context(|| format!("cannot reach {uri}"))?;
     Ok((uri, client))
 }

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use drdrill::backup::builtin::{self, OpenedBackup};
-use drdrill::backup::{BackupLocation, RestoreRequest};
+use drdrill::backup::{BackupLocation, RestoreOutcome, RestoreRequest};
+use drdrill::uri::MongoUri;
 
 use super::dump::{ConnectionArgs, split_namespace};
 use super::archive_arg::{self, Direction};
@@ -97,53 +98,34 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
     {
         collections = Some(vec![collection.clone()]);
     }
-    let mut from_database = args.ns_from.as_deref().map(|from| split_namespace(from).0);
-    for include in &args.ns_include {
-        let (database, collection) = split_namespace(include);
-        from_database.get_or_insert(database);
-        if let Some(collection) = collection {
-            collections.get_or_insert_with(Vec::new).push(collection);
-        }
-    }
-    let from_database = match from_database.or_else(|| args.db.clone()) {
-        Some(database) => database,
-        None => {
-            let location = source.clone();
-            let databases =
-                tokio::task::spawn_blocking(move || OpenedBackup::open(&location).map(|opened| opened.databases()))
-                    .await??;
-            match databases.as_slice() {
-                [only] => only.clone(),
-                _ => anyhow::bail!(
-                    "the backup holds several databases ({}): name one with --db or --nsInclude",
-                    databases.join(", ")
-                ),
-            }
-        }
-    };
-    let to_database = match (&args.ns_to, &args.db) {
-        (Some(to), _) => split_namespace(to).0,
-        (None, Some(database)) => database.clone(),
-        (None, None) => from_database.clone(),
-    };
-    let request = RestoreRequest {
-        uri,
-        source,
-        from_database,
-        to_database,
-        collections,
-        drop: args.drop,
-        dry_run: args.dry_run,
-        workers_per_collection: args.workers_per_collection.max(1),
-        parallel_collections: args.parallel_collections.max(1),
-    };
+    let requests = plan_requests(&args, uri, source, collections).await?;
     let progress = TerminalProgress::new(quiet);
     let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
     let settings =
         drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-restore");
-    let outcome = drdrill::backup::select::restore(&resolved, &request, &settings, &progress)
-        .await?
-        .outcome;
+    let several = requests.len() > 1;
+    let mut restored: Option<RestoreOutcome> = None;
+    for request in &requests {
+        let mut outcome = drdrill::backup::select::restore(&resolved, request, &settings, &progress)
+            .await?
+            .outcome;
+        if several {
+            // One table for the whole server: each collection named with its database.
+            for collection in &mut outcome.collections {
+                collection.name = format!("{}.{}", request.to_database, collection.name);
+            }
+        }
+        restored = Some(match restored {
+            None => outcome,
+            Some(mut so_far) => {
+                so_far.collections.extend(outcome.collections);
+                so_far.output.push_str(&outcome.output);
+                so_far.duration += outcome.duration;
+                so_far
+            }
+        });
+    }
+    let outcome = restored.ok_or_else(|| anyhow::anyhow!("the backup holds no database to restore"))?;
     eprint!("{}", outcome.output);
     if json {
         print_json(&outcome)?;
@@ -174,6 +156,79 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
         .iter()
         .any(|collection| collection.failures > 0 || !collection.index_errors.is_empty());
     Ok(if failed { Outcome::Failed } else { Outcome::Success })
+}
+
+/// One request per database to restore: the one `--db`, `--nsFrom` or
+/// `--nsInclude` names (each database `--nsInclude` names, with its
+/// collections), or, when nothing narrows it, every database the backup
+/// holds, as `mongorestore` does with a full-server dump.
+async fn plan_requests(
+    args: &RestoreArgs,
+    uri: MongoUri,
+    source: BackupLocation,
+    collections: Option<Vec<String>>,
+) -> anyhow::Result<Vec<RestoreRequest>> {
+    let request = |from_database: String, to_database: String, collections: Option<Vec<String>>| RestoreRequest {
+        uri: uri.clone(),
+        source: source.clone(),
+        from_database,
+        to_database,
+        collections,
+        drop: args.drop,
+        dry_run: args.dry_run,
+        workers_per_collection: args.workers_per_collection.max(1),
+        parallel_collections: args.parallel_collections.max(1),
+    };
+    if args.ns_from.is_some() || args.db.is_some() {
+        let mut collections = collections;
+        let mut from_database = args.ns_from.as_deref().map(|from| split_namespace(from).0);
+        for include in &args.ns_include {
+            let (database, collection) = split_namespace(include);
+            from_database.get_or_insert(database);
+            if let Some(collection) = collection {
+                collections.get_or_insert_with(Vec::new).push(collection);
+            }
+        }
+        let from_database = from_database.or_else(|| args.db.clone()).unwrap_or_default();
+        let to_database = match (&args.ns_to, &args.db) {
+            (Some(to), _) => split_namespace(to).0,
+            (None, Some(database)) => database.clone(),
+            (None, None) => from_database.clone(),
+        };
+        return Ok(vec![request(from_database, to_database, collections)]);
+    }
+    // Each database named by --nsInclude, in order, with the collections named for it.
+    let mut included: Vec<(String, Option<Vec<String>>)> = Vec::new();
+    for include in &args.ns_include {
+        let (database, collection) = split_namespace(include);
+        let position = match included.iter().position(|(known, _)| *known == database) {
+            Some(position) => position,
+            None => {
+                included.push((database, Some(Vec::new())));
+                included.len() - 1
+            }
+        };
+        let entry = &mut included[position].1;
+        match collection {
+            Some(collection) => {
+                if let Some(names) = entry {
+                    names.push(collection);
+                }
+            }
+            // `db.*`: the whole database.
+            None => *entry = None,
+        }
+    }
+    if included.is_empty() {
+        let location = source.clone();
+        let databases =
+            tokio::task::spawn_blocking(move || OpenedBackup::open(&location).map(|opened| opened.databases())).await??;
+        included = databases.into_iter().map(|database| (database, collections.clone())).collect();
+    }
+    Ok(included
+        .into_iter()
+        .map(|(database, collections)| request(database.clone(), database, collections))
+        .collect())
 }
 
 fn is_bson_file(path: &std::path::Path) -> bool {

@@ -4,23 +4,28 @@
 //! functions, tested per option), runs them with a timeout, and reads their
 //! log into per-collection results.
 //!
-//! The connection string, credentials included, appears only in the argument
-//! vector handed to the tool; every command line or output line kept for a
-//! log, an error or an outcome is redacted.
+//! The connection string, credentials included, never appears in the
+//! tool's argument vector (visible in `ps`): [`config::ConfigFile`] hands it
+//! over in a private `--config` file. Every command line or output line kept
+//! for a log, an error or an outcome is redacted or scrubbed.
+
+pub mod config;
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::command::{CommandExit, ProcessRun, location_path, run_process, size_on_disk};
+use self::config::ConfigFile;
+use super::command::{location_path, size_on_disk};
 use super::engine::{
     BackupLocation, CollectionResult, DumpOutcome, DumpRequest, EngineInfo, Layout, RestoreOutcome, RestoreRequest,
 };
 use super::format::{DumpDirectory, collection_file_stem};
 use super::locate::{LocateError, locate};
+use crate::process::{CommandExit, EnvBuilder, ProcessRun, run_process};
 use crate::progress::ProgressSink;
-use crate::uri::redact;
+use crate::uri::{MongoUri, Scrubber, redact};
 
 /// How long `--version` may take.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(15);
@@ -70,6 +75,17 @@ pub enum ToolsError {
         variable: &'static str,
         /// What it names.
         path: PathBuf,
+    },
+    /// The `--config` file holding the connection string could not be written.
+    #[error("cannot write the --config file for {tool} in {folder}")]
+    Config {
+        /// The tool.
+        tool: &'static str,
+        /// The folder it was to be written in.
+        folder: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
     },
     /// The program could not be started.
     #[error("cannot start {program}")]
@@ -211,10 +227,10 @@ pub async fn version(program: &Path) -> Result<String, ToolsError> {
     let run = run_process(
         program.as_os_str(),
         &[OsString::from("--version")],
-        &[],
+        &EnvBuilder::default().build(),
         None,
         VERSION_TIMEOUT,
-        &[],
+        &Scrubber::default(),
     )
     .await
     .map_err(|source| ToolsError::Spawn {
@@ -244,6 +260,26 @@ fn flag(name: &str, value: impl AsRef<OsStr>) -> OsString {
     argument
 }
 
+/// What both tools' command lines start with: the program and the URI
+/// (which [`config::ConfigFile::apply`] moves out of the line before a run).
+fn base_command(program: &Path, uri: &MongoUri) -> Vec<OsString> {
+    vec![program.as_os_str().to_owned(), flag("uri", uri.expose_secret())]
+}
+
+/// `--gzip` when `gzip`.
+fn push_gzip(command: &mut Vec<OsString>, gzip: bool) {
+    if gzip {
+        command.push("--gzip".into());
+    }
+}
+
+/// `--numParallelCollections=N` unless N is 0 (the tool's default).
+fn push_parallel(command: &mut Vec<OsString>, parallel_collections: usize) {
+    if parallel_collections > 0 {
+        command.push(flag("numParallelCollections", parallel_collections.to_string()));
+    }
+}
+
 /// The `mongodump` command line for `request`, `program` first.
 ///
 /// mongodump selects one collection (`--collection`) or excludes some
@@ -254,11 +290,8 @@ pub fn dump_command(request: &DumpRequest, program: &Path) -> Result<Vec<OsStrin
         tool: "mongodump",
         problem,
     };
-    let mut command = vec![
-        program.as_os_str().to_owned(),
-        flag("uri", request.uri.expose_secret()),
-        flag("db", &request.database),
-    ];
+    let mut command = base_command(program, &request.uri);
+    command.push(flag("db", &request.database));
     match request.collections.as_deref() {
         None => {
             for name in &request.exclude {
@@ -284,20 +317,14 @@ pub fn dump_command(request: &DumpRequest, program: &Path) -> Result<Vec<OsStrin
     match request.layout {
         Layout::Directory { gzip } => {
             command.push(flag("out", &request.out));
-            if gzip {
-                command.push("--gzip".into());
-            }
+            push_gzip(&mut command, gzip);
         }
         Layout::Archive { gzip } => {
             command.push(flag("archive", &request.out));
-            if gzip {
-                command.push("--gzip".into());
-            }
+            push_gzip(&mut command, gzip);
         }
     }
-    if request.parallel_collections > 0 {
-        command.push(flag("numParallelCollections", request.parallel_collections.to_string()));
-    }
+    push_parallel(&mut command, request.parallel_collections);
     Ok(command)
 }
 
@@ -311,24 +338,8 @@ pub fn restore_command(request: &RestoreRequest, program: &Path) -> Result<Vec<O
         tool: "mongorestore",
         problem,
     };
-    let mut command = vec![program.as_os_str().to_owned(), flag("uri", request.uri.expose_secret())];
-    let mut positional: Option<PathBuf> = None;
-    // The namespace flags for a source that holds database folders (a dump root or an archive).
-    let root_selection = |command: &mut Vec<OsString>| {
-        let from = pattern(&request.from_database);
-        match &request.collections {
-            None => command.push(flag("nsInclude", format!("{from}.*"))),
-            Some(names) => {
-                for name in names {
-                    command.push(flag("nsInclude", format!("{from}.{}", pattern(name))));
-                }
-            }
-        }
-        if request.to_database != request.from_database {
-            command.push(flag("nsFrom", format!("{from}.*")));
-            command.push(flag("nsTo", format!("{}.*", pattern(&request.to_database))));
-        }
-    };
+    let mut command = base_command(program, &request.uri);
+    let positional: Option<PathBuf>;
     if matches!(&request.collections, Some(names) if names.is_empty()) {
         return Err(unsupported("the request selects no collection".to_owned()));
     }
@@ -341,53 +352,13 @@ pub fn restore_command(request: &RestoreRequest, program: &Path) -> Result<Vec<O
         }
         BackupLocation::Archive { path, gzip } => {
             command.push(flag("archive", path));
-            if *gzip {
-                command.push("--gzip".into());
-            }
-            root_selection(&mut command);
+            push_gzip(&mut command, *gzip);
+            root_selection(request, &mut command);
+            positional = None;
         }
         BackupLocation::Directory { path, gzip } => {
-            if *gzip {
-                command.push("--gzip".into());
-            }
-            let dump = DumpDirectory::open(path).map_err(|error| unsupported(error.to_string()))?;
-            let is_database_folder = dump.databases.len() == 1 && dump.databases[0].path == *path;
-            if !is_database_folder {
-                root_selection(&mut command);
-                positional = Some(path.clone());
-            } else {
-                match request.collections.as_deref() {
-                    // A database folder is restored under the name --db gives it.
-                    None => {
-                        command.push(flag("db", &request.to_database));
-                        positional = Some(path.clone());
-                    }
-                    Some([one]) => {
-                        let extension = if *gzip { "bson.gz" } else { "bson" };
-                        command.push(flag("db", &request.to_database));
-                        command.push(flag("collection", one));
-                        positional = Some(path.join(format!("{}.{extension}", collection_file_stem(one))));
-                    }
-                    Some(_) => {
-                        // Several collections need --nsInclude, which needs
-                        // the dump root: the folder's parent, when the
-                        // folder bears the database's name.
-                        let parent = path.parent().filter(|_| {
-                            path.file_name()
-                                .is_some_and(|name| name == OsStr::new(&request.from_database))
-                        });
-                        let Some(parent) = parent else {
-                            return Err(unsupported(format!(
-                                "restore several chosen collections from the database folder {} whose name is not {}",
-                                path.display(),
-                                request.from_database
-                            )));
-                        };
-                        root_selection(&mut command);
-                        positional = Some(parent.to_owned());
-                    }
-                }
-            }
+            push_gzip(&mut command, *gzip);
+            positional = Some(directory_selection(request, path, *gzip, &mut command)?);
         }
     }
     if request.drop {
@@ -402,13 +373,81 @@ pub fn restore_command(request: &RestoreRequest, program: &Path) -> Result<Vec<O
             request.workers_per_collection.to_string(),
         ));
     }
-    if request.parallel_collections > 0 {
-        command.push(flag("numParallelCollections", request.parallel_collections.to_string()));
-    }
+    push_parallel(&mut command, request.parallel_collections);
     if let Some(path) = positional {
         command.push(path.into_os_string());
     }
     Ok(command)
+}
+
+/// The namespace flags for a source that holds database folders (a dump
+/// root or an archive).
+fn root_selection(request: &RestoreRequest, command: &mut Vec<OsString>) {
+    let from = pattern(&request.from_database);
+    match &request.collections {
+        None => command.push(flag("nsInclude", format!("{from}.*"))),
+        Some(names) => {
+            for name in names {
+                command.push(flag("nsInclude", format!("{from}.{}", pattern(name))));
+            }
+        }
+    }
+    if request.to_database != request.from_database {
+        command.push(flag("nsFrom", format!("{from}.*")));
+        command.push(flag("nsTo", format!("{}.*", pattern(&request.to_database))));
+    }
+}
+
+/// The flags for a directory source, and the path mongorestore is given:
+/// a dump root, one database's folder (restored under `--db`), one
+/// collection's file, or a database folder's parent for several collections.
+fn directory_selection(
+    request: &RestoreRequest,
+    path: &Path,
+    gzip: bool,
+    command: &mut Vec<OsString>,
+) -> Result<PathBuf, ToolsError> {
+    let unsupported = |problem: String| ToolsError::Unsupported {
+        tool: "mongorestore",
+        problem,
+    };
+    let dump = DumpDirectory::open(path).map_err(|error| unsupported(error.to_string()))?;
+    let is_database_folder = dump.databases.len() == 1 && dump.databases[0].path == *path;
+    if !is_database_folder {
+        root_selection(request, command);
+        return Ok(path.to_owned());
+    }
+    match request.collections.as_deref() {
+        // A database folder is restored under the name --db gives it.
+        None => {
+            command.push(flag("db", &request.to_database));
+            Ok(path.to_owned())
+        }
+        Some([one]) => {
+            let extension = if gzip { "bson.gz" } else { "bson" };
+            command.push(flag("db", &request.to_database));
+            command.push(flag("collection", one));
+            Ok(path.join(format!("{}.{extension}", collection_file_stem(one))))
+        }
+        Some(_) => {
+            // Several collections need --nsInclude, which needs the dump
+            // root: the folder's parent, when the folder bears the
+            // database's name.
+            let parent = path.parent().filter(|_| {
+                path.file_name()
+                    .is_some_and(|name| name == OsStr::new(&request.from_database))
+            });
+            let Some(parent) = parent else {
+                return Err(unsupported(format!(
+                    "restore several chosen collections from the database folder {} whose name is not {}",
+                    path.display(),
+                    request.from_database
+                )));
+            };
+            root_selection(request, command);
+            Ok(parent.to_owned())
+        }
+    }
 }
 
 /// A command line for showing: redacted, arguments with spaces quoted.
@@ -630,6 +669,45 @@ fn failure(tool: &'static str, run: ProcessRun, timeout: Duration) -> ToolsError
     }
 }
 
+/// Runs one tool's `command` (as [`dump_command`] or [`restore_command`]
+/// built it) with the URI moved into a `--config` file: returns the run, the
+/// command line as shown (redacted) and how long it took.
+async fn run_tool(
+    tool: Tool,
+    command: &[OsString],
+    uri: &MongoUri,
+    work_dir: &Path,
+    timeout: Duration,
+    label: &str,
+    progress: &dyn ProgressSink,
+) -> Result<(ProcessRun, String, Duration), ToolsError> {
+    let config = ConfigFile::write(work_dir, uri).map_err(|source| ToolsError::Config {
+        tool: tool.program_name(),
+        folder: work_dir.to_owned(),
+        source,
+    })?;
+    let command = config.apply(command);
+    progress.start(label, None);
+    let started = Instant::now();
+    let run = run_process(
+        &command[0],
+        &command[1..],
+        &EnvBuilder::default().build(),
+        None,
+        timeout,
+        &uri.scrubber(),
+    )
+    .await
+    .map_err(|source| ToolsError::Spawn {
+        program: PathBuf::from(&command[0]),
+        source,
+    });
+    progress.finish();
+    // The file goes as soon as the tool is done with it.
+    drop(config);
+    Ok((run?, shown_command(&command), started.elapsed()))
+}
+
 /// Lists the database and turns "these several collections" into "all but the others".
 async fn as_exclusions(request: &DumpRequest) -> Result<DumpRequest, ToolsError> {
     let Some(wanted) = request.collections.as_ref().filter(|names| names.len() > 1) else {
@@ -640,7 +718,7 @@ async fn as_exclusions(request: &DumpRequest) -> Result<DumpRequest, ToolsError>
         uri: request.uri.redacted(),
         source: Box::new(source),
     };
-    let client = mongodb::Client::with_uri_str(request.uri.expose_secret())
+    let client = crate::connect::client(request.uri.expose_secret(), crate::connect::ConnectProfile::Tools)
         .await
         .map_err(list_error)?;
     let names = client
@@ -659,33 +737,21 @@ async fn as_exclusions(request: &DumpRequest) -> Result<DumpRequest, ToolsError>
 }
 
 /// Runs mongodump for `request` and locates what it wrote.
+///
+/// The `--config` file holding the URI is written in `work_dir` (the run's
+/// work folder) and removed when the run ends, however it ends.
 pub async fn dump(
     request: &DumpRequest,
     mongodump: &Path,
     timeout: Duration,
+    work_dir: &Path,
     progress: &dyn ProgressSink,
 ) -> Result<DumpOutcome, ToolsError> {
     let version = version(mongodump).await?;
     let resolved = as_exclusions(request).await?;
     let command = dump_command(&resolved, mongodump)?;
-    progress.start(&format!("mongodump {}", request.database), None);
-    let started = Instant::now();
-    let run = run_process(
-        &command[0],
-        &command[1..],
-        &[],
-        None,
-        timeout,
-        &[request.uri.expose_secret()],
-    )
-    .await
-    .map_err(|source| ToolsError::Spawn {
-        program: mongodump.to_owned(),
-        source,
-    });
-    progress.finish();
-    let run = run?;
-    let duration = started.elapsed();
+    let label = format!("mongodump {}", request.database);
+    let (run, shown, duration) = run_tool(Tool::Mongodump, &command, &request.uri, work_dir, timeout, &label, progress).await?;
     if !run.exit.is_success() {
         return Err(failure("mongodump", run, timeout));
     }
@@ -699,7 +765,7 @@ pub async fn dump(
         location,
         collections: parse_output(&run.output).collections,
         duration,
-        output: format!("$ {}\n{}", shown_command(&command), run.output),
+        output: format!("$ {shown}\n{}", run.output),
     })
 }
 
@@ -734,6 +800,7 @@ pub async fn restore(
     request: &RestoreRequest,
     mongorestore: &Path,
     timeout: Duration,
+    work_dir: &Path,
     progress: &dyn ProgressSink,
 ) -> Result<RestoreOutcome, ToolsError> {
     let version = version(mongorestore).await?;
@@ -755,7 +822,7 @@ pub async fn restore(
             &[],
             None,
             timeout,
-            &[],
+            &Scrubber::default(),
         )
         .await
         .map_err(|error| extract_error(format!("cannot run tar: {error}")))?;
@@ -767,24 +834,8 @@ pub async fn restore(
         _extracted = Some(folder);
     }
     let command = restore_command(&request, mongorestore)?;
-    progress.start(&format!("mongorestore {}", request.to_database), None);
-    let started = Instant::now();
-    let run = run_process(
-        &command[0],
-        &command[1..],
-        &[],
-        None,
-        timeout,
-        &[request.uri.expose_secret()],
-    )
-    .await
-    .map_err(|source| ToolsError::Spawn {
-        program: mongorestore.to_owned(),
-        source,
-    });
-    progress.finish();
-    let run = run?;
-    let duration = started.elapsed();
+    let label = format!("mongorestore {}", request.to_database);
+    let (run, shown, duration) = run_tool(Tool::Mongorestore, &command, &request.uri, work_dir, timeout, &label, progress).await?;
     let report = parse_output(&run.output);
     let only_index_errors = report.failures.is_empty()
         && report
@@ -802,7 +853,7 @@ pub async fn restore(
         },
         collections: report.collections,
         duration,
-        output: format!("$ {}\n{}", shown_command(&command), run.output),
+        output: format!("$ {shown}\n{}", run.output),
         dry_run: request.dry_run,
     })
 }
@@ -1275,7 +1326,7 @@ mkdir -p "$out/$db" && printf '\005\0\0\0\0' > "$out/$db/users.bson"
 printf '2025-03-10T14:02:11.561+0000\tdone dumping %s.users (1 document)\n' "$db" >&2"#,
         );
         let request = dump_request(Layout::Directory { gzip: false }, out.to_str().unwrap());
-        let outcome = dump(&request, &fake, Duration::from_secs(30), &NoProgress)
+        let outcome = dump(&request, &fake, Duration::from_secs(30), folder.path(), &NoProgress)
             .await
             .unwrap();
         assert_eq!(outcome.engine.version, "mongodump version: 100.13.0");
@@ -1291,9 +1342,10 @@ printf '2025-03-10T14:02:11.561+0000\tdone dumping %s.users (1 document)\n' "$db
         assert_eq!(outcome.collections[0].documents, 1);
         assert!(!outcome.output.contains("pa55word"), "{}", outcome.output);
         let arguments = std::fs::read_to_string(folder.path().join("out.args")).unwrap();
+        // Changed by issue 10: the URI travels in the --config file, never in argv.
         assert!(
-            arguments.contains("pa55word"),
-            "the real command line carries the secret"
+            !arguments.contains("pa55word") && arguments.contains("--config="),
+            "the real command line carries no secret: {arguments}"
         );
     }
 
@@ -1308,7 +1360,7 @@ printf '2025-03-10T14:02:11.561+0000\tFailed: can'"'"'t create session: could no
 exit 1"#,
         );
         let request = dump_request(Layout::Directory { gzip: false }, "/nonexistent/out");
-        let error = dump(&request, &fake, Duration::from_secs(30), &NoProgress)
+        let error = dump(&request, &fake, Duration::from_secs(30), folder.path(), &NoProgress)
             .await
             .unwrap_err();
         let text = error.to_string();
@@ -1336,7 +1388,7 @@ exit 1"#,
             path: PathBuf::from("/b/x.archive"),
             gzip: false,
         });
-        let outcome = restore(&request, &fake, Duration::from_secs(30), &NoProgress)
+        let outcome = restore(&request, &fake, Duration::from_secs(30), folder.path(), &NoProgress)
             .await
             .unwrap();
         assert_eq!(outcome.engine.version, "mongorestore version: 100.13.0");
@@ -1353,7 +1405,7 @@ exit 1"#,
             "2025-03-10T14:05:00.340+0000\tFailed: error connecting to db server\n",
         )
         .unwrap();
-        let error = restore(&request, &fake, Duration::from_secs(30), &NoProgress)
+        let error = restore(&request, &fake, Duration::from_secs(30), folder.path(), &NoProgress)
             .await
             .unwrap_err();
         assert!(error.to_string().ends_with("error connecting to db server"), "{error}");
@@ -1384,7 +1436,7 @@ exit 1"#,
              for last in \"$@\"; do :; done\necho \"$@\"\nls \"$last/shepherd_cms\"",
         );
         let request = restore_request(BackupLocation::TarGz { path: tar_gz });
-        let outcome = restore(&request, &fake, Duration::from_secs(30), &NoProgress)
+        let outcome = restore(&request, &fake, Duration::from_secs(30), folder.path(), &NoProgress)
             .await
             .unwrap();
         assert!(
@@ -1406,7 +1458,7 @@ exit 1"#,
         );
         let request = dump_request(Layout::Directory { gzip: false }, "/nonexistent/out");
         let started = Instant::now();
-        let error = dump(&request, &fake, Duration::from_millis(300), &NoProgress)
+        let error = dump(&request, &fake, Duration::from_millis(300), folder.path(), &NoProgress)
             .await
             .unwrap_err();
         assert!(matches!(error, ToolsError::TimedOut { .. }), "{error}");

@@ -1,0 +1,13 @@
+//! Child processes: the one runner ([`run_process`]: its own process
+//! group, a timeout, bounded output scrubbed of secrets, the group killed
+//! on timeout, cancellation and exit) and the one environment builder
+//! ([`EnvBuilder`]) for every command a drill or a backup engine starts.
+//!
+//! It never decides what a command's result means: the command engine,
+//! the tools engine and the `exec` and `disaster` steps do.
+
+mod env;
+mod run;
+
+pub use env::EnvBuilder;
+pub use run::{CommandExit, OUTPUT_LIMIT, ProcessRun, run_process};
