@@ -94,9 +94,12 @@ mod tests {
     #[tokio::test]
     async fn a_closed_port_fails_within_the_probe_timeout() {
         let port = crate::provider::ready::free_port().unwrap();
-        let client = client(&format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=60000"), ConnectProfile::Probe)
-            .await
-            .unwrap();
+        let client = client(
+            &format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=60000"),
+            ConnectProfile::Probe,
+        )
+        .await
+        .unwrap();
         let started = std::time::Instant::now();
         assert!(crate::provider::ready::hello(&client).await.is_err());
         assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());

@@ -154,6 +154,12 @@ impl Scrubber {
         if let Some(password) = &uri.password {
             self = self.with_secret(password);
             self = self.with_secret(&percent_decode(password));
+            // A raw `/`, `?`, `@`, `:` or `#` makes the driver split the
+            // string there, and its error then quotes a piece ("invalid
+            // server address admin:S3cret"): each piece is a secret too.
+            for piece in password.split(['/', '?', '@', ':', '#']) {
+                self = self.with_secret(piece);
+            }
         }
         self
     }
@@ -345,5 +351,7 @@ mod tests {
         let shown = scrubber.scrub(text);
         assert_eq!(shown, "uri mongodb://admin:****@h:1/ raw **** decoded **** end");
         assert_eq!(Scrubber::default().with_secret("ab").scrub("ab cd"), "ab cd");
+        let split = MongoUri::parse("mongodb://admin:S3cret/PW?x@h:1/").unwrap().scrubber();
+        assert_eq!(split.scrub("invalid server address admin:S3cret"), "invalid server address admin:****");
     }
 }

@@ -3,12 +3,12 @@
 //! cancellation (the future dropped) and when the child exits leaving
 //! children behind.
 
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -47,7 +47,6 @@ impl CommandExit {
         matches!(self, CommandExit::Code { code: 0 })
     }
 }
-
 
 /// A finished child process.
 #[derive(Debug, Clone)]

@@ -77,20 +77,32 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
     )
     .unwrap();
     let out = folder.path().join("out");
-    let output = ctx::drdrill().arg("run").arg(&file).arg("--out").arg(&out).output().unwrap();
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let (stdout, stderr) = text(&output);
     assert_ne!(output.status.code(), Some(0), "{stdout}{stderr}");
     assert!(!format!("{stdout}{stderr}").contains("S3cret"), "{stdout}{stderr}");
     let files = every_file(&out);
     for name in ["report.json", "junit.xml", "summary.md"] {
         assert!(
-            files.iter().any(|(path, _)| path.file_name().is_some_and(|file| file == name)),
+            files
+                .iter()
+                .any(|(path, _)| path.file_name().is_some_and(|file| file == name)),
             "no {name} among {:?}\n{stdout}{stderr}",
             files.iter().map(|(path, _)| path).collect::<Vec<_>>()
         );
     }
     for (path, content) in &files {
-        assert!(!content.contains("S3cret"), "{} holds the password:\n{content}", path.display());
+        assert!(
+            !content.contains("S3cret"),
+            "{} holds the password:\n{content}",
+            path.display()
+        );
     }
 }
 
@@ -144,7 +156,11 @@ async fn the_tools_engine_hands_the_uri_over_in_a_private_config_file() {
     assert_eq!(read("config-mode").trim(), "600");
     assert_eq!(read("config-holds-uri").trim(), "1");
     let config = PathBuf::from(read("config-path").trim());
-    assert!(config.starts_with(&work), "{} is not in the work folder", config.display());
+    assert!(
+        config.starts_with(&work),
+        "{} is not in the work folder",
+        config.display()
+    );
     assert!(!config.exists(), "{} was left behind", config.display());
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
     assert!(!outcome.output.contains("S3cret"), "{}", outcome.output);
@@ -178,7 +194,13 @@ command = "echo \"$DRDRILL_SCENARIO_DIR\" > \"$DRDRILL_SCENARIO_DIR/disaster.see
     )
     .unwrap();
     let out = folder.path().join("out");
-    let output = ctx::drdrill().arg("run").arg(&file).arg("--out").arg(&out).output().unwrap();
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let (stdout, stderr) = text(&output);
     let expected = std::fs::canonicalize(&scenarios).unwrap();
     for name in ["exec.seen", "disaster.seen"] {
@@ -190,7 +212,9 @@ command = "echo \"$DRDRILL_SCENARIO_DIR\" > \"$DRDRILL_SCENARIO_DIR/disaster.see
 
 async fn seed_database(server: &TestServer, database: &str, documents: i32) {
     let collection = server.client.database(database).collection::<Document>("items");
-    let batch: Vec<Document> = (0..documents).map(|index| doc! { "_id": index, "name": format!("{database}-{index}") }).collect();
+    let batch: Vec<Document> = (0..documents)
+        .map(|index| doc! { "_id": index, "name": format!("{database}-{index}") })
+        .collect();
     collection.insert_many(batch).await.unwrap();
     server
         .client
@@ -221,7 +245,10 @@ async fn a_full_server_dump_restores_whole_and_ns_include_narrows_it() {
     let dumped = ctx::run_drdrill(&["dump", "--engine", "builtin", "--uri", &source.uri, "--out", &out_text]);
     let (stdout, stderr) = text(&dumped);
     assert_eq!(dumped.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(out.join("inventory").is_dir() && out.join("billing").is_dir(), "{stderr}");
+    assert!(
+        out.join("inventory").is_dir() && out.join("billing").is_dir(),
+        "{stderr}"
+    );
     let location = drdrill::backup::builtin::locate_backup(&out).unwrap();
     assert!(matches!(location, BackupLocation::Directory { .. }), "{location:?}");
 
@@ -229,9 +256,16 @@ async fn a_full_server_dump_restores_whole_and_ns_include_narrows_it() {
     let restored = ctx::run_drdrill(&["restore", "--engine", "builtin", "--uri", &whole.uri, &out_text]);
     let (stdout, stderr) = text(&restored);
     assert_eq!(restored.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(stdout.contains("inventory.items") && stdout.contains("billing.items"), "{stdout}");
+    assert!(
+        stdout.contains("inventory.items") && stdout.contains("billing.items"),
+        "{stdout}"
+    );
     for database in ["inventory", "billing"] {
-        assert_eq!(checksum(&whole.uri, database), checksum(&source.uri, database), "{database}");
+        assert_eq!(
+            checksum(&whole.uri, database),
+            checksum(&source.uri, database),
+            "{database}"
+        );
     }
 
     let narrowed = TestServer::start(Backend::Sqlite).await;

@@ -73,7 +73,11 @@ mod tests {
         assert_eq!(mode, 0o600);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "uri: 'mongodb://backup:it''s secret@db1:27017/'\n");
-        let command = config.apply(&["mongodump".into(), format!("--uri={}", uri.expose_secret()).into(), "--db=x".into()]);
+        let command = config.apply(&[
+            "mongodump".into(),
+            format!("--uri={}", uri.expose_secret()).into(),
+            "--db=x".into(),
+        ]);
         assert_eq!(command[1], OsString::from(format!("--config={}", path.display())));
         assert_eq!(command[2], OsString::from("--db=x"));
         drop(config);

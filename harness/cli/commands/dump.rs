@@ -94,7 +94,7 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
     let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
     let settings =
         drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-dump");
-    let mut dumped: Option<drdrill::backup::DumpOutcome> = None;
+    let mut outcomes = Vec::new();
     for database in databases {
         let request = DumpRequest {
             uri: uri.clone(),
@@ -110,22 +110,20 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
             anyhow::bail!("the {} engine produced no backup", resolved.name());
         };
         if full_server {
-            for collection in &mut outcome.collections {
-                collection.name = format!("{database}.{}", collection.name);
-            }
+            qualify(&mut outcome.collections, &database);
         }
-        dumped = Some(match dumped {
-            None => outcome,
-            Some(mut so_far) => {
-                so_far.collections.extend(outcome.collections);
-                so_far.output.push_str(&outcome.output);
-                so_far.duration += outcome.duration;
-                so_far.bytes = outcome.bytes;
-                so_far
-            }
-        });
+        outcomes.push(outcome);
     }
-    let outcome = dumped.ok_or_else(|| anyhow::anyhow!("the server holds no database to dump"))?;
+    let outcome = outcomes
+        .into_iter()
+        .reduce(|mut so_far, next| {
+            so_far.collections.extend(next.collections);
+            so_far.output.push_str(&next.output);
+            so_far.duration += next.duration;
+            so_far.bytes = next.bytes;
+            so_far
+        })
+        .ok_or_else(|| anyhow::anyhow!("the server holds no database to dump"))?;
     if full_server {
         // Each database's run wrote a manifest for itself alone at the root;
         // the last one would describe only its database.
@@ -158,6 +156,14 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
         );
     }
     Ok(Outcome::Success)
+}
+
+/// Names each collection `database.collection`, for one table spanning
+/// several databases.
+pub fn qualify(collections: &mut [drdrill::backup::CollectionResult], database: &str) {
+    for collection in collections {
+        collection.name = format!("{database}.{}", collection.name);
+    }
 }
 
 /// The databases of a server, as `mongodump` without `--db` dumps them:

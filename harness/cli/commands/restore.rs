@@ -104,28 +104,26 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
     let settings =
         drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-restore");
     let several = requests.len() > 1;
-    let mut restored: Option<RestoreOutcome> = None;
+    let mut outcomes: Vec<RestoreOutcome> = Vec::new();
     for request in &requests {
         let mut outcome = drdrill::backup::select::restore(&resolved, request, &settings, &progress)
             .await?
             .outcome;
         if several {
             // One table for the whole server: each collection named with its database.
-            for collection in &mut outcome.collections {
-                collection.name = format!("{}.{}", request.to_database, collection.name);
-            }
+            super::dump::qualify(&mut outcome.collections, &request.to_database);
         }
-        restored = Some(match restored {
-            None => outcome,
-            Some(mut so_far) => {
-                so_far.collections.extend(outcome.collections);
-                so_far.output.push_str(&outcome.output);
-                so_far.duration += outcome.duration;
-                so_far
-            }
-        });
+        outcomes.push(outcome);
     }
-    let outcome = restored.ok_or_else(|| anyhow::anyhow!("the backup holds no database to restore"))?;
+    let outcome = outcomes
+        .into_iter()
+        .reduce(|mut so_far, next| {
+            so_far.collections.extend(next.collections);
+            so_far.output.push_str(&next.output);
+            so_far.duration += next.duration;
+            so_far
+        })
+        .ok_or_else(|| anyhow::anyhow!("the backup holds no database to restore"))?;
     eprint!("{}", outcome.output);
     if json {
         print_json(&outcome)?;

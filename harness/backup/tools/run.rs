@@ -1,0 +1,263 @@
+//! Running dump and restore: one runner for both ([`run_tool`]: the URI
+//! in a `--config` file, the process, the shown command line), then what
+//! each makes of the result.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::command_line::{dump_command, restore_command, shown_command};
+use super::config::ConfigFile;
+use super::find::version;
+use super::parse::{message, parse_output};
+use super::{Tool, ToolsError};
+use crate::backup::command::{location_path, size_on_disk};
+use crate::backup::engine::{BackupLocation, DumpOutcome, DumpRequest, EngineInfo, RestoreOutcome, RestoreRequest};
+use crate::backup::locate::locate;
+use crate::process::{CommandExit, EnvBuilder, ProcessRun, run_process};
+use crate::progress::ProgressSink;
+use crate::uri::{MongoUri, Scrubber};
+
+/// The last few lines of `output`, for an error message.
+fn tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().filter(|line| !line.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(3)..].join(" | ")
+}
+
+fn failure(tool: &'static str, run: ProcessRun, timeout: Duration) -> ToolsError {
+    if run.exit == CommandExit::TimedOut {
+        return ToolsError::TimedOut {
+            tool,
+            timeout,
+            tail: tail(&run.output),
+            output: run.output,
+        };
+    }
+    let report = parse_output(&run.output);
+    let message = report
+        .failures
+        .last()
+        .cloned()
+        .or_else(|| {
+            run.output
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .map(|line| message(line).to_owned())
+        })
+        .unwrap_or_else(|| "no output".to_owned());
+    ToolsError::Failed {
+        tool,
+        exit: run.exit,
+        message,
+        report: Box::new(report),
+        output: run.output,
+    }
+}
+
+/// Runs one tool's `command` (as [`dump_command`] or [`restore_command`]
+/// built it) with the URI moved into a `--config` file: returns the run, the
+/// command line as shown (redacted) and how long it took.
+async fn run_tool(
+    tool: Tool,
+    command: &[OsString],
+    uri: &MongoUri,
+    work_dir: &Path,
+    timeout: Duration,
+    label: &str,
+    progress: &dyn ProgressSink,
+) -> Result<(ProcessRun, String, Duration), ToolsError> {
+    let config = ConfigFile::write(work_dir, uri).map_err(|source| ToolsError::Config {
+        tool: tool.program_name(),
+        folder: work_dir.to_owned(),
+        source,
+    })?;
+    let command = config.apply(command);
+    progress.start(label, None);
+    let started = Instant::now();
+    let run = run_process(
+        &command[0],
+        &command[1..],
+        &EnvBuilder::default().build(),
+        None,
+        timeout,
+        &uri.scrubber(),
+    )
+    .await
+    .map_err(|source| ToolsError::Spawn {
+        program: PathBuf::from(&command[0]),
+        source,
+    });
+    progress.finish();
+    // The file goes as soon as the tool is done with it.
+    drop(config);
+    Ok((run?, shown_command(&command), started.elapsed()))
+}
+
+/// Lists the database and turns "these several collections" into "all but the others".
+async fn as_exclusions(request: &DumpRequest) -> Result<DumpRequest, ToolsError> {
+    let Some(wanted) = request.collections.as_ref().filter(|names| names.len() > 1) else {
+        return Ok(request.clone());
+    };
+    let list_error = |source| ToolsError::ListCollections {
+        database: request.database.clone(),
+        uri: request.uri.redacted(),
+        source: Box::new(source),
+    };
+    let client = crate::connect::client(request.uri.expose_secret(), crate::connect::ConnectProfile::Tools)
+        .await
+        .map_err(list_error)?;
+    let names = client
+        .database(&request.database)
+        .list_collection_names()
+        .await
+        .map_err(list_error)?;
+    let mut resolved = request.clone();
+    resolved.collections = None;
+    resolved.exclude.extend(
+        names
+            .into_iter()
+            .filter(|name| !wanted.contains(name) && !request.exclude.contains(name)),
+    );
+    Ok(resolved)
+}
+
+/// Runs mongodump for `request` and locates what it wrote.
+///
+/// The `--config` file holding the URI is written in `work_dir` (the run's
+/// work folder) and removed when the run ends, however it ends.
+pub async fn dump(
+    request: &DumpRequest,
+    mongodump: &Path,
+    timeout: Duration,
+    work_dir: &Path,
+    progress: &dyn ProgressSink,
+) -> Result<DumpOutcome, ToolsError> {
+    let version = version(mongodump).await?;
+    let resolved = as_exclusions(request).await?;
+    let command = dump_command(&resolved, mongodump)?;
+    let label = format!("mongodump {}", request.database);
+    let (run, shown, duration) = run_tool(
+        Tool::Mongodump,
+        &command,
+        &request.uri,
+        work_dir,
+        timeout,
+        &label,
+        progress,
+    )
+    .await?;
+    if !run.exit.is_success() {
+        return Err(failure("mongodump", run, timeout));
+    }
+    let location = locate(&request.out).map_err(|source| ToolsError::NoBackup { source })?;
+    Ok(DumpOutcome {
+        engine: EngineInfo {
+            name: "tools".to_owned(),
+            version,
+        },
+        bytes: size_on_disk(location_path(&location)),
+        location,
+        collections: parse_output(&run.output).collections,
+        duration,
+        output: format!("$ {shown}\n{}", run.output),
+    })
+}
+
+/// The dump folder inside an extracted `.tar.gz`: the first folder, breadth
+/// first, that `locate` accepts.
+fn find_dump_folder(root: &Path, depth: usize) -> Option<BackupLocation> {
+    if let Ok(location @ BackupLocation::Directory { .. }) = locate(root) {
+        return Some(location);
+    }
+    if depth == 0 {
+        return None;
+    }
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .map(|entry| entry.path())
+        .collect();
+    folders.sort();
+    folders
+        .into_iter()
+        .find_map(|folder| find_dump_folder(&folder, depth - 1))
+}
+
+/// Runs mongorestore for `request` (extracting a `.tar.gz` first).
+///
+/// A run that fails only in creating indexes (mongorestore exits 1 with
+/// `Failed: db.c: error creating indexes for db.c: ...` after restoring the
+/// documents) is an outcome whose collections carry `index_errors`: the
+/// drill reports them as findings. Any other failure is an error.
+pub async fn restore(
+    request: &RestoreRequest,
+    mongorestore: &Path,
+    timeout: Duration,
+    work_dir: &Path,
+    progress: &dyn ProgressSink,
+) -> Result<RestoreOutcome, ToolsError> {
+    let version = version(mongorestore).await?;
+    // Kept alive until the restore is over.
+    let mut _extracted: Option<tempfile::TempDir> = None;
+    let mut request = request.clone();
+    if let BackupLocation::TarGz { path } = &request.source {
+        let extract_error = |problem: String| ToolsError::Extract {
+            path: path.clone(),
+            problem,
+        };
+        let folder = tempfile::Builder::new()
+            .prefix("drdrill-restore-")
+            .tempdir()
+            .map_err(|error| extract_error(error.to_string()))?;
+        let run = run_process(
+            OsStr::new("tar"),
+            &["-xzf".into(), path.into(), "-C".into(), folder.path().into()],
+            &[],
+            None,
+            timeout,
+            &Scrubber::default(),
+        )
+        .await
+        .map_err(|error| extract_error(format!("cannot run tar: {error}")))?;
+        if !run.exit.is_success() {
+            return Err(extract_error(format!("tar {:?}: {}", run.exit, tail(&run.output))));
+        }
+        request.source =
+            find_dump_folder(folder.path(), 3).ok_or_else(|| extract_error("it holds no dump folder".to_owned()))?;
+        _extracted = Some(folder);
+    }
+    let command = restore_command(&request, mongorestore)?;
+    let label = format!("mongorestore {}", request.to_database);
+    let (run, shown, duration) = run_tool(
+        Tool::Mongorestore,
+        &command,
+        &request.uri,
+        work_dir,
+        timeout,
+        &label,
+        progress,
+    )
+    .await?;
+    let report = parse_output(&run.output);
+    let only_index_errors = report.failures.is_empty()
+        && report
+            .collections
+            .iter()
+            .any(|collection| !collection.index_errors.is_empty());
+    let accepted = run.exit.is_success() || (run.exit == CommandExit::Code { code: 1 } && only_index_errors);
+    if !accepted {
+        return Err(failure("mongorestore", run, timeout));
+    }
+    Ok(RestoreOutcome {
+        engine: EngineInfo {
+            name: "tools".to_owned(),
+            version,
+        },
+        collections: report.collections,
+        duration,
+        output: format!("$ {shown}\n{}", run.output),
+        dry_run: request.dry_run,
+    })
+}
