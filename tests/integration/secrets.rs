@@ -64,6 +64,7 @@ fn an_external_drill_keeps_the_password_out_of_every_report() {
 provider = "external"
 engine = "ferretdb"
 uri = "{AWKWARD_URI}"
+allow_destructive = true
 [dataset]
 profile = "shepherd-cms"
 documents = 10
@@ -80,6 +81,7 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
     let output = ctx::drdrill()
         .arg("run")
         .arg(&file)
+        .arg("--allow-destructive")
         .arg("--out")
         .arg(&out)
         .output()
@@ -104,6 +106,12 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
             path.display()
         );
     }
+    // The drill did reach the deployment's URI (and shows it redacted): the
+    // absence above is not for want of trying.
+    assert!(
+        files.iter().any(|(_, content)| content.contains("mongodb://admin:****@127.0.0.1:1/")),
+        "no report names the deployment"
+    );
 }
 
 /// A stand-in for `mongodump` (no real mongodump here): it records its own
