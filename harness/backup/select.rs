@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::builtin;
 use super::command::{self, CommandError, CommandOutcome, CommandRequest};
-use super::engine::{DumpOutcome, DumpRequest, EngineChoice, RestoreOutcome, RestoreRequest};
+use super::engine::{BackupLocation, DumpOutcome, DumpRequest, EngineChoice, RestoreOutcome, RestoreRequest};
 use super::tools::{self, ToolSet, ToolsError};
 use crate::progress::ProgressSink;
 
@@ -160,6 +160,9 @@ pub enum BackupError {
     /// Restores are not something a backup command does.
     #[error("the command engine only runs a backup command; restore with the tools or builtin engine")]
     CommandCannotRestore,
+    /// A restore of every database found none in the backup.
+    #[error("the backup holds no database to restore")]
+    NothingToRestore,
 }
 
 /// What a dump produced, per engine kind.
@@ -254,10 +257,57 @@ pub async fn restore(
     })
 }
 
+/// Restores each request in turn through `engine` (one per database of a
+/// full-server backup, as `mongorestore` restores every database it finds):
+/// one outcome, its collections named `database.collection` when there are
+/// several databases.
+pub async fn restore_each(
+    engine: &ResolvedEngine,
+    requests: &[RestoreRequest],
+    settings: &EngineSettings,
+    progress: &dyn ProgressSink,
+) -> Result<SelectedRestore, BackupError> {
+    let mut combined: Option<RestoreOutcome> = None;
+    for request in requests {
+        let mut outcome = restore(engine, request, settings, progress).await?.outcome;
+        if requests.len() > 1 {
+            for collection in &mut outcome.collections {
+                collection.name = format!("{}.{}", request.to_database, collection.name);
+            }
+        }
+        match &mut combined {
+            None => combined = Some(outcome),
+            Some(so_far) => {
+                so_far.collections.extend(outcome.collections);
+                so_far.output.push_str(&outcome.output);
+                so_far.duration += outcome.duration;
+            }
+        }
+    }
+    let outcome = combined.ok_or(BackupError::NothingToRestore)?;
+    Ok(SelectedRestore {
+        resolved: engine.clone(),
+        outcome,
+    })
+}
+
+/// The databases `location` holds, sorted (read off the disk, off the
+/// async threads).
+pub async fn databases_in(location: &BackupLocation) -> Result<Vec<String>, BackupError> {
+    let location = location.clone();
+    let listed = tokio::task::spawn_blocking(move || builtin::OpenedBackup::open(&location).map(|opened| opened.databases()))
+        .await
+        .map_err(|source| builtin::BuiltinError::Task {
+            what: "listing the backup's databases".to_owned(),
+            source,
+        })??;
+    Ok(listed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::engine::{BackupLocation, Layout};
+    use crate::backup::engine::Layout;
     use crate::progress::NoProgress;
     use crate::uri::MongoUri;
 

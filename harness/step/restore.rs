@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::backup::EngineChoice;
-use crate::backup::RestoreRequest;
+use crate::backup::{BackupLocation, RestoreRequest};
 use crate::backup::select::{self, EngineSettings};
 use crate::runner::context::DrillContext;
 use crate::runner::events::{Event, StepProgress};
@@ -83,21 +83,25 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     } else {
         1
     };
-    let database = context.scenario.dataset.database.clone();
-    let request = RestoreRequest {
-        uri: context.recovered_deployment().uri(),
-        source: backup.location.clone(),
-        from_database: database.clone(),
-        to_database: database,
-        collections: collections.clone(),
-        drop: *drop,
-        dry_run: false,
-        workers_per_collection: parallel,
-        parallel_collections: parallel,
-    };
+    let uri = context.recovered_deployment().uri();
+    let requests: Vec<RestoreRequest> = databases_to_restore(&backup.location, &context.scenario.dataset.database, collections)
+        .await
+        .into_iter()
+        .map(|database| RestoreRequest {
+            uri: uri.clone(),
+            source: backup.location.clone(),
+            from_database: database.clone(),
+            to_database: database,
+            collections: collections.clone(),
+            drop: *drop,
+            dry_run: false,
+            workers_per_collection: parallel,
+            parallel_collections: parallel,
+        })
+        .collect();
     let settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
     let progress = StepProgress::new(context.events, index);
-    let restored = select::restore(&resolved, &request, &settings, &progress).await;
+    let restored = select::restore_each(&resolved, &requests, &settings, &progress).await;
     let outcome = match restored {
         Ok(selected) => selected.outcome,
         Err(error) => {
@@ -146,4 +150,21 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         ),
         details,
     )
+}
+
+/// The scenario's database; and when the step restores everything (no
+/// `collections`) from a full-server backup that holds it among others
+/// (a runbook's `mongodump` without `--db`), every database of the backup,
+/// as `mongorestore` would.
+async fn databases_to_restore(location: &BackupLocation, dataset: &str, collections: &Option<Vec<String>>) -> Vec<String> {
+    let own = vec![dataset.to_owned()];
+    if collections.is_some() {
+        return own;
+    }
+    match select::databases_in(location).await {
+        Ok(databases) if databases.len() > 1 && databases.iter().any(|database| database == dataset) => databases,
+        // One database, or one that is not the scenario's: the engine
+        // restores (or names the mismatch of) the scenario's, as before.
+        _ => own,
+    }
 }

@@ -296,3 +296,69 @@ async fn a_full_server_dump_restores_whole_and_ns_include_narrows_it() {
         server.teardown().await;
     }
 }
+
+#[test]
+fn the_restore_step_restores_every_database_of_a_full_server_backup() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("full-server.toml");
+    std::fs::write(
+        &file,
+        r#"name = "full-server"
+[topology]
+provider = "local"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 60
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "exec"
+command = "drdrill seed --uri \"$MONGO_URI\" --db side_db --docs 30 --json > /dev/null"
+[[steps]]
+kind = "backup"
+engine = "command"
+command = "drdrill dump --engine builtin --uri \"$MONGO_URI\" --out \"$BACKUP_DIR/full\""
+[[steps]]
+kind = "disaster"
+action = "drop-database"
+[[steps]]
+kind = "restore"
+[[steps]]
+kind = "verify"
+"#,
+    )
+    .unwrap();
+    let out = folder.path().join("out");
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let report = every_file(&out)
+        .into_iter()
+        .find(|(path, _)| path.ends_with("report.json") && path.parent() != Some(out.as_path()))
+        .map(|(_, content)| serde_json::from_str::<serde_json::Value>(&content).unwrap())
+        .expect("a drill report");
+    let restore = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == "restore")
+        .expect("a restore step");
+    let names: Vec<&str> = restore["details"]["restore"]["collections"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{restore}"))
+        .iter()
+        .filter_map(|collection| collection["name"].as_str())
+        .collect();
+    assert!(
+        names.iter().any(|name| name.starts_with("side_db."))
+            && names.iter().any(|name| name.starts_with("shepherd_cms.")),
+        "{names:?}"
+    );
+}

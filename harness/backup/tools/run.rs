@@ -55,43 +55,65 @@ fn failure(tool: &'static str, run: ProcessRun, timeout: Duration) -> ToolsError
     }
 }
 
-/// Runs one tool's `command` (as [`dump_command`] or [`restore_command`]
-/// built it) with the URI moved into a `--config` file: returns the run, the
-/// command line as shown (redacted) and how long it took.
-async fn run_tool(
+/// One run of a tool: which, against what, where its `--config` file
+/// goes and for how long. Both dump and restore run through [`ToolRun::run`].
+struct ToolRun<'a> {
+    /// The tool, for messages.
     tool: Tool,
-    command: &[OsString],
-    uri: &MongoUri,
-    work_dir: &Path,
+    /// The deployment; its URI goes into the `--config` file.
+    uri: &'a MongoUri,
+    /// The run's work folder, where the `--config` file lives meanwhile.
+    work_dir: &'a Path,
+    /// The tool is killed (with its process group) after this long.
     timeout: Duration,
-    label: &str,
-    progress: &dyn ProgressSink,
-) -> Result<(ProcessRun, String, Duration), ToolsError> {
-    let config = ConfigFile::write(work_dir, uri).map_err(|source| ToolsError::Config {
-        tool: tool.program_name(),
-        folder: work_dir.to_owned(),
-        source,
-    })?;
-    let command = config.apply(command);
-    progress.start(label, None);
-    let started = Instant::now();
-    let run = run_process(
-        &command[0],
-        &command[1..],
-        &EnvBuilder::default().build(),
-        None,
-        timeout,
-        &uri.scrubber(),
-    )
-    .await
-    .map_err(|source| ToolsError::Spawn {
-        program: PathBuf::from(&command[0]),
-        source,
-    });
-    progress.finish();
-    // The file goes as soon as the tool is done with it.
-    drop(config);
-    Ok((run?, shown_command(&command), started.elapsed()))
+}
+
+impl<'a> ToolRun<'a> {
+    fn new(tool: Tool, uri: &'a MongoUri, work_dir: &'a Path, timeout: Duration) -> Self {
+        Self {
+            tool,
+            uri,
+            work_dir,
+            timeout,
+        }
+    }
+
+    /// Runs `command` (as [`dump_command`] or [`restore_command`] built it)
+    /// with the URI moved into a `--config` file: returns the run, the
+    /// command line as shown (redacted) and how long it took.
+    async fn run(
+        &self,
+        command: &[OsString],
+        label: &str,
+        progress: &dyn ProgressSink,
+    ) -> Result<(ProcessRun, String, Duration), ToolsError> {
+        let (tool, uri, work_dir, timeout) = (self.tool, self.uri, self.work_dir, self.timeout);
+        let config = ConfigFile::write(work_dir, uri).map_err(|source| ToolsError::Config {
+            tool: tool.program_name(),
+            folder: work_dir.to_owned(),
+            source,
+        })?;
+        let command = config.apply(command);
+        progress.start(label, None);
+        let started = Instant::now();
+        let run = run_process(
+            &command[0],
+            &command[1..],
+            &EnvBuilder::default().build(),
+            None,
+            timeout,
+            &uri.scrubber(),
+        )
+        .await
+        .map_err(|source| ToolsError::Spawn {
+            program: PathBuf::from(&command[0]),
+            source,
+        });
+        progress.finish();
+        // The file goes as soon as the tool is done with it.
+        drop(config);
+        Ok((run?, shown_command(&command), started.elapsed()))
+    }
 }
 
 /// Lists the database and turns "these several collections" into "all but the others".
@@ -136,17 +158,8 @@ pub async fn dump(
     let version = version(mongodump).await?;
     let resolved = as_exclusions(request).await?;
     let command = dump_command(&resolved, mongodump)?;
-    let label = format!("mongodump {}", request.database);
-    let (run, shown, duration) = run_tool(
-        Tool::Mongodump,
-        &command,
-        &request.uri,
-        work_dir,
-        timeout,
-        &label,
-        progress,
-    )
-    .await?;
+    let tool = ToolRun::new(Tool::Mongodump, &request.uri, work_dir, timeout);
+    let (run, shown, duration) = tool.run(&command, &format!("mongodump {}", request.database), progress).await?;
     if !run.exit.is_success() {
         return Err(failure("mongodump", run, timeout));
     }
@@ -229,17 +242,9 @@ pub async fn restore(
         _extracted = Some(folder);
     }
     let command = restore_command(&request, mongorestore)?;
+    let tool = ToolRun::new(Tool::Mongorestore, &request.uri, work_dir, timeout);
     let label = format!("mongorestore {}", request.to_database);
-    let (run, shown, duration) = run_tool(
-        Tool::Mongorestore,
-        &command,
-        &request.uri,
-        work_dir,
-        timeout,
-        &label,
-        progress,
-    )
-    .await?;
+    let (run, shown, duration) = tool.run(&command, &label, progress).await?;
     let report = parse_output(&run.output);
     let only_index_errors = report.failures.is_empty()
         && report

@@ -120,6 +120,7 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
             so_far.collections.extend(next.collections);
             so_far.output.push_str(&next.output);
             so_far.duration += next.duration;
+            // Every database went into the same folder: its size now.
             so_far.bytes = next.bytes;
             so_far
         })
@@ -160,7 +161,7 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
 
 /// Names each collection `database.collection`, for one table spanning
 /// several databases.
-pub fn qualify(collections: &mut [drdrill::backup::CollectionResult], database: &str) {
+fn qualify(collections: &mut [drdrill::backup::CollectionResult], database: &str) {
     for collection in collections {
         collection.name = format!("{database}.{}", collection.name);
     }

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use drdrill::backup::builtin::{self, OpenedBackup};
-use drdrill::backup::{BackupLocation, RestoreOutcome, RestoreRequest};
+use drdrill::backup::builtin;
+use drdrill::backup::{BackupLocation, RestoreRequest};
 use drdrill::uri::MongoUri;
 
 use super::dump::{ConnectionArgs, split_namespace};
@@ -103,27 +103,9 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
     let resolved = drdrill::backup::select::resolve(args.connection.engine, None)?;
     let settings =
         drdrill::backup::select::EngineSettings::new(std::time::Duration::from_secs(24 * 3600), "drdrill-restore");
-    let several = requests.len() > 1;
-    let mut outcomes: Vec<RestoreOutcome> = Vec::new();
-    for request in &requests {
-        let mut outcome = drdrill::backup::select::restore(&resolved, request, &settings, &progress)
-            .await?
-            .outcome;
-        if several {
-            // One table for the whole server: each collection named with its database.
-            super::dump::qualify(&mut outcome.collections, &request.to_database);
-        }
-        outcomes.push(outcome);
-    }
-    let outcome = outcomes
-        .into_iter()
-        .reduce(|mut so_far, next| {
-            so_far.collections.extend(next.collections);
-            so_far.output.push_str(&next.output);
-            so_far.duration += next.duration;
-            so_far
-        })
-        .ok_or_else(|| anyhow::anyhow!("the backup holds no database to restore"))?;
+    let outcome = drdrill::backup::select::restore_each(&resolved, &requests, &settings, &progress)
+        .await?
+        .outcome;
     eprint!("{}", outcome.output);
     if json {
         print_json(&outcome)?;
@@ -218,9 +200,7 @@ async fn plan_requests(
         }
     }
     if included.is_empty() {
-        let location = source.clone();
-        let databases =
-            tokio::task::spawn_blocking(move || OpenedBackup::open(&location).map(|opened| opened.databases())).await??;
+        let databases = drdrill::backup::select::databases_in(&source).await?;
         included = databases.into_iter().map(|database| (database, collections.clone())).collect();
     }
     Ok(included
