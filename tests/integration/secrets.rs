@@ -33,6 +33,20 @@ fn every_file(folder: &Path) -> Vec<(PathBuf, String)> {
     files
 }
 
+/// `drdrill run FILE EXTRA... --out OUT`: the exit code, stdout and stderr.
+fn run_scenario(file: &Path, out: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(file)
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    (output.status.code(), stdout, stderr)
+}
+
 #[test]
 fn checksum_never_prints_a_password_with_a_space_a_slash_or_an_at() {
     for uri in [
@@ -78,16 +92,8 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
     )
     .unwrap();
     let out = folder.path().join("out");
-    let output = ctx::drdrill()
-        .arg("run")
-        .arg(&file)
-        .arg("--allow-destructive")
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert_ne!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let (code, stdout, stderr) = run_scenario(&file, &out, &["--allow-destructive"]);
+    assert_ne!(code, Some(0), "{stdout}{stderr}");
     assert!(!format!("{stdout}{stderr}").contains("S3cret"), "{stdout}{stderr}");
     let files = every_file(&out);
     for name in ["report.json", "junit.xml", "summary.md"] {
@@ -202,14 +208,7 @@ command = "echo \"$DRDRILL_SCENARIO_DIR\" > \"$DRDRILL_SCENARIO_DIR/disaster.see
     )
     .unwrap();
     let out = folder.path().join("out");
-    let output = ctx::drdrill()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
+    let (_, stdout, stderr) = run_scenario(&file, &out, &[]);
     let expected = std::fs::canonicalize(&scenarios).unwrap();
     for name in ["exec.seen", "disaster.seen"] {
         let seen = std::fs::read_to_string(scenarios.join(name))
@@ -330,15 +329,8 @@ kind = "verify"
     )
     .unwrap();
     let out = folder.path().join("out");
-    let output = ctx::drdrill()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let (code, stdout, stderr) = run_scenario(&file, &out, &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
     let report = every_file(&out)
         .into_iter()
         .find(|(path, _)| path.ends_with("report.json") && path.parent() != Some(out.as_path()))
