@@ -121,15 +121,19 @@ fn place_of(error: &FormatError) -> (Option<PathBuf>, Option<Namespace>, Option<
         | FormatError::CorruptArchive { origin, offset, .. }
         | FormatError::ArchiveCut { origin, offset }
         | FormatError::CrcMismatch { origin, offset, .. }
+        | FormatError::TooDeep { origin, offset, .. }
         | FormatError::Visitor { origin, offset, .. } => (origin.file.clone(), origin.namespace.clone(), Some(*offset)),
         FormatError::MetadataSyntax { origin, .. }
         | FormatError::MetadataField { origin, .. }
         | FormatError::Encode { origin, .. }
         | FormatError::BadMagic { origin, .. }
+        | FormatError::InvalidName { origin, .. }
         | FormatError::WriterMisuse { origin, .. } => (origin.file.clone(), origin.namespace.clone(), None),
         FormatError::NotADump { path, .. }
         | FormatError::Filesystem { path, .. }
-        | FormatError::Prelude { path, .. } => (Some(path.clone()), None, None),
+        | FormatError::Prelude { path, .. }
+        | FormatError::NotRegular { path, .. }
+        | FormatError::TooLarge { path, .. } => (Some(path.clone()), None, None),
         FormatError::InvalidEscape { .. } => (None, None, None),
     }
 }
