@@ -4,6 +4,7 @@
 pub mod builtin;
 pub mod command;
 pub mod engine;
+pub mod extract;
 pub mod format;
 pub mod locate;
 pub mod manifest;

@@ -745,23 +745,11 @@ pub async fn restore(
             path: path.clone(),
             problem,
         };
-        let folder = tempfile::Builder::new()
-            .prefix("drdrill-restore-")
-            .tempdir()
-            .map_err(|error| extract_error(error.to_string()))?;
-        let run = run_process(
-            OsStr::new("tar"),
-            &["-xzf".into(), path.into(), "-C".into(), folder.path().into()],
-            &[],
-            None,
-            timeout,
-            &[],
-        )
-        .await
-        .map_err(|error| extract_error(format!("cannot run tar: {error}")))?;
-        if !run.exit.is_success() {
-            return Err(extract_error(format!("tar {:?}: {}", run.exit, tail(&run.output))));
-        }
+        let (archive, temp) = (path.clone(), std::env::temp_dir());
+        let folder = tokio::task::spawn_blocking(move || crate::backup::extract::extract_tar(&archive, &temp))
+            .await
+            .map_err(|error| extract_error(error.to_string()))?
+            .map_err(|error| extract_error(crate::backup::verify::chain(&error)))?;
         request.source =
             find_dump_folder(folder.path(), 3).ok_or_else(|| extract_error("it holds no dump folder".to_owned()))?;
         _extracted = Some(folder);
