@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::backup::builtin::digest::{IdOrderDigest, SORT_MEMORY_BOUND};
+use crate::backup::builtin::digest::{DigestResult, IdOrderDigest, SORT_MEMORY_BOUND, SortBudget};
 use crate::backup::builtin::source::{BatchLimits, OpenedBackup, ReadEvent, location_path};
 use crate::backup::builtin::{BuiltinError, locate_backup};
 use crate::backup::engine::BackupLocation;
@@ -138,6 +138,31 @@ fn place_of(error: &FormatError) -> (Option<PathBuf>, Option<Namespace>, Option<
     }
 }
 
+/// Feeds a batch to its collection's digest, and finishes the digest (giving
+/// its memory back) when the collection ends.
+pub(crate) fn feed_digests<K: Ord>(
+    event: ReadEvent,
+    key: impl Fn(&Namespace) -> K,
+    digests: &mut BTreeMap<K, IdOrderDigest>,
+    finished: &mut BTreeMap<K, DigestResult>,
+) {
+    match event {
+        ReadEvent::Batch { namespace, documents } => {
+            if let Some(digest) = digests.get_mut(&key(&namespace)) {
+                for document in &documents {
+                    digest.update(document);
+                }
+            }
+        }
+        ReadEvent::End { namespace } => {
+            let key = key(&namespace);
+            if let Some(digest) = digests.remove(&key) {
+                finished.insert(key, digest.finish());
+            }
+        }
+    }
+}
+
 /// Verifies the backup at `path` (a dump folder, a database folder, an
 /// archive or a `.tar.gz`), reading everything, talking to no server.
 pub fn verify_backup(path: &Path) -> VerifyReport {
@@ -220,15 +245,15 @@ pub fn verify_backup(path: &Path) -> VerifyReport {
     }
     // Documents: directories one collection at a time, so one broken file
     // does not hide the others; an archive is one stream.
+    // One memory budget for every collection's sort, and each digest
+    // finished as soon as its collection ends, so memory stays bounded
+    // however many collections and documents the backup holds.
+    let budget = SortBudget::new(SORT_MEMORY_BOUND, std::env::temp_dir());
     let mut digests: BTreeMap<Namespace, IdOrderDigest> = found
         .iter()
-        .map(|collection| {
-            (
-                collection.namespace.clone(),
-                IdOrderDigest::with_sort_bound(SORT_MEMORY_BOUND),
-            )
-        })
+        .map(|collection| (collection.namespace.clone(), IdOrderDigest::spilling(&budget)))
         .collect();
+    let mut finished: BTreeMap<Namespace, DigestResult> = BTreeMap::new();
     let mut broken: BTreeSet<Namespace> = BTreeSet::new();
     let groups: Vec<Vec<Namespace>> = if opened.is_single_stream() {
         vec![found.iter().map(|collection| collection.namespace.clone()).collect()]
@@ -240,13 +265,7 @@ pub fn verify_backup(path: &Path) -> VerifyReport {
     };
     for group in groups {
         let result = opened.read_documents(&group, BatchLimits::default(), &mut |event| {
-            if let ReadEvent::Batch { namespace, documents } = event
-                && let Some(digest) = digests.get_mut(&namespace)
-            {
-                for document in &documents {
-                    digest.update(document);
-                }
-            }
+            feed_digests(event, Namespace::clone, &mut digests, &mut finished);
             true
         });
         if let Err(error) = result {
@@ -264,8 +283,8 @@ pub fn verify_backup(path: &Path) -> VerifyReport {
         }
     }
     let mut verified = BTreeMap::new();
-    for (namespace, digest) in digests {
-        let result = digest.finish();
+    finished.extend(digests.into_iter().map(|(namespace, digest)| (namespace, digest.finish())));
+    for (namespace, result) in finished {
         let complete = !broken.contains(&namespace);
         verified.insert(namespace.clone(), (result.clone(), complete));
         report.collections.push(VerifiedCollection {

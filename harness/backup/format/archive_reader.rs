@@ -17,7 +17,7 @@ use super::bson_stream::{Frame, FrameReader};
 use super::crc64::Crc64;
 use super::error::{FormatError, Origin};
 use super::names::Namespace;
-use super::open::{MAX_SMALL_FILE_BYTES, open_regular};
+use super::open::MAX_SMALL_FILE_BYTES;
 
 /// An error a visitor returns to stop reading.
 pub type VisitorError = Box<dyn std::error::Error + Send + Sync>;
@@ -141,14 +141,13 @@ impl<R: Read> std::fmt::Debug for ArchiveReader<R> {
 impl ArchiveReader<MaybeGzip<File>> {
     /// Opens an archive file, gzip or not (detected from its first bytes).
     pub fn open_file(path: &Path) -> Result<Self, FormatError> {
-        // The archive is the backup's root, so a symlink naming it is
-        // followed (once, here); what it points at must be a regular file.
-        let target = std::fs::canonicalize(path).map_err(|source| FormatError::Filesystem {
+        // The archive is the backup's root, chosen by the user: it may be
+        // a symlink or a pipe (`--archive -`); its content is all checked.
+        let file = File::open(path).map_err(|source| FormatError::Filesystem {
             path: path.to_owned(),
             action: "open".to_owned(),
             source,
         })?;
-        let file = open_regular(&target)?;
         Self::detect(file, Origin::file(path))
     }
 }
