@@ -32,7 +32,7 @@ pub use crc64::Crc64;
 pub use directory::{DumpCollection, DumpDatabase, DumpDirectory, DumpPrelude, PARTIAL_SUFFIX, read_metadata_file};
 pub use directory_writer::{CollectionWriter, DirectoryWriter, WrittenCollection};
 pub use error::{FormatError, MAX_DOCUMENT_BYTES, MIN_DOCUMENT_BYTES, Origin};
-pub use metadata::{CollectionKind, CollectionMetadata};
+pub use metadata::{CollectionKind, CollectionMetadata, KNOWN_CREATE_OPTIONS};
 pub use names::{
     MAX_DATABASE_NAME_BYTES, MAX_ESCAPED_NAME_BYTES, MAX_NAMESPACE_BYTES, Namespace, check_collection_name,
     check_database_name, collection_file_stem, escape_collection_name, is_truncated_stem, unescape_collection_name,

@@ -191,8 +191,14 @@ impl Namespace {
     /// Checks both names and the namespace's length by MongoDB's rules,
     /// naming `origin` and the bad name in the error.
     pub fn validate(&self, origin: &Origin) -> Result<(), FormatError> {
-        check_database_name(&self.database).map_err(|problem| invalid_name(origin, "database", &self.database, problem))?;
+        Self::validate_database(&self.database, origin)?;
         self.validate_collection(origin)
+    }
+
+    /// Checks the database name alone (a dump's `--db` before any path is
+    /// joined), naming `origin` in the error.
+    pub fn validate_database(database: &str, origin: &Origin) -> Result<(), FormatError> {
+        check_database_name(database).map_err(|problem| invalid_name(origin, "database", database, problem))
     }
 
     /// Checks the collection name and the namespace's length only: for a

@@ -73,6 +73,10 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
     let Some(database) = database else {
         anyhow::bail!("name the database to dump with --db (dumping every database is not supported)")
     };
+    // Before any engine joins the name onto a path.
+    if let Err(problem) = drdrill::backup::format::check_database_name(&database) {
+        anyhow::bail!("database name `{}` is invalid: {problem}", database.escape_debug());
+    }
     let exclude = args
         .ns_exclude
         .iter()
