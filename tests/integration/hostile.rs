@@ -186,15 +186,8 @@ fn a_manifest_beside_a_dev_zero_symlink_ends_with_a_named_problem() {
 #[test]
 fn a_long_name_declaring_2_pow_63_bytes_is_refused_without_allocating() {
     let folder = tempfile::tempdir().unwrap();
-    let mut long_name = tar::Header::new_gnu();
-    long_name.set_entry_type(tar::EntryType::GNULongName);
-    long_name.set_path("././@LongLink").unwrap();
-    long_name.as_gnu_mut().unwrap().size = [0x80, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0];
-    long_name.set_cksum();
-    let mut tar_bytes = long_name.as_bytes().to_vec();
-    tar_bytes.extend_from_slice(&[0u8; 1024]);
     let backup = folder.path().join("backup.tar.gz");
-    std::fs::write(&backup, gzip(&tar_bytes)).unwrap();
+    long_name_bomb(&backup);
     assert!(std::fs::metadata(&backup).unwrap().len() < 200);
     both_refuse(&backup, "a long name header declares 9223372036854775808 bytes (at most 4096)");
     no_extraction_left(folder.path());
@@ -432,4 +425,72 @@ mod mutations {
     fn mutated_gzip_archive_never_panics() {
         mutate_form("dump.archive.gz");
     }
+}
+
+/// The 98-byte kind of `.tar.gz` whose GNU long-name header declares 2^63 bytes.
+fn long_name_bomb(path: &Path) {
+    let mut long_name = tar::Header::new_gnu();
+    long_name.set_entry_type(tar::EntryType::GNULongName);
+    long_name.set_path("././@LongLink").unwrap();
+    long_name.as_gnu_mut().unwrap().size = [0x80, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0];
+    long_name.set_cksum();
+    let mut tar_bytes = long_name.as_bytes().to_vec();
+    tar_bytes.extend_from_slice(&[0u8; 1024]);
+    std::fs::write(path, gzip(&tar_bytes)).unwrap();
+}
+
+#[test]
+fn a_drill_whose_command_backup_is_a_long_name_bomb_still_writes_its_report() {
+    let folder = tempfile::tempdir().unwrap();
+    let bomb = folder.path().join("bomb.tar.gz");
+    long_name_bomb(&bomb);
+    let scenario = folder.path().join("bomb.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"name = "hostile-bomb"
+
+[topology]
+provider = "local"
+engine = "ferretdb"
+
+[dataset]
+profile = "shepherd-cms"
+documents = 50
+
+[[steps]]
+kind = "seed"
+
+[[steps]]
+kind = "backup"
+engine = "command"
+command = "mkdir -p \"$BACKUP_DIR\" && cp '{}' \"$BACKUP_DIR/backup.tar.gz\""
+
+[[steps]]
+kind = "restore"
+
+[[steps]]
+kind = "verify"
+"#,
+            bomb.display()
+        ),
+    )
+    .unwrap();
+    let out = folder.path().join("out");
+    let output = ctx::drdrill().arg("run").arg(&scenario).arg("--out").arg(&out).output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(!stderr.contains("memory allocation"), "{stderr}");
+    assert_ne!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_ne!(output.status.code(), None, "killed by a signal:\n{stderr}");
+    let drill = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.is_dir())
+        .unwrap_or_else(|| panic!("no drill folder:\n{stdout}\n{stderr}"));
+    let report = std::fs::read_to_string(drill.join("report.json")).unwrap();
+    assert!(
+        report.contains("a long name header declares 9223372036854775808 bytes (at most 4096)"),
+        "{report}"
+    );
 }
