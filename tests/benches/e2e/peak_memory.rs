@@ -169,7 +169,7 @@ pub fn child_main(operation: &str) -> anyhow::Result<()> {
 }
 
 /// `VmHWM` of this process, kilobytes.
-fn own_peak_kilobytes() -> anyhow::Result<u64> {
+pub fn own_peak_kilobytes() -> anyhow::Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     let line = status
         .lines()
