@@ -53,9 +53,9 @@ pub enum ExtractError {
     Open {
         /// The tar.
         archive: PathBuf,
-        /// The cause.
+        /// The cause (boxed: the format error is large).
         #[source]
-        source: FormatError,
+        source: Box<FormatError>,
     },
     /// The extraction folder could not be created.
     #[error("cannot create an extraction folder in {folder} for {archive}")]
@@ -180,7 +180,7 @@ pub enum Walk {
 pub fn open_tar(archive: &Path) -> Result<Box<dyn Read>, ExtractError> {
     let open_error = |source| ExtractError::Open {
         archive: archive.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let target = std::fs::canonicalize(archive).map_err(|source| {
         open_error(FormatError::Filesystem {
@@ -234,7 +234,9 @@ pub fn walk(
             pending_name = name;
             continue;
         }
-        let name_bytes = pending_name.take().unwrap_or_else(|| entry.header().path_bytes().into_owned());
+        let name_bytes = pending_name
+            .take()
+            .unwrap_or_else(|| entry.header().path_bytes().into_owned());
         let member = check_member(&entry, kind, size, &name_bytes, archive)?;
         if visit(&member, &mut entry)? == Walk::Stop {
             return Ok(());
@@ -287,7 +289,11 @@ fn read_extension(
     for extension in tar::PaxExtensions::new(&bytes).flatten() {
         match extension.key_bytes() {
             b"path" => name = Some(extension.value_bytes().to_vec()),
-            b"size" => return Err(ExtractError::PaxSize { archive: archive.to_owned() }),
+            b"size" => {
+                return Err(ExtractError::PaxSize {
+                    archive: archive.to_owned(),
+                });
+            }
             _ => {}
         }
     }
@@ -456,7 +462,9 @@ mod tests {
             let mut folder = header(EntryType::Directory, 0);
             builder.append_data(&mut folder, "dump/app/", io::empty()).unwrap();
             let mut file = header(EntryType::Regular, 5);
-            builder.append_data(&mut file, "dump/app/users.bson", &b"\x05\0\0\0\0"[..]).unwrap();
+            builder
+                .append_data(&mut file, "dump/app/users.bson", &b"\x05\0\0\0\0"[..])
+                .unwrap();
             let long = format!("dump/app/{}.metadata.json", "n".repeat(150));
             let mut file = header(EntryType::Regular, 2);
             builder.append_data(&mut file, &long, &b"{}"[..]).unwrap();
@@ -500,7 +508,10 @@ mod tests {
         climbing[..512].copy_from_slice(header.as_bytes());
         let (folder, result) = extract_bytes(&climbing);
         let error = result.unwrap_err().to_string();
-        assert!(error.ends_with("member `../x.bson` leaves the backup's root (it holds `..`)"), "{error}");
+        assert!(
+            error.ends_with("member `../x.bson` leaves the backup's root (it holds `..`)"),
+            "{error}"
+        );
         assert_eq!(std::fs::read_dir(folder.path().join("work")).unwrap().count(), 0);
     }
 

@@ -18,12 +18,12 @@ use sha2::{Digest, Sha256};
 
 use crate::backup::builtin::BuiltinError;
 use crate::backup::builtin::digest::{DigestResult, IdOrderDigest, SORT_MEMORY_BOUND, SortBudget};
-use crate::backup::verify::feed_digests;
 use crate::backup::builtin::source::{BatchLimits, OpenedBackup, location_path};
 use crate::backup::engine::{BackupLocation, EngineInfo, Layout};
 use crate::backup::format::{
     CollectionMetadata, FormatError, PARTIAL_SUFFIX, describe_file_type, open_regular, read_small_file,
 };
+use crate::backup::verify::feed_digests;
 
 /// The schema version; changes whenever a field changes meaning.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
@@ -128,9 +128,9 @@ pub enum ManifestError {
     /// device, a manifest over 16 MiB).
     #[error("cannot read a file of the backup")]
     Member {
-        /// The file and the rule.
+        /// The file and the rule (boxed: the format error is large).
         #[source]
-        source: FormatError,
+        source: Box<FormatError>,
     },
     /// The backup itself could not be read while computing its manifest.
     #[error("cannot describe the backup")]
@@ -195,7 +195,9 @@ pub fn read_manifest(location: &BackupLocation) -> Result<Option<Manifest>, Mani
             });
         }
     }
-    let text = read_small_file(&path).map_err(|source| ManifestError::Member { source })?;
+    let text = read_small_file(&path).map_err(|source| ManifestError::Member {
+        source: Box::new(source),
+    })?;
     // Check the version first, so a newer schema gets a precise message
     // instead of an unknown-field error.
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&text)
@@ -266,7 +268,9 @@ pub fn list_files(root: &Path) -> Result<Vec<String>, ManifestError> {
                     path: entry.path(),
                     kind: describe_file_type(kind),
                 };
-                return Err(ManifestError::Member { source });
+                return Err(ManifestError::Member {
+                    source: Box::new(source),
+                });
             } else if (!relative.as_os_str().is_empty() || name != MANIFEST_FILE_NAME)
                 && !name.ends_with(PARTIAL_SUFFIX)
             {
@@ -289,7 +293,9 @@ pub fn hash_file(path: &Path) -> Result<FileEntry, ManifestError> {
         action: "read".to_owned(),
         source,
     };
-    let mut file = open_regular(path).map_err(|source| ManifestError::Member { source })?;
+    let mut file = open_regular(path).map_err(|source| ManifestError::Member {
+        source: Box::new(source),
+    })?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 256 * 1024];
     let mut size = 0u64;
@@ -343,7 +349,12 @@ pub fn describe_found_backup(location: &BackupLocation, database: Option<&str>) 
     let budget = SortBudget::new(SORT_MEMORY_BOUND, std::env::temp_dir());
     let mut digests: BTreeMap<String, IdOrderDigest> = found
         .iter()
-        .map(|collection| (collection.namespace.collection.clone(), IdOrderDigest::spilling(&budget)))
+        .map(|collection| {
+            (
+                collection.namespace.collection.clone(),
+                IdOrderDigest::spilling(&budget),
+            )
+        })
         .collect();
     let mut finished: BTreeMap<String, DigestResult> = BTreeMap::new();
     let namespaces: Vec<_> = found.iter().map(|collection| collection.namespace.clone()).collect();

@@ -250,7 +250,11 @@ fn digest_documents(
             broken.extend(concerned);
         }
     }
-    finished.extend(digests.into_iter().map(|(namespace, digest)| (namespace, digest.finish())));
+    finished.extend(
+        digests
+            .into_iter()
+            .map(|(namespace, digest)| (namespace, digest.finish())),
+    );
     (finished, broken)
 }
 

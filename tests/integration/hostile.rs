@@ -28,7 +28,10 @@ fn both_refuse(backup: &Path, expected: &str) {
     let path = backup.to_str().unwrap();
     let (code, output) = drdrill(&["verify-backup", path]);
     assert_ne!(code, 0, "verify-backup accepted {path}:\n{output}");
-    assert!(output.contains(expected), "verify-backup: expected {expected:?} in:\n{output}");
+    assert!(
+        output.contains(expected),
+        "verify-backup: expected {expected:?} in:\n{output}"
+    );
     let (code, output) = drdrill(&[
         "restore",
         "--engine",
@@ -41,7 +44,10 @@ fn both_refuse(backup: &Path, expected: &str) {
         path,
     ]);
     assert_ne!(code, 0, "restore --dryRun accepted {path}:\n{output}");
-    assert!(output.contains(expected), "restore --dryRun: expected {expected:?} in:\n{output}");
+    assert!(
+        output.contains(expected),
+        "restore --dryRun: expected {expected:?} in:\n{output}"
+    );
 }
 
 /// No `.drdrill-extract-*` folder left in `folder`.
@@ -60,7 +66,8 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-const METADATA: &str = r#"{"indexes":[{"v":2,"key":{"_id":1},"name":"_id_"}],"uuid":"","collectionName":"users","type":"collection"}"#;
+const METADATA: &str =
+    r#"{"indexes":[{"v":2,"key":{"_id":1},"name":"_id_"}],"uuid":"","collectionName":"users","type":"collection"}"#;
 
 /// `root/app/users.bson` holding `documents`, with its metadata.
 fn dump_folder(root: &Path, documents: &[u8]) -> PathBuf {
@@ -118,7 +125,10 @@ fn a_symlinked_member_is_refused_by_name_and_never_followed() {
     let metadata = dump.join("app/users.metadata.json");
     std::fs::remove_file(&metadata).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &metadata).unwrap();
-    both_refuse(&dump, "users.metadata.json: is a symlink; a backup holds only regular files and folders");
+    both_refuse(
+        &dump,
+        "users.metadata.json: is a symlink; a backup holds only regular files and folders",
+    );
 
     // A `.bson` pointing at a file elsewhere on the host is not read either.
     let elsewhere = folder.path().join("elsewhere.bson");
@@ -143,12 +153,19 @@ fn a_symlink_in_a_tar_gz_is_named_and_the_extraction_folder_is_removed() {
     std::fs::write(
         &backup,
         tar_gz_of(vec![
-            entry(tar::EntryType::Regular, "dump/app/users.bson", &rawdoc! { "_id": 1 }.into_bytes()),
+            entry(
+                tar::EntryType::Regular,
+                "dump/app/users.bson",
+                &rawdoc! { "_id": 1 }.into_bytes(),
+            ),
             (link, Vec::new()),
         ]),
     )
     .unwrap();
-    both_refuse(&backup, "member `dump/app/users.metadata.json` is a symlink to `/etc/passwd`");
+    both_refuse(
+        &backup,
+        "member `dump/app/users.metadata.json` is a symlink to `/etc/passwd`",
+    );
     let (_, output) = drdrill(&["verify-backup", backup.to_str().unwrap()]);
     assert!(!output.contains("root:"), "the target's bytes leaked:\n{output}");
     no_extraction_left(folder.path());
@@ -189,7 +206,10 @@ fn a_long_name_declaring_2_pow_63_bytes_is_refused_without_allocating() {
     let backup = folder.path().join("backup.tar.gz");
     long_name_bomb(&backup);
     assert!(std::fs::metadata(&backup).unwrap().len() < 200);
-    both_refuse(&backup, "a long name header declares 9223372036854775808 bytes (at most 4096)");
+    both_refuse(
+        &backup,
+        "a long name header declares 9223372036854775808 bytes (at most 4096)",
+    );
     no_extraction_left(folder.path());
 }
 
@@ -204,13 +224,19 @@ fn a_metadata_gzip_bomb_is_capped_at_16_mib_while_inflating() {
         encoder.write_all(&zeros).unwrap();
     }
     std::fs::write(dump.join("app/users.metadata.json.gz"), encoder.finish().unwrap()).unwrap();
-    both_refuse(&dump, "users.metadata.json.gz: holds more than 16777216 bytes, the most this file may hold");
+    both_refuse(
+        &dump,
+        "users.metadata.json.gz: holds more than 16777216 bytes, the most this file may hold",
+    );
 }
 
 /// An archive whose prelude names `namespace`.
 fn archive_naming(path: &Path, namespace: Namespace) {
     let mut file = std::fs::File::create(path).unwrap();
-    let prelude = [PreludeEntry::collection(namespace.clone(), CollectionMetadata::collection(&namespace.collection))];
+    let prelude = [PreludeEntry::collection(
+        namespace.clone(),
+        CollectionMetadata::collection(&namespace.collection),
+    )];
     let header = ArchiveHeader::new("8.0.0", "drdrill test");
     let mut writer = ArchiveWriter::new(&mut file, Origin::file(path), &header, &prelude).unwrap();
     writer.write_document(&namespace, &rawdoc! { "_id": 1 }).unwrap();
@@ -230,7 +256,10 @@ fn names_that_break_mongodb_s_rules_are_refused_on_read_and_on_write() {
     archive_naming(&dollar, Namespace::new("app", "$cmd"));
     let (code, output) = drdrill(&["verify-backup", dollar.to_str().unwrap()]);
     assert_ne!(code, 0, "{output}");
-    assert!(output.contains("collection name `$cmd` is invalid: it holds `$`"), "{output}");
+    assert!(
+        output.contains("collection name `$cmd` is invalid: it holds `$`"),
+        "{output}"
+    );
 
     let out = folder.path().join("out");
     let (code, output) = drdrill(&[
@@ -477,7 +506,13 @@ kind = "verify"
     )
     .unwrap();
     let out = folder.path().join("out");
-    let output = ctx::drdrill().arg("run").arg(&scenario).arg("--out").arg(&out).output().unwrap();
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let (stdout, stderr) = text(&output);
     assert!(!stderr.contains("memory allocation"), "{stderr}");
     assert_ne!(output.status.code(), Some(0), "{stdout}\n{stderr}");

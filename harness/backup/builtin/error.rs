@@ -103,14 +103,14 @@ pub enum BuiltinError {
     Extract {
         /// The tar and member, and why.
         #[source]
-        source: crate::backup::extract::ExtractError,
+        source: Box<crate::backup::extract::ExtractError>,
     },
     /// The path holds no backup (or one whose shape breaks the rules).
     #[error("cannot locate the backup")]
     Locate {
         /// What the path holds instead.
         #[source]
-        source: crate::backup::locate::LocateError,
+        source: Box<crate::backup::locate::LocateError>,
     },
     /// A file or folder could not be created, renamed or inspected.
     #[error("{path}: cannot {action}")]

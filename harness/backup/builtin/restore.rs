@@ -61,7 +61,11 @@ pub async fn restore(request: &RestoreRequest, progress: &dyn ProgressSink) -> R
                 selected.source
             ));
         }
-        if let Some(finding) = selected.metadata.as_ref().and_then(CollectionMetadata::dropped_options_finding) {
+        if let Some(finding) = selected
+            .metadata
+            .as_ref()
+            .and_then(CollectionMetadata::dropped_options_finding)
+        {
             output.push_str(&format!("warning: {}: {finding}\n", selected.source));
         }
     }

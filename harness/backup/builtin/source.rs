@@ -25,7 +25,9 @@ pub fn locate_backup(path: &Path) -> Result<BackupLocation, BuiltinError> {
             action: "inspect".to_owned(),
             source,
         },
-        other => BuiltinError::Locate { source: other },
+        other => BuiltinError::Locate {
+            source: Box::new(other),
+        },
     })
 }
 
@@ -384,7 +386,9 @@ fn extract_tar_gz(path: &Path) -> Result<tempfile::TempDir, BuiltinError> {
         Err(ExtractError::Folder { .. }) => extract_tar(path, &std::env::temp_dir()),
         result => result,
     }
-    .map_err(|source| BuiltinError::Extract { source })
+    .map_err(|source| BuiltinError::Extract {
+        source: Box::new(source),
+    })
 }
 
 /// The folder that is a dump (holds database folders or collection files),

@@ -472,7 +472,9 @@ mod tests {
         let path = vec!["a"; MAX_NESTING_DEPTH].join(".");
         assert_eq!(
             error.to_string(),
-            format!("file dump/db/c.bson (namespace db.c): document at offset 0 nests deeper than 100 levels at {path}")
+            format!(
+                "file dump/db/c.bson (namespace db.c): document at offset 0 nests deeper than 100 levels at {path}"
+            )
         );
         // 4,000 levels (the 32 KB file) end in the same error, not a stack overflow.
         let error = read_all(&nested_bytes(4000)).unwrap_err();

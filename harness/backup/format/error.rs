@@ -245,7 +245,7 @@ pub enum FormatError {
         /// `database` or `collection`.
         what: &'static str,
         /// The name, escaped for display.
-        name: String,
+        name: Box<str>,
         /// The rule it breaks.
         problem: &'static str,
     },

@@ -283,7 +283,9 @@ mod tests {
     #[test]
     fn only_known_options_reach_create() {
         let text = br#"{"options":{"create":"hijacked","$db":"admin","capped":true,"size":4096,"validator":{"$jsonSchema":{}},"x":1},"indexes":[],"collectionName":"c"}"#;
-        let metadata = CollectionMetadata::from_json(text, &Origin::default()).unwrap().unwrap();
+        let metadata = CollectionMetadata::from_json(text, &Origin::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(
             metadata.create_options(),
             doc! { "capped": true, "size": 4096, "validator": { "$jsonSchema": {} } }

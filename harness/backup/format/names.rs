@@ -180,7 +180,7 @@ pub fn check_collection_name(name: &str) -> Result<(), &'static str> {
     }
     if name.starts_with("system.")
         && !KNOWN_SYSTEM_COLLECTIONS.contains(&name)
-        && !name.strip_prefix("system.buckets.").is_some_and(|rest| !rest.is_empty())
+        && name.strip_prefix("system.buckets.").is_none_or(str::is_empty)
     {
         return Err("it starts with `system.` but is not a system collection a dump holds");
     }
@@ -223,7 +223,7 @@ fn invalid_name(origin: &Origin, what: &'static str, name: &str, problem: &'stat
     FormatError::InvalidName {
         origin: origin.clone(),
         what,
-        name: name.escape_debug().to_string(),
+        name: name.escape_debug().to_string().into_boxed_str(),
         problem,
     }
 }
@@ -249,19 +249,33 @@ mod tests {
         for bad in ["", "../x", "/abs", "a.b", "a b", "a$b", "a\0b", &"d".repeat(64)] {
             assert!(check_database_name(bad).is_err(), "{bad:?}");
         }
-        for good in ["users", "with/slash", "a.b.c", "system.js", "system.buckets.weather", "oplog.$main"] {
+        for good in [
+            "users",
+            "with/slash",
+            "a.b.c",
+            "system.js",
+            "system.buckets.weather",
+            "oplog.$main",
+        ] {
             assert_eq!(check_collection_name(good), Ok(()), "{good}");
         }
         for bad in ["", "$cmd", "a\0", "system.", "system.other", "system.buckets."] {
             assert!(check_collection_name(bad).is_err(), "{bad:?}");
         }
-        let error = Namespace::new("../../tmp/x", "c").validate(&Origin::file("a.archive")).unwrap_err();
+        let error = Namespace::new("../../tmp/x", "c")
+            .validate(&Origin::file("a.archive"))
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "file a.archive: database name `../../tmp/x` is invalid: it holds one of / \\ . space \" $ * < > : | ? or NUL"
         );
         let long = Namespace::new("d".repeat(63), "c".repeat(200));
-        assert!(long.validate(&Origin::default()).unwrap_err().to_string().contains("longer than 255"));
+        assert!(
+            long.validate(&Origin::default())
+                .unwrap_err()
+                .to_string()
+                .contains("longer than 255")
+        );
     }
 
     #[test]

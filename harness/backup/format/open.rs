@@ -129,10 +129,17 @@ mod tests {
         let error = read_small_file(&link).unwrap_err();
         assert_eq!(
             error.to_string(),
-            format!("{}: is a symlink; a backup holds only regular files and folders", link.display())
+            format!(
+                "{}: is a symlink; a backup holds only regular files and folders",
+                link.display()
+            )
         );
         let error = open_regular(Path::new("/dev/zero")).unwrap_err();
-        assert!(error.to_string().ends_with("is a character device; a backup holds only regular files and folders"));
+        assert!(
+            error
+                .to_string()
+                .ends_with("is a character device; a backup holds only regular files and folders")
+        );
         let fifo = folder.path().join("pipe.bson");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         // Opening a FIFO with O_NONBLOCK returns at once: no writer is waited for.
@@ -144,6 +151,9 @@ mod tests {
         let path = Path::new("x.metadata.json");
         assert_eq!(read_capped(&b"abc"[..], 3, path, false).unwrap(), b"abc");
         let error = read_capped(std::io::repeat(0), 10, path, false).unwrap_err();
-        assert_eq!(error.to_string(), "x.metadata.json: holds more than 10 bytes, the most this file may hold");
+        assert_eq!(
+            error.to_string(),
+            "x.metadata.json: holds more than 10 bytes, the most this file may hold"
+        );
     }
 }

@@ -108,7 +108,11 @@ fn measure(operation: &str, path: &Path) -> anyhow::Result<(u64, u64)> {
         .stderr(Stdio::inherit())
         .output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    anyhow::ensure!(output.status.success(), "child {operation} {} failed: {stdout}", path.display());
+    anyhow::ensure!(
+        output.status.success(),
+        "child {operation} {} failed: {stdout}",
+        path.display()
+    );
     let reported = |key: &str| -> anyhow::Result<u64> {
         Ok(stdout
             .lines()
@@ -134,7 +138,10 @@ pub fn reader_benches(scratch: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()>
             bytes as f64 / 1e6,
             started.elapsed().as_secs_f64()
         );
-        backups.push((format!("{documents} docs in descending _id order ({} MB)", bytes / 1_000_000), root));
+        backups.push((
+            format!("{documents} docs in descending _id order ({} MB)", bytes / 1_000_000),
+            root,
+        ));
     }
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real-mongodump");
     for form in ["dir", "dir-gzip", "dump.archive", "dump.archive.gz"] {
@@ -149,7 +156,11 @@ pub fn reader_benches(scratch: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()>
                 "{operation} of {label}: {documents} documents, peak RSS (VmHWM) {peak:.1} MB, {:.1} s",
                 started.elapsed().as_secs_f64()
             );
-            let name = if operation == "verify" { "verify-backup" } else { "restore --dryRun" };
+            let name = if operation == "verify" {
+                "verify-backup"
+            } else {
+                "restore --dryRun"
+            };
             rows.push(Row {
                 name: format!("{name} peak RSS, {label}"),
                 measured: format!("{peak:.1} MB"),
