@@ -477,23 +477,8 @@ mod tests {
             )
         );
         // 4,000 levels (the 32 KB file) end in the same error, not a stack overflow.
-        let error = read_all(&nested_bytes(4000)).unwrap_err();
+        let error = read_all(&nested(4000)).unwrap_err();
         assert!(matches!(error, FormatError::TooDeep { limit: 100, .. }), "{error:?}");
-    }
-
-    /// A document nested `levels` deep, built as bytes (`rawdoc!` would
-    /// take quadratic time): each level is `{ "a": <inner> }`.
-    fn nested_bytes(levels: usize) -> Vec<u8> {
-        let mut bytes = vec![5, 0, 0, 0, 0];
-        for _ in 1..levels {
-            let length = u32::try_from(bytes.len() + 8).unwrap();
-            let mut outer = length.to_le_bytes().to_vec();
-            outer.extend_from_slice(&[0x03, b'a', 0]);
-            outer.extend_from_slice(&bytes);
-            outer.push(0);
-            bytes = outer;
-        }
-        bytes
     }
 
     #[test]

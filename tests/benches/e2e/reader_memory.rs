@@ -18,7 +18,7 @@ use drdrill::uri::MongoUri;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::peak_memory::own_peak_kilobytes;
+use crate::peak_memory::{own_peak_kilobytes, reported};
 use crate::table::Row;
 
 /// Selects the child mode: `verify PATH` or `dry-run PATH`.
@@ -113,15 +113,7 @@ fn measure(operation: &str, path: &Path) -> anyhow::Result<(u64, u64)> {
         "child {operation} {} failed: {stdout}",
         path.display()
     );
-    let reported = |key: &str| -> anyhow::Result<u64> {
-        Ok(stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(key))
-            .ok_or_else(|| anyhow::anyhow!("child did not report {key}: {stdout}"))?
-            .trim()
-            .parse()?)
-    };
-    Ok((reported("peak_kilobytes ")?, reported("documents ")?))
+    Ok((reported(&stdout, "peak_kilobytes ")?, reported(&stdout, "documents ")?))
 }
 
 /// The rows: both operations on the descending collection and on each
