@@ -516,6 +516,45 @@ mod tests {
     }
 
     #[test]
+    fn hard_links_devices_fifos_and_absolute_paths_are_named() {
+        let cases: [(EntryType, &str, &str); 4] = [
+            (
+                EntryType::Link,
+                "dump/app/users.bson",
+                "is a hard link to `/etc/shadow`",
+            ),
+            (EntryType::Fifo, "dump/app/users.bson", "is a fifo"),
+            (EntryType::Char, "dump/app/users.bson", "is a character device"),
+            (
+                EntryType::Regular,
+                "/etc/cron.d/x.bson",
+                "leaves the backup's root (it is an absolute path)",
+            ),
+        ];
+        for (kind, name, expected) in cases {
+            let mut bytes = tar_with(|builder| {
+                let mut entry = header(kind, 0);
+                if kind == EntryType::Link {
+                    entry.set_link_name("/etc/shadow").unwrap();
+                }
+                builder
+                    .append_data(&mut entry, "dump/app/placeholder", io::empty())
+                    .unwrap();
+            });
+            // The builder refuses absolute names; write the name field by hand.
+            bytes[..100].fill(0);
+            bytes[..name.len()].copy_from_slice(name.as_bytes());
+            let mut fixed = tar::Header::from_byte_slice(&bytes[..512]).clone();
+            fixed.set_cksum();
+            bytes[..512].copy_from_slice(fixed.as_bytes());
+            let (folder, result) = extract_bytes(&bytes);
+            let error = result.unwrap_err().to_string();
+            assert!(error.contains(expected), "{kind:?}: {error}");
+            assert_eq!(std::fs::read_dir(folder.path().join("work")).unwrap().count(), 0);
+        }
+    }
+
+    #[test]
     fn a_long_name_declaring_2_pow_63_bytes_is_refused_before_any_allocation() {
         let mut long_name = header(EntryType::GNULongName, 0);
         long_name.as_gnu_mut().unwrap().size = [0x80, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];

@@ -235,104 +235,119 @@ impl OpenedBackup {
         send: &mut dyn FnMut(ReadEvent) -> bool,
     ) -> Result<(), BuiltinError> {
         match &self.opened {
-            Opened::Directory(directory) => {
-                for namespace in namespaces {
-                    let Some(collection) = directory.collection(namespace) else {
-                        continue;
-                    };
-                    let read_error = |source| BuiltinError::Read {
-                        what: namespace.to_string(),
-                        source: Box::new(source),
-                    };
-                    let mut stream = collection.open_documents().map_err(read_error)?;
-                    let mut batch = Batcher::new(limits);
-                    while let Some(streamed) = stream.next_document().map_err(read_error)? {
-                        if let Some(full) = batch.push(streamed.document) {
-                            let event = ReadEvent::Batch {
-                                namespace: namespace.clone(),
-                                documents: full,
-                            };
-                            if !send(event) {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    if let Some(rest) = batch.take() {
-                        let event = ReadEvent::Batch {
-                            namespace: namespace.clone(),
-                            documents: rest,
-                        };
-                        if !send(event) {
-                            return Ok(());
-                        }
-                    }
-                    if !send(ReadEvent::End {
+            Opened::Directory(directory) => Self::read_directory(directory, namespaces, limits, send),
+            Opened::Archive { path, .. } => Self::read_archive(path, namespaces, limits, send),
+        }
+    }
+
+    /// [`OpenedBackup::read_documents`] for a dump folder: one file per namespace.
+    fn read_directory(
+        directory: &DumpDirectory,
+        namespaces: &[Namespace],
+        limits: BatchLimits,
+        send: &mut dyn FnMut(ReadEvent) -> bool,
+    ) -> Result<(), BuiltinError> {
+        for namespace in namespaces {
+            let Some(collection) = directory.collection(namespace) else {
+                continue;
+            };
+            let read_error = |source| BuiltinError::Read {
+                what: namespace.to_string(),
+                source: Box::new(source),
+            };
+            let mut stream = collection.open_documents().map_err(read_error)?;
+            let mut batch = Batcher::new(limits);
+            while let Some(streamed) = stream.next_document().map_err(read_error)? {
+                if let Some(full) = batch.push(streamed.document) {
+                    let event = ReadEvent::Batch {
                         namespace: namespace.clone(),
-                    }) {
+                        documents: full,
+                    };
+                    if !send(event) {
                         return Ok(());
                     }
                 }
-                Ok(())
             }
-            Opened::Archive { path, .. } => {
-                let archive_error = |source: FormatError| {
-                    let what = match &source {
-                        FormatError::CorruptArchive { origin, .. }
-                        | FormatError::ArchiveCut { origin, .. }
-                        | FormatError::CrcMismatch { origin, .. }
-                        | FormatError::TruncatedDocument { origin, .. }
-                        | FormatError::TruncatedLength { origin, .. }
-                        | FormatError::MalformedDocument { origin, .. } => {
-                            origin.namespace.as_ref().map(ToString::to_string)
-                        }
-                        _ => None,
-                    };
-                    BuiltinError::Read {
-                        what: what.unwrap_or_else(|| "the archive".to_owned()),
-                        source: Box::new(source),
-                    }
+            if let Some(rest) = batch.take() {
+                let event = ReadEvent::Batch {
+                    namespace: namespace.clone(),
+                    documents: rest,
                 };
-                let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;
-                let mut batches: std::collections::HashMap<Namespace, Batcher> = std::collections::HashMap::new();
-                while let Some(event) = reader.next_event().map_err(archive_error)? {
-                    match event {
-                        ArchiveEvent::Document {
-                            namespace, document, ..
-                        } => {
-                            if !namespaces.contains(&namespace) {
-                                continue;
-                            }
-                            let batch = batches.entry(namespace.clone()).or_insert_with(|| Batcher::new(limits));
-                            if let Some(full) = batch.push(document)
-                                && !send(ReadEvent::Batch {
-                                    namespace,
-                                    documents: full,
-                                })
-                            {
-                                return Ok(());
-                            }
-                        }
-                        ArchiveEvent::EndOfNamespace { namespace, .. } => {
-                            if !namespaces.contains(&namespace) {
-                                continue;
-                            }
-                            if let Some(rest) = batches.remove(&namespace).and_then(|mut batch| batch.take())
-                                && !send(ReadEvent::Batch {
-                                    namespace: namespace.clone(),
-                                    documents: rest,
-                                })
-                            {
-                                return Ok(());
-                            }
-                            if !send(ReadEvent::End { namespace }) {
-                                return Ok(());
-                            }
-                        }
-                    }
+                if !send(event) {
+                    return Ok(());
                 }
-                Ok(())
+            }
+            if !send(ReadEvent::End {
+                namespace: namespace.clone(),
+            }) {
+                return Ok(());
             }
         }
+        Ok(())
+    }
+
+    /// [`OpenedBackup::read_documents`] for an archive: one stream, batches
+    /// per namespace.
+    fn read_archive(
+        path: &Path,
+        namespaces: &[Namespace],
+        limits: BatchLimits,
+        send: &mut dyn FnMut(ReadEvent) -> bool,
+    ) -> Result<(), BuiltinError> {
+        let archive_error = |source: FormatError| {
+            let what = match &source {
+                FormatError::CorruptArchive { origin, .. }
+                | FormatError::ArchiveCut { origin, .. }
+                | FormatError::CrcMismatch { origin, .. }
+                | FormatError::TruncatedDocument { origin, .. }
+                | FormatError::TruncatedLength { origin, .. }
+                | FormatError::MalformedDocument { origin, .. } => origin.namespace.as_ref().map(ToString::to_string),
+                _ => None,
+            };
+            BuiltinError::Read {
+                what: what.unwrap_or_else(|| "the archive".to_owned()),
+                source: Box::new(source),
+            }
+        };
+        let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;
+        let mut batches: std::collections::HashMap<Namespace, Batcher> = std::collections::HashMap::new();
+        while let Some(event) = reader.next_event().map_err(archive_error)? {
+            match event {
+                ArchiveEvent::Document {
+                    namespace, document, ..
+                } => {
+                    if !namespaces.contains(&namespace) {
+                        continue;
+                    }
+                    let batch = batches.entry(namespace.clone()).or_insert_with(|| Batcher::new(limits));
+                    if let Some(full) = batch.push(document)
+                        && !send(ReadEvent::Batch {
+                            namespace,
+                            documents: full,
+                        })
+                    {
+                        return Ok(());
+                    }
+                }
+                ArchiveEvent::EndOfNamespace { namespace, .. } => {
+                    if !namespaces.contains(&namespace) {
+                        continue;
+                    }
+                    if let Some(rest) = batches.remove(&namespace).and_then(|mut batch| batch.take())
+                        && !send(ReadEvent::Batch {
+                            namespace: namespace.clone(),
+                            documents: rest,
+                        })
+                    {
+                        return Ok(());
+                    }
+                    if !send(ReadEvent::End { namespace }) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
