@@ -21,7 +21,9 @@ use std::path::{Component, Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use tar::EntryType;
 
+use super::engine::BackupLocation;
 use super::format::{FormatError, open_regular};
+use super::locate::locate;
 
 /// The most bytes of file data one extraction writes: 64 GiB, above any
 /// dump a drill restores on one machine, below a disk filled by a bomb.
@@ -135,6 +137,12 @@ pub enum ExtractError {
         member: String,
         /// The bound.
         limit: u64,
+    },
+    /// The tar was extracted but holds no dump folder.
+    #[error("{archive}: holds no dump folder (no .bson files within 3 folder levels)")]
+    NoDump {
+        /// The tar.
+        archive: PathBuf,
     },
     /// A member could not be written (full disk, a member given twice).
     #[error("{archive}: cannot write member `{member}` to {path}")]
@@ -378,6 +386,58 @@ pub fn extract_tar(archive: &Path, parent: &Path) -> Result<tempfile::TempDir, E
         Ok(Walk::Continue)
     })?;
     Ok(folder)
+}
+
+/// A tar extracted, and the dump found inside it.
+#[derive(Debug)]
+pub struct ExtractedDump {
+    /// The extraction folder; removed when this is dropped, so it must
+    /// live as long as the dump is read.
+    pub folder: tempfile::TempDir,
+    /// The dump folder inside it, as [`locate`] finds it.
+    pub location: BackupLocation,
+}
+
+/// Extracts the `.tar.gz` at `archive` next to it (same file system, so no
+/// surprise about space elsewhere; the system temp folder when the
+/// backup's folder is read-only) and finds the dump inside: what restore,
+/// `restore --dryRun`, verify-backup and the tools engine all use.
+pub fn extract_dump(archive: &Path) -> Result<ExtractedDump, ExtractError> {
+    let parent = archive
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let folder = match extract_tar(archive, parent) {
+        Err(ExtractError::Folder { .. }) => extract_tar(archive, &std::env::temp_dir()),
+        result => result,
+    }?;
+    let location = find_dump_folder(folder.path(), 3).ok_or_else(|| ExtractError::NoDump {
+        archive: archive.to_owned(),
+    })?;
+    Ok(ExtractedDump { folder, location })
+}
+
+/// The dump folder inside an extracted tar: the first folder, in name
+/// order, that [`locate`] takes for a dump, searching down to `depth`
+/// levels as `tar -czf x.tar.gz -C dir name` nests them.
+fn find_dump_folder(root: &Path, depth: usize) -> Option<BackupLocation> {
+    if let Ok(location @ BackupLocation::Directory { .. }) = locate(root) {
+        return Some(location);
+    }
+    if depth == 0 {
+        return None;
+    }
+    // Only this process wrote into the folder, and never a link.
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .map(|entry| entry.path())
+        .collect();
+    folders.sort();
+    folders
+        .into_iter()
+        .find_map(|folder| find_dump_folder(&folder, depth - 1))
 }
 
 /// Writes one checked member under `root`. The root is a fresh private

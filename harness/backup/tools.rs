@@ -703,27 +703,6 @@ pub async fn dump(
     })
 }
 
-/// The dump folder inside an extracted `.tar.gz`: the first folder, breadth
-/// first, that `locate` accepts.
-fn find_dump_folder(root: &Path, depth: usize) -> Option<BackupLocation> {
-    if let Ok(location @ BackupLocation::Directory { .. }) = locate(root) {
-        return Some(location);
-    }
-    if depth == 0 {
-        return None;
-    }
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(root)
-        .ok()?
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .map(|entry| entry.path())
-        .collect();
-    folders.sort();
-    folders
-        .into_iter()
-        .find_map(|folder| find_dump_folder(&folder, depth - 1))
-}
-
 /// Runs mongorestore for `request` (extracting a `.tar.gz` first).
 ///
 /// A run that fails only in creating indexes (mongorestore exits 1 with
@@ -745,14 +724,13 @@ pub async fn restore(
             path: path.clone(),
             problem,
         };
-        let (archive, temp) = (path.clone(), std::env::temp_dir());
-        let folder = tokio::task::spawn_blocking(move || crate::backup::extract::extract_tar(&archive, &temp))
+        let archive = path.clone();
+        let extracted = tokio::task::spawn_blocking(move || crate::backup::extract::extract_dump(&archive))
             .await
             .map_err(|error| extract_error(error.to_string()))?
             .map_err(|error| extract_error(crate::backup::verify::chain(&error)))?;
-        request.source =
-            find_dump_folder(folder.path(), 3).ok_or_else(|| extract_error("it holds no dump folder".to_owned()))?;
-        _extracted = Some(folder);
+        request.source = extracted.location;
+        _extracted = Some(extracted.folder);
     }
     let command = restore_command(&request, mongorestore)?;
     progress.start(&format!("mongorestore {}", request.to_database), None);

@@ -12,7 +12,7 @@ use bson::RawDocumentBuf;
 
 use super::error::BuiltinError;
 use crate::backup::engine::BackupLocation;
-use crate::backup::extract::{ExtractError, extract_tar};
+use crate::backup::extract::extract_dump;
 use crate::backup::format::{ArchiveEvent, ArchiveReader, CollectionMetadata, DumpDirectory, FormatError, Namespace};
 use crate::backup::locate::{LocateError, locate};
 
@@ -134,9 +134,11 @@ impl OpenedBackup {
                 })
             }
             BackupLocation::TarGz { path } => {
-                let extracted = extract_tar_gz(path)?;
-                let root = find_dump_root(extracted.path(), 3).unwrap_or_else(|| extracted.path().to_owned());
-                Self::open_directory(location.clone(), &root, Some(extracted))
+                let extracted = extract_dump(path).map_err(|source| BuiltinError::Extract {
+                    source: Box::new(source),
+                })?;
+                let root = location_path(&extracted.location).to_owned();
+                Self::open_directory(location.clone(), &root, Some(extracted.folder))
             }
         }
     }
@@ -387,43 +389,6 @@ impl Batcher {
         self.bytes = 0;
         (!self.documents.is_empty()).then(|| std::mem::take(&mut self.documents))
     }
-}
-
-/// Extracts a `.tar.gz` into a folder next to it (same file system, so no
-/// surprise about space elsewhere), falling back to the temp folder when the
-/// backup's folder is read-only.
-fn extract_tar_gz(path: &Path) -> Result<tempfile::TempDir, BuiltinError> {
-    let parent = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    match extract_tar(path, parent) {
-        Err(ExtractError::Folder { .. }) => extract_tar(path, &std::env::temp_dir()),
-        result => result,
-    }
-    .map_err(|source| BuiltinError::Extract {
-        source: Box::new(source),
-    })
-}
-
-/// The folder that is a dump (holds database folders or collection files),
-/// searching down single-folder chains as `tar -czf x.tar.gz -C dir name`
-/// produces them.
-fn find_dump_root(folder: &Path, depth: u32) -> Option<PathBuf> {
-    if DumpDirectory::open(folder).is_ok() {
-        return Some(folder.to_owned());
-    }
-    if depth == 0 {
-        return None;
-    }
-    let mut subfolders: Vec<PathBuf> = std::fs::read_dir(folder)
-        .ok()?
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .map(|entry| entry.path())
-        .collect();
-    subfolders.sort();
-    subfolders.into_iter().find_map(|sub| find_dump_root(&sub, depth - 1))
 }
 
 #[cfg(test)]
