@@ -139,6 +139,11 @@ fn a_symlinked_member_is_refused_by_name_and_never_followed() {
     std::fs::remove_file(&metadata).unwrap();
     std::fs::write(&metadata, METADATA).unwrap();
     both_refuse(&dump, "users.bson: is a symlink");
+
+    // A FIFO is refused by its type, without waiting for a writer.
+    std::fs::remove_file(&data).unwrap();
+    nix::unistd::mkfifo(&data, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    both_refuse(&dump, "users.bson: is a fifo");
 }
 
 #[test]
