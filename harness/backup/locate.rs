@@ -2,6 +2,13 @@
 //! not) or a `.tar.gz` of a dump folder. Decided by content, never by name,
 //! because a runbook names its files however it likes and a failed run can
 //! leave a `.tar.gz` that holds nothing.
+//!
+//! This is the one place that decides what a path is, for restore,
+//! verify-backup and the command engine alike: a folder must list as a
+//! dump, a file must be an archive (plain or gzip) or a tar (gzip or not)
+//! holding a `.bson` file; anything else is [`LocateError::NotABackup`]
+//! saying what it holds instead. Opening and extracting what was found is
+//! `builtin::OpenedBackup` and [`crate::backup::extract`].
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -10,6 +17,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 
 use super::engine::BackupLocation;
+use super::extract::{self, ExtractError, Walk};
 use super::format::{ARCHIVE_MAGIC, DumpDirectory};
 
 /// Why a path is not a backup.
@@ -23,6 +31,16 @@ pub enum LocateError {
         /// The cause.
         #[source]
         source: io::Error,
+    },
+    /// The path is a tar whose members break the backup rules (a link, a
+    /// device, a path leaving the root, an oversized header).
+    #[error("no backup at {path}: its tar cannot be read safely")]
+    Tar {
+        /// The path.
+        path: PathBuf,
+        /// The member and the rule it breaks.
+        #[source]
+        source: ExtractError,
     },
     /// The path exists but holds no backup in any known form.
     #[error("no backup at {path}: {problem}")]
@@ -93,12 +111,17 @@ pub fn locate(path: &Path) -> Result<BackupLocation, LocateError> {
             "a gzip file that holds neither a mongodump archive nor a tar file",
         ));
     }
-    match tar_holds_bson(inner, &mut decoder) {
+    let chained = io::Cursor::new(inner).chain(decoder);
+    match tar_holds_bson(chained, path) {
         Ok(true) => Ok(BackupLocation::TarGz { path: path.to_owned() }),
         Ok(false) => Err(not_a_backup("a .tar.gz that holds no .bson file")),
-        Err(source) => Err(LocateError::NotABackup {
+        Err(ExtractError::Read { source, .. }) => Err(LocateError::NotABackup {
             path: path.to_owned(),
             problem: format!("a .tar.gz that cannot be read to its end ({source})"),
+        }),
+        Err(source) => Err(LocateError::Tar {
+            path: path.to_owned(),
+            source,
         }),
     }
 }
@@ -127,77 +150,18 @@ fn is_tar_header(block: &[u8]) -> bool {
     block.len() == TAR_BLOCK && &block[257..262] == b"ustar"
 }
 
-/// Walks the tar entries (`first` is the first header block) and says
-/// whether one is a `.bson` or `.bson.gz` file. Reads only headers and skips
-/// the data, so a large dump costs a decompression pass but no memory.
-fn tar_holds_bson(first: Vec<u8>, reader: &mut impl Read) -> io::Result<bool> {
-    let mut header = first;
-    // A GNU long name (`L` entry) holds the name of the entry after it.
-    let mut long_name: Option<String> = None;
-    loop {
-        if header.len() < TAR_BLOCK || header.iter().all(|byte| *byte == 0) {
-            return Ok(false);
-        }
-        let size = tar_size(&header)?;
-        let kind = header[156];
-        let padded = size.div_ceil(TAR_BLOCK as u64) * TAR_BLOCK as u64;
-        if kind == b'L' {
-            let mut name = read_up_to(reader, padded as usize)?;
-            name.truncate(size as usize);
-            long_name = Some(c_string(&name));
-        } else {
-            let name = long_name.take().unwrap_or_else(|| tar_name(&header));
-            let is_file = kind == b'0' || kind == 0;
-            if is_file && (name.ends_with(".bson") || name.ends_with(".bson.gz")) {
-                return Ok(true);
-            }
-            let skipped = io::copy(&mut reader.by_ref().take(padded), &mut io::sink())?;
-            if skipped < padded {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "tar entry cut short"));
-            }
-        }
-        header = read_up_to(reader, TAR_BLOCK)?;
-    }
-}
-
-/// The text up to the first NUL byte.
-fn c_string(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|byte| *byte == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
-
-/// The entry name: the ustar prefix (offset 345) joined with the name (offset 0).
-fn tar_name(header: &[u8]) -> String {
-    let name = c_string(&header[0..100]);
-    let prefix = if &header[257..263] == b"ustar\0" {
-        c_string(&header[345..500])
-    } else {
-        String::new()
-    };
-    if prefix.is_empty() {
-        name
-    } else {
-        format!("{prefix}/{name}")
-    }
-}
-
-/// The entry size: octal text, or big-endian binary when the first byte has its high bit set.
-fn tar_size(header: &[u8]) -> io::Result<u64> {
-    let field = &header[124..136];
-    if field[0] & 0x80 != 0 {
-        let mut value: u64 = 0;
-        for byte in &field[4..] {
-            value = (value << 8) | u64::from(*byte);
-        }
-        return Ok(value);
-    }
-    let text = c_string(field);
-    let text = text.trim_matches(|c: char| c == ' ' || c == '\0');
-    if text.is_empty() {
-        return Ok(0);
-    }
-    u64::from_str_radix(text, 8)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad tar size field {text:?}")))
+/// Walks the tar's members with the extractor's checks (so a link or a
+/// `..` is refused here already) and says whether one is a `.bson` or
+/// `.bson.gz` file. Skips the data, so a large dump costs a decompression
+/// pass but no memory.
+fn tar_holds_bson(reader: impl Read, path: &Path) -> Result<bool, ExtractError> {
+    let mut found = false;
+    extract::walk(reader, path, &mut |member, _data| {
+        let name = member.path.to_string_lossy();
+        found = !member.is_folder && (name.ends_with(".bson") || name.ends_with(".bson.gz"));
+        Ok(if found { Walk::Stop } else { Walk::Continue })
+    })?;
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -215,14 +179,23 @@ mod tests {
         encoder.finish().unwrap()
     }
 
-    /// A one-entry ustar header, enough for the reader (checksums are not checked).
+    /// A one-entry ustar header with its checksum (`0` file, `5` folder by
+    /// the trailing `/`).
     fn tar_entry(name: &str, data: &[u8]) -> Vec<u8> {
+        tar_entry_of_kind(name, data, if name.ends_with('/') { b'5' } else { b'0' })
+    }
+
+    fn tar_entry_of_kind(name: &str, data: &[u8], kind: u8) -> Vec<u8> {
         let mut header = vec![0u8; TAR_BLOCK];
         header[..name.len()].copy_from_slice(name.as_bytes());
         let size = format!("{:011o}\0", data.len());
         header[124..136].copy_from_slice(size.as_bytes());
-        header[156] = b'0';
+        header[156] = kind;
         header[257..263].copy_from_slice(b"ustar\0");
+        header[263..265].copy_from_slice(b"00");
+        header[148..156].fill(b' ');
+        let sum: u32 = header.iter().map(|byte| u32::from(*byte)).sum();
+        header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
         let mut entry = header;
         entry.extend_from_slice(data);
         entry.resize(entry.len().div_ceil(TAR_BLOCK) * TAR_BLOCK, 0);
@@ -332,8 +305,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("long.tar.gz");
         let long = format!("backup/app/{}.bson", "n".repeat(150));
-        let mut long_name = tar_entry("././@LongLink", long.as_bytes());
-        long_name[156] = b'L';
+        let long_name = tar_entry_of_kind("././@LongLink", long.as_bytes(), b'L');
         let mut bytes = long_name;
         bytes.extend(tar(&[("backup/app/truncated", b"\x05\0\0\0\0")]));
         std::fs::write(&path, gzip(&bytes)).unwrap();

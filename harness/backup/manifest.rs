@@ -10,7 +10,6 @@
 //! checking a backup against it is [`crate::backup::verify`]'s job.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -18,10 +17,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::backup::builtin::BuiltinError;
-use crate::backup::builtin::digest::{IdOrderDigest, SORT_MEMORY_BOUND};
-use crate::backup::builtin::source::{BatchLimits, OpenedBackup, ReadEvent, location_path};
+use crate::backup::builtin::digest::{DigestResult, IdOrderDigest, SORT_MEMORY_BOUND, SortBudget};
+use crate::backup::builtin::source::{BatchLimits, OpenedBackup, location_path};
 use crate::backup::engine::{BackupLocation, EngineInfo, Layout};
-use crate::backup::format::{CollectionMetadata, PARTIAL_SUFFIX};
+use crate::backup::format::{
+    CollectionMetadata, FormatError, PARTIAL_SUFFIX, describe_file_type, open_regular, read_small_file,
+};
+use crate::backup::verify::feed_digests;
 
 /// The schema version; changes whenever a field changes meaning.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
@@ -122,6 +124,14 @@ pub enum ManifestError {
         /// The version found.
         found: u32,
     },
+    /// A manifest or backup file breaks the backup rules (a symlink, a
+    /// device, a manifest over 16 MiB).
+    #[error("cannot read a file of the backup")]
+    Member {
+        /// The file and the rule (boxed: the format error is large).
+        #[source]
+        source: Box<FormatError>,
+    },
     /// The backup itself could not be read while computing its manifest.
     #[error("cannot describe the backup")]
     Backup {
@@ -174,8 +184,8 @@ pub fn write_manifest(location: &BackupLocation, manifest: &Manifest) -> Result<
 /// Reads the manifest of a backup; `Ok(None)` when there is none.
 pub fn read_manifest(location: &BackupLocation) -> Result<Option<Manifest>, ManifestError> {
     let path = manifest_path(location);
-    let text = match std::fs::read(&path) {
-        Ok(text) => text,
+    match path.symlink_metadata() {
+        Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(ManifestError::Filesystem {
@@ -184,7 +194,10 @@ pub fn read_manifest(location: &BackupLocation) -> Result<Option<Manifest>, Mani
                 source,
             });
         }
-    };
+    }
+    let text = read_small_file(&path).map_err(|source| ManifestError::Member {
+        source: Box::new(source),
+    })?;
     // Check the version first, so a newer schema gets a precise message
     // instead of an unknown-field error.
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&text)
@@ -216,7 +229,13 @@ pub fn hash_backup_files(location: &BackupLocation) -> Result<BTreeMap<String, F
         }
         BackupLocation::Archive { path, .. } | BackupLocation::TarGz { path } => {
             let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            files.insert(name, hash_file(path)?);
+            // The archive is the backup's root: a symlink naming it is followed once.
+            let target = std::fs::canonicalize(path).map_err(|source| ManifestError::Filesystem {
+                path: path.clone(),
+                action: "read".to_owned(),
+                source,
+            })?;
+            files.insert(name, hash_file(&target)?);
         }
     }
     Ok(files)
@@ -237,8 +256,21 @@ pub fn list_files(root: &Path) -> Result<Vec<String>, ManifestError> {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let child = relative.join(&name);
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            let kind = entry.file_type().map_err(|source| ManifestError::Filesystem {
+                path: entry.path(),
+                action: "inspect".to_owned(),
+                source,
+            })?;
+            if kind.is_dir() {
                 pending.push(child);
+            } else if !kind.is_file() {
+                let source = FormatError::NotRegular {
+                    path: entry.path(),
+                    kind: describe_file_type(kind),
+                };
+                return Err(ManifestError::Member {
+                    source: Box::new(source),
+                });
             } else if (!relative.as_os_str().is_empty() || name != MANIFEST_FILE_NAME)
                 && !name.ends_with(PARTIAL_SUFFIX)
             {
@@ -261,7 +293,9 @@ pub fn hash_file(path: &Path) -> Result<FileEntry, ManifestError> {
         action: "read".to_owned(),
         source,
     };
-    let mut file = File::open(path).map_err(read_error)?;
+    let mut file = open_regular(path).map_err(|source| ManifestError::Member {
+        source: Box::new(source),
+    })?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 256 * 1024];
     let mut size = 0u64;
@@ -293,9 +327,9 @@ pub fn index_specifications(metadata: Option<&CollectionMetadata>) -> Vec<serde_
 }
 
 /// Computes the manifest of a backup found on disk (made by the real tools
-/// or anything else): counts, `_id`-order MD5s (sorting in memory up to
-/// [`SORT_MEMORY_BOUND`] per collection, otherwise `md5: null` with the
-/// reason), indexes and file hashes. `database` picks one database of a
+/// or anything else): counts, `_id`-order MD5s (an external merge sort
+/// within [`SORT_MEMORY_BOUND`] of memory for all collections together),
+/// indexes and file hashes. `database` picks one database of a
 /// backup that holds several; `None` takes the first.
 pub fn describe_found_backup(location: &BackupLocation, database: Option<&str>) -> Result<Manifest, ManifestError> {
     let backup_error = |source| ManifestError::Backup {
@@ -312,35 +346,39 @@ pub fn describe_found_backup(location: &BackupLocation, database: Option<&str>) 
         .into_iter()
         .filter(|collection| collection.namespace.database == database)
         .collect();
+    let budget = SortBudget::new(SORT_MEMORY_BOUND, std::env::temp_dir());
     let mut digests: BTreeMap<String, IdOrderDigest> = found
         .iter()
         .map(|collection| {
             (
                 collection.namespace.collection.clone(),
-                IdOrderDigest::with_sort_bound(SORT_MEMORY_BOUND),
+                IdOrderDigest::spilling(&budget),
             )
         })
         .collect();
+    let mut finished: BTreeMap<String, DigestResult> = BTreeMap::new();
     let namespaces: Vec<_> = found.iter().map(|collection| collection.namespace.clone()).collect();
     opened
         .read_documents(&namespaces, BatchLimits::default(), &mut |event| {
-            if let ReadEvent::Batch { namespace, documents } = event
-                && let Some(digest) = digests.get_mut(&namespace.collection)
-            {
-                for document in &documents {
-                    digest.update(document);
-                }
-            }
+            feed_digests(
+                event,
+                |namespace| namespace.collection.clone(),
+                &mut digests,
+                &mut finished,
+            );
             true
         })
         .map_err(backup_error)?;
     let mut collections = BTreeMap::new();
     for collection in &found {
         let metadata = opened.metadata(&collection.namespace).map_err(backup_error)?;
-        let digest = digests
-            .remove(&collection.namespace.collection)
-            .unwrap_or_default()
-            .finish();
+        let digest = match finished.remove(&collection.namespace.collection) {
+            Some(digest) => digest,
+            None => digests
+                .remove(&collection.namespace.collection)
+                .unwrap_or_default()
+                .finish(),
+        };
         collections.insert(
             collection.namespace.collection.clone(),
             CollectionEntry {

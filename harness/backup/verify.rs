@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::backup::builtin::digest::{IdOrderDigest, SORT_MEMORY_BOUND};
-use crate::backup::builtin::source::{BatchLimits, OpenedBackup, ReadEvent, location_path};
+use crate::backup::builtin::digest::{DigestResult, IdOrderDigest, SORT_MEMORY_BOUND, SortBudget};
+use crate::backup::builtin::source::{BatchLimits, FoundCollection, OpenedBackup, ReadEvent, location_path};
 use crate::backup::builtin::{BuiltinError, locate_backup};
 use crate::backup::engine::BackupLocation;
 use crate::backup::format::{FormatError, Namespace};
@@ -121,17 +121,141 @@ fn place_of(error: &FormatError) -> (Option<PathBuf>, Option<Namespace>, Option<
         | FormatError::CorruptArchive { origin, offset, .. }
         | FormatError::ArchiveCut { origin, offset }
         | FormatError::CrcMismatch { origin, offset, .. }
+        | FormatError::TooDeep { origin, offset, .. }
         | FormatError::Visitor { origin, offset, .. } => (origin.file.clone(), origin.namespace.clone(), Some(*offset)),
         FormatError::MetadataSyntax { origin, .. }
         | FormatError::MetadataField { origin, .. }
         | FormatError::Encode { origin, .. }
         | FormatError::BadMagic { origin, .. }
+        | FormatError::InvalidName { origin, .. }
         | FormatError::WriterMisuse { origin, .. } => (origin.file.clone(), origin.namespace.clone(), None),
         FormatError::NotADump { path, .. }
         | FormatError::Filesystem { path, .. }
-        | FormatError::Prelude { path, .. } => (Some(path.clone()), None, None),
+        | FormatError::Prelude { path, .. }
+        | FormatError::NotRegular { path, .. }
+        | FormatError::TooLarge { path, .. } => (Some(path.clone()), None, None),
         FormatError::InvalidEscape { .. } => (None, None, None),
     }
+}
+
+/// Feeds a batch to its collection's digest, and finishes the digest (giving
+/// its memory back) when the collection ends.
+pub(crate) fn feed_digests<K: Ord>(
+    event: ReadEvent,
+    key: impl Fn(&Namespace) -> K,
+    digests: &mut BTreeMap<K, IdOrderDigest>,
+    finished: &mut BTreeMap<K, DigestResult>,
+) {
+    match event {
+        ReadEvent::Batch { namespace, documents } => {
+            if let Some(digest) = digests.get_mut(&key(&namespace)) {
+                for document in &documents {
+                    digest.update(document);
+                }
+            }
+        }
+        ReadEvent::End { namespace } => {
+            let key = key(&namespace);
+            if let Some(digest) = digests.remove(&key) {
+                finished.insert(key, digest.finish());
+            }
+        }
+    }
+}
+
+/// Metadata: parseable, and present (mongorestore restores without it, but
+/// then without indexes or options); options `create` would not take are a
+/// problem by name. Says per collection whether its metadata is usable.
+fn check_metadata(
+    opened: &OpenedBackup,
+    found: &[FoundCollection],
+    report: &mut VerifyReport,
+) -> BTreeMap<Namespace, bool> {
+    let mut has_metadata = BTreeMap::new();
+    for collection in found {
+        let ok = match opened.metadata(&collection.namespace) {
+            Ok(Some(metadata)) => {
+                if let Some(finding) = metadata.dropped_options_finding() {
+                    let message = format!("{}: {finding}", collection.namespace);
+                    let namespace = Some(collection.namespace.to_string());
+                    report.problem(collection.metadata_file.as_deref(), namespace, None, message);
+                }
+                true
+            }
+            Ok(None) => {
+                report.problem(
+                    Some(&collection.file),
+                    Some(collection.namespace.to_string()),
+                    None,
+                    format!(
+                        "{}: no metadata; a restore would recreate it without its indexes and options",
+                        collection.namespace
+                    ),
+                );
+                false
+            }
+            Err(error) => {
+                report.error_problem(&error, Some(collection.namespace.to_string()));
+                false
+            }
+        };
+        has_metadata.insert(collection.namespace.clone(), ok);
+    }
+    has_metadata
+}
+
+/// Reads every document and digests each collection; returns the digests
+/// and the collections whose reading broke.
+fn digest_documents(
+    opened: &OpenedBackup,
+    found: &[FoundCollection],
+    report: &mut VerifyReport,
+) -> (BTreeMap<Namespace, DigestResult>, BTreeSet<Namespace>) {
+    // Documents: directories one collection at a time, so one broken file
+    // does not hide the others; an archive is one stream.
+    // One memory budget for every collection's sort, and each digest
+    // finished as soon as its collection ends, so memory stays bounded
+    // however many collections and documents the backup holds.
+    let budget = SortBudget::new(SORT_MEMORY_BOUND, std::env::temp_dir());
+    let mut digests: BTreeMap<Namespace, IdOrderDigest> = found
+        .iter()
+        .map(|collection| (collection.namespace.clone(), IdOrderDigest::spilling(&budget)))
+        .collect();
+    let mut finished: BTreeMap<Namespace, DigestResult> = BTreeMap::new();
+    let mut broken: BTreeSet<Namespace> = BTreeSet::new();
+    let groups: Vec<Vec<Namespace>> = if opened.is_single_stream() {
+        vec![found.iter().map(|collection| collection.namespace.clone()).collect()]
+    } else {
+        found
+            .iter()
+            .map(|collection| vec![collection.namespace.clone()])
+            .collect()
+    };
+    for group in groups {
+        let result = opened.read_documents(&group, BatchLimits::default(), &mut |event| {
+            feed_digests(event, Namespace::clone, &mut digests, &mut finished);
+            true
+        });
+        if let Err(error) = result {
+            let named = match &error {
+                BuiltinError::Read { source, .. } => place_of(source).1,
+                _ => None,
+            };
+            let concerned = match (&named, group.len()) {
+                (Some(namespace), _) => vec![namespace.clone()],
+                (None, 1) => group.clone(),
+                (None, _) => group.clone(),
+            };
+            report.error_problem(&error, concerned.first().map(ToString::to_string));
+            broken.extend(concerned);
+        }
+    }
+    finished.extend(
+        digests
+            .into_iter()
+            .map(|(namespace, digest)| (namespace, digest.finish())),
+    );
+    (finished, broken)
 }
 
 /// Verifies the backup at `path` (a dump folder, a database folder, an
@@ -189,79 +313,10 @@ pub fn verify_backup(path: &Path) -> VerifyReport {
                 .is_none_or(|manifest| opened.database_level || found.namespace.database == manifest.database)
         })
         .collect();
-    // Metadata: parseable, and present (mongorestore restores without it,
-    // but then without indexes or options).
-    let mut has_metadata = BTreeMap::new();
-    for collection in &found {
-        let ok = match opened.metadata(&collection.namespace) {
-            Ok(Some(_)) => true,
-            Ok(None) => {
-                report.problem(
-                    Some(&collection.file),
-                    Some(collection.namespace.to_string()),
-                    None,
-                    format!(
-                        "{}: no metadata; a restore would recreate it without its indexes and options",
-                        collection.namespace
-                    ),
-                );
-                false
-            }
-            Err(error) => {
-                report.error_problem(&error, Some(collection.namespace.to_string()));
-                false
-            }
-        };
-        has_metadata.insert(collection.namespace.clone(), ok);
-    }
-    // Documents: directories one collection at a time, so one broken file
-    // does not hide the others; an archive is one stream.
-    let mut digests: BTreeMap<Namespace, IdOrderDigest> = found
-        .iter()
-        .map(|collection| {
-            (
-                collection.namespace.clone(),
-                IdOrderDigest::with_sort_bound(SORT_MEMORY_BOUND),
-            )
-        })
-        .collect();
-    let mut broken: BTreeSet<Namespace> = BTreeSet::new();
-    let groups: Vec<Vec<Namespace>> = if opened.is_single_stream() {
-        vec![found.iter().map(|collection| collection.namespace.clone()).collect()]
-    } else {
-        found
-            .iter()
-            .map(|collection| vec![collection.namespace.clone()])
-            .collect()
-    };
-    for group in groups {
-        let result = opened.read_documents(&group, BatchLimits::default(), &mut |event| {
-            if let ReadEvent::Batch { namespace, documents } = event
-                && let Some(digest) = digests.get_mut(&namespace)
-            {
-                for document in &documents {
-                    digest.update(document);
-                }
-            }
-            true
-        });
-        if let Err(error) = result {
-            let named = match &error {
-                BuiltinError::Read { source, .. } => place_of(source).1,
-                _ => None,
-            };
-            let concerned = match (&named, group.len()) {
-                (Some(namespace), _) => vec![namespace.clone()],
-                (None, 1) => group.clone(),
-                (None, _) => group.clone(),
-            };
-            report.error_problem(&error, concerned.first().map(ToString::to_string));
-            broken.extend(concerned);
-        }
-    }
+    let has_metadata = check_metadata(&opened, &found, &mut report);
+    let (finished, broken) = digest_documents(&opened, &found, &mut report);
     let mut verified = BTreeMap::new();
-    for (namespace, digest) in digests {
-        let result = digest.finish();
+    for (namespace, result) in finished {
         let complete = !broken.contains(&namespace);
         verified.insert(namespace.clone(), (result.clone(), complete));
         report.collections.push(VerifiedCollection {

@@ -10,6 +10,7 @@ mod dataset;
 mod drills;
 mod engines;
 mod format;
+mod hostile;
 mod messages;
 mod provider;
 mod reports;

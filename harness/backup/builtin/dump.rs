@@ -69,6 +69,7 @@ struct Dumped {
 /// writes the manifest beside it. On error nothing that looks complete is
 /// left for the collection that failed, and no manifest is written.
 pub async fn dump(request: &DumpRequest, progress: &dyn ProgressSink) -> Result<DumpOutcome, BuiltinError> {
+    check_names(request)?;
     let clock = Instant::now();
     let started = chrono::Utc::now();
     let client = connect(&request.uri).await?;
@@ -169,6 +170,23 @@ pub async fn dump(request: &DumpRequest, progress: &dyn ProgressSink) -> Result<
 /// partial file.
 fn is_special_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|metadata| !metadata.is_file() && !metadata.is_dir())
+}
+
+/// Refuses a database or collection name MongoDB would refuse, before any
+/// path is joined from it (`--db ../x` must not name a folder).
+fn check_names(request: &DumpRequest) -> Result<(), BuiltinError> {
+    let invalid = |source| BuiltinError::Write {
+        namespace: request.database.clone(),
+        source: Box::new(source),
+    };
+    let origin = Origin::file(&request.out);
+    Namespace::validate_database(&request.database, &origin).map_err(invalid)?;
+    for collection in request.collections.iter().flatten() {
+        Namespace::new(request.database.clone(), collection.clone())
+            .validate(&origin)
+            .map_err(invalid)?;
+    }
+    Ok(())
 }
 
 /// Lists the collections to dump with their metadata, sorted by name.

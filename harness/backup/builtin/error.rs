@@ -97,13 +97,20 @@ pub enum BuiltinError {
         #[source]
         source: Box<mongodb::error::Error>,
     },
-    /// `tar` could not extract a `.tar.gz` backup.
-    #[error("cannot extract {path} with tar: {problem}")]
+    /// A `.tar.gz` backup could not be extracted (a member breaks the
+    /// backup rules, a cap was passed, the stream is broken).
+    #[error("cannot extract the backup")]
     Extract {
-        /// The archive.
-        path: PathBuf,
-        /// What went wrong (tar's exit status and stderr).
-        problem: String,
+        /// The tar and member, and why.
+        #[source]
+        source: Box<crate::backup::extract::ExtractError>,
+    },
+    /// The path holds no backup (or one whose shape breaks the rules).
+    #[error("cannot locate the backup")]
+    Locate {
+        /// What the path holds instead.
+        #[source]
+        source: Box<crate::backup::locate::LocateError>,
     },
     /// A file or folder could not be created, renamed or inspected.
     #[error("{path}: cannot {action}")]

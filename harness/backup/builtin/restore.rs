@@ -61,6 +61,13 @@ pub async fn restore(request: &RestoreRequest, progress: &dyn ProgressSink) -> R
                 selected.source
             ));
         }
+        if let Some(finding) = selected
+            .metadata
+            .as_ref()
+            .and_then(CollectionMetadata::dropped_options_finding)
+        {
+            output.push_str(&format!("warning: {}: {finding}\n", selected.source));
+        }
     }
     let total = if request.dry_run {
         dry_run(&opened, &selected, progress, &mut output).await?
@@ -443,7 +450,7 @@ async fn prepare(client: &Client, selected: &Selected, drop: bool) -> Result<(),
         return Ok(());
     };
     let mut command = doc! { "create": &target.collection };
-    for (key, value) in &metadata.options {
+    for (key, value) in &metadata.create_options() {
         command.insert(key.clone(), value.clone());
     }
     match database.run_command(command).await {

@@ -1,96 +1,33 @@
-//! Finding and opening a backup on disk, whatever its shape: a dump folder
-//! (root or one database's folder), an archive (plain or gzip), or a
-//! `.tar.gz` of a dump folder, extracted with the system `tar` into a
-//! temporary folder next to it that is removed when the opened backup is
-//! dropped. Restore and verify read backups only through this file.
+//! Opening a backup on disk, whatever its shape: a dump folder (root or one
+//! database's folder), an archive (plain or gzip), or a `.tar.gz` of a dump
+//! folder, extracted in-process by [`crate::backup::extract`] (every member
+//! checked: regular files and folders inside the root only, with caps) into
+//! a folder next to it that is removed when the opened backup is dropped.
+//! What a path is, is decided by [`crate::backup::locate`] alone, so
+//! restore, verify-backup and the command engine share one policy.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bson::RawDocumentBuf;
 
 use super::error::BuiltinError;
 use crate::backup::engine::BackupLocation;
-use crate::backup::format::{
-    ARCHIVE_MAGIC, ArchiveEvent, ArchiveReader, CollectionMetadata, DumpDirectory, FormatError, Namespace,
-};
+use crate::backup::extract::extract_dump;
+use crate::backup::format::{ArchiveEvent, ArchiveReader, CollectionMetadata, DumpDirectory, FormatError, Namespace};
+use crate::backup::locate::{LocateError, locate};
 
-/// Works out what kind of backup `path` is, from the file system and the
-/// first bytes of a file: a folder is a dump directory; a file is an archive
-/// (plain, or gzip whose content starts with the archive magic) or else a
-/// `.tar.gz`.
+/// Works out what kind of backup `path` is, by the one policy of
+/// [`crate::backup::locate::locate`].
 pub fn locate_backup(path: &Path) -> Result<BackupLocation, BuiltinError> {
-    let metadata = std::fs::metadata(path).map_err(|source| BuiltinError::Filesystem {
-        path: path.to_owned(),
-        action: "inspect".to_owned(),
-        source,
-    })?;
-    if metadata.is_dir() {
-        let gzip = folder_has_gzip(path, 2);
-        return Ok(BackupLocation::Directory {
-            path: path.to_owned(),
-            gzip,
-        });
-    }
-    let open_error = |source| BuiltinError::Filesystem {
-        path: path.to_owned(),
-        action: "open".to_owned(),
-        source,
-    };
-    let mut head = [0u8; 4];
-    let mut file = File::open(path).map_err(open_error)?;
-    let got = read_up_to(&mut file, &mut head).map_err(open_error)?;
-    if got == 4 && head == ARCHIVE_MAGIC {
-        return Ok(BackupLocation::Archive {
-            path: path.to_owned(),
-            gzip: false,
-        });
-    }
-    if got >= 2 && head[..2] == [0x1f, 0x8b] {
-        let file = File::open(path).map_err(open_error)?;
-        let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-        let mut inner = [0u8; 4];
-        let got = read_up_to(&mut decoder, &mut inner).unwrap_or(0);
-        if got == 4 && inner == ARCHIVE_MAGIC {
-            return Ok(BackupLocation::Archive {
-                path: path.to_owned(),
-                gzip: true,
-            });
-        }
-        return Ok(BackupLocation::TarGz { path: path.to_owned() });
-    }
-    // Anything else is read as an archive, so the reader names what is wrong
-    // (bad magic) with the file and offset.
-    Ok(BackupLocation::Archive {
-        path: path.to_owned(),
-        gzip: false,
-    })
-}
-
-fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..])? {
-            0 => break,
-            count => filled += count,
-        }
-    }
-    Ok(filled)
-}
-
-fn folder_has_gzip(path: &Path, depth: u32) -> bool {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            depth > 0 && folder_has_gzip(&entry.path(), depth - 1)
-        } else {
-            name.ends_with(".bson.gz") || name.ends_with(".metadata.json.gz")
-        }
+    locate(path).map_err(|error| match error {
+        LocateError::Unreadable { path, source } => BuiltinError::Filesystem {
+            path,
+            action: "inspect".to_owned(),
+            source,
+        },
+        other => BuiltinError::Locate {
+            source: Box::new(other),
+        },
     })
 }
 
@@ -197,9 +134,11 @@ impl OpenedBackup {
                 })
             }
             BackupLocation::TarGz { path } => {
-                let extracted = extract_tar_gz(path)?;
-                let root = find_dump_root(extracted.path(), 3).unwrap_or_else(|| extracted.path().to_owned());
-                Self::open_directory(location.clone(), &root, Some(extracted))
+                let extracted = extract_dump(path).map_err(|source| BuiltinError::Extract {
+                    source: Box::new(source),
+                })?;
+                let root = location_path(&extracted.location).to_owned();
+                Self::open_directory(location.clone(), &root, Some(extracted.folder))
             }
         }
     }
@@ -298,104 +237,119 @@ impl OpenedBackup {
         send: &mut dyn FnMut(ReadEvent) -> bool,
     ) -> Result<(), BuiltinError> {
         match &self.opened {
-            Opened::Directory(directory) => {
-                for namespace in namespaces {
-                    let Some(collection) = directory.collection(namespace) else {
-                        continue;
-                    };
-                    let read_error = |source| BuiltinError::Read {
-                        what: namespace.to_string(),
-                        source: Box::new(source),
-                    };
-                    let mut stream = collection.open_documents().map_err(read_error)?;
-                    let mut batch = Batcher::new(limits);
-                    while let Some(streamed) = stream.next_document().map_err(read_error)? {
-                        if let Some(full) = batch.push(streamed.document) {
-                            let event = ReadEvent::Batch {
-                                namespace: namespace.clone(),
-                                documents: full,
-                            };
-                            if !send(event) {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    if let Some(rest) = batch.take() {
-                        let event = ReadEvent::Batch {
-                            namespace: namespace.clone(),
-                            documents: rest,
-                        };
-                        if !send(event) {
-                            return Ok(());
-                        }
-                    }
-                    if !send(ReadEvent::End {
+            Opened::Directory(directory) => Self::read_directory(directory, namespaces, limits, send),
+            Opened::Archive { path, .. } => Self::read_archive(path, namespaces, limits, send),
+        }
+    }
+
+    /// [`OpenedBackup::read_documents`] for a dump folder: one file per namespace.
+    fn read_directory(
+        directory: &DumpDirectory,
+        namespaces: &[Namespace],
+        limits: BatchLimits,
+        send: &mut dyn FnMut(ReadEvent) -> bool,
+    ) -> Result<(), BuiltinError> {
+        for namespace in namespaces {
+            let Some(collection) = directory.collection(namespace) else {
+                continue;
+            };
+            let read_error = |source| BuiltinError::Read {
+                what: namespace.to_string(),
+                source: Box::new(source),
+            };
+            let mut stream = collection.open_documents().map_err(read_error)?;
+            let mut batch = Batcher::new(limits);
+            while let Some(streamed) = stream.next_document().map_err(read_error)? {
+                if let Some(full) = batch.push(streamed.document) {
+                    let event = ReadEvent::Batch {
                         namespace: namespace.clone(),
-                    }) {
+                        documents: full,
+                    };
+                    if !send(event) {
                         return Ok(());
                     }
                 }
-                Ok(())
             }
-            Opened::Archive { path, .. } => {
-                let archive_error = |source: FormatError| {
-                    let what = match &source {
-                        FormatError::CorruptArchive { origin, .. }
-                        | FormatError::ArchiveCut { origin, .. }
-                        | FormatError::CrcMismatch { origin, .. }
-                        | FormatError::TruncatedDocument { origin, .. }
-                        | FormatError::TruncatedLength { origin, .. }
-                        | FormatError::MalformedDocument { origin, .. } => {
-                            origin.namespace.as_ref().map(ToString::to_string)
-                        }
-                        _ => None,
-                    };
-                    BuiltinError::Read {
-                        what: what.unwrap_or_else(|| "the archive".to_owned()),
-                        source: Box::new(source),
-                    }
+            if let Some(rest) = batch.take() {
+                let event = ReadEvent::Batch {
+                    namespace: namespace.clone(),
+                    documents: rest,
                 };
-                let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;
-                let mut batches: std::collections::HashMap<Namespace, Batcher> = std::collections::HashMap::new();
-                while let Some(event) = reader.next_event().map_err(archive_error)? {
-                    match event {
-                        ArchiveEvent::Document {
-                            namespace, document, ..
-                        } => {
-                            if !namespaces.contains(&namespace) {
-                                continue;
-                            }
-                            let batch = batches.entry(namespace.clone()).or_insert_with(|| Batcher::new(limits));
-                            if let Some(full) = batch.push(document)
-                                && !send(ReadEvent::Batch {
-                                    namespace,
-                                    documents: full,
-                                })
-                            {
-                                return Ok(());
-                            }
-                        }
-                        ArchiveEvent::EndOfNamespace { namespace, .. } => {
-                            if !namespaces.contains(&namespace) {
-                                continue;
-                            }
-                            if let Some(rest) = batches.remove(&namespace).and_then(|mut batch| batch.take())
-                                && !send(ReadEvent::Batch {
-                                    namespace: namespace.clone(),
-                                    documents: rest,
-                                })
-                            {
-                                return Ok(());
-                            }
-                            if !send(ReadEvent::End { namespace }) {
-                                return Ok(());
-                            }
-                        }
-                    }
+                if !send(event) {
+                    return Ok(());
                 }
-                Ok(())
+            }
+            if !send(ReadEvent::End {
+                namespace: namespace.clone(),
+            }) {
+                return Ok(());
             }
         }
+        Ok(())
+    }
+
+    /// [`OpenedBackup::read_documents`] for an archive: one stream, batches
+    /// per namespace.
+    fn read_archive(
+        path: &Path,
+        namespaces: &[Namespace],
+        limits: BatchLimits,
+        send: &mut dyn FnMut(ReadEvent) -> bool,
+    ) -> Result<(), BuiltinError> {
+        let archive_error = |source: FormatError| {
+            let what = match &source {
+                FormatError::CorruptArchive { origin, .. }
+                | FormatError::ArchiveCut { origin, .. }
+                | FormatError::CrcMismatch { origin, .. }
+                | FormatError::TruncatedDocument { origin, .. }
+                | FormatError::TruncatedLength { origin, .. }
+                | FormatError::MalformedDocument { origin, .. } => origin.namespace.as_ref().map(ToString::to_string),
+                _ => None,
+            };
+            BuiltinError::Read {
+                what: what.unwrap_or_else(|| "the archive".to_owned()),
+                source: Box::new(source),
+            }
+        };
+        let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;
+        let mut batches: std::collections::HashMap<Namespace, Batcher> = std::collections::HashMap::new();
+        while let Some(event) = reader.next_event().map_err(archive_error)? {
+            match event {
+                ArchiveEvent::Document {
+                    namespace, document, ..
+                } => {
+                    if !namespaces.contains(&namespace) {
+                        continue;
+                    }
+                    let batch = batches.entry(namespace.clone()).or_insert_with(|| Batcher::new(limits));
+                    if let Some(full) = batch.push(document)
+                        && !send(ReadEvent::Batch {
+                            namespace,
+                            documents: full,
+                        })
+                    {
+                        return Ok(());
+                    }
+                }
+                ArchiveEvent::EndOfNamespace { namespace, .. } => {
+                    if !namespaces.contains(&namespace) {
+                        continue;
+                    }
+                    if let Some(rest) = batches.remove(&namespace).and_then(|mut batch| batch.take())
+                        && !send(ReadEvent::Batch {
+                            namespace: namespace.clone(),
+                            documents: rest,
+                        })
+                    {
+                        return Ok(());
+                    }
+                    if !send(ReadEvent::End { namespace }) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -437,66 +391,6 @@ impl Batcher {
     }
 }
 
-/// Extracts a `.tar.gz` with the system `tar` into a temporary folder next
-/// to it (same file system, so no surprise about space elsewhere), falling
-/// back to the temp folder when the backup's folder is read-only.
-fn extract_tar_gz(path: &Path) -> Result<tempfile::TempDir, BuiltinError> {
-    let parent = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let folder = tempfile::Builder::new()
-        .prefix(".drdrill-extract-")
-        .tempdir_in(parent)
-        .or_else(|_| tempfile::Builder::new().prefix("drdrill-extract-").tempdir())
-        .map_err(|source| BuiltinError::Filesystem {
-            path: parent.to_owned(),
-            action: "create an extraction folder".to_owned(),
-            source,
-        })?;
-    let output = Command::new("tar")
-        .arg("-xzf")
-        .arg(path)
-        .arg("-C")
-        .arg(folder.path())
-        .output()
-        .map_err(|error| BuiltinError::Extract {
-            path: path.to_owned(),
-            problem: format!("cannot run tar: {error}"),
-        })?;
-    if !output.status.success() {
-        return Err(BuiltinError::Extract {
-            path: path.to_owned(),
-            problem: format!(
-                "{} ({})",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim().replace('\n', "; ")
-            ),
-        });
-    }
-    Ok(folder)
-}
-
-/// The folder that is a dump (holds database folders or collection files),
-/// searching down single-folder chains as `tar -czf x.tar.gz -C dir name`
-/// produces them.
-fn find_dump_root(folder: &Path, depth: u32) -> Option<PathBuf> {
-    if DumpDirectory::open(folder).is_ok() {
-        return Some(folder.to_owned());
-    }
-    if depth == 0 {
-        return None;
-    }
-    let mut subfolders: Vec<PathBuf> = std::fs::read_dir(folder)
-        .ok()?
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .map(|entry| entry.path())
-        .collect();
-    subfolders.sort();
-    subfolders.into_iter().find_map(|sub| find_dump_root(&sub, depth - 1))
-}
-
 #[cfg(test)]
 mod tests {
     use bson::rawdoc;
@@ -526,6 +420,9 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         let archive = folder.path().join("x.archive");
         std::fs::write(&archive, [0x6d, 0xe2, 0x99, 0x81, 0, 0]).unwrap();
+        // One policy with `backup::locate`: a folder is a dump only when it lists as one.
+        std::fs::create_dir(folder.path().join("app")).unwrap();
+        std::fs::write(folder.path().join("app/users.bson"), b"").unwrap();
         assert_eq!(
             locate_backup(&archive).unwrap(),
             BackupLocation::Archive {

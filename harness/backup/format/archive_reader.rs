@@ -17,6 +17,7 @@ use super::bson_stream::{Frame, FrameReader};
 use super::crc64::Crc64;
 use super::error::{FormatError, Origin};
 use super::names::Namespace;
+use super::open::MAX_SMALL_FILE_BYTES;
 
 /// An error a visitor returns to stop reading.
 pub type VisitorError = Box<dyn std::error::Error + Send + Sync>;
@@ -140,6 +141,8 @@ impl<R: Read> std::fmt::Debug for ArchiveReader<R> {
 impl ArchiveReader<MaybeGzip<File>> {
     /// Opens an archive file, gzip or not (detected from its first bytes).
     pub fn open_file(path: &Path) -> Result<Self, FormatError> {
+        // The archive is the backup's root, chosen by the user: it may be
+        // a symlink or a pipe (`--archive -`); its content is all checked.
         let file = File::open(path).map_err(|source| FormatError::Filesystem {
             path: path.to_owned(),
             action: "open".to_owned(),
@@ -191,9 +194,16 @@ impl<R: Read> ArchiveReader<R> {
         };
         let mut prelude = Vec::new();
         let mut states = HashMap::new();
+        // Each prelude document is bounded by the frame reader; their sum
+        // by the small-file cap, since the whole prelude is kept.
+        let mut prelude_bytes: u64 = 0;
         loop {
             match frames.read_frame(&origin, true)? {
                 (offset, Frame::Document(document)) => {
+                    prelude_bytes = prelude_bytes.saturating_add(document.as_bytes().len() as u64);
+                    if prelude_bytes > MAX_SMALL_FILE_BYTES {
+                        return Err(corrupt(offset, "the prelude holds more than 16 MiB of metadata"));
+                    }
                     let entry = PreludeEntry::from_document(&document, &origin).map_err(|error| match error {
                         FormatError::CorruptArchive { origin, problem, .. } => FormatError::CorruptArchive {
                             origin,
@@ -202,6 +212,7 @@ impl<R: Read> ArchiveReader<R> {
                         },
                         other => other,
                     })?;
+                    entry.namespace.validate(&origin)?;
                     states.insert(entry.namespace.clone(), NamespaceState::default());
                     prelude.push(entry);
                 }
@@ -292,6 +303,7 @@ impl<R: Read> ArchiveReader<R> {
             let header =
                 NamespaceHeader::from_document(&document).map_err(|problem| self.corrupt(None, offset, problem))?;
             let namespace = header.namespace;
+            namespace.validate(&self.origin)?;
             let state = self.states.entry(namespace.clone()).or_default();
             if state.ended {
                 return Err(self.corrupt(Some(&namespace), offset, "namespace header after the namespace ended"));

@@ -5,7 +5,6 @@
 //! every element (recursively) can be located and decoded, so a corrupt
 //! dump is reported at the byte where it breaks instead of at restore time.
 
-use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read};
 use std::path::Path;
 
@@ -15,6 +14,7 @@ use flate2::read::MultiGzDecoder;
 
 use super::error::{FormatError, MAX_DOCUMENT_BYTES, MIN_DOCUMENT_BYTES, Origin};
 use super::names::Namespace;
+use super::open::open_regular;
 
 /// The length prefix archives use instead of a document to end a block.
 pub(crate) const TERMINATOR: u32 = 0xFFFF_FFFF;
@@ -158,20 +158,43 @@ impl<R: Read> FrameReader<R> {
             path: "(document)".to_owned(),
             source: Box::new(source),
         })?;
-        validate_elements(&document, "").map_err(|(path, source)| FormatError::MalformedDocument {
-            origin: origin.clone(),
-            offset: start,
-            path,
-            source: Box::new(source),
+        validate_elements(&document, "", 1).map_err(|invalid| match invalid {
+            Invalid::Element(path, source) => FormatError::MalformedDocument {
+                origin: origin.clone(),
+                offset: start,
+                path,
+                source: Box::new(source),
+            },
+            Invalid::TooDeep(path) => FormatError::TooDeep {
+                origin: origin.clone(),
+                offset: start,
+                path,
+                limit: MAX_NESTING_DEPTH,
+            },
         })?;
         Ok((start, Frame::Document(document)))
     }
 }
 
-/// Checks that every element of a document, at every depth, can be located
-/// and decoded. Strings are decoded leniently: the server stores what
-/// drivers send, and a dump must round-trip bytes, not judge UTF-8.
-fn validate_elements(document: &RawDocument, prefix: &str) -> Result<(), (String, bson::error::Error)> {
+/// The deepest nesting of documents and arrays accepted, the top-level
+/// document counting as level 1: MongoDB's own limit (the server refuses
+/// deeper documents on insert), and the bound that keeps the recursive
+/// validator's stack small whatever the input.
+pub const MAX_NESTING_DEPTH: usize = 100;
+
+/// Why a document failed validation.
+enum Invalid {
+    /// An element at this dotted path cannot be located or decoded.
+    Element(String, bson::error::Error),
+    /// The document or array at this dotted path is nested too deep.
+    TooDeep(String),
+}
+
+/// Checks that every element of a document, at every depth up to
+/// [`MAX_NESTING_DEPTH`], can be located and decoded; `depth` is the
+/// nesting level of `document`. Strings are decoded leniently: the server
+/// stores what drivers send, and a dump must round-trip bytes, not judge UTF-8.
+fn validate_elements(document: &RawDocument, prefix: &str, depth: usize) -> Result<(), Invalid> {
     let mut last_key = String::new();
     for element in document.iter_elements() {
         let element = element.map_err(|error| {
@@ -180,7 +203,7 @@ fn validate_elements(document: &RawDocument, prefix: &str) -> Result<(), (String
             } else {
                 format!("the element after `{last_key}`")
             };
-            (format!("{prefix}{place}"), error)
+            Invalid::Element(format!("{prefix}{place}"), error)
         })?;
         let key = element.key().as_str();
         let path = format!("{prefix}{key}");
@@ -190,16 +213,26 @@ fn validate_elements(document: &RawDocument, prefix: &str) -> Result<(), (String
             | ElementType::Symbol
             | ElementType::DbPointer
             | ElementType::JavaScriptCodeWithScope => {
-                element.value_utf8_lossy().map_err(|error| (path.clone(), error))?;
+                element
+                    .value_utf8_lossy()
+                    .map_err(|error| Invalid::Element(path.clone(), error))?;
             }
-            _ => match element.value().map_err(|error| (path.clone(), error))? {
-                RawBsonRef::Document(inner) => validate_elements(inner, &format!("{path}."))?,
-                RawBsonRef::Array(inner) => {
-                    let inner = RawDocument::from_bytes(inner.as_bytes()).map_err(|error| (path.clone(), error))?;
-                    validate_elements(inner, &format!("{path}."))?;
+            _ => {
+                let value = element.value().map_err(|error| Invalid::Element(path.clone(), error))?;
+                let inner = match value {
+                    RawBsonRef::Document(inner) => inner,
+                    RawBsonRef::Array(inner) => RawDocument::from_bytes(inner.as_bytes())
+                        .map_err(|error| Invalid::Element(path.clone(), error))?,
+                    _ => {
+                        last_key = key.to_owned();
+                        continue;
+                    }
+                };
+                if depth >= MAX_NESTING_DEPTH {
+                    return Err(Invalid::TooDeep(path));
                 }
-                _ => {}
-            },
+                validate_elements(inner, &format!("{path}."), depth + 1)?;
+            }
         }
         last_key = key.to_owned();
     }
@@ -276,11 +309,7 @@ impl BsonStream<Box<dyn Read + Send>> {
     /// Opens a `.bson` or `.bson.gz` file (gzip is chosen by the `.gz`
     /// extension, as mongorestore does).
     pub fn open_file(path: &Path, namespace: Option<Namespace>) -> Result<Self, FormatError> {
-        let file = File::open(path).map_err(|source| FormatError::Filesystem {
-            path: path.to_owned(),
-            action: "open".to_owned(),
-            source,
-        })?;
+        let file = open_regular(path)?;
         let origin = Origin {
             file: Some(path.to_owned()),
             namespace,
@@ -425,6 +454,31 @@ mod tests {
             "{error}"
         );
         assert!(std::error::Error::source(&error).is_some());
+    }
+
+    /// A document nested `levels` deep: `{a: {a: ... {} }}`.
+    fn nested(levels: usize) -> Vec<u8> {
+        let mut document = rawdoc! {};
+        for _ in 1..levels {
+            document = rawdoc! { "a": document };
+        }
+        document.into_bytes()
+    }
+
+    #[test]
+    fn nesting_is_bounded_at_mongodb_s_limit() {
+        assert_eq!(read_all(&nested(MAX_NESTING_DEPTH)).unwrap().len(), 1);
+        let error = read_all(&nested(MAX_NESTING_DEPTH + 1)).unwrap_err();
+        let path = vec!["a"; MAX_NESTING_DEPTH].join(".");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "file dump/db/c.bson (namespace db.c): document at offset 0 nests deeper than 100 levels at {path}"
+            )
+        );
+        // 4,000 levels (the 32 KB file) end in the same error, not a stack overflow.
+        let error = read_all(&nested(4000)).unwrap_err();
+        assert!(matches!(error, FormatError::TooDeep { limit: 100, .. }), "{error:?}");
     }
 
     #[test]

@@ -5,17 +5,17 @@
 //! folder, as a runbook's `mongorestore --db X path/X/` passes it.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{BufReader, Read};
+use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
 use super::bson_stream::BsonStream;
 use super::error::{FormatError, Origin};
 use super::metadata::CollectionMetadata;
 use super::names::{Namespace, is_truncated_stem, unescape_collection_name};
+use super::open::{describe_file_type, read_small_file};
 
 /// Suffix of files the directory writer has not finished; readers skip them.
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -133,7 +133,16 @@ fn list_folder(path: &Path) -> Result<Vec<(String, PathBuf, bool)>, FormatError>
     let mut entries = Vec::new();
     for entry in fs::read_dir(path).map_err(listing_error)? {
         let entry = entry.map_err(listing_error)?;
-        let is_dir = entry.file_type().map_err(listing_error)?.is_dir();
+        // `DirEntry::file_type` does not follow symlinks: a symlink, device,
+        // FIFO or socket anywhere in a dump is refused by name, never read.
+        let kind = entry.file_type().map_err(listing_error)?;
+        if !kind.is_dir() && !kind.is_file() {
+            return Err(FormatError::NotRegular {
+                path: entry.path(),
+                kind: describe_file_type(kind),
+            });
+        }
+        let is_dir = kind.is_dir();
         // Names that are not UTF-8 cannot be mongodump's (it escapes).
         if let Ok(name) = entry.file_name().into_string() {
             entries.push((name, entry.path(), is_dir));
@@ -164,13 +173,13 @@ impl DumpDirectory {
                 .ok()
                 .and_then(|full| full.file_name().map(|name| name.to_string_lossy().into_owned()))
                 .unwrap_or_default();
-            databases.push(read_database(name, &root, &entries)?);
+            databases.push(read_database(name, &root, &entries, true)?);
         } else {
             for (name, path, is_dir) in &entries {
                 if *is_dir {
                     let inner = list_folder(path)?;
                     if holds_collections(&inner, false) {
-                        databases.push(read_database(name.clone(), path, &inner)?);
+                        databases.push(read_database(name.clone(), path, &inner, false)?);
                     }
                 } else if name == "oplog.bson" || name == "oplog.bson.gz" {
                     oplog_file = Some(path.clone());
@@ -224,7 +233,14 @@ impl DumpDirectory {
     }
 }
 
-fn read_database(name: String, path: &Path, entries: &[(String, PathBuf, bool)]) -> Result<DumpDatabase, FormatError> {
+/// Lists one database folder; `database_level` when it was given directly,
+/// so its folder name is not checked as a database name.
+fn read_database(
+    name: String,
+    path: &Path,
+    entries: &[(String, PathBuf, bool)],
+    database_level: bool,
+) -> Result<DumpDatabase, FormatError> {
     // Keyed by the escaped stem so a collection's two files meet.
     let mut by_stem: BTreeMap<&str, (Option<PathBuf>, Option<PathBuf>)> = BTreeMap::new();
     for (file_name, file_path, is_dir) in entries {
@@ -257,8 +273,15 @@ fn read_database(name: String, path: &Path, entries: &[(String, PathBuf, bool)])
         } else {
             unescape_collection_name(stem)?
         };
+        let namespace = Namespace::new(name.clone(), collection_name);
+        let origin = Origin::file(path.join(stem));
+        if database_level {
+            namespace.validate_collection(&origin)?;
+        } else {
+            namespace.validate(&origin)?;
+        }
         collections.push(DumpCollection {
-            namespace: Namespace::new(name.clone(), collection_name),
+            namespace,
             bson_file,
             metadata_file,
         });
@@ -269,32 +292,6 @@ fn read_database(name: String, path: &Path, entries: &[(String, PathBuf, bool)])
         path: path.to_owned(),
         collections,
     })
-}
-
-/// Reads a whole small file, gunzipping `.gz` files.
-fn read_small_file(path: &Path) -> Result<Vec<u8>, FormatError> {
-    let file = File::open(path).map_err(|source| FormatError::Filesystem {
-        path: path.to_owned(),
-        action: "open".to_owned(),
-        source,
-    })?;
-    let mut bytes = Vec::new();
-    let compressed = path.extension().is_some_and(|extension| extension == "gz");
-    let result = if compressed {
-        MultiGzDecoder::new(BufReader::new(file)).read_to_end(&mut bytes)
-    } else {
-        BufReader::new(file).read_to_end(&mut bytes)
-    };
-    result.map_err(|source| {
-        let origin = Origin::file(path);
-        let offset = bytes.len() as u64;
-        if compressed {
-            FormatError::Gzip { origin, offset, source }
-        } else {
-            FormatError::Io { origin, offset, source }
-        }
-    })?;
-    Ok(bytes)
 }
 
 /// Reads a `.metadata.json[.gz]` file.
@@ -314,7 +311,7 @@ pub fn read_metadata_file(
 fn read_prelude(folder: &Path) -> Result<Option<DumpPrelude>, FormatError> {
     for name in ["prelude.json", "prelude.json.gz"] {
         let path = folder.join(name);
-        if path.is_file() {
+        if path.symlink_metadata().is_ok() {
             let bytes = read_small_file(&path)?;
             let prelude = serde_json::from_slice(&bytes).map_err(|source| FormatError::Prelude { path, source })?;
             return Ok(Some(prelude));

@@ -207,6 +207,48 @@ pub enum FormatError {
         #[source]
         source: std::io::Error,
     },
+    /// A member of a backup is not a regular file or folder (a symlink, a
+    /// device, a FIFO, a socket): it is never opened through.
+    #[error("{path}: is a {kind}; a backup holds only regular files and folders")]
+    NotRegular {
+        /// The member.
+        path: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// A small file (metadata, prelude, manifest) holds more than its cap
+    /// once decompressed.
+    #[error("{path}: holds more than {limit} bytes, the most this file may hold")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap, in decompressed bytes.
+        limit: u64,
+    },
+    /// A document nests documents or arrays deeper than MongoDB allows.
+    #[error("{origin}: document at offset {offset} nests deeper than {limit} levels at {path}")]
+    TooDeep {
+        /// Where the bytes come from.
+        origin: Origin,
+        /// Byte offset of the document.
+        offset: u64,
+        /// Dotted path of the element at the first level too deep.
+        path: String,
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
+    /// A database or collection name breaks MongoDB's naming rules.
+    #[error("{origin}: {what} name `{name}` is invalid: {problem}")]
+    InvalidName {
+        /// Where the name was read.
+        origin: Origin,
+        /// `database` or `collection`.
+        what: &'static str,
+        /// The name, escaped for display.
+        name: Box<str>,
+        /// The rule it breaks.
+        problem: &'static str,
+    },
     /// The `prelude.json` of a dump directory is not what mongodump writes.
     #[error("{path}: invalid prelude.json")]
     Prelude {

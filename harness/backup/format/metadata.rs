@@ -63,6 +63,29 @@ pub struct CollectionMetadata {
     pub uuid: Option<String>,
 }
 
+/// Collection options `create` accepts and `listCollections` reports, from
+/// MongoDB's `create` command reference (8.0): capped collections, storage
+/// and index defaults, validation, views, collation, time series, TTL and
+/// clustered collections, change stream images, queryable encryption.
+pub const KNOWN_CREATE_OPTIONS: &[&str] = &[
+    "capped",
+    "size",
+    "max",
+    "storageEngine",
+    "validator",
+    "validationLevel",
+    "validationAction",
+    "indexOptionDefaults",
+    "viewOn",
+    "pipeline",
+    "collation",
+    "timeseries",
+    "expireAfterSeconds",
+    "clusteredIndex",
+    "changeStreamPreAndPostImages",
+    "encryptedFields",
+];
+
 impl CollectionMetadata {
     /// Metadata of a regular collection with only the `_id` index, as a
     /// server creates it.
@@ -139,6 +162,41 @@ impl CollectionMetadata {
             }
         }
         Ok(Some(metadata))
+    }
+
+    /// The options that may reach a `create` command: those MongoDB's
+    /// `create` documents and `listCollections` reports
+    /// ([`KNOWN_CREATE_OPTIONS`]), in their order. Anything else (`create`
+    /// itself, `$db`, any key starting with `$`, an unknown key) is left out,
+    /// so a hostile metadata file can neither rename the collection nor
+    /// steer the command; [`CollectionMetadata::dropped_options`] names them.
+    pub fn create_options(&self) -> Document {
+        self.options
+            .iter()
+            .filter(|(key, _)| KNOWN_CREATE_OPTIONS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+
+    /// The option names [`CollectionMetadata::create_options`] leaves out,
+    /// for a finding.
+    pub fn dropped_options(&self) -> Vec<String> {
+        self.options
+            .keys()
+            .filter(|key| !KNOWN_CREATE_OPTIONS.contains(&key.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// The finding for the options left out, `None` when there are none.
+    pub fn dropped_options_finding(&self) -> Option<String> {
+        let dropped = self.dropped_options();
+        (!dropped.is_empty()).then(|| {
+            format!(
+                "metadata options {} are not collection options; a restore leaves them out",
+                dropped.join(", ")
+            )
+        })
     }
 
     /// The metadata as mongodump writes it, byte for byte.
@@ -220,6 +278,19 @@ mod tests {
             metadata.to_json(&Origin::default()).unwrap(),
             r#"{"options":{"capped":true,"size":{"$numberInt":"4096"},"collation":{"locale":"fr","strength":{"$numberDouble":"1.5"}}},"indexes":[],"collectionName":"c"}"#
         );
+    }
+
+    #[test]
+    fn only_known_options_reach_create() {
+        let text = br#"{"options":{"create":"hijacked","$db":"admin","capped":true,"size":4096,"validator":{"$jsonSchema":{}},"x":1},"indexes":[],"collectionName":"c"}"#;
+        let metadata = CollectionMetadata::from_json(text, &Origin::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            metadata.create_options(),
+            doc! { "capped": true, "size": 4096, "validator": { "$jsonSchema": {} } }
+        );
+        assert_eq!(metadata.dropped_options(), ["create", "$db", "x"]);
     }
 
     #[test]

@@ -22,17 +22,19 @@ mod error;
 mod extended_json;
 mod metadata;
 mod names;
+mod open;
 
 pub use archive::{ARCHIVE_FORMAT_VERSION, ARCHIVE_MAGIC, ArchiveHeader, NamespaceSummary, PreludeEntry};
 pub use archive_reader::{ArchiveEvent, ArchiveReader, ArchiveVisitor, MaybeGzip, VisitorError, read_archive, visit};
 pub use archive_writer::ArchiveWriter;
-pub use bson_stream::{BsonStream, StreamedDocument};
+pub use bson_stream::{BsonStream, MAX_NESTING_DEPTH, StreamedDocument};
 pub use crc64::Crc64;
 pub use directory::{DumpCollection, DumpDatabase, DumpDirectory, DumpPrelude, PARTIAL_SUFFIX, read_metadata_file};
 pub use directory_writer::{CollectionWriter, DirectoryWriter, WrittenCollection};
 pub use error::{FormatError, MAX_DOCUMENT_BYTES, MIN_DOCUMENT_BYTES, Origin};
-pub use metadata::{CollectionKind, CollectionMetadata};
+pub use metadata::{CollectionKind, CollectionMetadata, KNOWN_CREATE_OPTIONS};
 pub use names::{
-    MAX_ESCAPED_NAME_BYTES, Namespace, collection_file_stem, escape_collection_name, is_truncated_stem,
-    unescape_collection_name,
+    MAX_DATABASE_NAME_BYTES, MAX_ESCAPED_NAME_BYTES, MAX_NAMESPACE_BYTES, Namespace, check_collection_name,
+    check_database_name, collection_file_stem, escape_collection_name, is_truncated_stem, unescape_collection_name,
 };
+pub use open::{MAX_SMALL_FILE_BYTES, describe_file_type, open_regular, read_capped, read_small_file};

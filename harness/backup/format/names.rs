@@ -11,7 +11,7 @@ use std::fmt;
 use sha1::{Digest, Sha1};
 
 use super::base64;
-use super::error::FormatError;
+use super::error::{FormatError, Origin};
 
 /// Longest escaped name mongodump writes before it truncates and hashes.
 pub const MAX_ESCAPED_NAME_BYTES: usize = 238;
@@ -126,6 +126,108 @@ pub fn unescape_collection_name(stem: &str) -> Result<String, FormatError> {
     String::from_utf8(decoded).map_err(|error| invalid(format!("not utf-8 once unescaped ({error})")))
 }
 
+/// The longest database name MongoDB accepts, in bytes.
+pub const MAX_DATABASE_NAME_BYTES: usize = 63;
+
+/// The longest namespace (`database.collection`) MongoDB accepts, in bytes.
+pub const MAX_NAMESPACE_BYTES: usize = 255;
+
+/// Bytes MongoDB refuses in a database name (on Unix and Windows alike, so
+/// a dump moves between them): a path separator, `.`, and shell or
+/// namespace specials.
+const FORBIDDEN_DATABASE_BYTES: &[u8] = b"/\\. \"$*<>:|?\0";
+
+/// `system.` collections a dump may hold: users, roles and the auth schema
+/// version in `admin`, stored JavaScript, view definitions, the profiler,
+/// and the buckets of time-series collections.
+const KNOWN_SYSTEM_COLLECTIONS: &[&str] = &[
+    "system.users",
+    "system.roles",
+    "system.version",
+    "system.new_users",
+    "system.backup_users",
+    "system.js",
+    "system.views",
+    "system.profile",
+];
+
+/// Checks a database name by MongoDB's rules; the problem names the rule.
+pub fn check_database_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("it is empty");
+    }
+    if name.len() > MAX_DATABASE_NAME_BYTES {
+        return Err("it is longer than 63 bytes");
+    }
+    if name.bytes().any(|byte| FORBIDDEN_DATABASE_BYTES.contains(&byte)) {
+        return Err("it holds one of / \\ . space \" $ * < > : | ? or NUL");
+    }
+    Ok(())
+}
+
+/// Checks a collection name by MongoDB's rules; the problem names the rule.
+/// `$` is refused except in the legacy `oplog.$main`; `system.` names only
+/// for the collections a dump may legitimately hold.
+pub fn check_collection_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("it is empty");
+    }
+    if name.contains('\0') {
+        return Err("it holds a NUL byte");
+    }
+    if name.contains('$') && name != "oplog.$main" {
+        return Err("it holds `$`");
+    }
+    if name.starts_with("system.")
+        && !KNOWN_SYSTEM_COLLECTIONS.contains(&name)
+        && name.strip_prefix("system.buckets.").is_none_or(str::is_empty)
+    {
+        return Err("it starts with `system.` but is not a system collection a dump holds");
+    }
+    Ok(())
+}
+
+impl Namespace {
+    /// Checks both names and the namespace's length by MongoDB's rules,
+    /// naming `origin` and the bad name in the error.
+    pub fn validate(&self, origin: &Origin) -> Result<(), FormatError> {
+        Self::validate_database(&self.database, origin)?;
+        self.validate_collection(origin)
+    }
+
+    /// Checks the database name alone (a dump's `--db` before any path is
+    /// joined), naming `origin` in the error.
+    pub fn validate_database(database: &str, origin: &Origin) -> Result<(), FormatError> {
+        check_database_name(database).map_err(|problem| invalid_name(origin, "database", database, problem))
+    }
+
+    /// Checks the collection name and the namespace's length only: for a
+    /// database folder given directly, whose folder name is not the
+    /// database's (`mongorestore --db X path/folder/`).
+    pub fn validate_collection(&self, origin: &Origin) -> Result<(), FormatError> {
+        check_collection_name(&self.collection)
+            .map_err(|problem| invalid_name(origin, "collection", &self.collection, problem))?;
+        if self.database.len() + 1 + self.collection.len() > MAX_NAMESPACE_BYTES {
+            return Err(invalid_name(
+                origin,
+                "collection",
+                &self.collection,
+                "the namespace is longer than 255 bytes",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn invalid_name(origin: &Origin, what: &'static str, name: &str, problem: &'static str) -> FormatError {
+    FormatError::InvalidName {
+        origin: origin.clone(),
+        what,
+        name: name.escape_debug().to_string().into_boxed_str(),
+        problem,
+    }
+}
+
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),
@@ -138,6 +240,43 @@ fn hex_value(byte: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_follow_mongodb_rules() {
+        for good in ["app", "my-db_1", "ünï"] {
+            assert_eq!(check_database_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "../x", "/abs", "a.b", "a b", "a$b", "a\0b", &"d".repeat(64)] {
+            assert!(check_database_name(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "users",
+            "with/slash",
+            "a.b.c",
+            "system.js",
+            "system.buckets.weather",
+            "oplog.$main",
+        ] {
+            assert_eq!(check_collection_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "$cmd", "a\0", "system.", "system.other", "system.buckets."] {
+            assert!(check_collection_name(bad).is_err(), "{bad:?}");
+        }
+        let error = Namespace::new("../../tmp/x", "c")
+            .validate(&Origin::file("a.archive"))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "file a.archive: database name `../../tmp/x` is invalid: it holds one of / \\ . space \" $ * < > : | ? or NUL"
+        );
+        let long = Namespace::new("d".repeat(63), "c".repeat(200));
+        assert!(
+            long.validate(&Origin::default())
+                .unwrap_err()
+                .to_string()
+                .contains("longer than 255")
+        );
+    }
 
     #[test]
     fn escapes_like_query_escape() {

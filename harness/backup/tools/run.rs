@@ -2,7 +2,7 @@
 //! in a `--config` file, the process, the shown command line), then what
 //! each makes of the result.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use crate::backup::engine::{BackupLocation, DumpOutcome, DumpRequest, EngineInfo
 use crate::backup::locate::locate;
 use crate::process::{CommandExit, EnvBuilder, ProcessRun, run_process};
 use crate::progress::ProgressSink;
-use crate::uri::{MongoUri, Scrubber};
+use crate::uri::MongoUri;
 
 /// The last few lines of `output`, for an error message.
 fn tail(output: &str) -> String {
@@ -177,27 +177,6 @@ pub async fn dump(
     })
 }
 
-/// The dump folder inside an extracted `.tar.gz`: the first folder, breadth
-/// first, that `locate` accepts.
-fn find_dump_folder(root: &Path, depth: usize) -> Option<BackupLocation> {
-    if let Ok(location @ BackupLocation::Directory { .. }) = locate(root) {
-        return Some(location);
-    }
-    if depth == 0 {
-        return None;
-    }
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(root)
-        .ok()?
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .map(|entry| entry.path())
-        .collect();
-    folders.sort();
-    folders
-        .into_iter()
-        .find_map(|folder| find_dump_folder(&folder, depth - 1))
-}
-
 /// Runs mongorestore for `request` (extracting a `.tar.gz` first).
 ///
 /// A run that fails only in creating indexes (mongorestore exits 1 with
@@ -220,26 +199,13 @@ pub async fn restore(
             path: path.clone(),
             problem,
         };
-        let folder = tempfile::Builder::new()
-            .prefix("drdrill-restore-")
-            .tempdir()
-            .map_err(|error| extract_error(error.to_string()))?;
-        let run = run_process(
-            OsStr::new("tar"),
-            &["-xzf".into(), path.into(), "-C".into(), folder.path().into()],
-            &[],
-            None,
-            timeout,
-            &Scrubber::default(),
-        )
-        .await
-        .map_err(|error| extract_error(format!("cannot run tar: {error}")))?;
-        if !run.exit.is_success() {
-            return Err(extract_error(format!("tar {:?}: {}", run.exit, tail(&run.output))));
-        }
-        request.source =
-            find_dump_folder(folder.path(), 3).ok_or_else(|| extract_error("it holds no dump folder".to_owned()))?;
-        _extracted = Some(folder);
+        let archive = path.clone();
+        let extracted = tokio::task::spawn_blocking(move || crate::backup::extract::extract_dump(&archive))
+            .await
+            .map_err(|error| extract_error(error.to_string()))?
+            .map_err(|error| extract_error(crate::backup::verify::chain(&error)))?;
+        request.source = extracted.location;
+        _extracted = Some(extracted.folder);
     }
     let command = restore_command(&request, mongorestore)?;
     let tool = ToolRun::new(Tool::Mongorestore, &request.uri, work_dir, timeout);

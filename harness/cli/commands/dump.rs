@@ -70,6 +70,12 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
             collections.get_or_insert_with(Vec::new).push(collection);
         }
     }
+    // Before any engine joins the name onto a path.
+    if let Some(database) = &database
+        && let Err(problem) = drdrill::backup::format::check_database_name(database)
+    {
+        anyhow::bail!("database name `{}` is invalid: {problem}", database.escape_debug());
+    }
     let exclude: Vec<String> = args
         .ns_exclude
         .iter()

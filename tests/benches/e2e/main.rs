@@ -7,11 +7,15 @@
 //! `cargo bench --bench e2e`; sizes from `DRDRILL_BENCH_DOCS` (default
 //! 100,000; 0 skips), `DRDRILL_BENCH_RSS_DOCS` (default 1,000,000; 0 skips),
 //! `DRDRILL_BENCH_RSS_BACKEND` (`sqlite` or `postgresql`) and
-//! `DRDRILL_BENCH_ROUNDS` (default 3).
+//! `DRDRILL_BENCH_ROUNDS` (default 3); peak memory of `verify-backup` and
+//! `restore --dryRun` (no server) on `DRDRILL_BENCH_SORT_MB` (default 300;
+//! 0 skips) of documents in descending `_id` order and on the genuine
+//! fixtures.
 
 mod machine;
 mod operations;
 mod peak_memory;
+mod reader_memory;
 mod settings;
 mod side_by_side;
 mod table;
@@ -42,6 +46,15 @@ const SEED: u64 = 20_260_101;
 const TOOLS_TIMEOUT: Duration = Duration::from_secs(3600);
 
 fn main() -> ExitCode {
+    if let Ok(request) = std::env::var(reader_memory::READER_CHILD_VARIABLE) {
+        return match reader_memory::child_main(&request) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("bench reader child {request}: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Ok(operation) = std::env::var(CHILD_VARIABLE) {
         return match peak_memory::child_main(&operation) {
             Ok(()) => ExitCode::SUCCESS,
@@ -124,6 +137,12 @@ async fn run(settings: &Settings, scratch: &Path) -> anyhow::Result<Vec<Row>> {
         })
         .await?;
     }
+    let scratch = scratch.to_owned();
+    rows = tokio::task::spawn_blocking(move || {
+        reader_memory::reader_benches(&scratch, &mut rows)?;
+        anyhow::Ok(rows)
+    })
+    .await??;
     Ok(rows)
 }
 

@@ -113,20 +113,23 @@ fn run_child(mut command: Command) -> anyhow::Result<ChildPeak> {
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         anyhow::bail!("child {pid} failed (wait status {status}); its output: {stdout}");
     }
-    let reported = |key: &str| -> anyhow::Result<u64> {
-        Ok(stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(key))
-            .ok_or_else(|| anyhow::anyhow!("child {pid} did not report {key}: {stdout}"))?
-            .trim()
-            .parse()?)
-    };
+    let reported = |key: &str| reported(&stdout, key).map_err(|error| anyhow::anyhow!("child {pid}: {error}"));
     Ok(ChildPeak {
         peak_kilobytes: reported("peak_kilobytes ")?,
         // Linux reports ru_maxrss in kilobytes.
         wait4_max_rss_kilobytes: u64::try_from(usage.ru_maxrss)?,
         documents: reported("documents ")?,
     })
+}
+
+/// The number a child printed after `key` (`documents `, `peak_kilobytes `).
+pub fn reported(stdout: &str, key: &str) -> anyhow::Result<u64> {
+    Ok(stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(key))
+        .ok_or_else(|| anyhow::anyhow!("did not report {key}: {stdout}"))?
+        .trim()
+        .parse()?)
 }
 
 /// The child's whole life: one operation, its document count on stdout.
@@ -169,7 +172,7 @@ pub fn child_main(operation: &str) -> anyhow::Result<()> {
 }
 
 /// `VmHWM` of this process, kilobytes.
-fn own_peak_kilobytes() -> anyhow::Result<u64> {
+pub fn own_peak_kilobytes() -> anyhow::Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     let line = status
         .lines()
