@@ -23,3 +23,35 @@ fn an_archive_path_after_a_space_names_the_equals_form() {
     assert!(stderr.contains(&format!("write `--archive={archive}`")), "{stderr}");
     assert!(!folder.path().join("x.archive.gz").exists(), "nothing may be written");
 }
+
+#[test]
+fn a_dump_against_a_closed_port_ends_in_one_line_within_the_timeout() {
+    let port = drdrill::provider::ready::free_port().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("dump");
+    let started = std::time::Instant::now();
+    let output = ctx::run_drdrill(&[
+        "dump",
+        "--host",
+        &format!("127.0.0.1:{port}"),
+        "--db",
+        "shepherd_cms",
+        "-o",
+        out.to_str().unwrap(),
+        "--connect-timeout",
+        "2s",
+    ]);
+    let elapsed = started.elapsed();
+    let (stdout, stderr) = text(&output);
+    assert_ne!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].ends_with(&format!("127.0.0.1:{port}: connection refused")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Topology"), "{stderr}");
+    // The documented timeout, plus the time to start a process.
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    assert!(!out.exists(), "nothing may be written");
+}

@@ -61,6 +61,7 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
     }
     args.connection.check_engine()?;
     let uri = args.connection.resolve()?;
+    args.connection.check_reachable(&uri).await?;
     let mut database = args.db.clone();
     let mut collections: Option<Vec<String>> = args.collection.clone().map(|collection| vec![collection]);
     for include in &args.ns_include {
@@ -206,6 +207,14 @@ pub struct ConnectionArgs {
     /// Which backup engine runs: `auto` picks the real tools when on PATH, else the builtin engine.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
     pub engine: EngineChoice,
+    /// How long to wait for the server before giving up, e.g. `5s`, `1m`
+    /// (default 5 s, or the URI's serverSelectionTimeoutMS).
+    #[arg(long = "connect-timeout", value_parser = parse_timeout)]
+    pub connect_timeout: Option<std::time::Duration>,
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, drdrill::scenario::duration::DurationError> {
+    drdrill::scenario::duration::parse_duration(text)
 }
 
 impl ConnectionArgs {
@@ -221,6 +230,13 @@ impl ConnectionArgs {
             (None, port) => format!("{host}:{}", port.unwrap_or(27017)),
         };
         Ok(MongoUri::parse(&format!("mongodb://{address}/?directConnection=true"))?)
+    }
+
+    /// Checks that the server answers within the timeout, so an unreachable
+    /// server is one line naming each address and what happened there,
+    /// before any engine starts.
+    pub async fn check_reachable(&self, uri: &MongoUri) -> anyhow::Result<()> {
+        super::connect_within(uri.expose_secret(), self.connect_timeout).await.map(|_| ())
     }
 
     /// Refuses engines that cannot serve this command.

@@ -48,18 +48,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// Connects to `uri` and checks that the server answers, so that every
 /// command fails with one clear line on an unreachable or malformed URI.
 pub async fn connect(uri: &str) -> anyhow::Result<(drdrill::uri::MongoUri, mongodb::Client)> {
-    use anyhow::Context;
-    use drdrill::connect::{ConnectProfile, client};
+    connect_within(uri, None).await
+}
+
+/// [`connect`] within `timeout` (default: the command profile's 5 s, or the
+/// URI's `serverSelectionTimeoutMS`). The failure is one line: the URI, each
+/// address tried and what happened there.
+pub async fn connect_within(
+    uri: &str,
+    timeout: Option<std::time::Duration>,
+) -> anyhow::Result<(drdrill::uri::MongoUri, mongodb::Client)> {
+    use drdrill::connect::{ConnectProfile, client_within, explain};
     let uri = drdrill::uri::MongoUri::parse(uri)?;
     // The driver's messages may quote the string: they are scrubbed of it
     // and of its password before they are shown.
     let scrubber = uri.scrubber();
-    let client = client(uri.expose_secret(), ConnectProfile::Command)
+    let client = client_within(uri.expose_secret(), ConnectProfile::Command, timeout)
         .await
         .map_err(|error| anyhow::anyhow!("malformed URI {uri}: {}", scrubber.scrub(&error.to_string())))?;
-    drdrill::provider::ready::hello(&client)
-        .await
-        .map_err(|error| anyhow::anyhow!("{}", scrubber.scrub(&error.to_string())))
-        .with_context(|| format!("cannot reach {uri}"))?;
+    if let Err(error) = drdrill::provider::ready::hello(&client).await {
+        anyhow::bail!("cannot reach {uri}: {}", scrubber.scrub(&explain(&error)));
+    }
     Ok((uri, client))
 }

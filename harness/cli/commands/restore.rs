@@ -67,6 +67,9 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
     let uri = args.connection.resolve()?;
     let mut collections: Option<Vec<String>> = None;
     archive_arg::check(args.archive.as_deref(), args.path.as_deref(), Direction::Read)?;
+    if !args.dry_run {
+        args.connection.check_reachable(&uri).await?;
+    }
     let source = match (&args.archive, &args.path) {
         (Some(path), _) => BackupLocation::Archive {
             path: archive_arg::stream_path(path, Direction::Read),
