@@ -269,6 +269,7 @@ mod tests {
             host: Some("mongo-primary:27018".into()),
             port: None,
             engine: EngineChoice::Auto,
+            connect_timeout: None,
         };
         assert_eq!(
             args.resolve().unwrap().redacted(),
