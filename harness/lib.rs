@@ -18,6 +18,7 @@ pub mod backup;
 pub mod checksum;
 pub mod connect;
 pub mod dataset;
+pub mod lint;
 pub mod measure;
 pub mod progress;
 pub mod process;

@@ -47,6 +47,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files and report every problem with file, line and column (exit 2 when any).
     Validate(ValidateArgs),
+    /// Lint backup scripts, manifests, compose files and runbooks for steps that will fail or lie (exit 1 on a finding).
+    Lint(super::commands::lint::LintArgs),
 }
 
 /// `drdrill run`.

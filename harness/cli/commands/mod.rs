@@ -5,6 +5,7 @@ mod checksum;
 mod clean;
 mod compare;
 mod doctor;
+pub mod lint;
 pub mod dump;
 pub mod images;
 pub mod restore;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Doctor(args) => doctor::run(args.json, quiet).await,
         Command::Run(args) => run::run(args, quiet).await,
         Command::Validate(args) => validate::run(args.files, args.json).await,
+        Command::Lint(args) => lint::run(args).await,
     }
 }
 
