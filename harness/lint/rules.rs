@@ -311,8 +311,8 @@ fn sets_option(script: &Script, short: char, long: &str) -> Option<(usize, usize
         let found = is_set
             && words.iter().enumerate().skip(1).any(|(index, word)| {
                 let value = word.value.as_str();
-                (value.starts_with('-') && !value.starts_with("--") && value[1..].contains(short) && short != 'o')
-                    || (matches!(value, "-o" | "+o") && words.get(index + 1).is_some_and(|next| next.value == long))
+                (value.starts_with('-') && !value.starts_with("--") && value[1..].contains(short))
+                    || (value.starts_with('-') && value.ends_with('o') && words.get(index + 1).is_some_and(|next| next.value == long))
             });
         found.then(|| command.position())
     })
