@@ -11,6 +11,7 @@ mod drills;
 mod engines;
 mod format;
 mod hostile;
+mod lint;
 mod messages;
 mod provider;
 mod reports;
