@@ -10,7 +10,8 @@ use super::yaml::Node;
 
 /// Whether a file name is a compose file's (`docker-compose*.y*ml`, `compose*.y*ml`).
 pub fn is_compose_name(name: &str) -> bool {
-    (name.starts_with("docker-compose") || name.starts_with("compose")) && (name.ends_with(".yml") || name.ends_with(".yaml"))
+    (name.starts_with("docker-compose") || name.starts_with("compose"))
+        && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
 fn services(document: &Node) -> Vec<(&str, &Node)> {
@@ -52,7 +53,10 @@ pub fn collect_volumes(document: &Node, volumes: &mut KnownVolumes) {
 pub fn check(document: &Node, volumes: &KnownVolumes) -> Vec<Spot> {
     let mut spots = Vec::new();
     for (name, service) in services(document) {
-        let place = Place::Container { name: name.to_string(), mounts: mounts(service) };
+        let place = Place::Container {
+            name: name.to_string(),
+            mounts: mounts(service),
+        };
         let mut argv = service.get("entrypoint").map(Node::items).unwrap_or_default();
         argv.extend(service.get("command").map(Node::items).unwrap_or_default());
         let script: Script = match argv.as_slice() {

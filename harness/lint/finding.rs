@@ -118,7 +118,12 @@ pub struct Spot {
 impl Spot {
     /// A finding of `rule` at `position`.
     pub fn new(rule: Rule, position: (usize, usize), message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self { rule, position, message: message.into(), hint: hint.into() }
+        Self {
+            rule,
+            position,
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     /// The finding, placed in `file`.

@@ -55,14 +55,22 @@ pub struct LintReport {
 }
 
 fn read(path: &Path) -> Result<String, LintError> {
-    let bytes = std::fs::read(path).map_err(|source| LintError::Read { path: path.to_path_buf(), source })?;
-    String::from_utf8(bytes).map_err(|_| LintError::NotText { path: path.to_path_buf() })
+    let bytes = std::fs::read(path).map_err(|source| LintError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| LintError::NotText {
+        path: path.to_path_buf(),
+    })
 }
 
 /// What `path` (with text `text`) is, or `None` when it is none of the kinds.
 pub fn classify(path: &Path, text: &str) -> Option<InputKind> {
     let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-    let extension = path.extension().and_then(|extension| extension.to_str()).unwrap_or_default();
+    let extension = path
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .unwrap_or_default();
     if compose::is_compose_name(name) {
         return Some(InputKind::Compose);
     }
@@ -76,21 +84,36 @@ pub fn classify(path: &Path, text: &str) -> Option<InputKind> {
         _ => {}
     }
     let shebang = text.lines().next().filter(|line| line.starts_with("#!"))?;
-    let interpreter = shebang.split_whitespace().find(|word| !word.ends_with("env") && !word.starts_with('-'))?;
-    matches!(interpreter.rsplit('/').next(), Some("sh" | "bash" | "dash" | "ash" | "zsh" | "ksh")).then_some(InputKind::Shell)
+    let interpreter = shebang
+        .split_whitespace()
+        .find(|word| !word.ends_with("env") && !word.starts_with('-'))?;
+    matches!(
+        interpreter.rsplit('/').next(),
+        Some("sh" | "bash" | "dash" | "ash" | "zsh" | "ksh")
+    )
+    .then_some(InputKind::Shell)
 }
 
 fn walk(path: &Path, found: &mut Vec<PathBuf>) -> Result<(), LintError> {
-    let metadata = std::fs::metadata(path).map_err(|source| LintError::Read { path: path.to_path_buf(), source })?;
+    let metadata = std::fs::metadata(path).map_err(|source| LintError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if !metadata.is_dir() {
         found.push(path.to_path_buf());
         return Ok(());
     }
-    let entries = std::fs::read_dir(path).map_err(|source| LintError::Read { path: path.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(path).map_err(|source| LintError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut children: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
     children.sort();
     for child in children {
-        let hidden = child.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with('.'));
+        let hidden = child
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with('.'));
         if !hidden {
             walk(&child, found)?;
         }
@@ -148,13 +171,17 @@ pub fn lint_paths(paths: &[PathBuf]) -> Result<LintReport, LintError> {
     let mut volumes = KnownVolumes::new();
     for (_, kind, text) in &inputs {
         if *kind == InputKind::Compose {
-            yaml::parse_documents(text, 1).iter().for_each(|document| compose::collect_volumes(document, &mut volumes));
+            yaml::parse_documents(text, 1)
+                .iter()
+                .for_each(|document| compose::collect_volumes(document, &mut volumes));
         }
     }
     for (path, kind, text) in inputs {
         let mut spots = lint_text(kind, &text, &volumes);
         spots.sort_by_key(|spot| spot.position);
-        report.findings.extend(spots.into_iter().map(|spot| spot.in_file(&path)));
+        report
+            .findings
+            .extend(spots.into_iter().map(|spot| spot.in_file(&path)));
         report.files.push((path, kind));
     }
     Ok(report)

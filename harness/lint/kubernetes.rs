@@ -12,7 +12,11 @@ pub const KINDS: [&str; 4] = ["CronJob", "Job", "Pod", "Deployment"];
 
 /// Whether a YAML document is a manifest of one of [`KINDS`].
 pub fn is_manifest(document: &Node) -> bool {
-    document.get("apiVersion").is_some() && document.get("kind").and_then(Node::text).is_some_and(|kind| KINDS.contains(&kind))
+    document.get("apiVersion").is_some()
+        && document
+            .get("kind")
+            .and_then(Node::text)
+            .is_some_and(|kind| KINDS.contains(&kind))
 }
 
 /// Every map under `node` that is an item of a `containers` or `initContainers` list.
@@ -37,25 +41,48 @@ pub fn argv_script(argv: &[&Node]) -> Script {
     let words: Vec<Word> = argv
         .iter()
         .filter_map(|node| match node {
-            Node::Scalar(text, origin) => Some(Word { raw: text.clone(), value: text.clone(), line: origin.line, column: origin.column }),
+            Node::Scalar(text, origin) => Some(Word {
+                raw: text.clone(),
+                value: text.clone(),
+                line: origin.line,
+                column: origin.column,
+            }),
             _ => None,
         })
         .collect();
     let is_shell = words.first().is_some_and(|word| {
-        matches!(word.value.rsplit('/').next(), Some("sh" | "bash" | "dash" | "ash" | "zsh" | "ksh"))
+        matches!(
+            word.value.rsplit('/').next(),
+            Some("sh" | "bash" | "dash" | "ash" | "zsh" | "ksh")
+        )
     });
     let flag_of = |word: &Word| word.value.starts_with('-') && !word.value.starts_with("--");
-    let script_index = words.iter().position(|word| flag_of(word) && word.value.contains('c')).map(|index| index + 1);
+    let script_index = words
+        .iter()
+        .position(|word| flag_of(word) && word.value.contains('c'))
+        .map(|index| index + 1);
     if let (true, Some(index)) = (is_shell, script_index) {
-        let errexit = words[1..index].iter().any(|word| flag_of(word) && word.value.contains('e'));
+        let errexit = words[1..index]
+            .iter()
+            .any(|word| flag_of(word) && word.value.contains('e'));
         if let Some(Node::Scalar(text, origin)) = argv.get(index) {
             let mut script = shell::parse(text, *origin);
             script.errexit_from_interpreter |= errexit;
             return script;
         }
     }
-    let command = Command { words, ..Command::default() };
-    Script { commands: if command.words.is_empty() { Vec::new() } else { vec![command] }, errexit_from_interpreter: false }
+    let command = Command {
+        words,
+        ..Command::default()
+    };
+    Script {
+        commands: if command.words.is_empty() {
+            Vec::new()
+        } else {
+            vec![command]
+        },
+        errexit_from_interpreter: false,
+    }
 }
 
 /// Findings of one manifest document.
@@ -64,7 +91,11 @@ pub fn check(document: &Node, volumes: &KnownVolumes) -> Vec<Spot> {
     containers(document, &mut found);
     let mut spots = Vec::new();
     for container in found {
-        let name = container.get("name").and_then(Node::text).unwrap_or("container").to_string();
+        let name = container
+            .get("name")
+            .and_then(Node::text)
+            .unwrap_or("container")
+            .to_string();
         let mounts = container
             .get("volumeMounts")
             .map(Node::items)

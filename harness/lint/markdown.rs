@@ -24,29 +24,53 @@ pub struct Block {
     pub origin: Origin,
 }
 
+/// A block being read: its kind (`None`: a language the linter skips), its
+/// fence, its first line, its indent and its lines so far.
+type OpenBlock<'a> = (Option<BlockKind>, String, usize, usize, Vec<&'a str>);
+
 /// The shell and YAML blocks of a Markdown text; other blocks are skipped.
 pub fn blocks(text: &str) -> Vec<Block> {
     let mut found = Vec::new();
-    let mut open: Option<(Option<BlockKind>, String, usize, usize, Vec<&str>)> = None;
+    let mut open: Option<OpenBlock<'_>> = None;
     for (index, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start().len();
         let trimmed = line.trim_start();
-        let fence = if trimmed.starts_with("```") { Some("```") } else if trimmed.starts_with("~~~") { Some("~~~") } else { None };
+        let fence = if trimmed.starts_with("```") {
+            Some("```")
+        } else if trimmed.starts_with("~~~") {
+            Some("~~~")
+        } else {
+            None
+        };
         match (&mut open, fence) {
-            (Some((kind, marker, start, block_indent, lines)), Some(fence)) if fence == marker && trimmed.trim_end() == fence => {
+            (Some((kind, marker, start, block_indent, lines)), Some(fence))
+                if fence == marker && trimmed.trim_end() == fence =>
+            {
                 if let Some(kind) = kind {
-                    let stripped: Vec<&str> = lines.iter().map(|line| line.get(*block_indent..).unwrap_or(line.trim_start())).collect();
+                    let stripped: Vec<&str> = lines
+                        .iter()
+                        .map(|line| line.get(*block_indent..).unwrap_or(line.trim_start()))
+                        .collect();
                     found.push(Block {
                         kind: *kind,
                         text: stripped.join("\n"),
-                        origin: Origin { line: *start, column: *block_indent + 1, indent: *block_indent },
+                        origin: Origin {
+                            line: *start,
+                            column: *block_indent + 1,
+                            indent: *block_indent,
+                        },
                     });
                 }
                 open = None;
             }
             (Some((.., lines)), _) => lines.push(line),
             (None, Some(fence)) => {
-                let language = trimmed[3..].trim().split([' ', '{', ',']).next().unwrap_or("").to_lowercase();
+                let language = trimmed[3..]
+                    .trim()
+                    .split([' ', '{', ','])
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase();
                 let kind = match language.as_str() {
                     "bash" | "sh" | "shell" | "zsh" => Some(BlockKind::Shell),
                     "yaml" | "yml" => Some(BlockKind::Yaml),

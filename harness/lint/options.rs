@@ -88,7 +88,12 @@ fn rows() -> &'static [Row] {
                     _ => Kind::Optional,
                 };
                 let short = fields.next().and_then(|short| short.chars().next());
-                Some(Row { tool, long, kind, short })
+                Some(Row {
+                    tool,
+                    long,
+                    kind,
+                    short,
+                })
             })
             .collect()
     })
@@ -118,7 +123,12 @@ pub fn closest(tool: Tool, unknown: &str) -> Option<&'static str> {
     rows()
         .iter()
         .filter(|row| tool.listed_as(&row.tool))
-        .map(|row| (strsim::damerau_levenshtein(&unknown, &fold(&row.long)), row.long.as_str()))
+        .map(|row| {
+            (
+                strsim::damerau_levenshtein(&unknown, &fold(&row.long)),
+                row.long.as_str(),
+            )
+        })
         .filter(|(distance, _)| *distance <= 3)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, long)| long)
@@ -203,11 +213,23 @@ pub fn parse<'a>(tool: Tool, arguments: &'a [Word]) -> ParsedArguments<'a> {
             long_option(tool, &name).map(|kind| (name.clone(), kind))
         };
         let Some((long, kind)) = resolved else {
-            parsed.options.push(GivenOption { long: name, word, value: inline_value, detached: None, known: false });
+            parsed.options.push(GivenOption {
+                long: name,
+                word,
+                value: inline_value,
+                detached: None,
+                known: false,
+            });
             continue;
         };
         let next = arguments.get(index).filter(|next| !is_redirection(&next.value));
-        let mut option = GivenOption { long, word, value: inline_value, detached: None, known: true };
+        let mut option = GivenOption {
+            long,
+            word,
+            value: inline_value,
+            detached: None,
+            known: true,
+        };
         if option.value.is_none() {
             match kind {
                 Kind::Value => {

@@ -58,13 +58,27 @@ fn program_name(value: &str) -> String {
 
 fn is_assignment(value: &str) -> bool {
     value.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty() && name.chars().all(|character| character.is_ascii_alphanumeric() || character == '_')
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || character == '_')
     })
 }
 
 /// Index of the container argument of `docker exec`, `kubectl exec` and alike, and of the command after it.
 fn exec_target(words: &[Word], start: usize) -> Option<(String, usize)> {
-    let taking_value = ["-e", "--env", "-u", "--user", "-w", "--workdir", "-c", "--container", "-n", "--namespace"];
+    let taking_value = [
+        "-e",
+        "--env",
+        "-u",
+        "--user",
+        "-w",
+        "--workdir",
+        "-c",
+        "--container",
+        "-n",
+        "--namespace",
+    ];
     let mut index = start;
     while let Some(word) = words.get(index) {
         let value = word.value.as_str();
@@ -81,7 +95,11 @@ fn exec_target(words: &[Word], start: usize) -> Option<(String, usize)> {
             continue;
         }
         let after = index + 1;
-        let after = if words.get(after).is_some_and(|word| word.value == "--") { after + 1 } else { after };
+        let after = if words.get(after).is_some_and(|word| word.value == "--") {
+            after + 1
+        } else {
+            after
+        };
         return Some((value.to_string(), after));
     }
     None
@@ -97,7 +115,11 @@ fn resolve(command: &Command) -> Option<Invocation<'_>> {
         match name.as_str() {
             _ if is_assignment(&word.value) => index += 1,
             // `command -v mongodump` asks whether it exists; it does not run it.
-            "command" | "type" | "which" | "hash" if subcommand.is_some_and(|flag| flag.starts_with('-')) || name != "command" => return None,
+            "command" | "type" | "which" | "hash"
+                if subcommand.is_some_and(|flag| flag.starts_with('-')) || name != "command" =>
+            {
+                return None;
+            }
             "sudo" | "exec" | "time" | "nohup" | "env" | "nice" | "command" => index += 1,
             "docker" | "podman" | "kubectl" | "oc" if subcommand == Some("exec") => {
                 let (target, next) = exec_target(words, index + 2)?;
@@ -167,7 +189,11 @@ fn tool_flags(tool: Tool, invocation: &Invocation<'_>) -> Vec<Spot> {
             spots.push(Spot::new(
                 Rule::UnknownFlag,
                 at(option.word),
-                format!("{} has no option `{}`: it stops with a command-line error before doing anything", tool.name(), option.word.value),
+                format!(
+                    "{} has no option `{}`: it stops with a command-line error before doing anything",
+                    tool.name(),
+                    option.word.value
+                ),
                 hint,
             ));
         }
@@ -186,7 +212,10 @@ fn tool_flags(tool: Tool, invocation: &Invocation<'_>) -> Vec<Spot> {
             ));
         }
     }
-    let dry_run = parsed.options.iter().find(|option| matches!(option.long.as_str(), "dryRun" | "dry-run"));
+    let dry_run = parsed
+        .options
+        .iter()
+        .find(|option| matches!(option.long.as_str(), "dryRun" | "dry-run"));
     if let (Tool::Mongorestore, Some(option)) = (tool, dry_run) {
         spots.push(Spot::new(
             Rule::HollowVerification,
@@ -240,7 +269,9 @@ pub fn uri_has_password(text: &str) -> bool {
     let Some((credentials, _)) = authority.rsplit_once('@') else {
         return false;
     };
-    credentials.split_once(':').is_some_and(|(_, password)| !password.is_empty() && password != "****")
+    credentials
+        .split_once(':')
+        .is_some_and(|(_, password)| !password.is_empty() && password != "****")
 }
 
 fn uri_credentials(command: &Command) -> Option<Spot> {
@@ -259,7 +290,11 @@ fn output_path(invocation: &Invocation<'_>) -> Option<(String, (usize, usize))> 
         return Some((out.value.clone().unwrap_or_default(), at(out.word)));
     }
     if let Some(archive) = parsed.option("archive") {
-        return archive.value.clone().filter(|path| path != "-").map(|path| (path, at(archive.word)));
+        return archive
+            .value
+            .clone()
+            .filter(|path| path != "-")
+            .map(|path| (path, at(archive.word)));
     }
     let start = invocation.arguments.first().map_or((0, 0), at);
     Some(("dump".to_string(), start))
@@ -272,7 +307,12 @@ fn under_mount(path: &str, mounts: &[String]) -> bool {
     })
 }
 
-fn container_filesystem(command: &Command, invocation: &Invocation<'_>, place: &Place, volumes: &KnownVolumes) -> Option<Spot> {
+fn container_filesystem(
+    command: &Command,
+    invocation: &Invocation<'_>,
+    place: &Place,
+    volumes: &KnownVolumes,
+) -> Option<Spot> {
     let (name, mounts) = match (&invocation.container, place) {
         (Some(container), _) => (container.clone(), volumes.get(container).cloned().unwrap_or_default()),
         (None, Place::Container { name, mounts }) => (name.clone(), mounts.clone()),
@@ -282,12 +322,20 @@ fn container_filesystem(command: &Command, invocation: &Invocation<'_>, place: &
     if under_mount(&path, &mounts) {
         return None;
     }
-    let position = if position == (0, 0) { command.position() } else { position };
+    let position = if position == (0, 0) {
+        command.position()
+    } else {
+        position
+    };
     Some(Spot::new(
         Rule::ContainerFilesystem,
         position,
-        format!("the dump goes to `{path}` inside the container `{name}`, which mounts no volume there: it disappears with the container"),
-        format!("mount a volume at the backup folder of `{name}` (or write the dump to the host, e.g. `--archive` to standard output)"),
+        format!(
+            "the dump goes to `{path}` inside the container `{name}`, which mounts no volume there: it disappears with the container"
+        ),
+        format!(
+            "mount a volume at the backup folder of `{name}` (or write the dump to the host, e.g. `--archive` to standard output)"
+        ),
     ))
 }
 
@@ -297,10 +345,20 @@ fn reports_success(command: &Command) -> bool {
     let Some(first) = command.words.first() else {
         return false;
     };
-    if !matches!(program_name(&first.value).as_str(), "echo" | "printf" | "logger" | "notify-send") {
+    if !matches!(
+        program_name(&first.value).as_str(),
+        "echo" | "printf" | "logger" | "notify-send"
+    ) {
         return false;
     }
-    let text = format!(" {}", command.words[1..].iter().map(|word| word.value.to_lowercase()).collect::<Vec<_>>().join(" "));
+    let text = format!(
+        " {}",
+        command.words[1..]
+            .iter()
+            .map(|word| word.value.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     SUCCESS_WORDS.iter().any(|word| text.contains(word)) && !text.contains("fail")
 }
 
@@ -312,7 +370,9 @@ fn sets_option(script: &Script, short: char, long: &str) -> Option<(usize, usize
             && words.iter().enumerate().skip(1).any(|(index, word)| {
                 let value = word.value.as_str();
                 (value.starts_with('-') && !value.starts_with("--") && value[1..].contains(short))
-                    || (value.starts_with('-') && value.ends_with('o') && words.get(index + 1).is_some_and(|next| next.value == long))
+                    || (value.starts_with('-')
+                        && value.ends_with('o')
+                        && words.get(index + 1).is_some_and(|next| next.value == long))
             });
         found.then(|| command.position())
     })
@@ -325,8 +385,12 @@ fn dump_checked(script: &Script, index: usize, errexit: Option<(usize, usize)>, 
     if command.condition || matches!(command.after, Connector::And | Connector::Or) {
         return !piped || pipefail;
     }
-    let next_tests_status = script.commands.get(index + 1).is_some_and(|next| next.words.iter().any(|word| word.value.contains("$?")));
-    let errexit_before = errexit.is_some_and(|position| position < command.position()) || script.errexit_from_interpreter;
+    let next_tests_status = script
+        .commands
+        .get(index + 1)
+        .is_some_and(|next| next.words.iter().any(|word| word.value.contains("$?")));
+    let errexit_before =
+        errexit.is_some_and(|position| position < command.position()) || script.errexit_from_interpreter;
     next_tests_status || (errexit_before && (!piped || pipefail))
 }
 
@@ -335,14 +399,23 @@ fn unchecked_dumps(script: &Script) -> Vec<Spot> {
     let pipefail = sets_option(script, '\0', "pipefail").is_some();
     let mut spots = Vec::new();
     for (index, command) in script.commands.iter().enumerate() {
-        if !resolve(command).is_some_and(|invocation| invocation.is_dump()) || dump_checked(script, index, errexit, pipefail) {
+        if !resolve(command).is_some_and(|invocation| invocation.is_dump())
+            || dump_checked(script, index, errexit, pipefail)
+        {
             continue;
         }
-        let Some(success) = script.commands[index + 1..].iter().find(|later| reports_success(later) && !later.condition) else {
+        let Some(success) = script.commands[index + 1..]
+            .iter()
+            .find(|later| reports_success(later) && !later.condition)
+        else {
             continue;
         };
         let (line, _) = success.position();
-        let cause = if command.after == Connector::Pipe { "its pipe hides its status (no `set -o pipefail`)" } else { "nothing checks its status and there is no `set -e`" };
+        let cause = if command.after == Connector::Pipe {
+            "its pipe hides its status (no `set -o pipefail`)"
+        } else {
+            "nothing checks its status and there is no `set -e`"
+        };
         spots.push(Spot::new(
             Rule::UncheckedDump,
             command.position(),
@@ -359,13 +432,19 @@ fn deletes_by_age(command: &Command) -> Option<&Word> {
         return None;
     }
     let age = words.iter().enumerate().find_map(|(index, word)| {
-        let by_age = matches!(word.value.as_str(), "-mtime" | "-mmin" | "-ctime" | "-cmin" | "-atime" | "-amin");
+        let by_age = matches!(
+            word.value.as_str(),
+            "-mtime" | "-mmin" | "-ctime" | "-cmin" | "-atime" | "-amin"
+        );
         let older = words.get(index + 1).is_some_and(|value| value.value.starts_with('+'));
         (by_age && older).then_some(word)
     })?;
     let deletes = words.iter().enumerate().any(|(index, word)| {
         word.value == "-delete"
-            || (matches!(word.value.as_str(), "-exec" | "-execdir") && words.get(index + 1).is_some_and(|next| program_name(&next.value) == "rm"))
+            || (matches!(word.value.as_str(), "-exec" | "-execdir")
+                && words
+                    .get(index + 1)
+                    .is_some_and(|next| program_name(&next.value) == "rm"))
     }) || command.after == Connector::Pipe;
     deletes.then_some(age)
 }
@@ -373,7 +452,11 @@ fn deletes_by_age(command: &Command) -> Option<&Word> {
 fn checks_newer_backups(command: &Command) -> bool {
     command.words.iter().enumerate().any(|(index, word)| {
         word.value == "-newer"
-            || (matches!(word.value.as_str(), "-mtime" | "-mmin") && command.words.get(index + 1).is_some_and(|next| next.value.starts_with('-')))
+            || (matches!(word.value.as_str(), "-mtime" | "-mmin")
+                && command
+                    .words
+                    .get(index + 1)
+                    .is_some_and(|next| next.value.starts_with('-')))
     })
 }
 
@@ -385,7 +468,10 @@ fn retention_by_age(script: &Script) -> Vec<Spot> {
             continue;
         };
         let earlier = &script.commands[..index];
-        let dump_stops_script = errexit && earlier.iter().any(|earlier| resolve(earlier).is_some_and(|invocation| invocation.is_dump()));
+        let dump_stops_script = errexit
+            && earlier
+                .iter()
+                .any(|earlier| resolve(earlier).is_some_and(|invocation| invocation.is_dump()));
         let guarded = command.depth > 0 || command.before == Connector::And || earlier.iter().any(checks_newer_backups);
         if guarded || dump_stops_script {
             continue;
@@ -405,14 +491,22 @@ fn existence_checks(script: &Script) -> Vec<Spot> {
     let mut spots = Vec::new();
     for (index, command) in script.commands.iter().enumerate() {
         let words = &command.words;
-        let is_test = words.first().is_some_and(|word| matches!(word.value.as_str(), "[" | "[[" | "test"));
-        let tests_existence = words.iter().any(|word| matches!(word.value.as_str(), "-f" | "-e" | "-s" | "-d"));
+        let is_test = words
+            .first()
+            .is_some_and(|word| matches!(word.value.as_str(), "[" | "[[" | "test"));
+        let tests_existence = words
+            .iter()
+            .any(|word| matches!(word.value.as_str(), "-f" | "-e" | "-s" | "-d"));
         if !(command.condition && is_test && tests_existence) {
             continue;
         }
         let body = script.commands.get(index + 1).filter(|next| next.depth > command.depth);
         let claims = body.is_some_and(|next| {
-            reports_success(next) || next.words.iter().any(|word| word.value.to_lowercase().contains("verif"))
+            reports_success(next)
+                || next
+                    .words
+                    .iter()
+                    .any(|word| word.value.to_lowercase().contains("verif"))
         });
         if claims {
             spots.push(Spot::new(

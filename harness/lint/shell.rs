@@ -19,7 +19,11 @@ pub struct Origin {
 
 impl Origin {
     /// A whole file: line 1, column 1.
-    pub const FILE: Origin = Origin { line: 1, column: 1, indent: 0 };
+    pub const FILE: Origin = Origin {
+        line: 1,
+        column: 1,
+        indent: 0,
+    };
 
     /// The file position of the fragment's `line`:`column` (both 1-based).
     pub fn map(self, line: usize, column: usize) -> (usize, usize) {
@@ -99,8 +103,15 @@ pub fn parse(text: &str, origin: Origin) -> Script {
         .lines()
         .next()
         .filter(|line| line.starts_with("#!"))
-        .is_some_and(|line| line.split_whitespace().skip(1).any(|flag| flag.starts_with('-') && flag.contains('e')));
-    Script { commands: tokenizer.finish(), errexit_from_interpreter }
+        .is_some_and(|line| {
+            line.split_whitespace()
+                .skip(1)
+                .any(|flag| flag.starts_with('-') && flag.contains('e'))
+        });
+    Script {
+        commands: tokenizer.finish(),
+        errexit_from_interpreter,
+    }
 }
 
 /// The raw commands, before keywords are taken off.
@@ -152,7 +163,12 @@ impl Tokenizer {
     /// The word being built, started at the current position if none is.
     fn word(&mut self) -> &mut Word {
         let (line, column) = self.origin.map(self.line, self.column);
-        self.word.get_or_insert_with(|| Word { raw: String::new(), value: String::new(), line, column })
+        self.word.get_or_insert_with(|| Word {
+            raw: String::new(),
+            value: String::new(),
+            line,
+            column,
+        })
     }
 
     fn push(&mut self, character: char, literal: bool) {
@@ -225,7 +241,12 @@ impl Tokenizer {
             Some(escaped) => {
                 // The word starts at the backslash, one column back.
                 let (line, column) = self.origin.map(self.line, self.column.saturating_sub(2).max(1));
-                self.word.get_or_insert_with(|| Word { raw: String::new(), value: String::new(), line, column });
+                self.word.get_or_insert_with(|| Word {
+                    raw: String::new(),
+                    value: String::new(),
+                    line,
+                    column,
+                });
                 self.push('\\', false);
                 self.push(escaped, true);
             }
@@ -326,7 +347,10 @@ impl Tokenizer {
         if self.peek(0) == Some('-') {
             self.advance();
         }
-        while self.peek(0).is_some_and(|character| character == ' ' || character == '\t') {
+        while self
+            .peek(0)
+            .is_some_and(|character| character == ' ' || character == '\t')
+        {
             self.advance();
         }
         let mut delimiter = String::new();
@@ -384,12 +408,21 @@ impl Tokenizer {
                 }
                 words.remove(0);
             }
-            while words.last().is_some_and(|word| matches!(word.raw.as_str(), "fi" | "done" | "esac" | "}")) {
+            while words
+                .last()
+                .is_some_and(|word| matches!(word.raw.as_str(), "fi" | "done" | "esac" | "}"))
+            {
                 words.pop();
                 depth = depth.saturating_sub(1);
             }
             if !words.is_empty() {
-                commands.push(Command { words, before, after, condition, depth });
+                commands.push(Command {
+                    words,
+                    before,
+                    after,
+                    condition,
+                    depth,
+                });
             }
             depth += opens;
         }
@@ -407,7 +440,10 @@ mod tests {
 
     #[test]
     fn quotes_continuations_and_comments_keep_their_positions() {
-        let script = parse("# comment\nmongodump \\\n    --out \"/backup/$NAME\" # trailing\necho 'a b'\n", Origin::FILE);
+        let script = parse(
+            "# comment\nmongodump \\\n    --out \"/backup/$NAME\" # trailing\necho 'a b'\n",
+            Origin::FILE,
+        );
         assert_eq!(script.commands.len(), 2);
         assert_eq!(values(&script.commands[0]), ["mongodump", "--out", "/backup/$NAME"]);
         let out = &script.commands[0].words[1];
@@ -427,12 +463,19 @@ mod tests {
         assert_eq!(values(&commands[2]), ["mongodump", "2>&1"]);
         assert_eq!(commands[2].after, Connector::Or);
         assert_eq!(commands[2].depth, 0);
-        assert!(commands.iter().all(|command| !values(command).contains(&"--bogus")), "{commands:?}");
+        assert!(
+            commands.iter().all(|command| !values(command).contains(&"--bogus")),
+            "{commands:?}"
+        );
     }
 
     #[test]
     fn an_origin_maps_fragment_positions_to_the_file() {
-        let origin = Origin { line: 10, column: 15, indent: 14 };
+        let origin = Origin {
+            line: 10,
+            column: 15,
+            indent: 14,
+        };
         assert_eq!(origin.map(1, 1), (10, 15));
         assert_eq!(origin.map(3, 2), (12, 16));
     }

@@ -67,7 +67,11 @@ pub fn parse_documents(text: &str, first_line: usize) -> Vec<Node> {
             continue;
         }
         let indent = raw.len() - raw.trim_start_matches(' ').len();
-        lines.push(Line { number: first_line + offset, indent, text: raw[indent..].trim_end().to_string() });
+        lines.push(Line {
+            number: first_line + offset,
+            indent,
+            text: raw[indent..].trim_end().to_string(),
+        });
     }
     documents.push(lines);
     documents
@@ -129,7 +133,11 @@ fn unquote(text: &str) -> (String, usize) {
     for quote in ['"', '\''] {
         if text.len() >= 2 && text.starts_with(quote) && text.ends_with(quote) {
             let inner = &text[1..text.len() - 1];
-            let inner = if quote == '"' { inner.replace("\\\"", "\"").replace("\\n", "\n") } else { inner.replace("''", "'") };
+            let inner = if quote == '"' {
+                inner.replace("\\\"", "\"").replace("\\n", "\n")
+            } else {
+                inner.replace("''", "'")
+            };
             return (inner, 1);
         }
     }
@@ -184,7 +192,11 @@ impl Reader {
                 items.push(self.block_scalar(indent, rest.starts_with('>')));
             } else if split_key(strip_comment(rest)).is_some() || rest.starts_with("- ") {
                 // `- key: value`: the item is a mapping (or a sequence) starting at the key's column.
-                self.lines[self.index] = Line { number: line.number, indent: inner_indent, text: rest.to_string() };
+                self.lines[self.index] = Line {
+                    number: line.number,
+                    indent: inner_indent,
+                    text: rest.to_string(),
+                };
                 items.push(self.node(inner_indent));
             } else {
                 self.index += 1;
@@ -209,7 +221,9 @@ impl Reader {
             let node = if value.is_empty() {
                 match self.peek() {
                     Some(next) if next.indent > indent => self.node(indent + 1),
-                    Some(next) if next.indent == indent && (next.text.starts_with("- ") || next.text == "-") => self.sequence(indent),
+                    Some(next) if next.indent == indent && (next.text.starts_with("- ") || next.text == "-") => {
+                        self.sequence(indent)
+                    }
                     _ => Node::Null,
                 }
             } else if value.starts_with('|') || value.starts_with('>') {
@@ -234,14 +248,32 @@ impl Reader {
         }
         self.index = end;
         let block = &self.lines[start..end];
-        let indent = block.iter().filter(|line| !line.text.is_empty()).map(|line| line.indent).min().unwrap_or(parent + 1);
+        let indent = block
+            .iter()
+            .filter(|line| !line.text.is_empty())
+            .map(|line| line.indent)
+            .min()
+            .unwrap_or(parent + 1);
         let text: Vec<String> = block
             .iter()
-            .map(|line| if line.text.is_empty() { String::new() } else { format!("{}{}", " ".repeat(line.indent - indent), line.text) })
+            .map(|line| {
+                if line.text.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}{}", " ".repeat(line.indent - indent), line.text)
+                }
+            })
             .collect();
         let text = text.join(if folded { " " } else { "\n" });
         let first = block.first().map_or(0, |line| line.number);
-        Node::Scalar(text, Origin { line: first, column: indent + 1, indent })
+        Node::Scalar(
+            text,
+            Origin {
+                line: first,
+                column: indent + 1,
+                indent,
+            },
+        )
     }
 }
 
@@ -254,13 +286,27 @@ fn scalar(text: &str, line: usize, column: usize) -> Node {
             let trimmed = part.trim_start();
             let item_column = column + offset + (part.len() - trimmed.len());
             let (value, quote) = unquote(trimmed.trim_end());
-            items.push(Node::Scalar(value, Origin { line, column: item_column + quote, indent: 0 }));
+            items.push(Node::Scalar(
+                value,
+                Origin {
+                    line,
+                    column: item_column + quote,
+                    indent: 0,
+                },
+            ));
             offset += part.len() + 1;
         }
         return Node::Seq(items);
     }
     let (value, quote) = unquote(text);
-    Node::Scalar(value, Origin { line, column: column + quote, indent: 0 })
+    Node::Scalar(
+        value,
+        Origin {
+            line,
+            column: column + quote,
+            indent: 0,
+        },
+    )
 }
 
 /// Splits a flow sequence's inside at commas outside quotes.
@@ -296,9 +342,18 @@ mod tests {
         let container = &documents[0].get("spec").unwrap().get("containers").unwrap().items()[0];
         let command = container.get("command").unwrap().items();
         assert_eq!(command[1].text(), Some("-c"));
-        let Node::Scalar(script, origin) = command[2] else { panic!("{command:?}") };
+        let Node::Scalar(script, origin) = command[2] else {
+            panic!("{command:?}")
+        };
         assert_eq!(script, "mongodump \\\n  --out /backup/x");
-        assert_eq!(*origin, Origin { line: 9, column: 7, indent: 6 });
+        assert_eq!(
+            *origin,
+            Origin {
+                line: 9,
+                column: 7,
+                indent: 6
+            }
+        );
         let mounts = container.get("volumeMounts").unwrap().items();
         assert_eq!(mounts[0].get("mountPath").and_then(Node::text), Some("/backup"));
     }

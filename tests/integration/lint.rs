@@ -32,7 +32,10 @@ fn the_runbooks_known_flaws_are_found_located_and_fail_the_lint() {
         "fixtures/runbook/mongodb-backup-cronjob.yaml:22:15: unchecked-dump:",
     ];
     for line in expected {
-        assert!(stdout.lines().any(|found| found.starts_with(line)), "no {line:?} in:\n{stdout}");
+        assert!(
+            stdout.lines().any(|found| found.starts_with(line)),
+            "no {line:?} in:\n{stdout}"
+        );
     }
     assert!(stdout.contains("(hint: the option is `--dryRun`)"), "{stdout}");
     assert!(!stdout.contains("clean/"), "the clean script has a finding:\n{stdout}");
@@ -52,7 +55,11 @@ fn the_markdown_runbook_is_linted_at_its_own_lines() {
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
     let findings = report["findings"].as_array().unwrap();
-    let at = |rule: &str, line: u64| findings.iter().any(|finding| finding["rule"] == rule && finding["line"] == line);
+    let at = |rule: &str, line: u64| {
+        findings
+            .iter()
+            .any(|finding| finding["rule"] == rule && finding["line"] == line)
+    };
     // The Docker Compose script, the manual backup (both inside the container), the CronJob.
     assert!(at("unchecked-dump", 37), "{stdout}");
     assert!(at("container-filesystem", 40), "{stdout}");
@@ -66,5 +73,8 @@ fn the_markdown_runbook_is_linted_at_its_own_lines() {
 fn an_unreadable_path_exits_two_with_one_clear_line() {
     let (code, stdout, stderr) = lint(&["fixtures/runbook/no-such-file.sh"]);
     assert_eq!(code, 2, "{stdout}\n{stderr}");
-    assert!(stderr.contains("cannot read fixtures/runbook/no-such-file.sh"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read fixtures/runbook/no-such-file.sh"),
+        "{stderr}"
+    );
 }

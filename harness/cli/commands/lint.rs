@@ -29,14 +29,22 @@ pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
         for finding in &report.findings {
             println!("{finding}");
         }
-        eprintln!("{} files linted, {} findings", report.files.len(), report.findings.len());
+        eprintln!(
+            "{} files linted, {} findings",
+            report.files.len(),
+            report.findings.len()
+        );
     }
     let fails = report.findings.iter().any(|finding| finding.severity.fails());
     Ok(if fails { Outcome::Failed } else { Outcome::Success })
 }
 
 fn json(report: &LintReport) -> serde_json::Value {
-    let files: Vec<String> = report.files.iter().map(|(path, _)| path.display().to_string()).collect();
+    let files: Vec<String> = report
+        .files
+        .iter()
+        .map(|(path, _)| path.display().to_string())
+        .collect();
     serde_json::json!({
         "schema_version": 1,
         "files": files,
