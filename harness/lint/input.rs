@@ -54,14 +54,23 @@ pub struct LintReport {
     pub findings: Vec<Finding>,
 }
 
-fn read(path: &Path) -> Result<String, LintError> {
+/// The file's text; `None` for a binary file found in a folder under a name
+/// none of the kinds has (a `.bson` beside the scripts is not an error).
+fn read(path: &Path, given: bool) -> Result<Option<String>, LintError> {
     let bytes = std::fs::read(path).map_err(|source| LintError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    String::from_utf8(bytes).map_err(|_| LintError::NotText {
-        path: path.to_path_buf(),
-    })
+    let candidate = given
+        || path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| matches!(extension, "sh" | "bash" | "md" | "markdown" | "yaml" | "yml"));
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(_) if candidate => Err(LintError::NotText { path: path.to_path_buf() }),
+        Err(_) => Ok(None),
+    }
 }
 
 /// What `path` (with text `text`) is, or `None` when it is none of the kinds.
@@ -162,9 +171,9 @@ pub fn lint_paths(paths: &[PathBuf]) -> Result<LintReport, LintError> {
     let mut report = LintReport::default();
     let mut inputs = Vec::new();
     for path in found {
-        let text = read(&path)?;
-        match classify(&path, &text) {
-            Some(kind) => inputs.push((path, kind, text)),
+        let given = paths.contains(&path);
+        match read(&path, given)?.and_then(|text| classify(&path, &text).map(|kind| (kind, text))) {
+            Some((kind, text)) => inputs.push((path, kind, text)),
             None => report.skipped.push(path),
         }
     }
@@ -185,4 +194,23 @@ pub fn lint_paths(paths: &[PathBuf]) -> Result<LintReport, LintError> {
         report.files.push((path, kind));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_file_in_a_folder_is_skipped_but_a_binary_script_given_is_an_error() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("data.bson"), [0xff, 0xfe, 0x00]).unwrap();
+        std::fs::write(folder.path().join("backup.sh"), "#!/bin/sh\nset -e\nmongodump --oplog --out /b\n").unwrap();
+        let report = lint_paths(&[folder.path().to_path_buf()]).unwrap();
+        assert_eq!(report.files.len(), 1);
+        assert_eq!(report.skipped, [folder.path().join("data.bson")]);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        std::fs::write(folder.path().join("bad.sh"), [0xff, 0xfe]).unwrap();
+        let error = lint_paths(&[folder.path().join("bad.sh")]).unwrap_err();
+        assert!(matches!(error, LintError::NotText { .. }), "{error}");
+    }
 }
