@@ -61,7 +61,6 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
     }
     args.connection.check_engine()?;
     let uri = args.connection.resolve()?;
-    args.connection.check_reachable(&uri).await?;
     let mut database = args.db.clone();
     let mut collections: Option<Vec<String>> = args.collection.clone().map(|collection| vec![collection]);
     for include in &args.ns_include {
@@ -77,6 +76,8 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
     {
         anyhow::bail!("database name `{}` is invalid: {problem}", database.escape_debug());
     }
+    // A bad name is refused first: it needs no server.
+    args.connection.check_reachable(&uri).await?;
     let exclude: Vec<String> = args
         .ns_exclude
         .iter()

@@ -67,9 +67,6 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
     let uri = args.connection.resolve()?;
     let mut collections: Option<Vec<String>> = None;
     archive_arg::check(args.archive.as_deref(), args.path.as_deref(), Direction::Read)?;
-    if !args.dry_run {
-        args.connection.check_reachable(&uri).await?;
-    }
     let source = match (&args.archive, &args.path) {
         (Some(path), _) => BackupLocation::Archive {
             path: archive_arg::stream_path(path, Direction::Read),
@@ -100,6 +97,10 @@ pub async fn run(args: RestoreArgs, json: bool, quiet: bool) -> anyhow::Result<O
         && let Some(collection) = &args.collection
     {
         collections = Some(vec![collection.clone()]);
+    }
+    // The backup is found and planned first: a bad one needs no server to say so.
+    if !args.dry_run {
+        args.connection.check_reachable(&uri).await?;
     }
     let requests = plan_requests(&args, uri, source, collections).await?;
     let progress = TerminalProgress::new(quiet);
