@@ -19,6 +19,7 @@ pub mod checksum;
 pub mod connect;
 pub mod dataset;
 pub mod measure;
+pub mod outcome;
 pub mod progress;
 pub mod process;
 pub mod provider;

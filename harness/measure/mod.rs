@@ -13,4 +13,4 @@ pub use clock::{DrillClock, Stamp, format_duration};
 pub use rpo::{PointInTimeResult, RpoResult, check_point_in_time, compute_rpo};
 pub use rto::{ObjectiveCheck, Objectives, RtoAppliesTo, RtoResult, compute_rto, evaluate};
 pub use ticks::{DuplicateTick, TickLog, TickOutcome};
-pub use verdict::{CheckResult, ExpectedFailure, KNOWN_CHECKS, Verdict, exit_code, tick_checks};
+pub use verdict::{CheckResult, DrillFacts, Ending, ExpectedFailure, KNOWN_CHECKS, Verdict, judge_drill, tick_checks};

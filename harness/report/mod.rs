@@ -13,7 +13,7 @@ pub mod model;
 pub mod sample;
 pub mod summary;
 pub mod terminal;
-mod time;
+
 pub mod timeline;
 pub mod units;
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::model::{
-    CheckKind, CheckReport, DrillReport, ExpectedFailure, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION,
-    Status, StepReport, TopologyReport, Verdict, VerdictKind,
+    CheckKind, CheckRecord, DrillReport, ExpectedFailure, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION,
+    Status, StepRecord, Topology, Verdict, VerdictKind,
 };
 
 /// Which sample to build.
@@ -61,8 +61,8 @@ fn at(offset_ms: u64) -> Instant {
     }
 }
 
-fn step(index: usize, kind: &str, name: &str, span: Option<(u64, u64)>, status: Status, message: &str) -> StepReport {
-    StepReport {
+fn step(index: usize, kind: &str, name: &str, span: Option<(u64, u64)>, status: Status, message: &str) -> StepRecord {
+    StepRecord {
         index,
         kind: kind.to_string(),
         name: name.to_string(),
@@ -85,9 +85,17 @@ fn check(
     objective: Option<f64>,
     unit: Option<&str>,
     message: &str,
-) -> CheckReport {
-    CheckReport {
+) -> CheckRecord {
+    // The samples name their checks as the runner does, so what each
+    // counts as follows from the name and kind.
+    let counts_as = match (kind, name) {
+        (CheckKind::Collection, _) => "verify",
+        (_, "rto_service" | "rto_verified") => "rto",
+        (_, other) => other,
+    };
+    CheckRecord {
         name: name.to_string(),
+        counts_as: counts_as.to_string(),
         kind,
         status,
         measured,
@@ -119,7 +127,7 @@ fn base(scenario: &str, description: &str, duration_ms: u64, verdict: Verdict) -
         duration_ms,
         interrupted: false,
         verdict,
-        topology: TopologyReport {
+        topology: Topology {
             provider: "local".to_string(),
             engine: "ferretdb".to_string(),
             backend: Some("sqlite".to_string()),
@@ -160,7 +168,7 @@ fn verdict(kind: VerdictKind, reasons: &[&str]) -> Verdict {
     }
 }
 
-fn collection_checks(status: Status) -> Vec<CheckReport> {
+fn collection_checks(status: Status) -> Vec<CheckRecord> {
     ["configurations", "hosts", "audit_log"]
         .iter()
         .map(|name| {

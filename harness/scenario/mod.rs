@@ -103,9 +103,9 @@
 
 mod check;
 mod convert;
-pub mod duration;
 pub mod diagnostic;
 pub mod discover;
+pub mod duration;
 pub mod load;
 pub mod model;
 mod schema;

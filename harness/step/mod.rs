@@ -13,7 +13,7 @@ mod wait;
 
 use serde_json::Value;
 
-use crate::report::model::Status;
+use crate::outcome::Status;
 use crate::runner::context::DrillContext;
 use crate::scenario::{Step, StepKind};
 

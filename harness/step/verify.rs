@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::checksum::{DigestOptions, compare_digests, digest_database};
-use crate::report::model::{CheckKind, CheckReport, Status};
+use crate::outcome::{CheckKind, CheckRecord, Status};
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
 
@@ -99,8 +99,9 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         if !collection.is_identical() {
             failed.push(message.clone());
         }
-        context.checks.push(CheckReport {
+        context.checks.push(CheckRecord {
             name: label,
+            counts_as: "verify".into(),
             kind: CheckKind::Collection,
             status: if collection.is_identical() {
                 Status::Passed

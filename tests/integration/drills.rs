@@ -869,3 +869,45 @@ target = "fresh-node"
         assert!(stdout.contains(run), "clean --run {run} did not name it:\n{stdout}");
     }
 }
+
+/// A drill that does not pass says why on the terminal, not only in
+/// summary.md: a containers drill with no container engine reachable
+/// (no `DOCKER_HOST`, no socket where the engine lookup searches) prints
+/// the engine hint under the summary table on stdout.
+#[test]
+fn a_drill_that_did_not_pass_prints_its_reasons_on_the_terminal() {
+    let sockets = ["/var/run/docker.sock", "/run/podman/podman.sock"];
+    assert!(
+        sockets.iter().all(|socket| !Path::new(socket).exists()),
+        "this test needs a machine without a system-wide container socket ({sockets:?})"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text_of_scenario = std::fs::read_to_string(scenario("weekly-dev-restore"))
+        .unwrap()
+        .replace("provider = \"local\"", "provider = \"containers\"")
+        .replace("name = \"weekly-dev-restore\"", "name = \"no-engine-here\"");
+    assert!(text_of_scenario.contains("provider = \"containers\""));
+    let file = dir.path().join("no-engine-here.toml");
+    std::fs::write(&file, text_of_scenario).unwrap();
+    let empty_runtime_dir = dir.path().join("runtime");
+    std::fs::create_dir(&empty_runtime_dir).unwrap();
+    let out = dir.path().join("out");
+    let output = ctx::drdrill()
+        .env_remove("DOCKER_HOST")
+        .env("XDG_RUNTIME_DIR", &empty_runtime_dir)
+        .args(["run"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    let report = drill_report(&out).unwrap();
+    assert_eq!(report["verdict"]["kind"], "inconclusive", "{stdout}");
+    let table_end = stdout.find("1 drill: 1 inconclusive").expect(&stdout);
+    let under_table = &stdout[table_end..];
+    assert!(under_table.contains("no-engine-here inconclusive:"), "{stdout}");
+    assert!(under_table.contains("no container engine found"), "{stdout}");
+    assert!(under_table.contains("run `scripts/podman-service`"), "{stdout}");
+}

@@ -10,8 +10,8 @@ use drdrill::backup::builtin;
 use drdrill::backup::{BackupLocation, RestoreRequest};
 use drdrill::uri::MongoUri;
 
-use super::dump::{ConnectionArgs, split_namespace};
 use super::archive_arg::{self, Direction};
+use super::dump::{ConnectionArgs, split_namespace};
 use crate::cli::Outcome;
 use crate::cli::output::{TerminalProgress, print_json, table};
 
