@@ -18,6 +18,7 @@ pub mod backup;
 pub mod checksum;
 pub mod connect;
 pub mod dataset;
+pub mod error;
 pub mod measure;
 pub mod outcome;
 pub mod progress;

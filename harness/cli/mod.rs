@@ -85,22 +85,12 @@ pub fn main() -> ExitCode {
     // Do not wait for blocking tasks still draining a cursor after an error.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     if let Err(error) = &result {
-        eprintln!("error: {}", drdrill::uri::redact(&render_error(error)));
+        eprintln!(
+            "error: {}",
+            drdrill::uri::redact(&drdrill::error::chain(error.as_ref()))
+        );
     }
     ExitCode::from(exit_code(&result))
-}
-
-/// The error and its causes on one line, each cause once.
-fn render_error(error: &anyhow::Error) -> String {
-    let mut text = error.to_string();
-    for cause in error.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings).

@@ -27,7 +27,7 @@ pub enum ProviderError {
         fix: String,
     },
     /// A node's process could not be started at all.
-    #[error("could not start {node} ({program}): {source}")]
+    #[error("could not start {node} ({program})")]
     Spawn {
         /// The node's name.
         node: String,
@@ -93,7 +93,7 @@ pub enum ProviderError {
     #[error("no node {0} in this deployment")]
     NoSuchNode(String),
     /// A filesystem operation on the run folder failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -102,7 +102,7 @@ pub enum ProviderError {
         source: std::io::Error,
     },
     /// The driver failed talking to a node.
-    #[error("{node}: {source}")]
+    #[error("{node}")]
     Driver {
         /// The node's name.
         node: String,

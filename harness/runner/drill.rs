@@ -83,7 +83,7 @@ pub async fn run_drill(
         Ok(started) => started,
         Err(error) => {
             outcome.interrupted = *cancel.borrow();
-            let reason = crate::backup::verify::chain(&error);
+            let reason = crate::error::chain(&error);
             return finish_early(outcome, &clock, Ending::NotStarted(reason), events);
         }
     };
@@ -559,7 +559,7 @@ async fn measure_rpo(
         Ok(Err(error)) => {
             measurements.notes.push(format!(
                 "ticks could not be read back: {}",
-                crate::uri::redact(&error.to_string())
+                crate::uri::redact(&crate::error::chain(&error))
             ));
             return None;
         }

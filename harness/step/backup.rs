@@ -39,7 +39,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     };
     let resolved = match select::resolve(choice, command.as_deref()) {
         Ok(resolved) => resolved,
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     // A runbook script keeps its backups in one folder across runs (its
     // retention step works on that folder), so the command engine gets the
@@ -82,7 +82,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     let selected = match selected {
         Ok(selected) => selected,
         Err(error) => {
-            let text = crate::uri::redact(&error_chain(&error));
+            let text = crate::uri::redact(&crate::error::chain(&error));
             return StepOutcome::failed(format!("backup with {} failed: {text}", resolved.name()));
         }
     };
@@ -152,7 +152,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         Ok(None) => match crate::backup::manifest::describe_found_backup(&dump.location, Some(&request.database)) {
             Ok(manifest) => {
                 if let Err(error) = crate::backup::manifest::write_manifest(&dump.location, &manifest) {
-                    context.finding(format!("could not write a manifest beside the found backup: {error}"));
+                    context.finding(format!(
+                        "could not write a manifest beside the found backup: {}",
+                        crate::error::chain(&error)
+                    ));
                 }
                 Some(manifest)
             }
@@ -160,13 +163,16 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
                 return StepOutcome::failed(format!(
                     "the backup at {} cannot be read: {}",
                     describe(&dump.location),
-                    error_chain(&error)
+                    crate::error::chain(&error)
                 ))
                 .with_details(details);
             }
         },
         Err(error) => {
-            context.finding(format!("the backup's manifest cannot be read: {}", error_chain(&error)));
+            context.finding(format!(
+                "the backup's manifest cannot be read: {}",
+                crate::error::chain(&error)
+            ));
             None
         }
     };
@@ -194,7 +200,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
                 Err(error) => {
                     return StepOutcome::error(format!(
                         "cannot take the reference checksums: {}",
-                        crate::uri::redact(&error.to_string())
+                        crate::uri::redact(&crate::error::chain(&error))
                     ));
                 }
             }
@@ -245,7 +251,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
             crate::provider::containers::SERVER_PORT
         )) {
             Ok(uri) => uri,
-            Err(error) => return StepOutcome::error(error.to_string()),
+            Err(error) => return StepOutcome::error(crate::error::chain(&error)),
         },
         database: context.scenario.dataset.database.clone(),
         collections: None,
@@ -256,7 +262,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     };
     let argv: Vec<String> = match crate::backup::tools::dump_command(&request, std::path::Path::new("mongodump")) {
         Ok(argv) => argv.iter().map(|arg| arg.to_string_lossy().into_owned()).collect(),
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let shown = argv.join(" ");
     let started = context.clock.now();
@@ -273,7 +279,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     let output = match ran {
         Ok(output) => output,
         Err(error) => {
-            let text = crate::uri::redact(&error_chain(&error));
+            let text = crate::uri::redact(&crate::error::chain(&error));
             return StepOutcome::failed(format!("mongodump inside the node's container could not run: {text}"))
                 .with_details(details);
         }
@@ -309,7 +315,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     if let Err(error) = context.source.copy_file_out(0, &inside, &host).await {
         return StepOutcome::error(format!(
             "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
-            error_chain(&error)
+            crate::error::chain(&error)
         ))
         .with_details(details);
     }
@@ -331,13 +337,16 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         Err(error) => {
             return StepOutcome::failed(format!(
                 "the archive copied out of the container cannot be read: {}",
-                error_chain(&error)
+                crate::error::chain(&error)
             ))
             .with_details(details);
         }
     };
     if let Err(error) = crate::backup::manifest::write_manifest(&location, &manifest) {
-        context.finding(format!("could not write a manifest beside the backup: {error}"));
+        context.finding(format!(
+            "could not write a manifest beside the backup: {}",
+            crate::error::chain(&error)
+        ));
     }
     details["backup"] = json!(describe(&location));
     if manifest.collections.is_empty() {
@@ -356,7 +365,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         Err(error) => {
             return StepOutcome::error(format!(
                 "cannot take the reference checksums: {}",
-                crate::uri::redact(&error.to_string())
+                crate::uri::redact(&crate::error::chain(&error))
             ));
         }
     }
@@ -387,11 +396,6 @@ pub fn describe(location: &crate::backup::BackupLocation) -> String {
         }
         crate::backup::BackupLocation::TarGz { path } => format!("{} (tar.gz)", path.display()),
     }
-}
-
-/// An error with its causes on one line (shared with `verify-backup`).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    crate::backup::verify::chain(error)
 }
 
 /// The reference digest from a manifest whose every collection has its

@@ -5,6 +5,7 @@
 
 mod backup;
 mod disaster;
+mod error;
 mod exec;
 mod restore;
 mod seed;
@@ -12,6 +13,8 @@ mod verify;
 mod wait;
 
 use serde_json::Value;
+
+pub use error::StepError;
 
 use crate::outcome::Status;
 use crate::runner::context::DrillContext;

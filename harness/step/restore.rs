@@ -37,7 +37,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
                 match context.source.ensure_running(node).await {
                     Ok(true) => restarted.push(format!("node-{node}")),
                     Ok(false) => {}
-                    Err(error) => return StepOutcome::error(format!("cannot bring node-{node} back: {error}")),
+                    Err(error) => {
+                        return StepOutcome::error(format!(
+                            "cannot bring node-{node} back: {}",
+                            crate::error::chain(&error)
+                        ));
+                    }
                 }
             }
             if !restarted.is_empty() {
@@ -46,7 +51,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
                 match crate::runner::drill::connect(&context.source.uri()).await {
                     Ok(client) => context.source_client = client,
                     Err(error) => {
-                        return StepOutcome::error(format!("cannot reconnect to the restarted node: {error}"));
+                        return StepOutcome::error(format!(
+                            "cannot reconnect to the restarted node: {}",
+                            crate::error::chain(&error)
+                        ));
                     }
                 }
             }
@@ -55,11 +63,21 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
             if context.fresh.is_none() {
                 let fresh = match context.source.start_fresh(&context.run_id).await {
                     Ok(fresh) => fresh,
-                    Err(error) => return StepOutcome::error(format!("cannot start a fresh node: {error}")),
+                    Err(error) => {
+                        return StepOutcome::error(format!(
+                            "cannot start a fresh node: {}",
+                            crate::error::chain(&error)
+                        ));
+                    }
                 };
                 let client = match crate::runner::drill::connect(&fresh.uri()).await {
                     Ok(client) => client,
-                    Err(error) => return StepOutcome::error(format!("cannot connect to the fresh node: {error}")),
+                    Err(error) => {
+                        return StepOutcome::error(format!(
+                            "cannot connect to the fresh node: {}",
+                            crate::error::chain(&error)
+                        ));
+                    }
                 };
                 details["fresh_node"] = json!(fresh.uri().to_string());
                 context.fresh = Some(fresh);
@@ -76,7 +94,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     };
     let resolved = match select::resolve(choice, None) {
         Ok(resolved) => resolved,
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let parallel = if context.server.capabilities.parallel_writes {
         4
@@ -105,7 +123,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     let outcome = match restored {
         Ok(selected) => selected.outcome,
         Err(error) => {
-            let text = crate::uri::redact(&super::backup::error_chain(&error));
+            let text = crate::uri::redact(&crate::error::chain(&error));
             return StepOutcome::failed(format!("restore with {} failed: {text}", resolved.name()))
                 .with_details(details);
         }

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::StepOutcome;
+use super::{StepError, StepOutcome};
 use crate::dataset::{Profile, SeedOptions, SeedPlan, seed_database};
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
@@ -14,18 +14,18 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     let dataset = &context.scenario.dataset;
     let profile = match load_profile(&dataset.profile, context) {
         Ok(profile) => profile,
-        Err(error) => return StepOutcome::error(error),
+        Err(error) => return StepOutcome::error(error.render()),
     };
     let plan = match SeedPlan::new(&profile, dataset.documents, dataset.seed) {
         Ok(plan) => plan,
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let options = SeedOptions::for_server(&context.server).with_drop_existing(true);
     let progress = StepProgress::new(context.events, index);
     let database = context.source_database();
     let summary = match seed_database(&database, &plan, &context.server.capabilities, &options, &progress).await {
         Ok(summary) => summary,
-        Err(error) => return StepOutcome::error(crate::uri::redact(&error.to_string())),
+        Err(error) => return StepOutcome::error(crate::uri::redact(&crate::error::chain(&error))),
     };
     for collection in &summary.collections {
         for missing in &collection.indexes_not_created {
@@ -54,13 +54,17 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     )
 }
 
-fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, String> {
+fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepError> {
+    let failed = |source| StepError::Profile {
+        name: name.to_string(),
+        source,
+    };
     if name.ends_with(".toml") {
         let base = context.scenario.path.parent().unwrap_or(std::path::Path::new("."));
         let path = base.join(name);
-        return Profile::load(&path).map_err(|error| error.to_string());
+        return Profile::load(&path).map_err(failed);
     }
-    Profile::builtin(name).map_err(|error| error.to_string())
+    Profile::builtin(name).map_err(failed)
 }
 
 /// Starts the tick writer if it is not running yet (a scenario without a

@@ -28,7 +28,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         Err(error) => {
             return StepOutcome::error(format!(
                 "cannot checksum the recovered data: {}",
-                crate::uri::redact(&error.to_string())
+                crate::uri::redact(&crate::error::chain(&error))
             ));
         }
     };
