@@ -1,7 +1,10 @@
 //! Clocks, ticks, probes and the RTO/RPO arithmetic (pure functions) of
-//! `shared/spec/drill-semantics.md`, and the verdict and exit code built on
-//! them. Owns no connection: the tick writer and the canary probe hand their
-//! records in; this module only computes.
+//! `shared/spec/drill-semantics.md`, and the verdict built on them
+//! ([`verdict::judge_drill`], the only judge).
+//!
+//! Never does: open a connection (the tick writer and the canary probe hand
+//! their records in; this module only computes), print, or map verdicts to
+//! exit statuses (the command line does, in one function).
 
 pub mod clock;
 pub mod rpo;

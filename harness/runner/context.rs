@@ -163,6 +163,24 @@ impl<'a> DrillContext<'a> {
         }
     }
 
+    /// Starts the write workload (the tick writer) unless it runs already
+    /// or T_d has passed. The runner calls it when a seed step succeeded,
+    /// and before the first backup of a drill without a seed step.
+    pub fn start_workload(&mut self) {
+        if self.ticks.is_some() || self.disaster_at.is_some() {
+            return;
+        }
+        let write_concern = self.write_concern();
+        let database = self.source_database();
+        self.workload_start = Some(self.clock.now());
+        self.ticks = Some(super::ticks::TickWriter::start(
+            &database,
+            self.clock,
+            self.scenario.workload.tick_interval,
+            write_concern,
+        ));
+    }
+
     /// Records a finding once.
     pub fn finding(&mut self, text: impl Into<String>) {
         let text = crate::uri::redact(&text.into());

@@ -221,6 +221,11 @@ async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut
         name: step.name.clone(),
         at_ms: started.offset_ms,
     });
+    // The write workload is the runner's, not a step's: it starts when
+    // seeding succeeded, or at the first backup of a drill without a seed.
+    if matches!(step.kind, StepKind::Backup { .. }) {
+        context.start_workload();
+    }
     let mut interrupted = false;
     let outcome = tokio::select! {
         result = tokio::time::timeout(step.timeout, step::run(context, index, step)) => match result {
@@ -236,6 +241,9 @@ async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut
             StepOutcome::error("interrupted by the operator (Ctrl-C or SIGTERM)")
         }
     };
+    if matches!(step.kind, StepKind::Seed) && outcome.status == Status::Passed {
+        context.start_workload();
+    }
     let finished = context.clock.now();
     events.emit(Event::StepFinished {
         index,

@@ -27,7 +27,6 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     else {
         unreachable!("dispatched by kind")
     };
-    super::seed::start_workload(context);
     if *run_in == RunIn::Container {
         return in_container(context, index, step, *gzip).await;
     }

@@ -1,7 +1,10 @@
 //! One file per step kind; the set is closed ([`crate::scenario::StepKind`])
 //! and [`run`] dispatches. A step returns a [`StepOutcome`] and records
-//! instants (T_d, T_s, T_v), backups and checks in the drill context; it
-//! never prints.
+//! instants (T_d, T_s, T_v), backups and checks in the drill context;
+//! what it could not do is a [`StepError`].
+//!
+//! Never does: print, judge the drill, build report types, or start the
+//! write workload (the runner does, around the seed and backup steps).
 
 mod backup;
 mod disaster;

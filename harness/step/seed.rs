@@ -1,6 +1,6 @@
 //! `seed`: the scenario's dataset, deterministic from (profile, seed,
-//! size). When seeding ends, the workload starts: the tick writer runs from
-//! here until T_d.
+//! size). When seeding succeeds the runner starts the write workload (the
+//! tick writer runs from here until T_d); the step does not.
 
 use serde_json::json;
 
@@ -41,7 +41,6 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     for left_out in &summary.left_out {
         context.finding(format!("dataset: left out {left_out}"));
     }
-    start_workload(context);
     StepOutcome::passed(
         format!(
             "{} documents of {} (seed {}) in {:.1} s",
@@ -65,21 +64,4 @@ fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepE
         return Profile::load(&path).map_err(failed);
     }
     Profile::builtin(name).map_err(failed)
-}
-
-/// Starts the tick writer if it is not running yet (a scenario without a
-/// seed step starts it at its first backup).
-pub fn start_workload(context: &mut DrillContext<'_>) {
-    if context.ticks.is_some() || context.disaster_at.is_some() {
-        return;
-    }
-    let write_concern = context.write_concern();
-    let database = context.source_database();
-    context.workload_start = Some(context.clock.now());
-    context.ticks = Some(crate::runner::ticks::TickWriter::start(
-        &database,
-        context.clock,
-        context.scenario.workload.tick_interval,
-        write_concern,
-    ));
 }
