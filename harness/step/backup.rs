@@ -13,20 +13,17 @@ use crate::backup::{DumpRequest, EngineChoice, Layout};
 use crate::checksum::{DigestOptions, digest_database};
 use crate::runner::context::{DrillContext, TakenBackup};
 use crate::runner::events::StepProgress;
-use crate::scenario::{BackupEngine, BackupFormat, RunIn, Step, StepKind};
+use crate::scenario::{BackupEngine, BackupFormat, BackupStep, RunIn, Step};
 
 /// Runs a `backup` step.
-pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
-    let StepKind::Backup {
+pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, backup: &BackupStep) -> StepOutcome {
+    let BackupStep {
         engine,
         format,
         gzip,
         command,
         run_in,
-    } = &step.kind
-    else {
-        unreachable!("dispatched by kind")
-    };
+    } = backup;
     if *run_in == RunIn::Container {
         return in_container(context, index, step, *gzip).await;
     }

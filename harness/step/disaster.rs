@@ -16,20 +16,17 @@ use crate::checksum::{DigestOptions, digest_database};
 use crate::runner::context::DrillContext;
 use crate::runner::deployment::Deployment;
 use crate::runner::events::Event;
-use crate::scenario::{DisasterAction, NodeTarget, Step, StepKind};
+use crate::scenario::{DisasterAction, DisasterStep, NodeTarget, Step};
 
 /// Runs a `disaster` step.
-pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> StepOutcome {
-    let StepKind::Disaster {
+pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &DisasterStep) -> StepOutcome {
+    let DisasterStep {
         action,
         collection,
         documents,
         node,
         command,
-    } = &step.kind
-    else {
-        unreachable!("dispatched by kind")
-    };
+    } = disaster;
     let failover = context.scenario.is_failover();
     // A failover drill has no backup: its reference is the data just
     // before T_d (the workload writes only ticks, which checksums exclude).

@@ -74,9 +74,9 @@ impl StepOutcome {
 pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
     match &step.kind {
         StepKind::Seed => seed::run(context, index).await,
-        StepKind::Backup { .. } => backup::run(context, index, step).await,
-        StepKind::Disaster { .. } => disaster::run(context, index, step).await,
-        StepKind::Restore { .. } => restore::run(context, index, step).await,
+        StepKind::Backup(backup) => backup::run(context, index, step, backup).await,
+        StepKind::Disaster(disaster) => disaster::run(context, step, disaster).await,
+        StepKind::Restore(restore) => restore::run(context, index, step, restore).await,
         StepKind::Verify => verify::run(context, index).await,
         StepKind::Wait { duration } => wait::run(*duration).await,
         StepKind::Exec { command } => exec::run(context, command, step.timeout).await,

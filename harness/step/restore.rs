@@ -11,18 +11,15 @@ use crate::backup::{BackupLocation, RestoreRequest};
 use crate::backup::select::{self, EngineSettings};
 use crate::runner::context::DrillContext;
 use crate::runner::events::{Event, StepProgress};
-use crate::scenario::{RestoreTarget, Step, StepKind};
+use crate::scenario::{RestoreStep, RestoreTarget, Step};
 
 /// Runs a `restore` step.
-pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
-    let StepKind::Restore {
+pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, restore: &RestoreStep) -> StepOutcome {
+    let RestoreStep {
         target,
         drop,
         collections,
-    } = &step.kind
-    else {
-        unreachable!("dispatched by kind")
-    };
+    } = restore;
     let Some(backup) = context.backups.last().cloned() else {
         return StepOutcome::failed("there is no backup to restore: no backup step produced one");
     };
