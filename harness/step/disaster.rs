@@ -28,20 +28,8 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         command,
     } = disaster;
     let failover = context.scenario.is_failover();
-    // A failover drill has no backup: its reference is the data just
-    // before T_d (the workload writes only ticks, which checksums exclude).
-    if failover && context.reference.is_none() {
-        let mut options = DigestOptions::default();
-        options.missing_database_is_empty = true;
-        match digest_database(&context.source_database(), &options, &crate::progress::NoProgress).await {
-            Ok(reference) => context.reference = Some(reference),
-            Err(error) => {
-                return StepOutcome::error(format!(
-                    "cannot take the reference checksums before T_d: {}",
-                    crate::uri::redact(&crate::error::chain(&error))
-                ));
-            }
-        }
+    if failover && let Err(outcome) = take_reference_before_t_d(context).await {
+        return outcome;
     }
     let node = match node.unwrap_or(NodeTarget::Index(0)) {
         NodeTarget::Index(index) => usize::from(index),
@@ -120,6 +108,28 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
     match result {
         Ok(details) => StepOutcome::passed(format!("{action} at T_d = {} ms", t_d.offset_ms), details),
         Err(error) => StepOutcome::error(format!("{action} could not be injected: {}", error.render())),
+    }
+}
+
+/// A failover drill has no backup: its reference is the data just before
+/// T_d (the workload writes only ticks, which checksums exclude).
+async fn take_reference_before_t_d(context: &mut DrillContext<'_>) -> Result<(), StepOutcome> {
+    if context.reference.is_some() {
+        return Ok(());
+    }
+    let options = DigestOptions {
+        missing_database_is_empty: true,
+        ..DigestOptions::default()
+    };
+    match digest_database(&context.source_database(), &options, &crate::progress::NoProgress).await {
+        Ok(reference) => {
+            context.reference = Some(reference);
+            Ok(())
+        }
+        Err(error) => Err(StepOutcome::error(format!(
+            "cannot take the reference checksums before T_d: {}",
+            crate::uri::redact(&crate::error::chain(&error))
+        ))),
     }
 }
 
