@@ -191,7 +191,7 @@ pub async fn run(request: &CommandRequest) -> Result<CommandOutcome, CommandErro
             }
             Err(error) => not_backups.push(NotABackup {
                 path: path.clone(),
-                problem: crate::backup::verify::chain(&error),
+                problem: crate::error::chain(&error),
             }),
         }
     }
@@ -439,7 +439,11 @@ mod tests {
         echoing.uri = MongoUri::parse("mongodb://admin:S3cret%20PW%21@127.0.0.1:1/").unwrap();
         let outcome = run(&echoing).await.unwrap();
         assert!(!outcome.output.contains("S3cret"), "{}", outcome.output);
-        assert!(outcome.output.contains("mongodb://admin:****@127.0.0.1:1/"), "{}", outcome.output);
+        assert!(
+            outcome.output.contains("mongodb://admin:****@127.0.0.1:1/"),
+            "{}",
+            outcome.output
+        );
         assert!(outcome.output.contains("raw ****\ndecoded ****"), "{}", outcome.output);
     }
 }

@@ -37,34 +37,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
-    // A runbook script keeps its backups in one folder across runs (its
-    // retention step works on that folder), so the command engine gets the
-    // drill's shared backup folder; the harness's own engines get one
-    // folder per backup step.
-    let out = match engine {
-        BackupEngine::Command => context.work_dir.join("backups"),
-        _ => context.work_dir.join(format!("backup-{index}")),
-    };
-    let layout = match format {
-        BackupFormat::Directory => Layout::Directory { gzip: *gzip },
-        BackupFormat::Archive => Layout::Archive { gzip: *gzip },
-    };
-    let out = match (engine, format) {
-        (BackupEngine::Command, _) | (_, BackupFormat::Directory) => out,
-        (_, BackupFormat::Archive) => {
-            let _ = std::fs::create_dir_all(&out);
-            out.join(if *gzip { "dump.archive.gz" } else { "dump.archive" })
-        }
-    };
-    let request = DumpRequest {
-        uri: context.source.uri(),
-        database: context.scenario.dataset.database.clone(),
-        collections: None,
-        exclude: Vec::new(),
-        layout,
-        out,
-        parallel_collections: 4,
-    };
+    let request = dump_request(context, index, *engine, *format, *gzip);
     let mut settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
     if let Some(dir) = context.scenario.path.parent() {
         settings
@@ -97,37 +70,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
             }
             match &outcome.dump {
                 Some(dump) => dump.clone(),
-                None => {
-                    let exit = match &outcome.exit {
-                        crate::backup::command::CommandExit::Code { code } => format!("exited {code}"),
-                        other => format!("{other:?}"),
-                    };
-                    // What the command claimed, in its own last words.
-                    let claim = outcome
-                        .output
-                        .lines()
-                        .rev()
-                        .find(|line| !line.trim().is_empty())
-                        .map(|line| format!(" after printing \"{}\"", line.trim()))
-                        .unwrap_or_default();
-                    let mut message = format!(
-                        "`{}` {exit}{claim}, but no backup exists: judged by what exists, not by the exit status",
-                        outcome.command
-                    );
-                    if !outcome.deleted.is_empty() {
-                        message.push_str(&format!(
-                            "; its retention step deleted {} earlier backup(s) during the failed run: {}",
-                            outcome.deleted.len(),
-                            outcome
-                                .deleted
-                                .iter()
-                                .map(|path| path.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
-                    }
-                    return StepOutcome::failed(message).with_details(details);
-                }
+                None => return StepOutcome::failed(no_backup_after(outcome)).with_details(details),
             }
         }
     };
@@ -141,36 +84,9 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         ))
         .with_details(details);
     }
-    // Every backup the harness takes or finds has a manifest beside it; a
-    // backup found after a command gets one now.
-    let manifest = match crate::backup::manifest::read_manifest(&dump.location) {
-        Ok(Some(manifest)) => Some(manifest),
-        Ok(None) => match crate::backup::manifest::describe_found_backup(&dump.location, Some(&request.database)) {
-            Ok(manifest) => {
-                if let Err(error) = crate::backup::manifest::write_manifest(&dump.location, &manifest) {
-                    context.finding(format!(
-                        "could not write a manifest beside the found backup: {}",
-                        crate::error::chain(&error)
-                    ));
-                }
-                Some(manifest)
-            }
-            Err(error) => {
-                return StepOutcome::failed(format!(
-                    "the backup at {} cannot be read: {}",
-                    describe(&dump.location),
-                    crate::error::chain(&error)
-                ))
-                .with_details(details);
-            }
-        },
-        Err(error) => {
-            context.finding(format!(
-                "the backup's manifest cannot be read: {}",
-                crate::error::chain(&error)
-            ));
-            None
-        }
+    let manifest = match manifest_of(context, &dump.location, &request.database) {
+        Ok(manifest) => manifest,
+        Err(outcome) => return outcome.with_details(details),
     };
     details["manifest"] = json!(crate::backup::manifest::manifest_path(&dump.location));
     // The reference: the source's checksums at the backup point. The
@@ -186,21 +102,13 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
             details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
             reference
         }
-        None => {
-            let progress = StepProgress::new(context.events, index);
-            match digest_database(&context.source_database(), &DigestOptions::default(), &progress).await {
-                Ok(reference) => {
-                    details["reference"] = json!("a checksum pass over the source after the backup");
-                    reference
-                }
-                Err(error) => {
-                    return StepOutcome::error(format!(
-                        "cannot take the reference checksums: {}",
-                        crate::uri::redact(&crate::error::chain(&error))
-                    ));
-                }
+        None => match source_reference(context, index).await {
+            Ok(reference) => {
+                details["reference"] = json!("a checksum pass over the source after the backup");
+                reference
             }
-        }
+            Err(outcome) => return outcome,
+        },
     };
     details["reference_collections"] = json!(reference.collections.len());
     context.reference = Some(reference);
@@ -282,28 +190,8 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     };
     let printed = crate::uri::redact(&format!("{}{}", output.stdout, output.stderr));
     details["output"] = json!(printed);
-    // 126/127: the shell's "cannot execute" / "not found", which the
-    // engines' exec also uses when the program is not in the image.
-    if matches!(output.code, Some(126 | 127)) || printed.contains("executable file not found") {
-        return StepOutcome::failed(format!(
-            "the image {image} has no mongodump, so the backup cannot run inside the node's container (exec exited {}); run it on the host (run_in = \"host\") or use an image with the MongoDB Database Tools, such as mongo:7.0",
-            output.code.map_or("without a code".to_string(), |code| code.to_string()),
-        ))
-        .with_details(details);
-    }
-    if output.code != Some(0) {
-        return StepOutcome::failed(format!(
-            "mongodump inside the node's container exited {}: {}",
-            output
-                .code
-                .map_or("without a code".to_string(), |code| code.to_string()),
-            printed
-                .lines()
-                .rev()
-                .find(|line| !line.trim().is_empty())
-                .unwrap_or("no output")
-        ))
-        .with_details(details);
+    if let Some(message) = container_dump_failure(&image, output.code, &printed) {
+        return StepOutcome::failed(message).with_details(details);
     }
     let folder = context.work_dir.join(format!("backup-{index}"));
     let _ = std::fs::create_dir_all(&folder);
@@ -355,15 +243,9 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     let documents: u64 = manifest.collections.values().map(|entry| entry.count).sum();
     // mongodump does not read in `_id` order: the reference is a checksum
     // pass over the source now (the workload writes only `_drill_ticks`).
-    let progress = StepProgress::new(context.events, index);
-    match digest_database(&context.source_database(), &DigestOptions::default(), &progress).await {
+    match source_reference(context, index).await {
         Ok(reference) => context.reference = Some(reference),
-        Err(error) => {
-            return StepOutcome::error(format!(
-                "cannot take the reference checksums: {}",
-                crate::uri::redact(&crate::error::chain(&error))
-            ));
-        }
+        Err(outcome) => return outcome,
     }
     context.backups.push(TakenBackup {
         location: location.clone(),
@@ -379,6 +261,157 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         ),
         details,
     )
+}
+
+/// The request for the harness's own engines or the team's command. A
+/// runbook script keeps its backups in one folder across runs (its
+/// retention step works on that folder), so the command engine gets the
+/// drill's shared backup folder; the harness's own engines get one folder
+/// per backup step.
+fn dump_request(
+    context: &DrillContext<'_>,
+    index: usize,
+    engine: BackupEngine,
+    format: BackupFormat,
+    gzip: bool,
+) -> DumpRequest {
+    let out = match engine {
+        BackupEngine::Command => context.work_dir.join("backups"),
+        _ => context.work_dir.join(format!("backup-{index}")),
+    };
+    let layout = match format {
+        BackupFormat::Directory => Layout::Directory { gzip },
+        BackupFormat::Archive => Layout::Archive { gzip },
+    };
+    let out = match (engine, format) {
+        (BackupEngine::Command, _) | (_, BackupFormat::Directory) => out,
+        (_, BackupFormat::Archive) => {
+            let _ = std::fs::create_dir_all(&out);
+            out.join(if gzip { "dump.archive.gz" } else { "dump.archive" })
+        }
+    };
+    DumpRequest {
+        uri: context.source.uri(),
+        database: context.scenario.dataset.database.clone(),
+        collections: None,
+        exclude: Vec::new(),
+        layout,
+        out,
+        parallel_collections: 4,
+    }
+}
+
+/// Why a command that left no backup failed: what it claimed in its own
+/// last words, how it exited, and what its retention step deleted.
+fn no_backup_after(outcome: &crate::backup::command::CommandOutcome) -> String {
+    let exit = match &outcome.exit {
+        crate::backup::command::CommandExit::Code { code } => format!("exited {code}"),
+        other => format!("{other:?}"),
+    };
+    let claim = outcome
+        .output
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| format!(" after printing \"{}\"", line.trim()))
+        .unwrap_or_default();
+    let mut message = format!(
+        "`{}` {exit}{claim}, but no backup exists: judged by what exists, not by the exit status",
+        outcome.command
+    );
+    if !outcome.deleted.is_empty() {
+        message.push_str(&format!(
+            "; its retention step deleted {} earlier backup(s) during the failed run: {}",
+            outcome.deleted.len(),
+            outcome
+                .deleted
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    message
+}
+
+/// The backup's manifest. Every backup the harness takes or finds has one
+/// beside it; a backup found after a command gets one now. `Err` is the
+/// failed outcome of a backup that cannot be read at all; an unreadable
+/// manifest is a finding.
+fn manifest_of(
+    context: &mut DrillContext<'_>,
+    location: &crate::backup::BackupLocation,
+    database: &str,
+) -> Result<Option<crate::backup::manifest::Manifest>, StepOutcome> {
+    match crate::backup::manifest::read_manifest(location) {
+        Ok(Some(manifest)) => Ok(Some(manifest)),
+        Ok(None) => match crate::backup::manifest::describe_found_backup(location, Some(database)) {
+            Ok(manifest) => {
+                if let Err(error) = crate::backup::manifest::write_manifest(location, &manifest) {
+                    context.finding(format!(
+                        "could not write a manifest beside the found backup: {}",
+                        crate::error::chain(&error)
+                    ));
+                }
+                Ok(Some(manifest))
+            }
+            Err(error) => Err(StepOutcome::failed(format!(
+                "the backup at {} cannot be read: {}",
+                describe(location),
+                crate::error::chain(&error)
+            ))),
+        },
+        Err(error) => {
+            context.finding(format!(
+                "the backup's manifest cannot be read: {}",
+                crate::error::chain(&error)
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The reference from a checksum pass over the source now: the workload
+/// writes only `_drill_ticks`, which checksums exclude, so the other
+/// collections are still as they were at the backup point.
+async fn source_reference(
+    context: &DrillContext<'_>,
+    index: usize,
+) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
+    let progress = StepProgress::new(context.events, index);
+    digest_database(&context.source_database(), &DigestOptions::default(), &progress)
+        .await
+        .map_err(|error| {
+            StepOutcome::error(format!(
+                "cannot take the reference checksums: {}",
+                crate::uri::redact(&crate::error::chain(&error))
+            ))
+        })
+}
+
+/// Why mongodump inside the node's container did not produce an archive,
+/// if it did not. 126/127 are the shell's "cannot execute" / "not found",
+/// which the engines' exec also uses when the program is not in the image.
+fn container_dump_failure(image: &str, code: Option<i64>, printed: &str) -> Option<String> {
+    let code_text = || code.map_or("without a code".to_string(), |code| code.to_string());
+    if matches!(code, Some(126 | 127)) || printed.contains("executable file not found") {
+        return Some(format!(
+            "the image {image} has no mongodump, so the backup cannot run inside the node's container (exec exited {}); run it on the host (run_in = \"host\") or use an image with the MongoDB Database Tools, such as mongo:7.0",
+            code_text(),
+        ));
+    }
+    if code != Some(0) {
+        let last = printed
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("no output");
+        return Some(format!(
+            "mongodump inside the node's container exited {}: {last}",
+            code_text()
+        ));
+    }
+    None
 }
 
 /// Where a backup is, for messages.

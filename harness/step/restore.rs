@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::backup::EngineChoice;
-use crate::backup::{BackupLocation, RestoreRequest};
 use crate::backup::select::{self, EngineSettings};
+use crate::backup::{BackupLocation, RestoreRequest};
 use crate::runner::context::DrillContext;
 use crate::runner::events::{Event, StepProgress};
 use crate::scenario::{RestoreStep, RestoreTarget, Step};
@@ -99,21 +99,22 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         1
     };
     let uri = context.recovered_deployment().uri();
-    let requests: Vec<RestoreRequest> = databases_to_restore(&backup.location, &context.scenario.dataset.database, collections)
-        .await
-        .into_iter()
-        .map(|database| RestoreRequest {
-            uri: uri.clone(),
-            source: backup.location.clone(),
-            from_database: database.clone(),
-            to_database: database,
-            collections: collections.clone(),
-            drop: *drop,
-            dry_run: false,
-            workers_per_collection: parallel,
-            parallel_collections: parallel,
-        })
-        .collect();
+    let requests: Vec<RestoreRequest> =
+        databases_to_restore(&backup.location, &context.scenario.dataset.database, collections)
+            .await
+            .into_iter()
+            .map(|database| RestoreRequest {
+                uri: uri.clone(),
+                source: backup.location.clone(),
+                from_database: database.clone(),
+                to_database: database,
+                collections: collections.clone(),
+                drop: *drop,
+                dry_run: false,
+                workers_per_collection: parallel,
+                parallel_collections: parallel,
+            })
+            .collect();
     let settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
     let progress = StepProgress::new(context.events, index);
     let restored = select::restore_each(&resolved, &requests, &settings, &progress).await;
@@ -171,7 +172,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
 /// `collections`) from a full-server backup that holds it among others
 /// (a runbook's `mongodump` without `--db`), every database of the backup,
 /// as `mongorestore` would.
-async fn databases_to_restore(location: &BackupLocation, dataset: &str, collections: &Option<Vec<String>>) -> Vec<String> {
+async fn databases_to_restore(
+    location: &BackupLocation,
+    dataset: &str,
+    collections: &Option<Vec<String>>,
+) -> Vec<String> {
     let own = vec![dataset.to_owned()];
     if collections.is_some() {
         return own;

@@ -159,7 +159,9 @@ pub async fn dump(
     let resolved = as_exclusions(request).await?;
     let command = dump_command(&resolved, mongodump)?;
     let tool = ToolRun::new(Tool::Mongodump, &request.uri, work_dir, timeout);
-    let (run, shown, duration) = tool.run(&command, &format!("mongodump {}", request.database), progress).await?;
+    let (run, shown, duration) = tool
+        .run(&command, &format!("mongodump {}", request.database), progress)
+        .await?;
     if !run.exit.is_success() {
         return Err(failure("mongodump", run, timeout));
     }
@@ -203,7 +205,7 @@ pub async fn restore(
         let extracted = tokio::task::spawn_blocking(move || crate::backup::extract::extract_dump(&archive))
             .await
             .map_err(|error| extract_error(error.to_string()))?
-            .map_err(|error| extract_error(crate::backup::verify::chain(&error)))?;
+            .map_err(|error| extract_error(crate::error::chain(&error)))?;
         request.source = extracted.location;
         _extracted = Some(extracted.folder);
     }

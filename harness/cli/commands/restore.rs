@@ -204,7 +204,10 @@ async fn plan_requests(
     }
     if included.is_empty() {
         let databases = drdrill::backup::select::databases_in(&source).await?;
-        included = databases.into_iter().map(|database| (database, collections.clone())).collect();
+        included = databases
+            .into_iter()
+            .map(|database| (database, collections.clone()))
+            .collect();
     }
     Ok(included
         .into_iter()
