@@ -27,13 +27,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
     if *run_in == RunIn::Container {
         return in_container(context, index, step, *gzip).await;
     }
-    let choice = match engine {
-        BackupEngine::Auto => EngineChoice::Auto,
-        BackupEngine::Tools => EngineChoice::Tools,
-        BackupEngine::Builtin => EngineChoice::Builtin,
-        BackupEngine::Command => EngineChoice::Command,
-    };
-    let resolved = match select::resolve(choice, command.as_deref()) {
+    let resolved = match select::resolve(engine_choice(*engine), command.as_deref()) {
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
@@ -89,26 +83,9 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Err(outcome) => return outcome.with_details(details),
     };
     details["manifest"] = json!(crate::backup::manifest::manifest_path(&dump.location));
-    // The reference: the source's checksums at the backup point. The
-    // builtin engine reads each collection once, in `_id` order, and its
-    // manifest holds the MD5 of exactly what it read; with that, a second
-    // read of the source is not needed. Otherwise (real tools, a script),
-    // the source is read again now: the workload writes only
-    // `_drill_ticks`, which checksums exclude, so the other collections are
-    // still as they were at the backup point.
-    let from_manifest = manifest.as_ref().and_then(reference_from_manifest);
-    let reference = match from_manifest {
-        Some(reference) => {
-            details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
-            reference
-        }
-        None => match source_reference(context, index).await {
-            Ok(reference) => {
-                details["reference"] = json!("a checksum pass over the source after the backup");
-                reference
-            }
-            Err(outcome) => return outcome,
-        },
+    let reference = match backup_reference(context, index, manifest.as_ref(), &mut details).await {
+        Ok(reference) => reference,
+        Err(outcome) => return outcome,
     };
     details["reference_collections"] = json!(reference.collections.len());
     context.reference = Some(reference);
@@ -118,18 +95,45 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         finished,
         engine: resolved.name().to_string(),
     });
-    StepOutcome::passed(
-        format!(
-            "{} backup of {} collections, {} documents, {} bytes in {:.1} s at {}",
-            resolved.name(),
-            dump.collections.len(),
-            documents,
-            dump.bytes,
-            dump.duration.as_secs_f64(),
-            describe(&dump.location)
-        ),
-        details,
-    )
+    let message = format!(
+        "{} backup of {} collections, {documents} documents, {} bytes in {:.1} s at {}",
+        resolved.name(),
+        dump.collections.len(),
+        dump.bytes,
+        dump.duration.as_secs_f64(),
+        describe(&dump.location)
+    );
+    StepOutcome::passed(message, details)
+}
+
+/// The reference: the source's checksums at the backup point. The builtin
+/// engine reads each collection once, in `_id` order, and its manifest
+/// holds the MD5 of exactly what it read; with that, a second read of the
+/// source is not needed. Otherwise (real tools, a script), the source is
+/// read again now. `details` says which it was.
+async fn backup_reference(
+    context: &DrillContext<'_>,
+    index: usize,
+    manifest: Option<&crate::backup::manifest::Manifest>,
+    details: &mut serde_json::Value,
+) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
+    if let Some(reference) = manifest.and_then(reference_from_manifest) {
+        details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
+        return Ok(reference);
+    }
+    let reference = source_reference(context, index).await?;
+    details["reference"] = json!("a checksum pass over the source after the backup");
+    Ok(reference)
+}
+
+/// The scenario's engine as the backup-engine selection takes it.
+fn engine_choice(engine: BackupEngine) -> EngineChoice {
+    match engine {
+        BackupEngine::Auto => EngineChoice::Auto,
+        BackupEngine::Tools => EngineChoice::Tools,
+        BackupEngine::Builtin => EngineChoice::Builtin,
+        BackupEngine::Command => EngineChoice::Command,
+    }
 }
 
 /// The runbook's `docker exec mongo-primary mongodump ...`: mongodump runs
@@ -139,30 +143,16 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
 /// reference checksums, restore on the host). An image without mongodump
 /// (the FerretDB image holds only the server) is said so, by name.
 async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step, gzip: bool) -> StepOutcome {
-    let image = match context.source.image() {
-        Some(image) => image,
-        None => {
-            return StepOutcome::error(
-                "run_in = \"container\" needs the containers provider (provider = \"containers\" or --provider containers)",
-            );
-        }
+    let Some(image) = context.source.image() else {
+        return StepOutcome::error(
+            "run_in = \"container\" needs the containers provider (provider = \"containers\" or --provider containers)",
+        );
     };
     let name = if gzip { "dump.archive.gz" } else { "dump.archive" };
     let inside = format!("/tmp/drdrill-{}-{name}", context.run_id);
-    let request = DumpRequest {
-        uri: match crate::uri::MongoUri::parse(&format!(
-            "mongodb://127.0.0.1:{}/?directConnection=true",
-            crate::provider::containers::SERVER_PORT
-        )) {
-            Ok(uri) => uri,
-            Err(error) => return StepOutcome::error(crate::error::chain(&error)),
-        },
-        database: context.scenario.dataset.database.clone(),
-        collections: None,
-        exclude: Vec::new(),
-        layout: Layout::Archive { gzip },
-        out: std::path::PathBuf::from(&inside),
-        parallel_collections: 4,
+    let request = match container_request(context, gzip, &inside) {
+        Ok(request) => request,
+        Err(outcome) => return outcome,
     };
     let argv: Vec<String> = match crate::backup::tools::dump_command(&request, std::path::Path::new("mongodump")) {
         Ok(argv) => argv.iter().map(|arg| arg.to_string_lossy().into_owned()).collect(),
@@ -196,21 +186,9 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     let folder = context.work_dir.join(format!("backup-{index}"));
     let _ = std::fs::create_dir_all(&folder);
     let host = folder.join(name);
-    if let Err(error) = context.source.copy_file_out(0, &inside, &host).await {
-        return StepOutcome::error(format!(
-            "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
-            crate::error::chain(&error)
-        ))
-        .with_details(details);
+    if let Err(outcome) = copy_out(context, &inside, &host).await {
+        return outcome.with_details(details);
     }
-    let _ = context
-        .source
-        .exec(
-            0,
-            &["rm".to_string(), "-f".to_string(), inside.clone()],
-            std::time::Duration::from_secs(30),
-        )
-        .await;
     let location = crate::backup::BackupLocation::Archive {
         path: host.clone(),
         gzip,
@@ -412,6 +390,42 @@ fn container_dump_failure(image: &str, code: Option<i64>, printed: &str) -> Opti
         ));
     }
     None
+}
+
+/// mongodump's request inside node 0's container: the server on the
+/// container's own loopback, one archive at `inside`.
+fn container_request(context: &DrillContext<'_>, gzip: bool, inside: &str) -> Result<DumpRequest, StepOutcome> {
+    let uri = crate::uri::MongoUri::parse(&format!(
+        "mongodb://127.0.0.1:{}/?directConnection=true",
+        crate::provider::containers::SERVER_PORT
+    ))
+    .map_err(|error| StepOutcome::error(crate::error::chain(&error)))?;
+    Ok(DumpRequest {
+        uri,
+        database: context.scenario.dataset.database.clone(),
+        collections: None,
+        exclude: Vec::new(),
+        layout: Layout::Archive { gzip },
+        out: std::path::PathBuf::from(inside),
+        parallel_collections: 4,
+    })
+}
+
+/// Copies the archive at `inside` node 0's container to `host`, then
+/// removes it from the container (best effort).
+async fn copy_out(context: &mut DrillContext<'_>, inside: &str, host: &std::path::Path) -> Result<(), StepOutcome> {
+    if let Err(error) = context.source.copy_file_out(0, inside, host).await {
+        return Err(StepOutcome::error(format!(
+            "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
+            crate::error::chain(&error)
+        )));
+    }
+    let remove = ["rm".to_string(), "-f".to_string(), inside.to_string()];
+    let _ = context
+        .source
+        .exec(0, &remove, std::time::Duration::from_secs(30))
+        .await;
+    Ok(())
 }
 
 /// Where a backup is, for messages.
