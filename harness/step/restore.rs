@@ -24,63 +24,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         return StepOutcome::failed("there is no backup to restore: no backup step produced one");
     };
     let mut details = json!({ "target": target.to_string(), "backup_engine": backup.engine });
-    match target {
-        RestoreTarget::SameNode => {
-            // Every node the disaster took down comes back first: restarted
-            // after a kill or stop, resumed after a pause, reconnected after
-            // a disconnect, recreated (empty) after a removal.
-            let mut restarted = Vec::new();
-            for node in 0..context.source.node_count().unwrap_or(0) {
-                match context.source.ensure_running(node).await {
-                    Ok(true) => restarted.push(format!("node-{node}")),
-                    Ok(false) => {}
-                    Err(error) => {
-                        return StepOutcome::error(format!(
-                            "cannot bring node-{node} back: {}",
-                            crate::error::chain(&error)
-                        ));
-                    }
-                }
-            }
-            if !restarted.is_empty() {
-                details["restarted"] = json!(restarted);
-                // A restarted container may publish another port: connect anew.
-                match crate::runner::drill::connect(&context.source.uri()).await {
-                    Ok(client) => context.source_client = client,
-                    Err(error) => {
-                        return StepOutcome::error(format!(
-                            "cannot reconnect to the restarted node: {}",
-                            crate::error::chain(&error)
-                        ));
-                    }
-                }
-            }
-        }
-        RestoreTarget::FreshNode => {
-            if context.fresh.is_none() {
-                let fresh = match context.source.start_fresh(&context.run_id).await {
-                    Ok(fresh) => fresh,
-                    Err(error) => {
-                        return StepOutcome::error(format!(
-                            "cannot start a fresh node: {}",
-                            crate::error::chain(&error)
-                        ));
-                    }
-                };
-                let client = match crate::runner::drill::connect(&fresh.uri()).await {
-                    Ok(client) => client,
-                    Err(error) => {
-                        return StepOutcome::error(format!(
-                            "cannot connect to the fresh node: {}",
-                            crate::error::chain(&error)
-                        ));
-                    }
-                };
-                details["fresh_node"] = json!(fresh.uri().to_string());
-                context.fresh = Some(fresh);
-                context.fresh_client = Some(client);
-            }
-        }
+    if let Err(outcome) = prepare_target(context, *target, &mut details).await {
+        return outcome;
     }
     // A backup made by a command is a plain dump: restore it with the tools
     // when present, else the builtin engine.
@@ -187,4 +132,72 @@ async fn databases_to_restore(
         // restores (or names the mismatch of) the scenario's, as before.
         _ => own,
     }
+}
+
+/// Makes the restore target ready: on the same node, every node the
+/// disaster took down comes back first (restarted after a kill or stop,
+/// resumed after a pause, reconnected after a disconnect, recreated empty
+/// after a removal); a fresh node is started once. `details` names what
+/// was done.
+async fn prepare_target(
+    context: &mut DrillContext<'_>,
+    target: RestoreTarget,
+    details: &mut serde_json::Value,
+) -> Result<(), StepOutcome> {
+    match target {
+        RestoreTarget::SameNode => {
+            let mut restarted = Vec::new();
+            for node in 0..context.source.node_count().unwrap_or(0) {
+                match context.source.ensure_running(node).await {
+                    Ok(true) => restarted.push(format!("node-{node}")),
+                    Ok(false) => {}
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot bring node-{node} back: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                }
+            }
+            if !restarted.is_empty() {
+                details["restarted"] = json!(restarted);
+                // A restarted container may publish another port: connect anew.
+                match crate::runner::drill::connect(&context.source.uri()).await {
+                    Ok(client) => context.source_client = client,
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot reconnect to the restarted node: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                }
+            }
+        }
+        RestoreTarget::FreshNode => {
+            if context.fresh.is_none() {
+                let fresh = match context.source.start_fresh(&context.run_id).await {
+                    Ok(fresh) => fresh,
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot start a fresh node: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                };
+                let client = match crate::runner::drill::connect(&fresh.uri()).await {
+                    Ok(client) => client,
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot connect to the fresh node: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                };
+                details["fresh_node"] = json!(fresh.uri().to_string());
+                context.fresh = Some(fresh);
+                context.fresh_client = Some(client);
+            }
+        }
+    }
+    Ok(())
 }
