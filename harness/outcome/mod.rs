@@ -238,9 +238,11 @@ pub struct PrimaryChange {
     pub answering: usize,
 }
 
-/// One drill as it ran: everything its reports say, typed.
+/// One drill as it ran: everything its reports say, typed. `V` is the
+/// verdict: the judge's [`Judgement`] as the runner returns it; a report
+/// carries the judgement with the exit status the command line decided.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct DrillOutcome {
+pub struct DrillOutcome<V = Judgement> {
     /// `<UTC yyyymmddThhmmssZ>-<scenario>-<4 hex>`.
     pub run_id: String,
     /// The scenario's name.
@@ -270,7 +272,7 @@ pub struct DrillOutcome {
     /// Stopped by Ctrl-C/SIGTERM before the end.
     pub interrupted: bool,
     /// The verdict.
-    pub verdict: Judgement,
+    pub verdict: V,
     /// The deployment.
     pub topology: Topology,
     /// The objectives.
@@ -286,4 +288,31 @@ pub struct DrillOutcome {
     /// Things a person should know that are not failures (engine limits,
     /// runbook quirks, indexes not supported by the engine).
     pub findings: Vec<String>,
+}
+
+impl<V> DrillOutcome<V> {
+    /// The same drill with its verdict turned into another form (the
+    /// report's verdict adds the exit status).
+    pub fn map_verdict<W>(self, verdict: impl FnOnce(V) -> W) -> DrillOutcome<W> {
+        DrillOutcome {
+            verdict: verdict(self.verdict),
+            run_id: self.run_id,
+            scenario: self.scenario,
+            scenario_file: self.scenario_file,
+            description: self.description,
+            tags: self.tags,
+            harness_version: self.harness_version,
+            started: self.started,
+            finished: self.finished,
+            duration_ms: self.duration_ms,
+            interrupted: self.interrupted,
+            topology: self.topology,
+            objectives: self.objectives,
+            measurements: self.measurements,
+            steps: self.steps,
+            checks: self.checks,
+            phases: self.phases,
+            findings: self.findings,
+        }
+    }
 }

@@ -7,18 +7,17 @@
 //! the JSON Schema in `reports/report.schema.json` is generated from these
 //! types (`drdrill schema`) and checked in a test.
 
-use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format.
 pub const SCHEMA_VERSION: u32 = 1;
 
+use crate::outcome::DrillOutcome;
 pub use crate::outcome::{
     CheckKind, CheckRecord, ExpectedFailure, Instant, Measurements, Objectives, Phase, PrimaryChange, Status,
     StepRecord, Topology, VerdictKind,
 };
-use crate::outcome::{DrillOutcome, Judgement};
 
 /// The verdict with its reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -34,56 +33,15 @@ pub struct Verdict {
     pub expected_failure: Option<ExpectedFailure>,
 }
 
-/// One drill's report: `report.json`.
+/// One drill's report: `report.json`, its format's version beside the
+/// drill's fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DrillReport {
     /// Version of this format.
     pub schema_version: u32,
-    /// `<UTC yyyymmddThhmmssZ>-<scenario>-<4 hex>`.
-    pub run_id: String,
-    /// The scenario's name.
-    pub scenario: String,
-    /// The scenario file.
-    pub scenario_file: String,
-    /// Its description.
-    pub description: String,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// The harness's version.
-    pub harness_version: String,
-    /// Drill start.
-    #[serde(
-        serialize_with = "crate::outcome::time::serialize",
-        deserialize_with = "crate::outcome::time::deserialize"
-    )]
-    pub started: DateTime<Utc>,
-    /// Drill end.
-    #[serde(
-        serialize_with = "crate::outcome::time::serialize",
-        deserialize_with = "crate::outcome::time::deserialize"
-    )]
-    pub finished: DateTime<Utc>,
-    /// Wall time, milliseconds.
-    pub duration_ms: u64,
-    /// Stopped by Ctrl-C/SIGTERM before the end.
-    pub interrupted: bool,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The deployment.
-    pub topology: Topology,
-    /// The objectives.
-    pub objectives: Objectives,
-    /// RTO and RPO achieved.
-    pub measurements: Measurements,
-    /// Steps in order, including those not run.
-    pub steps: Vec<StepRecord>,
-    /// Objective, collection and integrity checks.
-    pub checks: Vec<CheckRecord>,
-    /// Phases for the timeline.
-    pub phases: Vec<Phase>,
-    /// Things a person should know that are not failures (engine limits,
-    /// runbook quirks, indexes not supported by the engine).
-    pub findings: Vec<String>,
+    /// The drill, with its verdict and the exit status it maps to.
+    #[serde(flatten)]
+    pub drill: DrillOutcome<Verdict>,
 }
 
 impl DrillReport {
@@ -91,37 +49,31 @@ impl DrillReport {
     /// (decided by the command line, the one place that maps verdicts to
     /// exit statuses).
     pub fn from_outcome(outcome: DrillOutcome, exit_code: i32) -> Self {
-        let Judgement {
-            kind,
-            reasons,
-            expected_failure,
-        } = outcome.verdict;
+        let drill = outcome.map_verdict(|judgement| Verdict {
+            kind: judgement.kind,
+            reasons: judgement.reasons,
+            exit_code,
+            expected_failure: judgement.expected_failure,
+        });
         Self {
             schema_version: SCHEMA_VERSION,
-            run_id: outcome.run_id,
-            scenario: outcome.scenario,
-            scenario_file: outcome.scenario_file,
-            description: outcome.description,
-            tags: outcome.tags,
-            harness_version: outcome.harness_version,
-            started: outcome.started,
-            finished: outcome.finished,
-            duration_ms: outcome.duration_ms,
-            interrupted: outcome.interrupted,
-            verdict: Verdict {
-                kind,
-                reasons,
-                exit_code,
-                expected_failure,
-            },
-            topology: outcome.topology,
-            objectives: outcome.objectives,
-            measurements: outcome.measurements,
-            steps: outcome.steps,
-            checks: outcome.checks,
-            phases: outcome.phases,
-            findings: outcome.findings,
+            drill,
         }
+    }
+}
+
+/// Reporters read the drill's fields straight from the report.
+impl std::ops::Deref for DrillReport {
+    type Target = DrillOutcome<Verdict>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.drill
+    }
+}
+
+impl std::ops::DerefMut for DrillReport {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.drill
     }
 }
 

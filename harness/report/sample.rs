@@ -116,41 +116,43 @@ fn phase(name: &str, start_ms: u64, end_ms: u64) -> Phase {
 fn base(scenario: &str, description: &str, duration_ms: u64, verdict: Verdict) -> DrillReport {
     DrillReport {
         schema_version: SCHEMA_VERSION,
-        run_id: format!("20261125T132000Z-{scenario}-3f9a"),
-        scenario: scenario.to_string(),
-        scenario_file: format!("scenarios/{scenario}.toml"),
-        description: description.to_string(),
-        tags: vec!["backup".to_string(), "ferretdb".to_string()],
-        harness_version: "0.1.0".to_string(),
-        started: drill_start(),
-        finished: drill_start() + Duration::milliseconds(duration_ms as i64),
-        duration_ms,
-        interrupted: false,
-        verdict,
-        topology: Topology {
-            provider: "local".to_string(),
-            engine: "ferretdb".to_string(),
-            backend: Some("sqlite".to_string()),
-            nodes: 1,
-            server_version: Some("FerretDB v1.24.2 (MongoDB 7.0.42)".to_string()),
-            uri: Some("mongodb://127.0.0.1:41017/".to_string()),
+        drill: crate::outcome::DrillOutcome {
+            run_id: format!("20261125T132000Z-{scenario}-3f9a"),
+            scenario: scenario.to_string(),
+            scenario_file: format!("scenarios/{scenario}.toml"),
+            description: description.to_string(),
+            tags: vec!["backup".to_string(), "ferretdb".to_string()],
+            harness_version: "0.1.0".to_string(),
+            started: drill_start(),
+            finished: drill_start() + Duration::milliseconds(duration_ms as i64),
+            duration_ms,
+            interrupted: false,
+            verdict,
+            topology: Topology {
+                provider: "local".to_string(),
+                engine: "ferretdb".to_string(),
+                backend: Some("sqlite".to_string()),
+                nodes: 1,
+                server_version: Some("FerretDB v1.24.2 (MongoDB 7.0.42)".to_string()),
+                uri: Some("mongodb://127.0.0.1:41017/".to_string()),
+            },
+            objectives: Objectives {
+                rto_ms: Some(3_600_000),
+                rpo_ms: Some(900_000),
+                rto_applies_to: "service".to_string(),
+            },
+            measurements: Measurements {
+                probe_interval_ms: 250,
+                tick_interval_ms: 100,
+                write_concern: "majority".to_string(),
+                read_concern: "majority".to_string(),
+                ..Measurements::default()
+            },
+            steps: Vec::new(),
+            checks: Vec::new(),
+            phases: Vec::new(),
+            findings: Vec::new(),
         },
-        objectives: Objectives {
-            rto_ms: Some(3_600_000),
-            rpo_ms: Some(900_000),
-            rto_applies_to: "service".to_string(),
-        },
-        measurements: Measurements {
-            probe_interval_ms: 250,
-            tick_interval_ms: 100,
-            write_concern: "majority".to_string(),
-            read_concern: "majority".to_string(),
-            ..Measurements::default()
-        },
-        steps: Vec::new(),
-        checks: Vec::new(),
-        phases: Vec::new(),
-        findings: Vec::new(),
     }
 }
 
@@ -247,7 +249,7 @@ fn passed() -> DrillReport {
         last_acked_before_disaster: Some(170),
         recovered_prefix: Some(67),
         lost_acknowledged_writes: 103,
-        ..report.measurements
+        ..report.drill.measurements.clone()
     };
     report.checks = vec![
         check(
@@ -376,7 +378,7 @@ fn failed() -> DrillReport {
         lost_acknowledged_writes: 10_231,
         holes: vec![412],
         notes: vec!["no rto_verified: verification failed".to_string()],
-        ..report.measurements
+        ..report.drill.measurements.clone()
     };
     report.checks = vec![
         check(
@@ -505,7 +507,7 @@ fn interrupted() -> DrillReport {
         ticks_acknowledged_before_disaster: 170,
         last_acked_before_disaster: Some(170),
         notes: vec!["no rto or rpo: interrupted before the service came back".to_string()],
-        ..report.measurements
+        ..report.drill.measurements.clone()
     };
     report.checks = vec![
         check(

@@ -91,20 +91,15 @@ fn collection_message(
     reference_count: Option<u64>,
     observed_count: Option<u64>,
 ) -> String {
+    let md5 = |digest: &Option<crate::checksum::CollectionDigest>| {
+        digest.as_ref().map_or("-", |digest| digest.md5.as_str()).to_string()
+    };
     if collection.is_identical() {
         format!(
             "{} documents, md5 {} and {} indexes match the reference",
             observed_count.unwrap_or(0),
-            collection
-                .observed
-                .as_ref()
-                .map(|digest| digest.md5.as_str())
-                .unwrap_or("-"),
-            collection
-                .observed
-                .as_ref()
-                .map(|digest| digest.indexes.len())
-                .unwrap_or(0)
+            md5(&collection.observed),
+            collection.observed.as_ref().map_or(0, |digest| digest.indexes.len())
         )
     } else {
         let mut parts = Vec::new();
@@ -119,16 +114,8 @@ fn collection_message(
         if !collection.md5_matches && reference_count.is_some() && observed_count.is_some() {
             parts.push(format!(
                 "md5 {} != reference {}",
-                collection
-                    .observed
-                    .as_ref()
-                    .map(|digest| digest.md5.as_str())
-                    .unwrap_or("-"),
-                collection
-                    .reference
-                    .as_ref()
-                    .map(|digest| digest.md5.as_str())
-                    .unwrap_or("-")
+                md5(&collection.observed),
+                md5(&collection.reference)
             ));
         }
         if !collection.index_differences.is_empty() {
