@@ -248,7 +248,10 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
     };
     let unreadable = |path: &std::path::Path| {
         let path = path.to_path_buf();
-        move |source| StepError::Backup { path, source }
+        move |source| StepError::Backup {
+            path,
+            source: Box::new(source),
+        }
     };
     let dump = DumpDirectory::open(path).map_err(unreadable(path))?;
     let namespace = Namespace {
@@ -273,15 +276,14 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
     let mut target = None;
     for element in middle.document.iter_elements() {
         let Ok(element) = element else { continue };
-        if element.element_type() == bson::spec::ElementType::String {
-            if let Ok(bson::RawBsonRef::String(text)) = element.value() {
-                if let Some(position) = text.bytes().position(|byte| byte.is_ascii_alphabetic()) {
-                    let needle = text.as_bytes();
-                    if let Some(start) = bytes.windows(needle.len()).position(|window| window == needle) {
-                        target = Some((start + position, element.key().to_string()));
-                        break;
-                    }
-                }
+        if element.element_type() == bson::spec::ElementType::String
+            && let Ok(bson::RawBsonRef::String(text)) = element.value()
+            && let Some(position) = text.bytes().position(|byte| byte.is_ascii_alphabetic())
+        {
+            let needle = text.as_bytes();
+            if let Some(start) = bytes.windows(needle.len()).position(|window| window == needle) {
+                target = Some((start + position, element.key().to_string()));
+                break;
             }
         }
     }

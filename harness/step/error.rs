@@ -13,9 +13,9 @@ pub enum StepError {
     Deployment {
         /// What was asked (`kill node-1`, `pause node-0` ...).
         operation: String,
-        /// The provider's error.
+        /// The provider's error (boxed: it is large).
         #[source]
-        source: crate::provider::ProviderError,
+        source: Box<crate::provider::ProviderError>,
     },
     /// The driver failed talking to the deployment.
     #[error("{operation}")]
@@ -31,9 +31,9 @@ pub enum StepError {
     Backup {
         /// The file or folder read.
         path: PathBuf,
-        /// The format reader's error.
+        /// The format reader's error (boxed: it is large).
         #[source]
-        source: crate::backup::format::FormatError,
+        source: Box<crate::backup::format::FormatError>,
     },
     /// A file could not be read or written.
     #[error("{path}")]
@@ -49,9 +49,9 @@ pub enum StepError {
     Profile {
         /// The profile's name or file.
         name: String,
-        /// The dataset module's error.
+        /// The dataset module's error (boxed: it is large).
         #[source]
-        source: crate::dataset::DatasetError,
+        source: Box<crate::dataset::DatasetError>,
     },
     /// The team's command could not be started.
     #[error("cannot run `{command}`")]
@@ -78,7 +78,10 @@ impl StepError {
     /// A provider error with what was being done.
     pub fn deployment(operation: impl Into<String>) -> impl FnOnce(crate::provider::ProviderError) -> Self {
         let operation = operation.into();
-        move |source| Self::Deployment { operation, source }
+        move |source| Self::Deployment {
+            operation,
+            source: Box::new(source),
+        }
     }
 
     /// This error and its causes on one line, credentials redacted: what a

@@ -56,7 +56,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
 fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepError> {
     let failed = |source| StepError::Profile {
         name: name.to_string(),
-        source,
+        source: Box::new(source),
     };
     if name.ends_with(".toml") {
         let base = context.scenario.path.parent().unwrap_or(std::path::Path::new("."));

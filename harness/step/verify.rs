@@ -21,8 +21,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         .await_failover_service(std::time::Duration::from_secs(24 * 3_600))
         .await;
     let progress = StepProgress::new(context.events, index);
-    let mut options = DigestOptions::default();
-    options.missing_database_is_empty = true;
+    let options = DigestOptions {
+        missing_database_is_empty: true,
+        ..DigestOptions::default()
+    };
     let observed = match digest_database(&context.recovered_database(), &options, &progress).await {
         Ok(observed) => observed,
         Err(error) => {
