@@ -8,13 +8,13 @@ use std::error::Error;
 use std::fmt;
 
 /// `error: cause: cause of the cause ...`, each message once.
-pub fn chain(error: &(dyn Error + 'static)) -> String {
+pub fn chain(error: &dyn Error) -> String {
     Chain(error).to_string()
 }
 
 /// Displays an error with its causes, as [`chain`] renders them.
 #[derive(Clone, Copy)]
-pub struct Chain<'a>(pub &'a (dyn Error + 'static));
+pub struct Chain<'a>(pub &'a dyn Error);
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {

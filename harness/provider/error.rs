@@ -229,16 +229,7 @@ impl ProviderError {
     }
 }
 
-/// An error and its causes on one line, `: `-separated: for the text
-/// fields (`reason`) of the errors above, which carry a lower layer's
-/// typed error as words.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
-}
+/// An error and its causes on one line, for the text fields (`reason`) of
+/// the errors above, which carry a lower layer's typed error as words: the
+/// crate's one chain renderer.
+pub(crate) use crate::error::chain;
