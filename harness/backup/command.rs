@@ -191,7 +191,7 @@ pub async fn run(request: &CommandRequest) -> Result<CommandOutcome, CommandErro
             }
             Err(error) => not_backups.push(NotABackup {
                 path: path.clone(),
-                problem: crate::backup::verify::chain(&error),
+                problem: crate::error::chain(&error),
             }),
         }
     }

@@ -6,6 +6,7 @@
 //! checked and says "no manifest". Each problem names the file, the
 //! collection and the offset where there is one.
 
+use crate::error::chain;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -91,21 +92,6 @@ impl VerifyReport {
             message: chain(error),
         });
     }
-}
-
-/// The error and its causes on one line.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// File, namespace and offset a format error names.

@@ -63,28 +63,41 @@ pub enum IndexDifference {
     },
 }
 
+/// A `listIndexes` entry this module cannot read: what is missing or
+/// malformed, with the entry as extended JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MalformedIndexEntry(String);
+
 impl IndexSpec {
     /// Reads one `listIndexes` entry. Options this module does not compare
     /// (`v`, `ns`, collation, weights...) are ignored; `Err` says what is
     /// missing or malformed.
-    pub fn from_list_indexes_entry(entry: &Document) -> Result<Self, String> {
+    pub fn from_list_indexes_entry(entry: &Document) -> Result<Self, MalformedIndexEntry> {
         let name = entry
             .get_str("name")
-            .map_err(|_| format!("no string \"name\" in {entry}"))?
+            .map_err(|_| MalformedIndexEntry(format!("no string \"name\" in {entry}")))?
             .to_string();
         let key = entry
             .get_document("key")
-            .map_err(|_| format!("no document \"key\" in {entry}"))?
+            .map_err(|_| MalformedIndexEntry(format!("no document \"key\" in {entry}")))?
             .clone();
         let flag = |field: &str| entry.get(field).is_some_and(truthy);
         let expire_after_seconds = match entry.get("expireAfterSeconds") {
             None | Some(Bson::Null) => None,
-            Some(value) => Some(as_i64(value).ok_or_else(|| format!("non-numeric \"expireAfterSeconds\" in {entry}"))?),
+            Some(value) => Some(
+                as_i64(value)
+                    .ok_or_else(|| MalformedIndexEntry(format!("non-numeric \"expireAfterSeconds\" in {entry}")))?,
+            ),
         };
         let partial_filter = match entry.get("partialFilterExpression") {
             None | Some(Bson::Null) => None,
             Some(Bson::Document(filter)) => Some(filter.clone()),
-            Some(_) => return Err(format!("non-document \"partialFilterExpression\" in {entry}")),
+            Some(_) => {
+                return Err(MalformedIndexEntry(format!(
+                    "non-document \"partialFilterExpression\" in {entry}"
+                )));
+            }
         };
         Ok(Self {
             name,
@@ -181,7 +194,7 @@ pub async fn list_indexes(
         .map_err(|detail| ChecksumError::MalformedIndex {
             database: database.name().to_string(),
             collection: collection.to_string(),
-            detail,
+            detail: detail.to_string(),
         })?;
     sort_by_name(&mut specs);
     Ok(specs)
@@ -273,9 +286,9 @@ mod tests {
     #[test]
     fn malformed_entries_say_what_is_missing() {
         let error = IndexSpec::from_list_indexes_entry(&doc! {"key": {"a": 1}}).unwrap_err();
-        assert!(error.contains("\"name\""), "{error}");
+        assert!(error.to_string().contains("\"name\""), "{error}");
         let error = IndexSpec::from_list_indexes_entry(&doc! {"name": "a", "key": 1}).unwrap_err();
-        assert!(error.contains("\"key\""), "{error}");
+        assert!(error.to_string().contains("\"key\""), "{error}");
     }
 
     #[test]

@@ -214,16 +214,30 @@ pub struct CleanArgs {
     pub dry_run: bool,
 }
 
-fn parse_documents(text: &str) -> Result<u64, String> {
+/// Why `--documents` was refused.
+#[derive(Debug, thiserror::Error)]
+enum DocumentsError {
+    /// Not a whole number.
+    #[error("`{0}` is not a number of documents")]
+    NotANumber(String),
+    /// Zero.
+    #[error("must be at least 1")]
+    Zero,
+    /// More than the harness seeds.
+    #[error("at most 100,000,000 documents")]
+    TooMany,
+}
+
+fn parse_documents(text: &str) -> Result<u64, DocumentsError> {
     let value: u64 = text
         .replace('_', "")
         .parse()
-        .map_err(|_| format!("`{text}` is not a number of documents"))?;
+        .map_err(|_| DocumentsError::NotANumber(text.to_string()))?;
     if value == 0 {
-        return Err("must be at least 1".into());
+        return Err(DocumentsError::Zero);
     }
     if value > 100_000_000 {
-        return Err("at most 100,000,000 documents".into());
+        return Err(DocumentsError::TooMany);
     }
     Ok(value)
 }

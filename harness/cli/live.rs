@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use drdrill::report::model::Status;
+use drdrill::outcome::Status;
 use drdrill::runner::events::{Event, EventSink};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -114,12 +114,12 @@ impl EventSink for LiveView {
             Event::Disaster { at_ms } => self.line(&format!("{} T_d: disaster injected", seconds(at_ms))),
             Event::ServiceRestored { at_ms } => self.line(&format!("{} T_s: service answers again", seconds(at_ms))),
             Event::Note { message } => self.line(&format!("note: {message}")),
-            Event::DrillFinished { report } => {
+            Event::DrillFinished { outcome } => {
                 self.line(&format!(
                     "drill {} finished: {:?} in {:.1} s",
-                    report.scenario,
-                    report.verdict.kind,
-                    report.duration_ms as f64 / 1000.0
+                    outcome.scenario,
+                    outcome.verdict.kind,
+                    outcome.duration_ms as f64 / 1000.0
                 ));
             }
         }

@@ -1,7 +1,10 @@
 //! Clocks, ticks, probes and the RTO/RPO arithmetic (pure functions) of
-//! `shared/spec/drill-semantics.md`, and the verdict and exit code built on
-//! them. Owns no connection: the tick writer and the canary probe hand their
-//! records in; this module only computes.
+//! `shared/spec/drill-semantics.md`, and the verdict built on them
+//! ([`verdict::judge_drill`], the only judge).
+//!
+//! Never does: open a connection (the tick writer and the canary probe hand
+//! their records in; this module only computes), print, or map verdicts to
+//! exit statuses (the command line does, in one function).
 
 pub mod clock;
 pub mod rpo;
@@ -13,4 +16,4 @@ pub use clock::{DrillClock, Stamp, format_duration};
 pub use rpo::{PointInTimeResult, RpoResult, check_point_in_time, compute_rpo};
 pub use rto::{ObjectiveCheck, Objectives, RtoAppliesTo, RtoResult, compute_rto, evaluate};
 pub use ticks::{DuplicateTick, TickLog, TickOutcome};
-pub use verdict::{CheckResult, ExpectedFailure, KNOWN_CHECKS, Verdict, exit_code, tick_checks};
+pub use verdict::{CheckResult, DrillFacts, Ending, ExpectedFailure, KNOWN_CHECKS, Verdict, judge_drill, tick_checks};

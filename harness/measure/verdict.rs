@@ -1,10 +1,14 @@
-//! The verdict of a drill from its named checks, negative drills that
-//! expect one check to fail, and the process exit code over many drills.
+//! The judge: the verdict of a drill from its steps and named checks,
+//! negative drills that expect one check to fail, and drills that ended
+//! before they could be judged. [`judge_drill`] is the only place a drill's
+//! verdict is decided; the runner calls it. Exit statuses are not decided
+//! here: the command line maps verdicts to them, in one function.
 
 use serde::Serialize;
 
 use super::rpo::RpoResult;
 use super::rto::ObjectiveCheck;
+use crate::outcome::{self, CheckRecord, Judgement, Status, StepRecord, VerdictKind};
 
 /// The names a check can have, and so the names a scenario's
 /// `expect = { fail = "..." }` may use: the objectives, the tick integrity
@@ -118,13 +122,7 @@ impl Verdict {
     /// failure (a refused tampered backup leaves no `rto_verified`), so they
     /// do not decide; they stay visible in the report through the checks.
     pub fn judge(checks: &[CheckResult], expected: Option<&ExpectedFailure>) -> Verdict {
-        let failures = || {
-            checks
-                .iter()
-                .filter(|check| !check.passed)
-                .map(|check| format!("{}: {}", check.name, check.message))
-                .collect::<Vec<_>>()
-        };
+        let failures = || failures(checks);
         match expected {
             None => {
                 let reasons = failures();
@@ -160,26 +158,116 @@ impl Verdict {
     }
 }
 
-/// The process exit code over the verdicts of every drill of one run.
-///
-/// Precedence is 2 over 1 over 0: `2` when any drill could not run or is
-/// inconclusive (skipped, interrupted) or when there was no drill at all,
-/// because then the run proves nothing about the drills that did not run;
-/// else `1` when any drill failed; else `0`.
-pub fn exit_code(verdicts: &[Verdict]) -> i32 {
-    if verdicts.is_empty() {
-        return 2;
+/// How a drill ended, as far as the judge needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Every step that was reached ran (a failed step stops the drill, but
+    /// its failure is one of the checks judged).
+    Ran,
+    /// The engine cannot run the scenario at all: skipped, never passed.
+    Unsupported(String),
+    /// The drill never got to its steps (a refused destructive drill, a
+    /// deployment that did not start).
+    NotStarted(String),
+    /// A step could not be carried out, or the operator interrupted the
+    /// drill: its result cannot be trusted either way.
+    Abandoned(String),
+}
+
+/// What the judge reads: how the drill ended, its steps and checks, and
+/// the check the scenario expects to fail.
+#[derive(Debug, Clone, Copy)]
+pub struct DrillFacts<'a> {
+    /// How it ended.
+    pub ending: &'a Ending,
+    /// Interrupted by Ctrl-C or SIGTERM.
+    pub interrupted: bool,
+    /// The steps, including those not run.
+    pub steps: &'a [StepRecord],
+    /// The objective, collection and integrity checks.
+    pub checks: &'a [CheckRecord],
+    /// A negative drill's expectation.
+    pub expected: Option<&'a ExpectedFailure>,
+}
+
+/// The verdict of one drill, as `shared/spec/drill-semantics.md` defines
+/// it: a drill that could not run is skipped or inconclusive; one that was
+/// abandoned or interrupted is inconclusive; otherwise [`Verdict::judge`]
+/// decides from the steps (each counts as the check named after its kind)
+/// and the checks (each counts as the known check it belongs to).
+pub fn judge_drill(facts: DrillFacts<'_>) -> Judgement {
+    let results = check_results(facts.steps, facts.checks);
+    let ended_early = |kind: VerdictKind, reason: &str| Judgement {
+        kind,
+        reasons: vec![reason.to_string()],
+        expected_failure: None,
+    };
+    let abandoned = match facts.ending {
+        Ending::Unsupported(reason) => return ended_early(VerdictKind::Skipped, reason),
+        Ending::NotStarted(reason) => return ended_early(VerdictKind::Inconclusive, reason),
+        Ending::Abandoned(reason) => Some(reason.as_str()),
+        Ending::Ran if facts.interrupted => Some("interrupted"),
+        Ending::Ran => None,
+    };
+    let observed = |expected: &ExpectedFailure| outcome::ExpectedFailure {
+        check: expected.check.clone(),
+        observed: results
+            .iter()
+            .any(|result| result.name == expected.check && !result.passed),
+    };
+    let expected_failure = facts.expected.map(observed);
+    let verdict = Verdict::judge(&results, facts.expected);
+    let kind = match (abandoned, &verdict) {
+        (Some(_), _) => VerdictKind::Inconclusive,
+        (None, Verdict::Passed) => VerdictKind::Passed,
+        (None, _) => VerdictKind::Failed,
+    };
+    let mut reasons = match (abandoned, verdict, facts.expected) {
+        (Some(reason), _, _) => std::iter::once(reason.to_string()).chain(failures(&results)).collect(),
+        (None, Verdict::Failed { reasons }, _) => reasons,
+        (None, _, Some(expected)) => std::iter::once(format!(
+            "expected failure of `{}` observed: the harness caught the bad recovery",
+            expected.check
+        ))
+        .chain(failures(&results))
+        .collect(),
+        (None, _, None) => Vec::new(),
+    };
+    reasons.dedup();
+    Judgement {
+        kind,
+        reasons,
+        expected_failure,
     }
-    if verdicts
+}
+
+/// The steps that ran and the checks, as the named results the judge
+/// weighs: a step counts as the check named after its kind, a check as
+/// the known check it was recorded for.
+fn check_results(steps: &[StepRecord], checks: &[CheckRecord]) -> Vec<CheckResult> {
+    let steps = steps
         .iter()
-        .any(|verdict| matches!(verdict, Verdict::Inconclusive { .. } | Verdict::Skipped { .. }))
-    {
-        2
-    } else if verdicts.iter().any(|verdict| matches!(verdict, Verdict::Failed { .. })) {
-        1
-    } else {
-        0
-    }
+        .filter(|step| matches!(step.status, Status::Passed | Status::Failed))
+        .map(|step| CheckResult {
+            name: step.kind.clone(),
+            passed: step.status == Status::Passed,
+            message: step.message.clone(),
+        });
+    let checks = checks.iter().map(|check| CheckResult {
+        name: check.counts_as.to_string(),
+        passed: check.status != Status::Failed,
+        message: check.message.clone(),
+    });
+    steps.chain(checks).collect()
+}
+
+/// `name: message` for every check that did not hold, in order.
+fn failures(checks: &[CheckResult]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|check| !check.passed)
+        .map(|check| format!("{}: {}", check.name, check.message))
+        .collect()
 }
 
 #[cfg(test)]
@@ -252,19 +340,122 @@ mod tests {
         assert!(checks[1].message.contains("first seq 7"), "{}", checks[1].message);
     }
 
+    fn step(kind: &str, status: Status, message: &str) -> StepRecord {
+        StepRecord {
+            index: 0,
+            kind: kind.into(),
+            name: kind.into(),
+            started: None,
+            finished: None,
+            duration_ms: None,
+            timeout_ms: 1_000,
+            status,
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    fn record(name: &str, counts_as: &str, passed: bool) -> CheckRecord {
+        CheckRecord {
+            name: name.into(),
+            counts_as: counts_as.into(),
+            kind: outcome::CheckKind::Objective,
+            status: if passed { Status::Passed } else { Status::Failed },
+            measured: None,
+            objective: None,
+            unit: None,
+            message: format!("{name} {}", if passed { "held" } else { "broke" }),
+        }
+    }
+
+    fn facts<'a>(
+        ending: &'a Ending,
+        steps: &'a [StepRecord],
+        checks: &'a [CheckRecord],
+        expected: Option<&'a ExpectedFailure>,
+    ) -> DrillFacts<'a> {
+        DrillFacts {
+            ending,
+            interrupted: false,
+            steps,
+            checks,
+            expected,
+        }
+    }
+
     #[test]
-    fn exit_code_precedence_is_two_over_one_over_zero() {
-        let failed = Verdict::Failed { reasons: vec![] };
-        let skipped = Verdict::Skipped {
-            reason: "no replica sets".into(),
-        };
-        let inconclusive = Verdict::Inconclusive {
-            reason: "interrupted".into(),
-        };
-        assert_eq!(exit_code(&[Verdict::Passed, Verdict::Passed]), 0);
-        assert_eq!(exit_code(&[Verdict::Passed, failed.clone()]), 1);
-        assert_eq!(exit_code(&[failed.clone(), skipped]), 2);
-        assert_eq!(exit_code(&[Verdict::Passed, inconclusive, failed]), 2);
-        assert_eq!(exit_code(&[]), 2);
+    fn a_drill_that_never_ran_its_steps_is_skipped_or_inconclusive_with_its_reason() {
+        let skipped = judge_drill(facts(&Ending::Unsupported("no replica sets".into()), &[], &[], None));
+        assert_eq!(
+            (skipped.kind, skipped.reasons),
+            (VerdictKind::Skipped, vec!["no replica sets".into()])
+        );
+        let refused = judge_drill(facts(&Ending::NotStarted("no engine".into()), &[], &[], None));
+        assert_eq!(
+            (refused.kind, refused.reasons),
+            (VerdictKind::Inconclusive, vec!["no engine".into()])
+        );
+    }
+
+    #[test]
+    fn an_abandoned_or_interrupted_drill_is_inconclusive_whatever_its_checks() {
+        let checks = [record("rpo", "rpo", false)];
+        let abandoned = Ending::Abandoned("step 1 (backup) could not run: disk full".into());
+        let judged = judge_drill(facts(&abandoned, &[], &checks, None));
+        assert_eq!(judged.kind, VerdictKind::Inconclusive);
+        assert_eq!(judged.reasons[0], "step 1 (backup) could not run: disk full");
+        assert_eq!(judged.reasons[1], "rpo: rpo broke");
+        let interrupted = judge_drill(DrillFacts {
+            interrupted: true,
+            ..facts(&Ending::Ran, &[], &[], None)
+        });
+        assert_eq!(
+            (interrupted.kind, interrupted.reasons),
+            (VerdictKind::Inconclusive, vec!["interrupted".into()])
+        );
+    }
+
+    #[test]
+    fn a_failed_step_fails_the_drill_and_answers_to_its_kind() {
+        let steps = [
+            step("seed", Status::Passed, "seeded"),
+            step("backup", Status::Failed, "refused"),
+        ];
+        let failed = judge_drill(facts(&Ending::Ran, &steps, &[], None));
+        assert_eq!(
+            (failed.kind, failed.reasons),
+            (VerdictKind::Failed, vec!["backup: refused".into()])
+        );
+        let expected = expect("backup");
+        let negative = judge_drill(facts(&Ending::Ran, &steps, &[], Some(&expected)));
+        assert_eq!(negative.kind, VerdictKind::Passed);
+        assert!(
+            negative.reasons[0].contains("expected failure of `backup` observed"),
+            "{:?}",
+            negative.reasons
+        );
+        assert_eq!(
+            negative.expected_failure,
+            Some(outcome::ExpectedFailure {
+                check: "backup".into(),
+                observed: true
+            })
+        );
+    }
+
+    #[test]
+    fn a_check_answers_to_the_known_check_it_counts_as() {
+        let checks = [record("rto_service", "rto", false), record("rpo", "rpo", true)];
+        let expected = expect("rto");
+        let judged = judge_drill(facts(&Ending::Ran, &[], &checks, Some(&expected)));
+        assert_eq!(judged.kind, VerdictKind::Passed);
+        let passing = [record("rto_service", "rto", true)];
+        let judged = judge_drill(facts(&Ending::Ran, &[], &passing, Some(&expected)));
+        assert_eq!(judged.kind, VerdictKind::Failed);
+        assert_eq!(judged.reasons[0], "expected check `rto` to fail, but it passed");
+        assert_eq!(
+            judge_drill(facts(&Ending::Ran, &[], &passing, None)).kind,
+            VerdictKind::Passed
+        );
     }
 }

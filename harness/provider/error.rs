@@ -27,7 +27,7 @@ pub enum ProviderError {
         fix: String,
     },
     /// A node's process could not be started at all.
-    #[error("could not start {node} ({program}): {source}")]
+    #[error("could not start {node} ({program})")]
     Spawn {
         /// The node's name.
         node: String,
@@ -93,7 +93,7 @@ pub enum ProviderError {
     #[error("no node {0} in this deployment")]
     NoSuchNode(String),
     /// A filesystem operation on the run folder failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -102,7 +102,7 @@ pub enum ProviderError {
         source: std::io::Error,
     },
     /// The driver failed talking to a node.
-    #[error("{node}: {source}")]
+    #[error("{node}")]
     Driver {
         /// The node's name.
         node: String,
@@ -229,16 +229,7 @@ impl ProviderError {
     }
 }
 
-/// An error and its causes on one line, `: `-separated: for the text
-/// fields (`reason`) of the errors above, which carry a lower layer's
-/// typed error as words.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
-}
+/// An error and its causes on one line, for the text fields (`reason`) of
+/// the errors above, which carry a lower layer's typed error as words: the
+/// crate's one chain renderer.
+pub(crate) use crate::error::chain;

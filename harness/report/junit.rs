@@ -19,7 +19,7 @@ use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestResult, TestS
 
 use super::error::ReportError;
 use super::file::write_atomically;
-use super::model::{CheckKind, CheckReport, DrillReport, Status, StepReport, VerdictKind};
+use super::model::{CheckKind, CheckRecord, DrillReport, Status, StepRecord, VerdictKind};
 use super::units::{human_duration_ms, human_value};
 use crate::uri::redact;
 
@@ -78,7 +78,7 @@ fn milliseconds(value: Option<u64>) -> Duration {
 
 /// `step 03 restore (builtin, archive, gzip)`: the kind is not repeated
 /// when the readable name already starts with it.
-fn step_case_name(step: &StepReport) -> String {
+fn step_case_name(step: &StepRecord) -> String {
     if step.name.starts_with(&step.kind) {
         format!("step {:02} {}", step.index, step.name)
     } else {
@@ -86,7 +86,7 @@ fn step_case_name(step: &StepReport) -> String {
     }
 }
 
-fn step_case(report: &DrillReport, step: &StepReport) -> TestCase {
+fn step_case(report: &DrillReport, step: &StepRecord) -> TestCase {
     let name = xml_line(&step_case_name(step));
     let time = milliseconds(step.duration_ms);
     let message = xml_line(&format!("{} {}: {}", step.kind, status_word(step.status), step.message));
@@ -112,7 +112,7 @@ fn step_case(report: &DrillReport, step: &StepReport) -> TestCase {
     case
 }
 
-fn check_case_name(check: &CheckReport) -> String {
+fn check_case_name(check: &CheckRecord) -> String {
     let prefix = match check.kind {
         CheckKind::Objective => "objective",
         CheckKind::Collection => "collection",
@@ -124,7 +124,7 @@ fn check_case_name(check: &CheckReport) -> String {
     }
 }
 
-fn check_case(report: &DrillReport, check: &CheckReport) -> TestCase {
+fn check_case(report: &DrillReport, check: &CheckRecord) -> TestCase {
     let name = xml_line(&check_case_name(check));
     let kind = match check.kind {
         CheckKind::Objective => "objective",
@@ -160,7 +160,7 @@ fn check_case(report: &DrillReport, check: &CheckReport) -> TestCase {
 
 /// Measured value, objective and unit in one line:
 /// `rpo 17m 3.2s exceeds objective 15m (resolution 100 ms)`.
-pub fn failure_statement(report: &DrillReport, check: &CheckReport) -> String {
+pub fn failure_statement(report: &DrillReport, check: &CheckRecord) -> String {
     let unit = check.unit.as_deref();
     let resolution = match check.name.as_str() {
         "rpo" => Some(report.measurements.tick_interval_ms),

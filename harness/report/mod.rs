@@ -1,7 +1,11 @@
 //! Consumers of the drill's outcome: `report.json` (with its JSON Schema),
-//! `junit.xml`, `summary.md`, `timeline.svg`, and the terminal view. They
-//! read the [`model::DrillReport`] the runner builds; none of them talks to
-//! a server.
+//! `junit.xml`, `summary.md`, `timeline.svg`, and the terminal table and
+//! reasons. They read a [`model::DrillReport`], made from the runner's
+//! [`crate::outcome::DrillOutcome`] and the exit status the command line
+//! decided.
+//!
+//! Never does: talk to a server, import [`crate::runner`], judge a drill,
+//! or decide an exit status.
 
 mod error;
 mod file;
@@ -13,7 +17,7 @@ pub mod model;
 pub mod sample;
 pub mod summary;
 pub mod terminal;
-mod time;
+
 pub mod timeline;
 pub mod units;
 

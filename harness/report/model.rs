@@ -1,46 +1,23 @@
 //! The drill report: what `report.json` holds, and what every other
-//! reporter (JUnit, summary, timeline, terminal table) renders. The runner
-//! builds it from its events; reporters only read it.
+//! reporter (JUnit, summary, timeline, terminal table) renders. It is made
+//! from the runner's [`DrillOutcome`] and the exit status the command line
+//! decided ([`DrillReport::from_outcome`]); reporters only read it.
 //!
 //! Changing a field's meaning or removing one changes [`SCHEMA_VERSION`];
 //! the JSON Schema in `reports/report.schema.json` is generated from these
 //! types (`drdrill schema`) and checked in a test.
 
-use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// An instant on the drill clock: monotonic offset for arithmetic, wall
-/// clock for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Instant {
-    /// Milliseconds since the drill started (monotonic).
-    pub offset_ms: u64,
-    /// UTC wall-clock time, RFC 3339 with milliseconds.
-    #[serde(
-        serialize_with = "super::time::serialize",
-        deserialize_with = "super::time::deserialize"
-    )]
-    pub wall: DateTime<Utc>,
-}
-
-/// The verdict of one drill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum VerdictKind {
-    /// Every step succeeded, verification matched, no holes, every objective held.
-    Passed,
-    /// The drill ran to the end and a check or objective failed.
-    Failed,
-    /// The harness could not run the drill or reach a verdict (bad scenario,
-    /// no provider, server never came up, interrupted).
-    Inconclusive,
-    /// The engine cannot run this scenario (e.g. replica sets on FerretDB).
-    Skipped,
-}
+use crate::outcome::DrillOutcome;
+pub use crate::outcome::{
+    CheckKind, CheckRecord, ExpectedFailure, Instant, Measurements, Objectives, Phase, PrimaryChange, Status,
+    StepRecord, Topology, VerdictKind,
+};
 
 /// The verdict with its reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -56,221 +33,48 @@ pub struct Verdict {
     pub expected_failure: Option<ExpectedFailure>,
 }
 
-/// A negative drill's expectation and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ExpectedFailure {
-    /// The check named in the scenario (e.g. `rpo`, `verify`, `backup`).
-    pub check: String,
-    /// Whether that check failed, as the scenario expected.
-    pub observed: bool,
-}
-
-/// The status of a step or check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Succeeded.
-    Passed,
-    /// Ran and failed.
-    Failed,
-    /// Could not run (an error, a timeout, an interruption).
-    Error,
-    /// Not run (an earlier step failed, the drill was interrupted, or the
-    /// engine does not support it).
-    Skipped,
-}
-
-/// One step of the scenario as it ran.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct StepReport {
-    /// Position in the scenario, from 0.
-    pub index: usize,
-    /// `seed`, `backup`, `disaster`, `restore`, `verify`, `wait`, `exec`.
-    pub kind: String,
-    /// A readable name (`backup (builtin, archive, gzip)`).
-    pub name: String,
-    /// When it started; absent when it never ran.
-    pub started: Option<Instant>,
-    /// When it ended.
-    pub finished: Option<Instant>,
-    /// `finished - started`, milliseconds.
-    pub duration_ms: Option<u64>,
-    /// The step's timeout, milliseconds.
-    pub timeout_ms: u64,
-    /// Outcome.
-    pub status: Status,
-    /// What went wrong or what it did, one line.
-    pub message: String,
-    /// Step-specific facts (engine, size, counts, command output ...).
-    #[schemars(with = "serde_json::Value")]
-    pub details: serde_json::Value,
-}
-
-/// The kind of a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckKind {
-    /// An objective (RTO, RPO).
-    Objective,
-    /// A per-collection verification (count, checksum, indexes).
-    Collection,
-    /// Another check (holes, unexpected ticks, backup contents, untouched collections).
-    Integrity,
-}
-
-/// One check, as a JUnit test case and a row of the summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct CheckReport {
-    /// `rto_service`, `rpo`, `collection configurations`, `holes` ...
-    pub name: String,
-    /// Objective, collection or integrity.
-    pub kind: CheckKind,
-    /// Passed, failed, error or skipped.
-    pub status: Status,
-    /// The measured value in `unit` (when it is a number).
-    pub measured: Option<f64>,
-    /// The objective in `unit`.
-    pub objective: Option<f64>,
-    /// `ms`, `documents`, `ticks` ...
-    pub unit: Option<String>,
-    /// The failure or success statement: measured value, objective and unit.
-    pub message: String,
-}
-
-/// RTO and RPO as achieved, with their resolutions and concerns.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Measurements {
-    /// T_d: the disaster instant.
-    pub disaster_at: Option<Instant>,
-    /// T_s − T_d, milliseconds: first canary write acknowledged and read back.
-    pub rto_service_ms: Option<u64>,
-    /// T_v − T_d, milliseconds: verification of the recovered data finished and passed.
-    pub rto_verified_ms: Option<u64>,
-    /// Error bound of `rto_service_ms`: one probe interval.
-    pub probe_interval_ms: u64,
-    /// T_d − t_ack(recovered prefix), milliseconds.
-    pub rpo_ms: Option<u64>,
-    /// Resolution of `rpo_ms`: one tick interval.
-    pub tick_interval_ms: u64,
-    /// Write concern of ticks and canaries (`1`, `majority`).
-    pub write_concern: String,
-    /// Read concern used to read ticks back.
-    pub read_concern: String,
-    /// Ticks acknowledged before T_d.
-    pub ticks_acknowledged_before_disaster: u64,
-    /// Newest tick acknowledged before T_d.
-    pub last_acked_before_disaster: Option<u64>,
-    /// Largest seq with every earlier acknowledged tick present.
-    pub recovered_prefix: Option<u64>,
-    /// Acknowledged before T_d and missing after recovery.
-    pub lost_acknowledged_writes: u64,
-    /// Present ticks whose acknowledged predecessor is missing (non-prefix loss).
-    pub holes: Vec<u64>,
-    /// Ticks with unknown outcome found after recovery.
-    pub indeterminate_recovered: u64,
-    /// Ticks with unknown outcome missing after recovery (not a loss).
-    pub indeterminate_missing: u64,
-    /// Ticks found that were never attempted (data from elsewhere).
-    pub unexpected: Vec<u64>,
-    /// No acknowledged tick survived; `rpo_ms` is then T_d − workload start.
-    pub nothing_survived: bool,
-    /// Notes on the measurement (e.g. why a figure is absent).
-    pub notes: Vec<String>,
-    /// Replica sets: who answered as primary, from the deployment's start
-    /// to the end of the drill; one entry per change.
-    #[serde(default)]
-    pub primary_timeline: Vec<crate::runner::primary::PrimaryChange>,
-}
-
-/// Objectives of the scenario, milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Objectives {
-    /// RTO objective.
-    pub rto_ms: Option<u64>,
-    /// RPO objective.
-    pub rpo_ms: Option<u64>,
-    /// `service` or `verified`.
-    pub rto_applies_to: String,
-}
-
-/// What the deployment was.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct TopologyReport {
-    /// `local`, `containers`, `external`.
-    pub provider: String,
-    /// `ferretdb`, `mongodb`.
-    pub engine: String,
-    /// `sqlite`, `postgresql` (FerretDB only).
-    pub backend: Option<String>,
-    /// Node count.
-    pub nodes: usize,
-    /// What the server reported (e.g. `FerretDB v1.24.2 (MongoDB 7.0.42)`).
-    pub server_version: Option<String>,
-    /// The deployment's URI, credentials redacted.
-    pub uri: Option<String>,
-}
-
-/// One phase on the timeline picture.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Phase {
-    /// `seed`, `backup`, `outage`, `restore`, `verification` ...
-    pub name: String,
-    /// Start, ms from drill start.
-    pub start_ms: u64,
-    /// End, ms from drill start.
-    pub end_ms: u64,
-}
-
-/// One drill's report: `report.json`.
+/// One drill's report: `report.json`, its format's version beside the
+/// drill's fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DrillReport {
     /// Version of this format.
     pub schema_version: u32,
-    /// `<UTC yyyymmddThhmmssZ>-<scenario>-<4 hex>`.
-    pub run_id: String,
-    /// The scenario's name.
-    pub scenario: String,
-    /// The scenario file.
-    pub scenario_file: String,
-    /// Its description.
-    pub description: String,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// The harness's version.
-    pub harness_version: String,
-    /// Drill start.
-    #[serde(
-        serialize_with = "super::time::serialize",
-        deserialize_with = "super::time::deserialize"
-    )]
-    pub started: DateTime<Utc>,
-    /// Drill end.
-    #[serde(
-        serialize_with = "super::time::serialize",
-        deserialize_with = "super::time::deserialize"
-    )]
-    pub finished: DateTime<Utc>,
-    /// Wall time, milliseconds.
-    pub duration_ms: u64,
-    /// Stopped by Ctrl-C/SIGTERM before the end.
-    pub interrupted: bool,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The deployment.
-    pub topology: TopologyReport,
-    /// The objectives.
-    pub objectives: Objectives,
-    /// RTO and RPO achieved.
-    pub measurements: Measurements,
-    /// Steps in order, including those not run.
-    pub steps: Vec<StepReport>,
-    /// Objective, collection and integrity checks.
-    pub checks: Vec<CheckReport>,
-    /// Phases for the timeline.
-    pub phases: Vec<Phase>,
-    /// Things a person should know that are not failures (engine limits,
-    /// runbook quirks, indexes not supported by the engine).
-    pub findings: Vec<String>,
+    /// The drill, with its verdict and the exit status it maps to.
+    #[serde(flatten)]
+    pub drill: DrillOutcome<Verdict>,
+}
+
+impl DrillReport {
+    /// The report of `outcome`, whose verdict alone maps to `exit_code`
+    /// (decided by the command line, the one place that maps verdicts to
+    /// exit statuses).
+    pub fn from_outcome(outcome: DrillOutcome, exit_code: i32) -> Self {
+        let drill = outcome.map_verdict(|judgement| Verdict {
+            kind: judgement.kind,
+            reasons: judgement.reasons,
+            exit_code,
+            expected_failure: judgement.expected_failure,
+        });
+        Self {
+            schema_version: SCHEMA_VERSION,
+            drill,
+        }
+    }
+}
+
+/// Reporters read the drill's fields straight from the report.
+impl std::ops::Deref for DrillReport {
+    type Target = DrillOutcome<Verdict>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.drill
+    }
+}
+
+impl std::ops::DerefMut for DrillReport {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.drill
+    }
 }
 
 /// Several drills of one `drdrill run`: the combined `report.json`.

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::model::{
-    CheckKind, CheckReport, DrillReport, ExpectedFailure, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION,
-    Status, StepReport, TopologyReport, Verdict, VerdictKind,
+    CheckKind, CheckRecord, DrillReport, ExpectedFailure, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION,
+    Status, StepRecord, Topology, Verdict, VerdictKind,
 };
 
 /// Which sample to build.
@@ -61,8 +61,8 @@ fn at(offset_ms: u64) -> Instant {
     }
 }
 
-fn step(index: usize, kind: &str, name: &str, span: Option<(u64, u64)>, status: Status, message: &str) -> StepReport {
-    StepReport {
+fn step(index: usize, kind: &str, name: &str, span: Option<(u64, u64)>, status: Status, message: &str) -> StepRecord {
+    StepRecord {
         index,
         kind: kind.to_string(),
         name: name.to_string(),
@@ -85,9 +85,17 @@ fn check(
     objective: Option<f64>,
     unit: Option<&str>,
     message: &str,
-) -> CheckReport {
-    CheckReport {
+) -> CheckRecord {
+    // The samples name their checks as the runner does, so what each
+    // counts as follows from the name and kind.
+    let counts_as = match (kind, name) {
+        (CheckKind::Collection, _) => "verify",
+        (_, "rto_service" | "rto_verified") => "rto",
+        (_, other) => other,
+    };
+    CheckRecord {
         name: name.to_string(),
+        counts_as: counts_as.to_string(),
         kind,
         status,
         measured,
@@ -108,41 +116,43 @@ fn phase(name: &str, start_ms: u64, end_ms: u64) -> Phase {
 fn base(scenario: &str, description: &str, duration_ms: u64, verdict: Verdict) -> DrillReport {
     DrillReport {
         schema_version: SCHEMA_VERSION,
-        run_id: format!("20261125T132000Z-{scenario}-3f9a"),
-        scenario: scenario.to_string(),
-        scenario_file: format!("scenarios/{scenario}.toml"),
-        description: description.to_string(),
-        tags: vec!["backup".to_string(), "ferretdb".to_string()],
-        harness_version: "0.1.0".to_string(),
-        started: drill_start(),
-        finished: drill_start() + Duration::milliseconds(duration_ms as i64),
-        duration_ms,
-        interrupted: false,
-        verdict,
-        topology: TopologyReport {
-            provider: "local".to_string(),
-            engine: "ferretdb".to_string(),
-            backend: Some("sqlite".to_string()),
-            nodes: 1,
-            server_version: Some("FerretDB v1.24.2 (MongoDB 7.0.42)".to_string()),
-            uri: Some("mongodb://127.0.0.1:41017/".to_string()),
+        drill: crate::outcome::DrillOutcome {
+            run_id: format!("20261125T132000Z-{scenario}-3f9a"),
+            scenario: scenario.to_string(),
+            scenario_file: format!("scenarios/{scenario}.toml"),
+            description: description.to_string(),
+            tags: vec!["backup".to_string(), "ferretdb".to_string()],
+            harness_version: "0.1.0".to_string(),
+            started: drill_start(),
+            finished: drill_start() + Duration::milliseconds(duration_ms as i64),
+            duration_ms,
+            interrupted: false,
+            verdict,
+            topology: Topology {
+                provider: "local".to_string(),
+                engine: "ferretdb".to_string(),
+                backend: Some("sqlite".to_string()),
+                nodes: 1,
+                server_version: Some("FerretDB v1.24.2 (MongoDB 7.0.42)".to_string()),
+                uri: Some("mongodb://127.0.0.1:41017/".to_string()),
+            },
+            objectives: Objectives {
+                rto_ms: Some(3_600_000),
+                rpo_ms: Some(900_000),
+                rto_applies_to: "service".to_string(),
+            },
+            measurements: Measurements {
+                probe_interval_ms: 250,
+                tick_interval_ms: 100,
+                write_concern: "majority".to_string(),
+                read_concern: "majority".to_string(),
+                ..Measurements::default()
+            },
+            steps: Vec::new(),
+            checks: Vec::new(),
+            phases: Vec::new(),
+            findings: Vec::new(),
         },
-        objectives: Objectives {
-            rto_ms: Some(3_600_000),
-            rpo_ms: Some(900_000),
-            rto_applies_to: "service".to_string(),
-        },
-        measurements: Measurements {
-            probe_interval_ms: 250,
-            tick_interval_ms: 100,
-            write_concern: "majority".to_string(),
-            read_concern: "majority".to_string(),
-            ..Measurements::default()
-        },
-        steps: Vec::new(),
-        checks: Vec::new(),
-        phases: Vec::new(),
-        findings: Vec::new(),
     }
 }
 
@@ -160,7 +170,7 @@ fn verdict(kind: VerdictKind, reasons: &[&str]) -> Verdict {
     }
 }
 
-fn collection_checks(status: Status) -> Vec<CheckReport> {
+fn collection_checks(status: Status) -> Vec<CheckRecord> {
     ["configurations", "hosts", "audit_log"]
         .iter()
         .map(|name| {
@@ -239,7 +249,7 @@ fn passed() -> DrillReport {
         last_acked_before_disaster: Some(170),
         recovered_prefix: Some(67),
         lost_acknowledged_writes: 103,
-        ..report.measurements
+        ..report.drill.measurements.clone()
     };
     report.checks = vec![
         check(
@@ -368,7 +378,7 @@ fn failed() -> DrillReport {
         lost_acknowledged_writes: 10_231,
         holes: vec![412],
         notes: vec!["no rto_verified: verification failed".to_string()],
-        ..report.measurements
+        ..report.drill.measurements.clone()
     };
     report.checks = vec![
         check(
@@ -497,7 +507,7 @@ fn interrupted() -> DrillReport {
         ticks_acknowledged_before_disaster: 170,
         last_acked_before_disaster: Some(170),
         notes: vec!["no rto or rpo: interrupted before the service came back".to_string()],
-        ..report.measurements
+        ..report.drill.measurements.clone()
     };
     report.checks = vec![
         check(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::error::ReportError;
 use super::file::write_atomically;
 use super::junit::failure_statement;
-use super::model::{CheckReport, DrillReport, Status, VerdictKind};
+use super::model::{CheckRecord, DrillReport, Status, VerdictKind};
 use super::units::human_duration_ms;
 use crate::uri::redact;
 
@@ -242,7 +242,7 @@ fn steps_section(out: &mut String, report: &DrillReport) {
 }
 
 fn checks_section(out: &mut String, report: &DrillReport) {
-    let failed: Vec<&CheckReport> = report
+    let failed: Vec<&CheckRecord> = report
         .checks
         .iter()
         .filter(|check| matches!(check.status, Status::Failed | Status::Error))

@@ -1,5 +1,6 @@
 //! The table printed at the end of `drdrill run`: one row per drill, plain
-//! text (the CLI decides where it goes and whether to colour anything).
+//! text (the CLI decides where it goes and whether to colour anything),
+//! and under it the verdict's reasons for every drill that did not pass.
 
 use super::model::{DrillReport, VerdictKind};
 use super::units::human_duration_ms;
@@ -51,6 +52,30 @@ pub fn summary_table(reports: &[DrillReport]) -> String {
     }
     out.push_str(&totals(reports));
     out.push('\n');
+    out
+}
+
+/// For every drill that did not pass, its verdict and reasons, one reason a
+/// line (credentials redacted): what a person reads first when the run did
+/// not go green. Empty when every drill passed.
+pub fn reasons(reports: &[DrillReport]) -> String {
+    let mut out = String::new();
+    for report in reports
+        .iter()
+        .filter(|report| report.verdict.kind != VerdictKind::Passed)
+    {
+        let mut verdict = verdict_word(report.verdict.kind).to_string();
+        if report.interrupted {
+            verdict.push_str(" (interrupted)");
+        }
+        out.push_str(&format!("{} {verdict}:\n", redact(&report.scenario)));
+        if report.verdict.reasons.is_empty() {
+            out.push_str("  - no reason recorded\n");
+        }
+        for reason in &report.verdict.reasons {
+            out.push_str(&format!("  - {}\n", redact(reason)));
+        }
+    }
     out
 }
 
@@ -127,6 +152,24 @@ replica-set-failover       skipped                     -            -           
 4 drills: 1 passed, 1 failed, 1 inconclusive, 1 skipped
 ";
         assert_eq!(table, expected, "\n{table}");
+    }
+
+    #[test]
+    fn reasons_are_listed_under_every_drill_that_did_not_pass() {
+        let reports: Vec<_> = SampleKind::ALL.iter().map(|kind| sample_report(*kind)).collect();
+        let text = reasons(&reports);
+        assert!(!text.contains("backup-restore-standalone passed"), "{text}");
+        for report in &reports[1..] {
+            let heading = text
+                .lines()
+                .position(|line| line.starts_with(&report.scenario) && !line.contains("passed"))
+                .unwrap_or_else(|| panic!("no heading for {}:\n{text}", report.scenario));
+            assert!(text.lines().nth(heading + 1).unwrap().starts_with("  - "), "{text}");
+        }
+        for reason in reports[1..].iter().flat_map(|report| &report.verdict.reasons) {
+            assert!(text.contains(&redact(reason)), "{reason} missing:\n{text}");
+        }
+        assert_eq!(reasons(&reports[..1]), "");
     }
 
     #[test]

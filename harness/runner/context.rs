@@ -13,8 +13,8 @@ use crate::backup::BackupLocation;
 use crate::checksum::DatabaseDigest;
 use crate::measure::clock::{DrillClock, Stamp};
 use crate::measure::ticks::TickLog;
+use crate::outcome::CheckRecord;
 use crate::provider::server_info::ServerInfo;
-use crate::report::model::CheckReport;
 use crate::scenario::Scenario;
 
 /// A backup a step took, kept for restores and tampering.
@@ -78,12 +78,50 @@ pub struct DrillContext<'a> {
     /// Collections a restore step restored (`None` inside = all).
     pub restored: Option<Option<Vec<String>>>,
     /// Checks recorded by steps (collections, integrity).
-    pub checks: Vec<CheckReport>,
+    pub checks: Vec<CheckRecord>,
     /// Things worth knowing that are not failures.
     pub findings: Vec<String>,
 }
 
-impl DrillContext<'_> {
+impl<'a> DrillContext<'a> {
+    /// The context of a drill whose deployment is up: `started` is the
+    /// deployment, a client of it and what its server is.
+    pub fn new(
+        scenario: &'a Scenario,
+        run_id: &str,
+        clock: DrillClock,
+        events: &'a dyn EventSink,
+        work_dir: PathBuf,
+        started: (Deployment, Client, ServerInfo),
+    ) -> Self {
+        let (source, source_client, server) = started;
+        Self {
+            scenario,
+            run_id: run_id.to_string(),
+            clock,
+            events,
+            work_dir,
+            source,
+            fresh: None,
+            source_client,
+            fresh_client: None,
+            server,
+            ticks: None,
+            failover_probe: None,
+            primary_monitor: None,
+            tick_log: None,
+            workload_start: None,
+            backups: Vec::new(),
+            reference: None,
+            disaster_at: None,
+            service_at: None,
+            verified_at: None,
+            restored: None,
+            checks: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
     /// The protected database on the source.
     pub fn source_database(&self) -> Database {
         self.source_client.database(&self.scenario.dataset.database)
@@ -123,6 +161,24 @@ impl DrillContext<'_> {
             }
             self.service_at = self.service_at.or(served);
         }
+    }
+
+    /// Starts the write workload (the tick writer) unless it runs already
+    /// or T_d has passed. The runner calls it when a seed step succeeded,
+    /// and before the first backup of a drill without a seed step.
+    pub fn start_workload(&mut self) {
+        if self.ticks.is_some() || self.disaster_at.is_some() {
+            return;
+        }
+        let write_concern = self.write_concern();
+        let database = self.source_database();
+        self.workload_start = Some(self.clock.now());
+        self.ticks = Some(super::ticks::TickWriter::start(
+            &database,
+            self.clock,
+            self.scenario.workload.tick_interval,
+            write_concern,
+        ));
     }
 
     /// Records a finding once.

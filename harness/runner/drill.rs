@@ -1,8 +1,9 @@
 //! Runs one scenario from start to verdict: start the deployment, run the
-//! steps in order with their timeouts, measure RTO and RPO, judge, tear
-//! down, and return the report. Interruption (Ctrl-C, SIGTERM) is a value
-//! passed in, not a global: the current step is abandoned, every later step
-//! is reported as skipped, and the report says the drill was interrupted.
+//! steps in order with their timeouts, measure RTO and RPO, have
+//! [`crate::measure::verdict`] judge, tear down, and return the typed
+//! [`DrillOutcome`]. Interruption (Ctrl-C, SIGTERM) is a value passed in,
+//! not a global: the current step is abandoned, every later step is
+//! recorded as not run, and the outcome says the drill was interrupted.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,13 +15,14 @@ use super::context::DrillContext;
 use super::deployment::Deployment;
 use super::events::{Event, EventSink};
 use crate::measure::clock::{DrillClock, Stamp};
+use crate::measure::verdict::{DrillFacts, Ending, ExpectedFailure, judge_drill};
+use crate::outcome::{
+    CheckKind, CheckRecord, DrillOutcome, Instant, Judgement, Measurements, Objectives, Phase, Status, StepRecord,
+    Topology, VerdictKind,
+};
 use crate::provider::server_info::{Capabilities, ServerInfo};
 use crate::provider::{Backend, DeploymentSpec, Engine, ProviderKind};
-use crate::report::model::{
-    CheckKind, CheckReport, DrillReport, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION, Status, StepReport,
-    TopologyReport, Verdict, VerdictKind,
-};
-use crate::scenario::{Scenario, StepKind};
+use crate::scenario::{Scenario, Step, StepKind};
 use crate::step::{self, StepOutcome};
 
 /// How to run drills, from the command line.
@@ -46,34 +48,26 @@ pub(crate) fn stamp_to_instant(stamp: Stamp) -> Instant {
     }
 }
 
-/// Runs `scenario` and returns its report. Never panics on a bad
-/// deployment or step: every failure ends up in the report.
+/// Runs `scenario` and returns its outcome. Never panics on a bad
+/// deployment or step: every failure ends up in the outcome.
 pub async fn run_drill(
     scenario: &Scenario,
     run_id: &str,
     options: &RunOptions,
     events: &dyn EventSink,
     cancel: Cancel,
-) -> DrillReport {
+) -> DrillOutcome {
     let clock = DrillClock::start();
     events.emit(Event::DrillStarted {
         run_id: run_id.to_string(),
         scenario: scenario.name.clone(),
         steps: scenario.steps.len(),
     });
-    let mut report = empty_report(scenario, run_id, &clock);
+    let mut outcome = empty_outcome(scenario, run_id, &clock);
     let provider = options.provider.unwrap_or(scenario.topology.provider);
-    report.topology.provider = provider_name(provider).into();
-
-    if let Some(reason) = unsupported_reason(scenario, provider) {
-        return finish_early(report, &clock, VerdictKind::Skipped, reason, events);
-    }
-    if !provider.starts_its_deployment()
-        && scenario_is_destructive(scenario)
-        && !(scenario.topology.allow_destructive && options.allow_destructive)
-    {
-        let reason = "destructive steps against an external deployment need both `allow_destructive = true` in the scenario and --allow-destructive on the command line".to_string();
-        return finish_early(report, &clock, VerdictKind::Inconclusive, reason, events);
+    outcome.topology.provider = provider_name(provider).into();
+    if let Some(ending) = refusal(scenario, provider, options) {
+        return finish_early(outcome, &clock, ending, events);
     }
 
     let work_dir = options
@@ -88,19 +82,12 @@ pub async fn run_drill(
     let (source, source_client, server) = match started {
         Ok(started) => started,
         Err(error) => {
-            let reason = crate::uri::redact(&crate::backup::verify::chain(&error));
-            report.interrupted = *cancel.borrow();
-            let kind = VerdictKind::Inconclusive;
-            return finish_early(report, &clock, kind, reason, events);
+            outcome.interrupted = *cancel.borrow();
+            let reason = crate::error::chain(&error);
+            return finish_early(outcome, &clock, Ending::NotStarted(reason), events);
         }
     };
-    report.topology.server_version = Some(match &server.flavor {
-        crate::provider::server_info::Flavor::Ferretdb { version } => {
-            format!("FerretDB {version} (MongoDB {})", server.mongodb_version)
-        }
-        crate::provider::server_info::Flavor::Mongodb { version } => format!("MongoDB {version}"),
-    });
-    report.topology.uri = Some(source.uri().to_string());
+    describe_deployment(&mut outcome.topology, &source, &server);
     events.emit(Event::DeploymentReady {
         description: source.describe(),
         uri: source.uri().to_string(),
@@ -108,114 +95,177 @@ pub async fn run_drill(
 
     let drill_dir = work_dir.join(format!("{run_id}-drill"));
     let _ = std::fs::create_dir_all(&drill_dir);
-    let mut context = DrillContext {
+    let mut context = DrillContext::new(
         scenario,
-        run_id: run_id.to_string(),
+        run_id,
         clock,
         events,
-        work_dir: drill_dir.clone(),
-        source,
-        fresh: None,
-        source_client,
-        fresh_client: None,
-        server,
-        ticks: None,
-        failover_probe: None,
-        primary_monitor: None,
-        tick_log: None,
-        workload_start: None,
-        backups: Vec::new(),
-        reference: None,
-        disaster_at: None,
-        service_at: None,
-        verified_at: None,
-        restored: None,
-        checks: Vec::new(),
-        findings: Vec::new(),
-    };
+        drill_dir.clone(),
+        (source, source_client, server),
+    );
     for note in engine_findings(&context.server.capabilities, context.server.engine_name()) {
         context.finding(note);
     }
-    if scenario.topology.replica_set.is_some()
-        && let Some(count) = context.source.node_count()
-    {
-        let uris = (0..count)
-            .filter_map(|index| context.source.node_uri(index).ok())
-            .map(|uri| uri.expose_secret().to_string())
-            .collect();
-        context.primary_monitor = Some(super::primary::PrimaryMonitor::start(
-            uris,
-            context.clock,
-            scenario.workload.probe_interval,
-        ));
-    }
+    start_primary_monitor(&mut context);
 
-    let mut stopped_early: Option<(VerdictKind, String)> = None;
+    let ending = run_steps(&mut context, &mut outcome, &cancel).await;
+    wrap_up(&mut context, &mut outcome).await;
+    let expected = scenario.expect.as_ref().map(|expect| ExpectedFailure {
+        check: expect.check.clone(),
+    });
+    outcome.verdict = judge_drill(DrillFacts {
+        ending: &ending,
+        interrupted: outcome.interrupted,
+        steps: &outcome.steps,
+        checks: &outcome.checks,
+        expected: expected.as_ref(),
+    });
+    finish(&mut outcome, &context.clock);
+    tear_down(context, events).await;
+    let _ = std::fs::remove_dir_all(&drill_dir);
+    events.emit(Event::DrillFinished {
+        outcome: Box::new(outcome.clone()),
+    });
+    outcome
+}
+
+/// Why the drill must not start at all, if so: the engine cannot run it
+/// (skipped), or it is destructive against an external deployment
+/// without both opt-ins (inconclusive).
+fn refusal(scenario: &Scenario, provider: ProviderKind, options: &RunOptions) -> Option<Ending> {
+    if let Some(reason) = unsupported_reason(scenario, provider) {
+        return Some(Ending::Unsupported(reason));
+    }
+    if !provider.starts_its_deployment()
+        && scenario_is_destructive(scenario)
+        && !(scenario.topology.allow_destructive && options.allow_destructive)
+    {
+        let reason = "destructive steps against an external deployment need both `allow_destructive = true` in the scenario and --allow-destructive on the command line".to_string();
+        return Some(Ending::NotStarted(reason));
+    }
+    None
+}
+
+/// What the server said it is, and where it is (credentials redacted).
+fn describe_deployment(topology: &mut Topology, source: &Deployment, server: &ServerInfo) {
+    topology.server_version = Some(match &server.flavor {
+        crate::provider::server_info::Flavor::Ferretdb { version } => {
+            format!("FerretDB {version} (MongoDB {})", server.mongodb_version)
+        }
+        crate::provider::server_info::Flavor::Mongodb { version } => format!("MongoDB {version}"),
+    });
+    topology.uri = Some(source.uri().to_string());
+}
+
+/// Replica sets: watch who is primary from the deployment's start on.
+fn start_primary_monitor(context: &mut DrillContext<'_>) {
+    if context.scenario.topology.replica_set.is_none() {
+        return;
+    }
+    let Some(count) = context.source.node_count() else {
+        return;
+    };
+    let uris = (0..count)
+        .filter_map(|index| context.source.node_uri(index).ok())
+        .map(|uri| uri.expose_secret().to_string())
+        .collect();
+    context.primary_monitor = Some(super::primary::PrimaryMonitor::start(
+        uris,
+        context.clock,
+        context.scenario.workload.probe_interval,
+    ));
+}
+
+/// Runs the steps in order until one fails, cannot run, or the operator
+/// interrupts; records each in `outcome.steps`. Returns how the steps
+/// ended: a failed step is [`Ending::Ran`] (its failure is judged), a step
+/// that could not run or an interruption is [`Ending::Abandoned`].
+async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, cancel: &Cancel) -> Ending {
+    let scenario = context.scenario;
+    let mut stopped: Option<Ending> = None;
     for (index, step) in scenario.steps.iter().enumerate() {
-        if stopped_early.is_some() {
-            report.steps[index].message = "not run: an earlier step ended the drill".into();
+        if stopped.is_some() {
+            outcome.steps[index].message = "not run: an earlier step ended the drill".into();
             continue;
         }
         if *cancel.borrow() {
-            report.interrupted = true;
-            stopped_early = Some((VerdictKind::Inconclusive, "interrupted".into()));
-            report.steps[index].message = "not run: the drill was interrupted".into();
+            outcome.interrupted = true;
+            stopped = Some(Ending::Abandoned("interrupted".into()));
+            outcome.steps[index].message = "not run: the drill was interrupted".into();
             continue;
         }
-        let started = context.clock.now();
-        events.emit(Event::StepStarted {
-            index,
-            kind: step.kind.name().to_string(),
-            name: step.name.clone(),
-            at_ms: started.offset_ms,
-        });
-        let mut cancel_step = cancel.clone();
-        let outcome = tokio::select! {
-            result = tokio::time::timeout(step.timeout, step::run(&mut context, index, step)) => match result {
-                Ok(outcome) => outcome,
-                Err(_) => StepOutcome::failed(format!(
-                    "{} did not finish within its timeout of {}",
-                    step.kind.name(),
-                    crate::measure::clock::format_duration(step.timeout)
-                )),
-            },
-            _ = wait_cancelled(&mut cancel_step) => {
-                report.interrupted = true;
-                StepOutcome::error("interrupted by the operator (Ctrl-C or SIGTERM)")
-            }
+        let (record, interrupted) = run_step(context, index, step, cancel.clone()).await;
+        outcome.interrupted |= interrupted;
+        stopped = match record.status {
+            Status::Passed | Status::Skipped => None,
+            Status::Failed => Some(Ending::Ran),
+            Status::Error => Some(Ending::Abandoned(format!(
+                "step {index} ({}) could not run: {}",
+                step.kind.name(),
+                record.message
+            ))),
         };
-        let finished = context.clock.now();
-        events.emit(Event::StepFinished {
-            index,
-            status: outcome.status,
-            message: outcome.message.clone(),
-            at_ms: finished.offset_ms,
-        });
-        let entry = &mut report.steps[index];
-        entry.started = Some(stamp_to_instant(started));
-        entry.finished = Some(stamp_to_instant(finished));
-        entry.duration_ms = Some(finished.offset_ms.saturating_sub(started.offset_ms));
-        entry.status = outcome.status;
-        entry.message = crate::uri::redact(&outcome.message);
-        entry.details = outcome.details;
-        match outcome.status {
-            Status::Passed | Status::Skipped => {}
-            Status::Failed => {
-                stopped_early = Some((
-                    VerdictKind::Failed,
-                    format!("step {index} ({}) failed: {}", step.kind.name(), entry.message),
-                ));
-            }
-            Status::Error => {
-                let kind = VerdictKind::Inconclusive;
-                stopped_early = Some((
-                    kind,
-                    format!("step {index} ({}) could not run: {}", step.kind.name(), entry.message),
-                ));
-            }
-        }
+        outcome.steps[index] = record;
     }
+    stopped.unwrap_or(Ending::Ran)
+}
 
+/// Runs one step within its timeout, abandoning it when the drill is
+/// cancelled. Returns its record and whether it was interrupted.
+async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut cancel: Cancel) -> (StepRecord, bool) {
+    let events = context.events;
+    let started = context.clock.now();
+    events.emit(Event::StepStarted {
+        index,
+        kind: step.kind.name().to_string(),
+        name: step.name.clone(),
+        at_ms: started.offset_ms,
+    });
+    // The write workload is the runner's, not a step's: it starts when
+    // seeding succeeded, or at the first backup of a drill without a seed.
+    if matches!(step.kind, StepKind::Backup { .. }) {
+        context.start_workload();
+    }
+    let mut interrupted = false;
+    let outcome = tokio::select! {
+        result = tokio::time::timeout(step.timeout, step::run(context, index, step)) => match result {
+            Ok(outcome) => outcome,
+            Err(_) => StepOutcome::failed(format!(
+                "{} did not finish within its timeout of {}",
+                step.kind.name(),
+                crate::measure::clock::format_duration(step.timeout)
+            )),
+        },
+        _ = wait_cancelled(&mut cancel) => {
+            interrupted = true;
+            StepOutcome::error("interrupted by the operator (Ctrl-C or SIGTERM)")
+        }
+    };
+    if matches!(step.kind, StepKind::Seed) && outcome.status == Status::Passed {
+        context.start_workload();
+    }
+    let finished = context.clock.now();
+    events.emit(Event::StepFinished {
+        index,
+        status: outcome.status,
+        message: outcome.message.clone(),
+        at_ms: finished.offset_ms,
+    });
+    let record = StepRecord {
+        started: Some(stamp_to_instant(started)),
+        finished: Some(stamp_to_instant(finished)),
+        duration_ms: Some(finished.offset_ms.saturating_sub(started.offset_ms)),
+        status: outcome.status,
+        message: crate::uri::redact(&outcome.message),
+        details: outcome.details,
+        ..not_run(index, step)
+    };
+    (record, interrupted)
+}
+
+/// After the last step: stop the background work, measure, and gather
+/// the checks, findings and phases into the outcome.
+async fn wrap_up(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
     // A failover probe still running gets no more time: the drill is over.
     context.await_failover_service(Duration::ZERO).await;
     // The writer runs until T_d (a failover drill's, to the end); a drill
@@ -229,32 +279,27 @@ pub async fn run_drill(
             let text = super::primary::describe_failover(&changes, t_d.offset_ms);
             context.finding(text);
         }
-        report.measurements.primary_timeline = changes;
+        outcome.measurements.primary_timeline = changes;
     }
-    measure(&mut context, &mut report).await;
-    report.checks.extend(context.checks.iter().cloned());
-    report.findings = context.findings.clone();
-    report.phases = phases(&report, &context);
-    report.verdict = judge(scenario, &report, stopped_early);
-    finish(&mut report, &context.clock);
+    measure(context, outcome).await;
+    outcome.checks.extend(context.checks.iter().cloned());
+    outcome.findings = context.findings.clone();
+    outcome.phases = phases(outcome, context);
+}
 
-    // Teardown: the fresh node first, then the source; kept ones say so.
+/// Teardown: the fresh node first, then the source; kept ones say so.
+async fn tear_down(context: DrillContext<'_>, events: &dyn EventSink) {
     let DrillContext { source, fresh, .. } = context;
-    if let Some(fresh) = fresh {
-        if let Some(message) = fresh.teardown().await {
-            events.emit(Event::Note { message });
-        }
+    if let Some(fresh) = fresh
+        && let Some(message) = fresh.teardown().await
+    {
+        events.emit(Event::Note { message });
     }
     // Keeping is decided when a deployment starts (its spec's `keep`); a
     // kept one answers teardown with how to remove it.
     if let Some(message) = source.teardown().await {
         events.emit(Event::Note { message });
     }
-    let _ = std::fs::remove_dir_all(&drill_dir);
-    events.emit(Event::DrillFinished {
-        report: Box::new(report.clone()),
-    });
-    report
 }
 
 async fn wait_cancelled(cancel: &mut Cancel) {
@@ -282,7 +327,6 @@ fn scenario_is_destructive(scenario: &Scenario) -> bool {
     })
 }
 
-/// Why this engine or provider cannot run the scenario at all, if so.
 /// Why a scenario cannot run on its engine at all: it is then skipped
 /// (JUnit skipped, exit 2), never passed.
 pub fn unsupported_reason(scenario: &Scenario, _provider: ProviderKind) -> Option<String> {
@@ -368,26 +412,24 @@ fn engine_findings(capabilities: &Capabilities, engine: &str) -> Vec<String> {
     notes
 }
 
-fn empty_report(scenario: &Scenario, run_id: &str, clock: &DrillClock) -> DrillReport {
-    let steps = scenario
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(index, step)| StepReport {
-            index,
-            kind: step.kind.name().to_string(),
-            name: step.name.clone(),
-            started: None,
-            finished: None,
-            duration_ms: None,
-            timeout_ms: step.timeout.as_millis() as u64,
-            status: Status::Skipped,
-            message: String::new(),
-            details: serde_json::Value::Null,
-        })
-        .collect();
-    DrillReport {
-        schema_version: SCHEMA_VERSION,
+/// A step as recorded before it runs: not run, no times.
+fn not_run(index: usize, step: &Step) -> StepRecord {
+    StepRecord {
+        index,
+        kind: step.kind.name().to_string(),
+        name: step.name.clone(),
+        started: None,
+        finished: None,
+        duration_ms: None,
+        timeout_ms: step.timeout.as_millis() as u64,
+        status: Status::Skipped,
+        message: String::new(),
+        details: serde_json::Value::Null,
+    }
+}
+
+fn empty_outcome(scenario: &Scenario, run_id: &str, clock: &DrillClock) -> DrillOutcome {
+    DrillOutcome {
         run_id: run_id.to_string(),
         scenario: scenario.name.clone(),
         scenario_file: scenario.path.display().to_string(),
@@ -398,13 +440,12 @@ fn empty_report(scenario: &Scenario, run_id: &str, clock: &DrillClock) -> DrillR
         finished: clock.started_at(),
         duration_ms: 0,
         interrupted: false,
-        verdict: Verdict {
+        verdict: Judgement {
             kind: VerdictKind::Inconclusive,
             reasons: Vec::new(),
-            exit_code: 2,
             expected_failure: None,
         },
-        topology: TopologyReport {
+        topology: Topology {
             provider: provider_name(scenario.topology.provider).into(),
             engine: scenario.topology.engine.to_string(),
             backend: (scenario.topology.engine == Engine::Ferretdb)
@@ -428,50 +469,57 @@ fn empty_report(scenario: &Scenario, run_id: &str, clock: &DrillClock) -> DrillR
             read_concern: scenario.workload.read_concern.to_string(),
             ..Measurements::default()
         },
-        steps,
+        steps: scenario
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| not_run(index, step))
+            .collect(),
         checks: Vec::new(),
         phases: Vec::new(),
         findings: Vec::new(),
     }
 }
 
-fn finish(report: &mut DrillReport, clock: &DrillClock) {
+fn finish(outcome: &mut DrillOutcome, clock: &DrillClock) {
     let now = clock.now();
-    report.finished = now.wall;
-    report.duration_ms = now.offset_ms;
+    outcome.finished = now.wall;
+    outcome.duration_ms = now.offset_ms;
 }
 
-fn finish_early(
-    mut report: DrillReport,
-    clock: &DrillClock,
-    kind: VerdictKind,
-    reason: String,
-    events: &dyn EventSink,
-) -> DrillReport {
-    let reason = crate::uri::redact(&reason);
-    for step in &mut report.steps {
-        step.message = format!("not run: {reason}");
-    }
-    report.verdict = Verdict {
-        kind,
-        reasons: vec![reason],
-        exit_code: 2,
-        expected_failure: None,
+/// A drill that never reached its steps: every step says why, and the
+/// judge decides from `ending` alone.
+fn finish_early(mut outcome: DrillOutcome, clock: &DrillClock, ending: Ending, events: &dyn EventSink) -> DrillOutcome {
+    let ending = match ending {
+        Ending::Unsupported(reason) => Ending::Unsupported(crate::uri::redact(&reason)),
+        Ending::NotStarted(reason) | Ending::Abandoned(reason) => Ending::NotStarted(crate::uri::redact(&reason)),
+        Ending::Ran => Ending::Ran,
     };
-    finish(&mut report, clock);
-    events.emit(Event::DrillFinished {
-        report: Box::new(report.clone()),
+    if let Ending::Unsupported(reason) | Ending::NotStarted(reason) = &ending {
+        for step in &mut outcome.steps {
+            step.message = format!("not run: {reason}");
+        }
+    }
+    outcome.verdict = judge_drill(DrillFacts {
+        ending: &ending,
+        interrupted: outcome.interrupted,
+        steps: &outcome.steps,
+        checks: &outcome.checks,
+        expected: None,
     });
-    report
+    finish(&mut outcome, clock);
+    events.emit(Event::DrillFinished {
+        outcome: Box::new(outcome.clone()),
+    });
+    outcome
 }
 
 /// RTO and RPO from the recorded instants and ticks, and the objective and
 /// integrity checks they give.
-async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
-    use crate::measure::rpo::compute_rpo;
+async fn measure(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
     use crate::measure::rto::{compute_rto, evaluate};
 
-    let measurements = &mut report.measurements;
+    let measurements = &mut outcome.measurements;
     let Some(t_d) = context.disaster_at else {
         measurements
             .notes
@@ -488,91 +536,115 @@ async fn measure(context: &mut DrillContext<'_>, report: &mut DrillReport) {
             .notes
             .push("the service never answered a canary write after the disaster".into());
     }
+    let Some(rpo) = measure_rpo(context, t_d, measurements).await else {
+        return;
+    };
+    record_rpo(measurements, &rpo);
+    outcome.checks.extend(tick_checks(&rpo));
+    outcome.checks.extend(objective_checks(
+        &evaluate(&context.scenario.objectives, &rto, &rpo),
+        context,
+    ));
+}
 
-    let rpo = match (&context.tick_log, context.workload_start) {
-        (Some(log), Some(workload_start)) => {
-            let found = match tokio::time::timeout(
-                Duration::from_secs(60),
-                super::ticks::read_ticks(&context.recovered_database(), read_concern(context)),
-            )
-            .await
-            {
-                Ok(Ok(found)) => Some(found),
-                Ok(Err(error)) => {
-                    measurements.notes.push(format!(
-                        "ticks could not be read back: {}",
-                        crate::uri::redact(&error.to_string())
-                    ));
-                    None
-                }
-                Err(_) => {
-                    measurements.notes.push("reading the ticks back timed out".into());
-                    None
-                }
-            };
-            found.map(|found| {
-                compute_rpo(
-                    log,
-                    t_d,
-                    workload_start,
-                    &found,
-                    context.scenario.workload.tick_interval,
-                )
-            })
+/// Reads the ticks back from where recovery happened and computes the RPO;
+/// `None` (with a note why) when there is nothing to compute it from.
+async fn measure_rpo(
+    context: &DrillContext<'_>,
+    t_d: Stamp,
+    measurements: &mut Measurements,
+) -> Option<crate::measure::rpo::RpoResult> {
+    let (Some(log), Some(workload_start)) = (&context.tick_log, context.workload_start) else {
+        measurements
+            .notes
+            .push("no tick writer ran before the disaster: RPO was not measured".into());
+        return None;
+    };
+    let database = context.recovered_database();
+    let read = super::ticks::read_ticks(&database, read_concern(context));
+    let found = match tokio::time::timeout(Duration::from_secs(60), read).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
+            measurements.notes.push(format!(
+                "ticks could not be read back: {}",
+                crate::uri::redact(&crate::error::chain(&error))
+            ));
+            return None;
         }
-        _ => {
-            measurements
-                .notes
-                .push("no tick writer ran before the disaster: RPO was not measured".into());
-            None
+        Err(_) => {
+            measurements.notes.push("reading the ticks back timed out".into());
+            return None;
         }
     };
-    if let Some(rpo) = &rpo {
-        measurements.rpo_ms = Some(rpo.rpo.as_millis() as u64);
-        measurements.ticks_acknowledged_before_disaster = rpo.acknowledged_before_disaster;
-        measurements.last_acked_before_disaster = rpo.last_acked_before_disaster;
-        measurements.recovered_prefix = rpo.recovered_prefix;
-        measurements.lost_acknowledged_writes = rpo.lost_acknowledged_writes;
-        measurements.holes = rpo.holes.clone();
-        measurements.indeterminate_recovered = rpo.indeterminate_recovered;
-        measurements.indeterminate_missing = rpo.indeterminate_missing;
-        measurements.unexpected = rpo.unexpected.clone();
-        measurements.nothing_survived = rpo.nothing_survived;
-        if rpo.nothing_survived {
-            measurements
-                .notes
-                .push("no acknowledged tick survived: rpo is T_d minus the start of the workload".into());
-        }
-        for check in crate::measure::verdict::tick_checks(rpo) {
-            report.checks.push(CheckReport {
-                name: check.name.clone(),
-                kind: CheckKind::Integrity,
-                status: if check.passed { Status::Passed } else { Status::Failed },
-                measured: None,
-                objective: None,
-                unit: Some("ticks".into()),
-                message: check.message.clone(),
-            });
-        }
-        for check in evaluate(&context.scenario.objectives, &rto, rpo) {
-            // The RTO check is named by what it measured, as the reports
-            // and the semantics page name the figures.
+    let tick_interval = context.scenario.workload.tick_interval;
+    Some(crate::measure::rpo::compute_rpo(
+        log,
+        t_d,
+        workload_start,
+        &found,
+        tick_interval,
+    ))
+}
+
+fn record_rpo(measurements: &mut Measurements, rpo: &crate::measure::rpo::RpoResult) {
+    measurements.rpo_ms = Some(rpo.rpo.as_millis() as u64);
+    measurements.ticks_acknowledged_before_disaster = rpo.acknowledged_before_disaster;
+    measurements.last_acked_before_disaster = rpo.last_acked_before_disaster;
+    measurements.recovered_prefix = rpo.recovered_prefix;
+    measurements.lost_acknowledged_writes = rpo.lost_acknowledged_writes;
+    measurements.holes = rpo.holes.clone();
+    measurements.indeterminate_recovered = rpo.indeterminate_recovered;
+    measurements.indeterminate_missing = rpo.indeterminate_missing;
+    measurements.unexpected = rpo.unexpected.clone();
+    measurements.nothing_survived = rpo.nothing_survived;
+    if rpo.nothing_survived {
+        measurements
+            .notes
+            .push("no acknowledged tick survived: rpo is T_d minus the start of the workload".into());
+    }
+}
+
+/// The tick integrity checks (`holes`, `unexpected-ticks`) as records.
+fn tick_checks(rpo: &crate::measure::rpo::RpoResult) -> Vec<CheckRecord> {
+    crate::measure::verdict::tick_checks(rpo)
+        .into_iter()
+        .map(|check| CheckRecord {
+            counts_as: check.name.clone(),
+            name: check.name,
+            kind: CheckKind::Integrity,
+            status: if check.passed { Status::Passed } else { Status::Failed },
+            measured: None,
+            objective: None,
+            unit: Some("ticks".into()),
+            message: check.message,
+        })
+        .collect()
+}
+
+/// The objective checks as records. The RTO check is named by what it
+/// measured, as the reports and the semantics page name the figures; it
+/// still counts as `rto`.
+fn objective_checks(checks: &[crate::measure::rto::ObjectiveCheck], context: &DrillContext<'_>) -> Vec<CheckRecord> {
+    checks
+        .iter()
+        .map(|check| {
             let name = match (check.name, &context.scenario.objectives.rto_applies_to) {
                 ("rto", crate::measure::rto::RtoAppliesTo::Service) => "rto_service".to_string(),
                 ("rto", crate::measure::rto::RtoAppliesTo::Verified) => "rto_verified".to_string(),
                 (other, _) => other.to_string(),
             };
-            report.checks.push(CheckReport {
+            CheckRecord {
                 name,
+                counts_as: check.name.to_string(),
                 kind: CheckKind::Objective,
                 status: if check.passed { Status::Passed } else { Status::Failed },
                 measured: check.measured.map(|value| value.as_millis() as f64),
                 objective: Some(check.objective.as_millis() as f64),
                 unit: Some("ms".into()),
                 message: check.message.clone(),
-            });
-        }
-    }
+            }
+        })
+        .collect()
 }
 
 fn read_concern(context: &DrillContext<'_>) -> Option<mongodb::options::ReadConcern> {
@@ -585,9 +657,9 @@ fn read_concern(context: &DrillContext<'_>) -> Option<mongodb::options::ReadConc
 
 /// The timeline's phases: one per step of the kinds people look for, plus
 /// the outage from T_d to T_s.
-fn phases(report: &DrillReport, context: &DrillContext<'_>) -> Vec<Phase> {
+fn phases(outcome: &DrillOutcome, context: &DrillContext<'_>) -> Vec<Phase> {
     let mut phases = Vec::new();
-    for step in &report.steps {
+    for step in &outcome.steps {
         let (Some(started), Some(finished)) = (step.started, step.finished) else {
             continue;
         };
@@ -613,7 +685,7 @@ fn phases(report: &DrillReport, context: &DrillContext<'_>) -> Vec<Phase> {
         });
     }
     phases.extend(primary_phases(
-        &report.measurements.primary_timeline,
+        &outcome.measurements.primary_timeline,
         context.clock.now().offset_ms,
     ));
     phases
@@ -646,85 +718,6 @@ pub fn primary_phases(changes: &[super::primary::PrimaryChange], end_ms: u64) ->
             }
             bars
         })
-}
-
-/// The verdict: step failures, failed checks, and the scenario's expected
-/// failure, as the semantics page defines it.
-fn judge(scenario: &Scenario, report: &DrillReport, stopped_early: Option<(VerdictKind, String)>) -> Verdict {
-    let mut reasons: Vec<String> = Vec::new();
-    let mut failed_names: Vec<String> = Vec::new();
-    let mut inconclusive = report.interrupted;
-    if let Some((kind, reason)) = &stopped_early {
-        reasons.push(reason.clone());
-        if *kind == VerdictKind::Inconclusive {
-            inconclusive = true;
-        }
-    }
-    for step in &report.steps {
-        if step.status == Status::Failed {
-            failed_names.push(step.kind.clone());
-        }
-    }
-    for check in &report.checks {
-        if check.status == Status::Failed {
-            failed_names.push(check.name.clone());
-            if check.kind == CheckKind::Collection {
-                failed_names.push("verify".into());
-            }
-            reasons.push(check.message.clone());
-        }
-    }
-    reasons.dedup();
-    let expected = scenario.expect.as_ref().map(|expect| expect.check.clone());
-    if inconclusive {
-        return Verdict {
-            kind: VerdictKind::Inconclusive,
-            reasons,
-            exit_code: 2,
-            expected_failure: expected.map(|check| crate::report::model::ExpectedFailure {
-                observed: failed_names.contains(&check),
-                check,
-            }),
-        };
-    }
-    match expected {
-        Some(check) => {
-            let observed = failed_names
-                .iter()
-                .any(|name| name == &check || name.starts_with(&format!("{check}_")));
-            let mut reasons = reasons;
-            if observed {
-                reasons.insert(
-                    0,
-                    format!("expected failure of `{check}` observed: the harness caught the bad recovery"),
-                );
-            } else {
-                reasons.insert(0, format!("expected `{check}` to fail, but it did not"));
-            }
-            Verdict {
-                kind: if observed {
-                    VerdictKind::Passed
-                } else {
-                    VerdictKind::Failed
-                },
-                reasons,
-                exit_code: if observed { 0 } else { 1 },
-                expected_failure: Some(crate::report::model::ExpectedFailure { check, observed }),
-            }
-        }
-        None if failed_names.is_empty() && stopped_early.is_none() => Verdict {
-            kind: VerdictKind::Passed,
-            reasons: Vec::new(),
-            exit_code: 0,
-            expected_failure: None,
-        },
-        None => Verdict {
-            kind: VerdictKind::Failed,
-            reasons,
-            exit_code: 1,
-            expected_failure: None,
-        },
-    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! What the runner tells the world while a drill runs. The runner emits
 //! events and never prints; the terminal view and any other live consumer
 //! subscribe through an [`EventSink`]. The files (JSON, JUnit, summary,
-//! timeline) are written from the final [`crate::report::model::DrillReport`],
+//! timeline) are written from the final [`crate::outcome::DrillOutcome`],
 //! which is itself carried by [`Event::DrillFinished`].
 
-use crate::report::model::{DrillReport, Status};
+use crate::outcome::{DrillOutcome, Status};
 
 /// One thing that happened in a drill.
 #[derive(Debug, Clone)]
@@ -73,10 +73,10 @@ pub enum Event {
         /// The note.
         message: String,
     },
-    /// The drill ended; its report is final.
+    /// The drill ended; its outcome (verdict included) is final.
     DrillFinished {
-        /// The report.
-        report: Box<DrillReport>,
+        /// The outcome.
+        outcome: Box<DrillOutcome>,
     },
 }
 

@@ -1,6 +1,12 @@
-//! Runs a plan and emits events; never prints. Owns the drill's lifecycle
-//! (deployment, steps with timeouts, cancellation, measurement, verdict,
-//! teardown); the steps themselves live in [`crate::step`].
+//! Runs a plan and emits events. Owns the drill's lifecycle: the
+//! deployment, the steps in order with their timeouts, cancellation, the
+//! write workload and the background monitors, measurement, asking
+//! [`crate::measure::verdict`] for the verdict, and teardown; it returns a
+//! typed [`crate::outcome::DrillOutcome`].
+//!
+//! Never does: print, write report files, build report types, decide exit
+//! statuses, or judge a drill itself. What each step does lives in
+//! [`crate::step`].
 
 pub mod background;
 pub mod context;

@@ -6,23 +6,10 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::background::{Background, every};
 use crate::measure::clock::DrillClock;
+pub use crate::outcome::PrimaryChange;
 use crate::provider::ready::is_writable_primary;
-
-/// One change of primary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct PrimaryChange {
-    /// Monotonic offset from the drill start, milliseconds.
-    pub at_ms: u64,
-    /// The node that answered as writable primary (`node-0` ...), or `None`
-    /// when no node did.
-    pub primary: Option<String>,
-    /// How many nodes answered `hello` at that sample.
-    pub answering: usize,
-}
 
 /// The primary among `node_uris`: the first node that answers `hello` as
 /// writable primary, and how many nodes answered at all.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::check::parse_duration;
 use super::model::{
-    BackupEngine, BackupFormat, Dataset, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget, RunIn, Scenario,
-    Step, StepKind, Topology, Workload, WriteConcern,
+    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, NodeTarget, ReadConcern, ReplicaSetTopology,
+    RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, Topology, Workload, WriteConcern,
 };
 use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
 use crate::measure::{ExpectedFailure, Objectives};
@@ -141,13 +141,13 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
         } => (
             name,
             timeout,
-            StepKind::Backup {
+            StepKind::Backup(BackupStep {
                 engine: engine.unwrap_or(BackupEngine::Auto),
                 format: format.unwrap_or(BackupFormat::Directory),
                 gzip: gzip.unwrap_or(false),
                 command,
                 run_in: run_in.unwrap_or(RunIn::Host),
-            },
+            }),
         ),
         StepFile::Disaster {
             name,
@@ -160,7 +160,7 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
         } => (
             name,
             timeout,
-            StepKind::Disaster {
+            StepKind::Disaster(DisasterStep {
                 action,
                 collection,
                 documents,
@@ -173,7 +173,7 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
                     }
                 },
                 command,
-            },
+            }),
         ),
         StepFile::Restore {
             name,
@@ -184,11 +184,11 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
         } => (
             name,
             timeout,
-            StepKind::Restore {
+            StepKind::Restore(RestoreStep {
                 target: target.unwrap_or(RestoreTarget::SameNode),
                 drop: drop.unwrap_or(true),
                 collections,
-            },
+            }),
         ),
         StepFile::Verify { name, timeout } => (name, timeout, StepKind::Verify),
         StepFile::Wait {

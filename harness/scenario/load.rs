@@ -213,17 +213,17 @@ kind = "verify"
         assert_eq!(scenario.steps[1].timeout, Duration::from_secs(30 * 60));
         assert!(matches!(
             scenario.steps[1].kind,
-            StepKind::Backup {
+            StepKind::Backup(crate::scenario::BackupStep {
                 engine: BackupEngine::Builtin,
                 ..
-            }
+            })
         ));
         assert!(matches!(
             scenario.steps[2].kind,
-            StepKind::Disaster {
+            StepKind::Disaster(crate::scenario::DisasterStep {
                 action: DisasterAction::DropDatabase,
                 ..
-            }
+            })
         ));
     }
 
@@ -470,11 +470,11 @@ kind = "verify"
         assert!(scenario.is_failover());
         assert!(matches!(
             scenario.steps[2].kind,
-            StepKind::Disaster {
+            StepKind::Disaster(crate::scenario::DisasterStep {
                 action: DisasterAction::KillNode,
                 node: Some(NodeTarget::Primary),
                 ..
-            }
+            })
         ));
         // With a restore after the disaster it is a restore drill.
         let restore = validate_str(
@@ -550,10 +550,10 @@ kind = "verify"
         let scenario = validate_str(&text, Path::new("x.toml")).unwrap_or_else(|errors| panic!("{errors}"));
         assert!(matches!(
             scenario.steps[1].kind,
-            StepKind::Backup {
+            StepKind::Backup(crate::scenario::BackupStep {
                 run_in: crate::scenario::RunIn::Container,
                 ..
-            }
+            })
         ));
     }
 

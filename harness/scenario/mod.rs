@@ -115,6 +115,7 @@ pub use diagnostic::{Diagnostic, ScenarioErrors};
 pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
 pub use model::{
+    BackupStep, DisasterStep, RestoreStep,
     BackupEngine, BackupFormat, Dataset, DisasterAction, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget,
     RunIn, Scenario, Step, StepKind, StepKindName, Topology, Workload, WriteConcern,
 };

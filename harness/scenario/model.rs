@@ -281,40 +281,11 @@ pub enum StepKind {
     /// Seed the dataset.
     Seed,
     /// Take a backup.
-    Backup {
-        /// Which engine.
-        engine: BackupEngine,
-        /// Which format.
-        format: BackupFormat,
-        /// Whether to gzip.
-        gzip: bool,
-        /// The command (engine `command` only).
-        command: Option<String>,
-        /// Where the tools run (engine `tools` only).
-        run_in: RunIn,
-    },
+    Backup(BackupStep),
     /// Inject the disaster; T_d is recorded just before.
-    Disaster {
-        /// Which fault.
-        action: DisasterAction,
-        /// The collection (`drop-collection`, `corrupt-documents`).
-        collection: Option<String>,
-        /// How many documents to corrupt (`corrupt-documents`).
-        documents: Option<u64>,
-        /// Which node the node faults hit (node 0 when unset).
-        node: Option<NodeTarget>,
-        /// The command (action `command` only).
-        command: Option<String>,
-    },
+    Disaster(DisasterStep),
     /// Restore the backup.
-    Restore {
-        /// Where to.
-        target: RestoreTarget,
-        /// Drop each collection before restoring it.
-        drop: bool,
-        /// Restore only these collections; `None` restores all.
-        collections: Option<Vec<String>>,
-    },
+    Restore(RestoreStep),
     /// Verify the recovered data against the reference.
     Verify,
     /// Wait.
@@ -327,6 +298,47 @@ pub enum StepKind {
         /// The command line, run by `sh -c`.
         command: String,
     },
+}
+
+/// A `backup` step: which engine and format, and where the tools run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupStep {
+    /// Which engine.
+    pub engine: BackupEngine,
+    /// Which format.
+    pub format: BackupFormat,
+    /// Whether to gzip.
+    pub gzip: bool,
+    /// The command (engine `command` only).
+    pub command: Option<String>,
+    /// Where the tools run (engine `tools` only).
+    pub run_in: RunIn,
+}
+
+/// A `disaster` step: which fault, and what it hits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisasterStep {
+    /// Which fault.
+    pub action: DisasterAction,
+    /// The collection (`drop-collection`, `corrupt-documents`).
+    pub collection: Option<String>,
+    /// How many documents to corrupt (`corrupt-documents`).
+    pub documents: Option<u64>,
+    /// Which node the node faults hit (node 0 when unset).
+    pub node: Option<NodeTarget>,
+    /// The command (action `command` only).
+    pub command: Option<String>,
+}
+
+/// A `restore` step: where to, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreStep {
+    /// Where to.
+    pub target: RestoreTarget,
+    /// Drop each collection before restoring it.
+    pub drop: bool,
+    /// Restore only these collections; `None` restores all.
+    pub collections: Option<Vec<String>>,
 }
 
 impl StepKind {

@@ -13,62 +13,25 @@ use crate::backup::{DumpRequest, EngineChoice, Layout};
 use crate::checksum::{DigestOptions, digest_database};
 use crate::runner::context::{DrillContext, TakenBackup};
 use crate::runner::events::StepProgress;
-use crate::scenario::{BackupEngine, BackupFormat, RunIn, Step, StepKind};
+use crate::scenario::{BackupEngine, BackupFormat, BackupStep, RunIn, Step};
 
 /// Runs a `backup` step.
-pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
-    let StepKind::Backup {
+pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, backup: &BackupStep) -> StepOutcome {
+    let BackupStep {
         engine,
         format,
         gzip,
         command,
         run_in,
-    } = &step.kind
-    else {
-        unreachable!("dispatched by kind")
-    };
-    super::seed::start_workload(context);
+    } = backup;
     if *run_in == RunIn::Container {
         return in_container(context, index, step, *gzip).await;
     }
-    let choice = match engine {
-        BackupEngine::Auto => EngineChoice::Auto,
-        BackupEngine::Tools => EngineChoice::Tools,
-        BackupEngine::Builtin => EngineChoice::Builtin,
-        BackupEngine::Command => EngineChoice::Command,
-    };
-    let resolved = match select::resolve(choice, command.as_deref()) {
+    let resolved = match select::resolve(engine_choice(*engine), command.as_deref()) {
         Ok(resolved) => resolved,
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
-    // A runbook script keeps its backups in one folder across runs (its
-    // retention step works on that folder), so the command engine gets the
-    // drill's shared backup folder; the harness's own engines get one
-    // folder per backup step.
-    let out = match engine {
-        BackupEngine::Command => context.work_dir.join("backups"),
-        _ => context.work_dir.join(format!("backup-{index}")),
-    };
-    let layout = match format {
-        BackupFormat::Directory => Layout::Directory { gzip: *gzip },
-        BackupFormat::Archive => Layout::Archive { gzip: *gzip },
-    };
-    let out = match (engine, format) {
-        (BackupEngine::Command, _) | (_, BackupFormat::Directory) => out,
-        (_, BackupFormat::Archive) => {
-            let _ = std::fs::create_dir_all(&out);
-            out.join(if *gzip { "dump.archive.gz" } else { "dump.archive" })
-        }
-    };
-    let request = DumpRequest {
-        uri: context.source.uri(),
-        database: context.scenario.dataset.database.clone(),
-        collections: None,
-        exclude: Vec::new(),
-        layout,
-        out,
-        parallel_collections: 4,
-    };
+    let request = dump_request(context, index, *engine, *format, *gzip);
     let mut settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
     if let Some(dir) = context.scenario.path.parent() {
         settings
@@ -82,7 +45,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     let selected = match selected {
         Ok(selected) => selected,
         Err(error) => {
-            let text = crate::uri::redact(&error_chain(&error));
+            let text = crate::uri::redact(&crate::error::chain(&error));
             return StepOutcome::failed(format!("backup with {} failed: {text}", resolved.name()));
         }
     };
@@ -101,37 +64,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
             }
             match &outcome.dump {
                 Some(dump) => dump.clone(),
-                None => {
-                    let exit = match &outcome.exit {
-                        crate::backup::command::CommandExit::Code { code } => format!("exited {code}"),
-                        other => format!("{other:?}"),
-                    };
-                    // What the command claimed, in its own last words.
-                    let claim = outcome
-                        .output
-                        .lines()
-                        .rev()
-                        .find(|line| !line.trim().is_empty())
-                        .map(|line| format!(" after printing \"{}\"", line.trim()))
-                        .unwrap_or_default();
-                    let mut message = format!(
-                        "`{}` {exit}{claim}, but no backup exists: judged by what exists, not by the exit status",
-                        outcome.command
-                    );
-                    if !outcome.deleted.is_empty() {
-                        message.push_str(&format!(
-                            "; its retention step deleted {} earlier backup(s) during the failed run: {}",
-                            outcome.deleted.len(),
-                            outcome
-                                .deleted
-                                .iter()
-                                .map(|path| path.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
-                    }
-                    return StepOutcome::failed(message).with_details(details);
-                }
+                None => return StepOutcome::failed(no_backup_after(outcome)).with_details(details),
             }
         }
     };
@@ -145,60 +78,14 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         ))
         .with_details(details);
     }
-    // Every backup the harness takes or finds has a manifest beside it; a
-    // backup found after a command gets one now.
-    let manifest = match crate::backup::manifest::read_manifest(&dump.location) {
-        Ok(Some(manifest)) => Some(manifest),
-        Ok(None) => match crate::backup::manifest::describe_found_backup(&dump.location, Some(&request.database)) {
-            Ok(manifest) => {
-                if let Err(error) = crate::backup::manifest::write_manifest(&dump.location, &manifest) {
-                    context.finding(format!("could not write a manifest beside the found backup: {error}"));
-                }
-                Some(manifest)
-            }
-            Err(error) => {
-                return StepOutcome::failed(format!(
-                    "the backup at {} cannot be read: {}",
-                    describe(&dump.location),
-                    error_chain(&error)
-                ))
-                .with_details(details);
-            }
-        },
-        Err(error) => {
-            context.finding(format!("the backup's manifest cannot be read: {}", error_chain(&error)));
-            None
-        }
+    let manifest = match manifest_of(context, &dump.location, &request.database) {
+        Ok(manifest) => manifest,
+        Err(outcome) => return outcome.with_details(details),
     };
     details["manifest"] = json!(crate::backup::manifest::manifest_path(&dump.location));
-    // The reference: the source's checksums at the backup point. The
-    // builtin engine reads each collection once, in `_id` order, and its
-    // manifest holds the MD5 of exactly what it read; with that, a second
-    // read of the source is not needed. Otherwise (real tools, a script),
-    // the source is read again now: the workload writes only
-    // `_drill_ticks`, which checksums exclude, so the other collections are
-    // still as they were at the backup point.
-    let from_manifest = manifest.as_ref().and_then(reference_from_manifest);
-    let reference = match from_manifest {
-        Some(reference) => {
-            details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
-            reference
-        }
-        None => {
-            let progress = StepProgress::new(context.events, index);
-            match digest_database(&context.source_database(), &DigestOptions::default(), &progress).await {
-                Ok(reference) => {
-                    details["reference"] = json!("a checksum pass over the source after the backup");
-                    reference
-                }
-                Err(error) => {
-                    return StepOutcome::error(format!(
-                        "cannot take the reference checksums: {}",
-                        crate::uri::redact(&error.to_string())
-                    ));
-                }
-            }
-        }
+    let reference = match backup_reference(context, index, manifest.as_ref(), &mut details).await {
+        Ok(reference) => reference,
+        Err(outcome) => return outcome,
     };
     details["reference_collections"] = json!(reference.collections.len());
     context.reference = Some(reference);
@@ -208,18 +95,45 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         finished,
         engine: resolved.name().to_string(),
     });
-    StepOutcome::passed(
-        format!(
-            "{} backup of {} collections, {} documents, {} bytes in {:.1} s at {}",
-            resolved.name(),
-            dump.collections.len(),
-            documents,
-            dump.bytes,
-            dump.duration.as_secs_f64(),
-            describe(&dump.location)
-        ),
-        details,
-    )
+    let message = format!(
+        "{} backup of {} collections, {documents} documents, {} bytes in {:.1} s at {}",
+        resolved.name(),
+        dump.collections.len(),
+        dump.bytes,
+        dump.duration.as_secs_f64(),
+        describe(&dump.location)
+    );
+    StepOutcome::passed(message, details)
+}
+
+/// The reference: the source's checksums at the backup point. The builtin
+/// engine reads each collection once, in `_id` order, and its manifest
+/// holds the MD5 of exactly what it read; with that, a second read of the
+/// source is not needed. Otherwise (real tools, a script), the source is
+/// read again now. `details` says which it was.
+async fn backup_reference(
+    context: &DrillContext<'_>,
+    index: usize,
+    manifest: Option<&crate::backup::manifest::Manifest>,
+    details: &mut serde_json::Value,
+) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
+    if let Some(reference) = manifest.and_then(reference_from_manifest) {
+        details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
+        return Ok(reference);
+    }
+    let reference = source_reference(context, index).await?;
+    details["reference"] = json!("a checksum pass over the source after the backup");
+    Ok(reference)
+}
+
+/// The scenario's engine as the backup-engine selection takes it.
+fn engine_choice(engine: BackupEngine) -> EngineChoice {
+    match engine {
+        BackupEngine::Auto => EngineChoice::Auto,
+        BackupEngine::Tools => EngineChoice::Tools,
+        BackupEngine::Builtin => EngineChoice::Builtin,
+        BackupEngine::Command => EngineChoice::Command,
+    }
 }
 
 /// The runbook's `docker exec mongo-primary mongodump ...`: mongodump runs
@@ -229,34 +143,20 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
 /// reference checksums, restore on the host). An image without mongodump
 /// (the FerretDB image holds only the server) is said so, by name.
 async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step, gzip: bool) -> StepOutcome {
-    let image = match context.source.image() {
-        Some(image) => image,
-        None => {
-            return StepOutcome::error(
-                "run_in = \"container\" needs the containers provider (provider = \"containers\" or --provider containers)",
-            );
-        }
+    let Some(image) = context.source.image() else {
+        return StepOutcome::error(
+            "run_in = \"container\" needs the containers provider (provider = \"containers\" or --provider containers)",
+        );
     };
     let name = if gzip { "dump.archive.gz" } else { "dump.archive" };
     let inside = format!("/tmp/drdrill-{}-{name}", context.run_id);
-    let request = DumpRequest {
-        uri: match crate::uri::MongoUri::parse(&format!(
-            "mongodb://127.0.0.1:{}/?directConnection=true",
-            crate::provider::containers::SERVER_PORT
-        )) {
-            Ok(uri) => uri,
-            Err(error) => return StepOutcome::error(error.to_string()),
-        },
-        database: context.scenario.dataset.database.clone(),
-        collections: None,
-        exclude: Vec::new(),
-        layout: Layout::Archive { gzip },
-        out: std::path::PathBuf::from(&inside),
-        parallel_collections: 4,
+    let request = match container_request(context, gzip, &inside) {
+        Ok(request) => request,
+        Err(outcome) => return outcome,
     };
     let argv: Vec<String> = match crate::backup::tools::dump_command(&request, std::path::Path::new("mongodump")) {
         Ok(argv) => argv.iter().map(|arg| arg.to_string_lossy().into_owned()).collect(),
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let shown = argv.join(" ");
     let started = context.clock.now();
@@ -273,54 +173,22 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     let output = match ran {
         Ok(output) => output,
         Err(error) => {
-            let text = crate::uri::redact(&error_chain(&error));
+            let text = crate::uri::redact(&crate::error::chain(&error));
             return StepOutcome::failed(format!("mongodump inside the node's container could not run: {text}"))
                 .with_details(details);
         }
     };
     let printed = crate::uri::redact(&format!("{}{}", output.stdout, output.stderr));
     details["output"] = json!(printed);
-    // 126/127: the shell's "cannot execute" / "not found", which the
-    // engines' exec also uses when the program is not in the image.
-    if matches!(output.code, Some(126 | 127)) || printed.contains("executable file not found") {
-        return StepOutcome::failed(format!(
-            "the image {image} has no mongodump, so the backup cannot run inside the node's container (exec exited {}); run it on the host (run_in = \"host\") or use an image with the MongoDB Database Tools, such as mongo:7.0",
-            output.code.map_or("without a code".to_string(), |code| code.to_string()),
-        ))
-        .with_details(details);
-    }
-    if output.code != Some(0) {
-        return StepOutcome::failed(format!(
-            "mongodump inside the node's container exited {}: {}",
-            output
-                .code
-                .map_or("without a code".to_string(), |code| code.to_string()),
-            printed
-                .lines()
-                .rev()
-                .find(|line| !line.trim().is_empty())
-                .unwrap_or("no output")
-        ))
-        .with_details(details);
+    if let Some(message) = container_dump_failure(&image, output.code, &printed) {
+        return StepOutcome::failed(message).with_details(details);
     }
     let folder = context.work_dir.join(format!("backup-{index}"));
     let _ = std::fs::create_dir_all(&folder);
     let host = folder.join(name);
-    if let Err(error) = context.source.copy_file_out(0, &inside, &host).await {
-        return StepOutcome::error(format!(
-            "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
-            error_chain(&error)
-        ))
-        .with_details(details);
+    if let Err(outcome) = copy_out(context, &inside, &host).await {
+        return outcome.with_details(details);
     }
-    let _ = context
-        .source
-        .exec(
-            0,
-            &["rm".to_string(), "-f".to_string(), inside.clone()],
-            std::time::Duration::from_secs(30),
-        )
-        .await;
     let location = crate::backup::BackupLocation::Archive {
         path: host.clone(),
         gzip,
@@ -331,13 +199,16 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         Err(error) => {
             return StepOutcome::failed(format!(
                 "the archive copied out of the container cannot be read: {}",
-                error_chain(&error)
+                crate::error::chain(&error)
             ))
             .with_details(details);
         }
     };
     if let Err(error) = crate::backup::manifest::write_manifest(&location, &manifest) {
-        context.finding(format!("could not write a manifest beside the backup: {error}"));
+        context.finding(format!(
+            "could not write a manifest beside the backup: {}",
+            crate::error::chain(&error)
+        ));
     }
     details["backup"] = json!(describe(&location));
     if manifest.collections.is_empty() {
@@ -350,15 +221,9 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     let documents: u64 = manifest.collections.values().map(|entry| entry.count).sum();
     // mongodump does not read in `_id` order: the reference is a checksum
     // pass over the source now (the workload writes only `_drill_ticks`).
-    let progress = StepProgress::new(context.events, index);
-    match digest_database(&context.source_database(), &DigestOptions::default(), &progress).await {
+    match source_reference(context, index).await {
         Ok(reference) => context.reference = Some(reference),
-        Err(error) => {
-            return StepOutcome::error(format!(
-                "cannot take the reference checksums: {}",
-                crate::uri::redact(&error.to_string())
-            ));
-        }
+        Err(outcome) => return outcome,
     }
     context.backups.push(TakenBackup {
         location: location.clone(),
@@ -376,6 +241,193 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     )
 }
 
+/// The request for the harness's own engines or the team's command. A
+/// runbook script keeps its backups in one folder across runs (its
+/// retention step works on that folder), so the command engine gets the
+/// drill's shared backup folder; the harness's own engines get one folder
+/// per backup step.
+fn dump_request(
+    context: &DrillContext<'_>,
+    index: usize,
+    engine: BackupEngine,
+    format: BackupFormat,
+    gzip: bool,
+) -> DumpRequest {
+    let out = match engine {
+        BackupEngine::Command => context.work_dir.join("backups"),
+        _ => context.work_dir.join(format!("backup-{index}")),
+    };
+    let layout = match format {
+        BackupFormat::Directory => Layout::Directory { gzip },
+        BackupFormat::Archive => Layout::Archive { gzip },
+    };
+    let out = match (engine, format) {
+        (BackupEngine::Command, _) | (_, BackupFormat::Directory) => out,
+        (_, BackupFormat::Archive) => {
+            let _ = std::fs::create_dir_all(&out);
+            out.join(if gzip { "dump.archive.gz" } else { "dump.archive" })
+        }
+    };
+    DumpRequest {
+        uri: context.source.uri(),
+        database: context.scenario.dataset.database.clone(),
+        collections: None,
+        exclude: Vec::new(),
+        layout,
+        out,
+        parallel_collections: 4,
+    }
+}
+
+/// Why a command that left no backup failed: what it claimed in its own
+/// last words, how it exited, and what its retention step deleted.
+fn no_backup_after(outcome: &crate::backup::command::CommandOutcome) -> String {
+    let exit = match &outcome.exit {
+        crate::backup::command::CommandExit::Code { code } => format!("exited {code}"),
+        other => format!("{other:?}"),
+    };
+    let claim = outcome
+        .output
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| format!(" after printing \"{}\"", line.trim()))
+        .unwrap_or_default();
+    let mut message = format!(
+        "`{}` {exit}{claim}, but no backup exists: judged by what exists, not by the exit status",
+        outcome.command
+    );
+    if !outcome.deleted.is_empty() {
+        message.push_str(&format!(
+            "; its retention step deleted {} earlier backup(s) during the failed run: {}",
+            outcome.deleted.len(),
+            outcome
+                .deleted
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    message
+}
+
+/// The backup's manifest. Every backup the harness takes or finds has one
+/// beside it; a backup found after a command gets one now. `Err` is the
+/// failed outcome of a backup that cannot be read at all; an unreadable
+/// manifest is a finding.
+fn manifest_of(
+    context: &mut DrillContext<'_>,
+    location: &crate::backup::BackupLocation,
+    database: &str,
+) -> Result<Option<crate::backup::manifest::Manifest>, StepOutcome> {
+    match crate::backup::manifest::read_manifest(location) {
+        Ok(Some(manifest)) => Ok(Some(manifest)),
+        Ok(None) => match crate::backup::manifest::describe_found_backup(location, Some(database)) {
+            Ok(manifest) => {
+                if let Err(error) = crate::backup::manifest::write_manifest(location, &manifest) {
+                    context.finding(format!(
+                        "could not write a manifest beside the found backup: {}",
+                        crate::error::chain(&error)
+                    ));
+                }
+                Ok(Some(manifest))
+            }
+            Err(error) => Err(StepOutcome::failed(format!(
+                "the backup at {} cannot be read: {}",
+                describe(location),
+                crate::error::chain(&error)
+            ))),
+        },
+        Err(error) => {
+            context.finding(format!(
+                "the backup's manifest cannot be read: {}",
+                crate::error::chain(&error)
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The reference from a checksum pass over the source now: the workload
+/// writes only `_drill_ticks`, which checksums exclude, so the other
+/// collections are still as they were at the backup point.
+async fn source_reference(
+    context: &DrillContext<'_>,
+    index: usize,
+) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
+    let progress = StepProgress::new(context.events, index);
+    digest_database(&context.source_database(), &DigestOptions::default(), &progress)
+        .await
+        .map_err(|error| {
+            StepOutcome::error(format!(
+                "cannot take the reference checksums: {}",
+                crate::uri::redact(&crate::error::chain(&error))
+            ))
+        })
+}
+
+/// Why mongodump inside the node's container did not produce an archive,
+/// if it did not. 126/127 are the shell's "cannot execute" / "not found",
+/// which the engines' exec also uses when the program is not in the image.
+fn container_dump_failure(image: &str, code: Option<i64>, printed: &str) -> Option<String> {
+    let code_text = || code.map_or("without a code".to_string(), |code| code.to_string());
+    if matches!(code, Some(126 | 127)) || printed.contains("executable file not found") {
+        return Some(format!(
+            "the image {image} has no mongodump, so the backup cannot run inside the node's container (exec exited {}); run it on the host (run_in = \"host\") or use an image with the MongoDB Database Tools, such as mongo:7.0",
+            code_text(),
+        ));
+    }
+    if code != Some(0) {
+        let last = printed
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("no output");
+        return Some(format!(
+            "mongodump inside the node's container exited {}: {last}",
+            code_text()
+        ));
+    }
+    None
+}
+
+/// mongodump's request inside node 0's container: the server on the
+/// container's own loopback, one archive at `inside`.
+fn container_request(context: &DrillContext<'_>, gzip: bool, inside: &str) -> Result<DumpRequest, StepOutcome> {
+    let uri = crate::uri::MongoUri::parse(&format!(
+        "mongodb://127.0.0.1:{}/?directConnection=true",
+        crate::provider::containers::SERVER_PORT
+    ))
+    .map_err(|error| StepOutcome::error(crate::error::chain(&error)))?;
+    Ok(DumpRequest {
+        uri,
+        database: context.scenario.dataset.database.clone(),
+        collections: None,
+        exclude: Vec::new(),
+        layout: Layout::Archive { gzip },
+        out: std::path::PathBuf::from(inside),
+        parallel_collections: 4,
+    })
+}
+
+/// Copies the archive at `inside` node 0's container to `host`, then
+/// removes it from the container (best effort).
+async fn copy_out(context: &mut DrillContext<'_>, inside: &str, host: &std::path::Path) -> Result<(), StepOutcome> {
+    if let Err(error) = context.source.copy_file_out(0, inside, host).await {
+        return Err(StepOutcome::error(format!(
+            "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
+            crate::error::chain(&error)
+        )));
+    }
+    let remove = ["rm".to_string(), "-f".to_string(), inside.to_string()];
+    let _ = context
+        .source
+        .exec(0, &remove, std::time::Duration::from_secs(30))
+        .await;
+    Ok(())
+}
+
 /// Where a backup is, for messages.
 pub fn describe(location: &crate::backup::BackupLocation) -> String {
     match location {
@@ -387,11 +439,6 @@ pub fn describe(location: &crate::backup::BackupLocation) -> String {
         }
         crate::backup::BackupLocation::TarGz { path } => format!("{} (tar.gz)", path.display()),
     }
-}
-
-/// An error with its causes on one line (shared with `verify-backup`).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    crate::backup::verify::chain(error)
 }
 
 /// The reference digest from a manifest whose every collection has its

@@ -10,47 +10,32 @@ use bson::{Document, doc};
 use futures_util::TryStreamExt;
 use serde_json::json;
 
-use super::StepOutcome;
+use super::{StepError, StepOutcome};
 use crate::backup::BackupLocation;
 use crate::checksum::{DigestOptions, digest_database};
 use crate::runner::context::DrillContext;
 use crate::runner::deployment::Deployment;
 use crate::runner::events::Event;
-use crate::scenario::{DisasterAction, NodeTarget, Step, StepKind};
+use crate::scenario::{DisasterAction, DisasterStep, NodeTarget, Step};
 
 /// Runs a `disaster` step.
-pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> StepOutcome {
-    let StepKind::Disaster {
+pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &DisasterStep) -> StepOutcome {
+    let DisasterStep {
         action,
         collection,
         documents,
         node,
         command,
-    } = &step.kind
-    else {
-        unreachable!("dispatched by kind")
-    };
+    } = disaster;
     let failover = context.scenario.is_failover();
-    // A failover drill has no backup: its reference is the data just
-    // before T_d (the workload writes only ticks, which checksums exclude).
-    if failover && context.reference.is_none() {
-        let mut options = DigestOptions::default();
-        options.missing_database_is_empty = true;
-        match digest_database(&context.source_database(), &options, &crate::progress::NoProgress).await {
-            Ok(reference) => context.reference = Some(reference),
-            Err(error) => {
-                return StepOutcome::error(format!(
-                    "cannot take the reference checksums before T_d: {}",
-                    crate::uri::redact(&error.to_string())
-                ));
-            }
-        }
+    if failover && let Err(outcome) = take_reference_before_t_d(context).await {
+        return outcome;
     }
     let node = match node.unwrap_or(NodeTarget::Index(0)) {
         NodeTarget::Index(index) => usize::from(index),
         NodeTarget::Primary => match primary_of(&context.source).await {
             Ok(index) => index,
-            Err(error) => return StepOutcome::error(format!("{action}: {error}")),
+            Err(error) => return StepOutcome::error(format!("{action}: {}", error.render())),
         },
     };
     // T_d is recorded immediately before the fault is issued.
@@ -59,20 +44,20 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
     context.events.emit(Event::Disaster { at_ms: t_d.offset_ms });
     let writer = if failover { None } else { context.ticks.take() };
     let database = context.source_database();
-    let result: Result<serde_json::Value, String> = match action {
+    let result: Result<serde_json::Value, StepError> = match action {
         DisasterAction::DropDatabase => database
             .drop()
             .await
             .map(|()| json!({ "dropped": context.scenario.dataset.database }))
-            .map_err(|error| error.to_string()),
+            .map_err(StepError::driver(format!("drop database {}", database.name()))),
         DisasterAction::DropCollection => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
             database
                 .collection::<Document>(&name)
                 .drop()
                 .await
+                .map_err(StepError::driver(format!("drop collection {name}")))
                 .map(|()| json!({ "dropped": name }))
-                .map_err(|error| error.to_string())
         }
         DisasterAction::KillNode
         | DisasterAction::StopNode
@@ -90,7 +75,9 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
                 let name = collection.clone().unwrap_or_else(|| "configurations".into());
                 tamper_backup(&backup.location, &context.scenario.dataset.database, &name)
             }
-            None => Err("tamper-backup needs a backup step before it".into()),
+            None => Err(StepError::NotApplicable(
+                "tamper-backup needs a backup step before it".into(),
+            )),
         },
         DisasterAction::Command => {
             let command = command.clone().unwrap_or_default();
@@ -101,7 +88,7 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
                     "output": run.output,
                     "timed_out": run.exit == crate::backup::command::CommandExit::TimedOut,
                 })),
-                Err(error) => Err(format!("cannot run `{command}`: {error}")),
+                Err(source) => Err(StepError::Command { command, source }),
             }
         }
     };
@@ -120,10 +107,29 @@ pub async fn run(context: &mut DrillContext<'_>, _index: usize, step: &Step) -> 
     }
     match result {
         Ok(details) => StepOutcome::passed(format!("{action} at T_d = {} ms", t_d.offset_ms), details),
-        Err(error) => StepOutcome::error(format!(
-            "{action} could not be injected: {}",
-            crate::uri::redact(&error)
-        )),
+        Err(error) => StepOutcome::error(format!("{action} could not be injected: {}", error.render())),
+    }
+}
+
+/// A failover drill has no backup: its reference is the data just before
+/// T_d (the workload writes only ticks, which checksums exclude).
+async fn take_reference_before_t_d(context: &mut DrillContext<'_>) -> Result<(), StepOutcome> {
+    if context.reference.is_some() {
+        return Ok(());
+    }
+    let options = DigestOptions {
+        missing_database_is_empty: true,
+        ..DigestOptions::default()
+    };
+    match digest_database(&context.source_database(), &options, &crate::progress::NoProgress).await {
+        Ok(reference) => {
+            context.reference = Some(reference);
+            Ok(())
+        }
+        Err(error) => Err(StepOutcome::error(format!(
+            "cannot take the reference checksums before T_d: {}",
+            crate::uri::redact(&crate::error::chain(&error))
+        ))),
     }
 }
 
@@ -132,11 +138,12 @@ async fn fault_node(
     deployment: &mut Deployment,
     action: DisasterAction,
     index: usize,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, StepError> {
+    let operation = format!("{action} node-{index}");
     if action == DisasterAction::PauseNode {
         return match deployment.pause(index).await {
             Ok(how) => Ok(json!({ "paused": format!("node-{index}"), "how": how })),
-            Err(error) => Err(error.to_string()),
+            Err(error) => Err(StepError::deployment(operation)(error)),
         };
     }
     let (done, result) = match action {
@@ -149,46 +156,53 @@ async fn fault_node(
     };
     result
         .map(|()| json!({ done: format!("node-{index}") }))
-        .map_err(|error| error.to_string())
+        .map_err(StepError::deployment(operation))
 }
 
 /// The node answering as writable primary.
-async fn primary_of(deployment: &Deployment) -> Result<usize, String> {
+async fn primary_of(deployment: &Deployment) -> Result<usize, StepError> {
     let count = deployment
         .node_count()
-        .ok_or("node = \"primary\" needs a deployment the harness started")?;
+        .ok_or_else(|| StepError::NotApplicable("node = \"primary\" needs a deployment the harness started".into()))?;
     let uris: Vec<String> = (0..count)
         .filter_map(|index| deployment.node_uri(index).ok())
         .map(|uri| uri.expose_secret().to_string())
         .collect();
     match crate::runner::primary::find_primary(&uris).await {
         (Some(index), _) => Ok(index),
-        (None, answering) => Err(format!(
+        (None, answering) => Err(StepError::NotApplicable(format!(
             "no node answers as primary ({answering} of {count} answer `hello`)"
-        )),
+        ))),
     }
 }
 
 /// Kills a majority of the data-bearing members, the primary first, so
 /// that the rest cannot elect one.
-async fn kill_majority(deployment: &mut Deployment) -> Result<serde_json::Value, String> {
+async fn kill_majority(deployment: &mut Deployment) -> Result<serde_json::Value, StepError> {
     let count = deployment
         .node_count()
-        .ok_or("kill-majority needs a deployment the harness started")?;
+        .ok_or_else(|| StepError::NotApplicable("kill-majority needs a deployment the harness started".into()))?;
     let primary = primary_of(deployment).await.ok();
     let majority = count / 2 + 1;
     let mut order: Vec<usize> = primary.into_iter().collect();
     order.extend((0..count).filter(|index| Some(*index) != primary));
     let mut killed = Vec::new();
     for index in order.into_iter().take(majority) {
-        deployment.kill(index).await.map_err(|error| error.to_string())?;
+        deployment
+            .kill(index)
+            .await
+            .map_err(StepError::deployment(format!("kill node-{index}")))?;
         killed.push(format!("node-{index}"));
     }
     Ok(json!({ "killed": killed, "of": count }))
 }
 
 /// Overwrites a field of the first `count` documents (in `_id` order).
-async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64) -> Result<serde_json::Value, String> {
+async fn corrupt_documents(
+    database: &mongodb::Database,
+    name: &str,
+    count: u64,
+) -> Result<serde_json::Value, StepError> {
     let collection = database.collection::<Document>(name);
     let mut cursor = collection
         .find(doc! {})
@@ -196,9 +210,13 @@ async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64)
         .limit(count as i64)
         .projection(doc! { "_id": 1 })
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(StepError::driver(format!("find the first {count} documents of {name}")))?;
     let mut ids = Vec::new();
-    while let Some(document) = cursor.try_next().await.map_err(|error| error.to_string())? {
+    while let Some(document) = cursor
+        .try_next()
+        .await
+        .map_err(StepError::driver(format!("read the documents of {name}")))?
+    {
         if let Some(id) = document.get("_id") {
             ids.push(id.clone());
         }
@@ -210,7 +228,7 @@ async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64)
                 doc! { "$set": { "corrupted_by_drill": true } },
             )
             .await
-            .map_err(|error| error.to_string())?;
+            .map_err(StepError::driver(format!("update a document of {name}")))?;
     }
     Ok(
         json!({ "collection": name, "corrupted": ids.len(), "ids": ids.iter().take(20).map(|id| id.to_string()).collect::<Vec<_>>() }),
@@ -221,12 +239,21 @@ async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64)
 /// of `collection`'s `.bson` file: the BSON stays well formed, so only a
 /// checksum (the manifest's file hash, or verification after restore) can
 /// notice. Directory backups only; archives and gzip files are refused.
-fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) -> Result<serde_json::Value, String> {
+fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) -> Result<serde_json::Value, StepError> {
     use crate::backup::format::{BsonStream, DumpDirectory, Namespace};
     let BackupLocation::Directory { path, gzip: false } = location else {
-        return Err("tamper-backup works on plain directory backups".into());
+        return Err(StepError::NotApplicable(
+            "tamper-backup works on plain directory backups".into(),
+        ));
     };
-    let dump = DumpDirectory::open(path).map_err(|error| error.to_string())?;
+    let unreadable = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| StepError::Backup {
+            path,
+            source: Box::new(source),
+        }
+    };
+    let dump = DumpDirectory::open(path).map_err(unreadable(path))?;
     let namespace = Namespace {
         database: database.to_string(),
         collection: collection.to_string(),
@@ -234,38 +261,42 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
     let file = dump
         .collection(&namespace)
         .and_then(|entry| entry.bson_file.clone())
-        .ok_or_else(|| format!("the backup has no {database}.{collection}"))?;
-    let mut stream = BsonStream::open_file(&file, Some(namespace)).map_err(|error| error.to_string())?;
+        .ok_or_else(|| StepError::NotApplicable(format!("the backup has no {database}.{collection}")))?;
+    let mut stream = BsonStream::open_file(&file, Some(namespace)).map_err(unreadable(&file))?;
     let mut documents = Vec::new();
-    while let Some(document) = stream.next_document().map_err(|error| error.to_string())? {
+    while let Some(document) = stream.next_document().map_err(unreadable(&file))? {
         documents.push(document);
     }
     let middle = documents
         .get(documents.len() / 2)
-        .ok_or("the collection is empty in the backup")?;
+        .ok_or_else(|| StepError::NotApplicable("the collection is empty in the backup".into()))?;
     // Find the first string value with an ASCII letter; its byte offset in
     // the file is the document's offset plus its offset in the document.
     let bytes = middle.document.as_bytes();
     let mut target = None;
     for element in middle.document.iter_elements() {
         let Ok(element) = element else { continue };
-        if element.element_type() == bson::spec::ElementType::String {
-            if let Ok(bson::RawBsonRef::String(text)) = element.value() {
-                if let Some(position) = text.bytes().position(|byte| byte.is_ascii_alphabetic()) {
-                    let needle = text.as_bytes();
-                    if let Some(start) = bytes.windows(needle.len()).position(|window| window == needle) {
-                        target = Some((start + position, element.key().to_string()));
-                        break;
-                    }
-                }
+        if element.element_type() == bson::spec::ElementType::String
+            && let Ok(bson::RawBsonRef::String(text)) = element.value()
+            && let Some(position) = text.bytes().position(|byte| byte.is_ascii_alphabetic())
+        {
+            let needle = text.as_bytes();
+            if let Some(start) = bytes.windows(needle.len()).position(|window| window == needle) {
+                target = Some((start + position, element.key().to_string()));
+                break;
             }
         }
     }
-    let (in_document, field) = target.ok_or("no string value to tamper with in the middle document")?;
+    let (in_document, field) = target
+        .ok_or_else(|| StepError::NotApplicable("no string value to tamper with in the middle document".into()))?;
     let offset = middle.offset as usize + in_document;
-    let mut content = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
+    let io = |source| StepError::Io {
+        path: file.clone(),
+        source,
+    };
+    let mut content = std::fs::read(&file).map_err(io)?;
     content[offset] ^= 0x20; // swaps the letter's case: still valid UTF-8
-    std::fs::write(&file, &content).map_err(|error| format!("{}: {error}", file.display()))?;
+    std::fs::write(&file, &content).map_err(io)?;
     let id = middle
         .document
         .get("_id")

@@ -1,10 +1,14 @@
 //! One file per step kind; the set is closed ([`crate::scenario::StepKind`])
 //! and [`run`] dispatches. A step returns a [`StepOutcome`] and records
-//! instants (T_d, T_s, T_v), backups and checks in the drill context; it
-//! never prints.
+//! instants (T_d, T_s, T_v), backups and checks in the drill context;
+//! what it could not do is a [`StepError`].
+//!
+//! Never does: print, judge the drill, build report types, or start the
+//! write workload (the runner does, around the seed and backup steps).
 
 mod backup;
 mod disaster;
+mod error;
 mod exec;
 mod restore;
 mod seed;
@@ -13,7 +17,9 @@ mod wait;
 
 use serde_json::Value;
 
-use crate::report::model::Status;
+pub use error::StepError;
+
+use crate::outcome::Status;
 use crate::runner::context::DrillContext;
 use crate::scenario::{Step, StepKind};
 
@@ -68,9 +74,9 @@ impl StepOutcome {
 pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
     match &step.kind {
         StepKind::Seed => seed::run(context, index).await,
-        StepKind::Backup { .. } => backup::run(context, index, step).await,
-        StepKind::Disaster { .. } => disaster::run(context, index, step).await,
-        StepKind::Restore { .. } => restore::run(context, index, step).await,
+        StepKind::Backup(backup) => backup::run(context, index, step, backup).await,
+        StepKind::Disaster(disaster) => disaster::run(context, step, disaster).await,
+        StepKind::Restore(restore) => restore::run(context, index, step, restore).await,
         StepKind::Verify => verify::run(context, index).await,
         StepKind::Wait { duration } => wait::run(*duration).await,
         StepKind::Exec { command } => exec::run(context, command, step.timeout).await,

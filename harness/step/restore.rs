@@ -7,65 +7,25 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::backup::EngineChoice;
-use crate::backup::{BackupLocation, RestoreRequest};
 use crate::backup::select::{self, EngineSettings};
+use crate::backup::{BackupLocation, RestoreRequest};
 use crate::runner::context::DrillContext;
 use crate::runner::events::{Event, StepProgress};
-use crate::scenario::{RestoreTarget, Step, StepKind};
+use crate::scenario::{RestoreStep, RestoreTarget, Step};
 
 /// Runs a `restore` step.
-pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> StepOutcome {
-    let StepKind::Restore {
+pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, restore: &RestoreStep) -> StepOutcome {
+    let RestoreStep {
         target,
         drop,
         collections,
-    } = &step.kind
-    else {
-        unreachable!("dispatched by kind")
-    };
+    } = restore;
     let Some(backup) = context.backups.last().cloned() else {
         return StepOutcome::failed("there is no backup to restore: no backup step produced one");
     };
     let mut details = json!({ "target": target.to_string(), "backup_engine": backup.engine });
-    match target {
-        RestoreTarget::SameNode => {
-            // Every node the disaster took down comes back first: restarted
-            // after a kill or stop, resumed after a pause, reconnected after
-            // a disconnect, recreated (empty) after a removal.
-            let mut restarted = Vec::new();
-            for node in 0..context.source.node_count().unwrap_or(0) {
-                match context.source.ensure_running(node).await {
-                    Ok(true) => restarted.push(format!("node-{node}")),
-                    Ok(false) => {}
-                    Err(error) => return StepOutcome::error(format!("cannot bring node-{node} back: {error}")),
-                }
-            }
-            if !restarted.is_empty() {
-                details["restarted"] = json!(restarted);
-                // A restarted container may publish another port: connect anew.
-                match crate::runner::drill::connect(&context.source.uri()).await {
-                    Ok(client) => context.source_client = client,
-                    Err(error) => {
-                        return StepOutcome::error(format!("cannot reconnect to the restarted node: {error}"));
-                    }
-                }
-            }
-        }
-        RestoreTarget::FreshNode => {
-            if context.fresh.is_none() {
-                let fresh = match context.source.start_fresh(&context.run_id).await {
-                    Ok(fresh) => fresh,
-                    Err(error) => return StepOutcome::error(format!("cannot start a fresh node: {error}")),
-                };
-                let client = match crate::runner::drill::connect(&fresh.uri()).await {
-                    Ok(client) => client,
-                    Err(error) => return StepOutcome::error(format!("cannot connect to the fresh node: {error}")),
-                };
-                details["fresh_node"] = json!(fresh.uri().to_string());
-                context.fresh = Some(fresh);
-                context.fresh_client = Some(client);
-            }
-        }
+    if let Err(outcome) = prepare_target(context, *target, &mut details).await {
+        return outcome;
     }
     // A backup made by a command is a plain dump: restore it with the tools
     // when present, else the builtin engine.
@@ -76,7 +36,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
     };
     let resolved = match select::resolve(choice, None) {
         Ok(resolved) => resolved,
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let parallel = if context.server.capabilities.parallel_writes {
         4
@@ -84,28 +44,29 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         1
     };
     let uri = context.recovered_deployment().uri();
-    let requests: Vec<RestoreRequest> = databases_to_restore(&backup.location, &context.scenario.dataset.database, collections)
-        .await
-        .into_iter()
-        .map(|database| RestoreRequest {
-            uri: uri.clone(),
-            source: backup.location.clone(),
-            from_database: database.clone(),
-            to_database: database,
-            collections: collections.clone(),
-            drop: *drop,
-            dry_run: false,
-            workers_per_collection: parallel,
-            parallel_collections: parallel,
-        })
-        .collect();
+    let requests: Vec<RestoreRequest> =
+        databases_to_restore(&backup.location, &context.scenario.dataset.database, collections)
+            .await
+            .into_iter()
+            .map(|database| RestoreRequest {
+                uri: uri.clone(),
+                source: backup.location.clone(),
+                from_database: database.clone(),
+                to_database: database,
+                collections: collections.clone(),
+                drop: *drop,
+                dry_run: false,
+                workers_per_collection: parallel,
+                parallel_collections: parallel,
+            })
+            .collect();
     let settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
     let progress = StepProgress::new(context.events, index);
     let restored = select::restore_each(&resolved, &requests, &settings, &progress).await;
     let outcome = match restored {
         Ok(selected) => selected.outcome,
         Err(error) => {
-            let text = crate::uri::redact(&super::backup::error_chain(&error));
+            let text = crate::uri::redact(&crate::error::chain(&error));
             return StepOutcome::failed(format!("restore with {} failed: {text}", resolved.name()))
                 .with_details(details);
         }
@@ -156,7 +117,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
 /// `collections`) from a full-server backup that holds it among others
 /// (a runbook's `mongodump` without `--db`), every database of the backup,
 /// as `mongorestore` would.
-async fn databases_to_restore(location: &BackupLocation, dataset: &str, collections: &Option<Vec<String>>) -> Vec<String> {
+async fn databases_to_restore(
+    location: &BackupLocation,
+    dataset: &str,
+    collections: &Option<Vec<String>>,
+) -> Vec<String> {
     let own = vec![dataset.to_owned()];
     if collections.is_some() {
         return own;
@@ -167,4 +132,72 @@ async fn databases_to_restore(location: &BackupLocation, dataset: &str, collecti
         // restores (or names the mismatch of) the scenario's, as before.
         _ => own,
     }
+}
+
+/// Makes the restore target ready: on the same node, every node the
+/// disaster took down comes back first (restarted after a kill or stop,
+/// resumed after a pause, reconnected after a disconnect, recreated empty
+/// after a removal); a fresh node is started once. `details` names what
+/// was done.
+async fn prepare_target(
+    context: &mut DrillContext<'_>,
+    target: RestoreTarget,
+    details: &mut serde_json::Value,
+) -> Result<(), StepOutcome> {
+    match target {
+        RestoreTarget::SameNode => {
+            let mut restarted = Vec::new();
+            for node in 0..context.source.node_count().unwrap_or(0) {
+                match context.source.ensure_running(node).await {
+                    Ok(true) => restarted.push(format!("node-{node}")),
+                    Ok(false) => {}
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot bring node-{node} back: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                }
+            }
+            if !restarted.is_empty() {
+                details["restarted"] = json!(restarted);
+                // A restarted container may publish another port: connect anew.
+                match crate::runner::drill::connect(&context.source.uri()).await {
+                    Ok(client) => context.source_client = client,
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot reconnect to the restarted node: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                }
+            }
+        }
+        RestoreTarget::FreshNode => {
+            if context.fresh.is_none() {
+                let fresh = match context.source.start_fresh(&context.run_id).await {
+                    Ok(fresh) => fresh,
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot start a fresh node: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                };
+                let client = match crate::runner::drill::connect(&fresh.uri()).await {
+                    Ok(client) => client,
+                    Err(error) => {
+                        return Err(StepOutcome::error(format!(
+                            "cannot connect to the fresh node: {}",
+                            crate::error::chain(&error)
+                        )));
+                    }
+                };
+                details["fresh_node"] = json!(fresh.uri().to_string());
+                context.fresh = Some(fresh);
+                context.fresh_client = Some(client);
+            }
+        }
+    }
+    Ok(())
 }

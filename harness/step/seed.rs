@@ -1,10 +1,10 @@
 //! `seed`: the scenario's dataset, deterministic from (profile, seed,
-//! size). When seeding ends, the workload starts: the tick writer runs from
-//! here until T_d.
+//! size). When seeding succeeds the runner starts the write workload (the
+//! tick writer runs from here until T_d); the step does not.
 
 use serde_json::json;
 
-use super::StepOutcome;
+use super::{StepError, StepOutcome};
 use crate::dataset::{Profile, SeedOptions, SeedPlan, seed_database};
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
@@ -14,18 +14,18 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     let dataset = &context.scenario.dataset;
     let profile = match load_profile(&dataset.profile, context) {
         Ok(profile) => profile,
-        Err(error) => return StepOutcome::error(error),
+        Err(error) => return StepOutcome::error(error.render()),
     };
     let plan = match SeedPlan::new(&profile, dataset.documents, dataset.seed) {
         Ok(plan) => plan,
-        Err(error) => return StepOutcome::error(error.to_string()),
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let options = SeedOptions::for_server(&context.server).with_drop_existing(true);
     let progress = StepProgress::new(context.events, index);
     let database = context.source_database();
     let summary = match seed_database(&database, &plan, &context.server.capabilities, &options, &progress).await {
         Ok(summary) => summary,
-        Err(error) => return StepOutcome::error(crate::uri::redact(&error.to_string())),
+        Err(error) => return StepOutcome::error(crate::uri::redact(&crate::error::chain(&error))),
     };
     for collection in &summary.collections {
         for missing in &collection.indexes_not_created {
@@ -41,7 +41,6 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     for left_out in &summary.left_out {
         context.finding(format!("dataset: left out {left_out}"));
     }
-    start_workload(context);
     StepOutcome::passed(
         format!(
             "{} documents of {} (seed {}) in {:.1} s",
@@ -54,28 +53,15 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     )
 }
 
-fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, String> {
+fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepError> {
+    let failed = |source| StepError::Profile {
+        name: name.to_string(),
+        source: Box::new(source),
+    };
     if name.ends_with(".toml") {
         let base = context.scenario.path.parent().unwrap_or(std::path::Path::new("."));
         let path = base.join(name);
-        return Profile::load(&path).map_err(|error| error.to_string());
+        return Profile::load(&path).map_err(failed);
     }
-    Profile::builtin(name).map_err(|error| error.to_string())
-}
-
-/// Starts the tick writer if it is not running yet (a scenario without a
-/// seed step starts it at its first backup).
-pub fn start_workload(context: &mut DrillContext<'_>) {
-    if context.ticks.is_some() || context.disaster_at.is_some() {
-        return;
-    }
-    let write_concern = context.write_concern();
-    let database = context.source_database();
-    context.workload_start = Some(context.clock.now());
-    context.ticks = Some(crate::runner::ticks::TickWriter::start(
-        &database,
-        context.clock,
-        context.scenario.workload.tick_interval,
-        write_concern,
-    ));
+    Profile::builtin(name).map_err(failed)
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::checksum::{DigestOptions, compare_digests, digest_database};
-use crate::report::model::{CheckKind, CheckReport, Status};
+use crate::outcome::{CheckKind, CheckRecord, Status};
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
 
@@ -21,14 +21,16 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         .await_failover_service(std::time::Duration::from_secs(24 * 3_600))
         .await;
     let progress = StepProgress::new(context.events, index);
-    let mut options = DigestOptions::default();
-    options.missing_database_is_empty = true;
+    let options = DigestOptions {
+        missing_database_is_empty: true,
+        ..DigestOptions::default()
+    };
     let observed = match digest_database(&context.recovered_database(), &options, &progress).await {
         Ok(observed) => observed,
         Err(error) => {
             return StepOutcome::error(format!(
                 "cannot checksum the recovered data: {}",
-                crate::uri::redact(&error.to_string())
+                crate::uri::redact(&crate::error::chain(&error))
             ));
         }
     };
@@ -44,63 +46,13 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         };
         let reference_count = collection.reference.as_ref().map(|digest| digest.count);
         let observed_count = collection.observed.as_ref().map(|digest| digest.count);
-        let message = if collection.is_identical() {
-            format!(
-                "{} documents, md5 {} and {} indexes match the reference",
-                observed_count.unwrap_or(0),
-                collection
-                    .observed
-                    .as_ref()
-                    .map(|digest| digest.md5.as_str())
-                    .unwrap_or("-"),
-                collection
-                    .observed
-                    .as_ref()
-                    .map(|digest| digest.indexes.len())
-                    .unwrap_or(0)
-            )
-        } else {
-            let mut parts = Vec::new();
-            match (reference_count, observed_count) {
-                (Some(_), None) => parts.push("missing after recovery".to_string()),
-                (None, Some(count)) => parts.push(format!("not in the reference, {count} documents after recovery")),
-                (Some(expected), Some(found)) if expected != found => {
-                    parts.push(format!("count {found} != reference {expected}"))
-                }
-                _ => {}
-            }
-            if !collection.md5_matches && reference_count.is_some() && observed_count.is_some() {
-                parts.push(format!(
-                    "md5 {} != reference {}",
-                    collection
-                        .observed
-                        .as_ref()
-                        .map(|digest| digest.md5.as_str())
-                        .unwrap_or("-"),
-                    collection
-                        .reference
-                        .as_ref()
-                        .map(|digest| digest.md5.as_str())
-                        .unwrap_or("-")
-                ));
-            }
-            if !collection.index_differences.is_empty() {
-                parts.push(format!(
-                    "{} index difference(s): {:?}",
-                    collection.index_differences.len(),
-                    collection.index_differences
-                ));
-            }
-            if !restored {
-                parts.push("changed although the restore did not include it".into());
-            }
-            format!("{label}: {}", parts.join("; "))
-        };
+        let message = collection_message(collection, &label, restored, reference_count, observed_count);
         if !collection.is_identical() {
             failed.push(message.clone());
         }
-        context.checks.push(CheckReport {
+        context.checks.push(CheckRecord {
             name: label,
+            counts_as: "verify".into(),
             kind: CheckKind::Collection,
             status: if collection.is_identical() {
                 Status::Passed
@@ -127,37 +79,92 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         // Where did the difference come from? A backup that no longer
         // matches its own manifest names the damaged file.
         let mut message = format!("{} collection(s) differ: {}", failed.len(), failed.join(" | "));
-        if let Some(backup) = context.backups.last() {
-            let path = match &backup.location {
-                crate::backup::BackupLocation::Directory { path, .. }
-                | crate::backup::BackupLocation::Archive { path, .. }
-                | crate::backup::BackupLocation::TarGz { path } => path.clone(),
-            };
-            let report = tokio::task::spawn_blocking(move || crate::backup::verify::verify_backup(&path)).await;
-            if let Ok(report) = report {
-                let problems: Vec<String> = report
-                    .problems
-                    .iter()
-                    .map(|problem| {
-                        let file = problem
-                            .file
-                            .as_ref()
-                            .map(|file| format!("{}: ", file.display()))
-                            .unwrap_or_default();
-                        format!("{file}{}", problem.message)
-                    })
-                    .collect();
-                if !problems.is_empty() {
-                    message.push_str(&format!(
-                        " | the backup itself fails verify-backup: {}",
-                        problems.join("; ")
-                    ));
-                    for problem in &problems {
-                        context.finding(format!("backup damaged: {problem}"));
-                    }
-                }
-            }
-        }
+        message.push_str(&backup_damage(context).await);
         StepOutcome::failed(message).with_details(details)
     }
+}
+
+/// The check's statement for one collection: what matched, or every way
+/// it differs from the reference.
+fn collection_message(
+    collection: &crate::checksum::CollectionDigestComparison,
+    label: &str,
+    restored: bool,
+    reference_count: Option<u64>,
+    observed_count: Option<u64>,
+) -> String {
+    let md5 = |digest: &Option<crate::checksum::CollectionDigest>| {
+        digest.as_ref().map_or("-", |digest| digest.md5.as_str()).to_string()
+    };
+    if collection.is_identical() {
+        format!(
+            "{} documents, md5 {} and {} indexes match the reference",
+            observed_count.unwrap_or(0),
+            md5(&collection.observed),
+            collection.observed.as_ref().map_or(0, |digest| digest.indexes.len())
+        )
+    } else {
+        let mut parts = Vec::new();
+        match (reference_count, observed_count) {
+            (Some(_), None) => parts.push("missing after recovery".to_string()),
+            (None, Some(count)) => parts.push(format!("not in the reference, {count} documents after recovery")),
+            (Some(expected), Some(found)) if expected != found => {
+                parts.push(format!("count {found} != reference {expected}"))
+            }
+            _ => {}
+        }
+        if !collection.md5_matches && reference_count.is_some() && observed_count.is_some() {
+            parts.push(format!(
+                "md5 {} != reference {}",
+                md5(&collection.observed),
+                md5(&collection.reference)
+            ));
+        }
+        if !collection.index_differences.is_empty() {
+            parts.push(format!(
+                "{} index difference(s): {:?}",
+                collection.index_differences.len(),
+                collection.index_differences
+            ));
+        }
+        if !restored {
+            parts.push("changed although the restore did not include it".into());
+        }
+        format!("{label}: {}", parts.join("; "))
+    }
+}
+
+/// Where a difference came from: a backup that no longer matches its own
+/// manifest names the damaged file (and each problem becomes a finding).
+/// Empty when the last backup verifies or there is none.
+async fn backup_damage(context: &mut DrillContext<'_>) -> String {
+    if let Some(backup) = context.backups.last() {
+        let path = match &backup.location {
+            crate::backup::BackupLocation::Directory { path, .. }
+            | crate::backup::BackupLocation::Archive { path, .. }
+            | crate::backup::BackupLocation::TarGz { path } => path.clone(),
+        };
+        let report = tokio::task::spawn_blocking(move || crate::backup::verify::verify_backup(&path)).await;
+        if let Ok(report) = report {
+            let problems: Vec<String> = report
+                .problems
+                .iter()
+                .map(|problem| {
+                    let file = problem
+                        .file
+                        .as_ref()
+                        .map(|file| format!("{}: ", file.display()))
+                        .unwrap_or_default();
+                    format!("{file}{}", problem.message)
+                })
+                .collect();
+            if !problems.is_empty() {
+                for problem in &problems {
+                    context.finding(format!("backup damaged: {problem}"));
+                }
+                return format!(" | the backup itself fails verify-backup: {}", problems.join("; "));
+            }
+        }
+    }
+    String::new()
 }

@@ -203,7 +203,7 @@ pub async fn restore(
         let extracted = tokio::task::spawn_blocking(move || crate::backup::extract::extract_dump(&archive))
             .await
             .map_err(|error| extract_error(error.to_string()))?
-            .map_err(|error| extract_error(crate::backup::verify::chain(&error)))?;
+            .map_err(|error| extract_error(crate::error::chain(&error)))?;
         request.source = extracted.location;
         _extracted = Some(extracted.folder);
     }

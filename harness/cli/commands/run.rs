@@ -3,7 +3,7 @@
 //! summary table, and exits 0, 1 or 2 as the semantics page says.
 
 use anyhow::Context;
-use drdrill::report::model::{RunReport, SCHEMA_VERSION};
+use drdrill::report::model::{DrillReport, RunReport, SCHEMA_VERSION};
 use drdrill::runner::drill::{RunOptions, run_drill};
 use drdrill::scenario::Scenario;
 
@@ -57,6 +57,7 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     };
     let view = LiveView::new(crate::cli::output::interactive(quiet));
     let mut reports = Vec::new();
+    let mut outcomes = Vec::new();
     for scenario in &scenarios {
         if *cancel.borrow() {
             break;
@@ -66,7 +67,10 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
             Some(engine) => &scenario.on_engine(engine),
             None => scenario,
         };
-        let report = run_drill(scenario, &run_id, &options, &view, cancel.clone()).await;
+        let outcome = run_drill(scenario, &run_id, &options, &view, cancel.clone()).await;
+        let drill_outcome = Outcome::of_drill(&outcome);
+        outcomes.push(drill_outcome);
+        let report = DrillReport::from_outcome(outcome, i32::from(crate::cli::exit_code(&Ok(drill_outcome))));
         let folder = args.out.join(&run_id);
         let written = drdrill::report::write_drill_reports(&folder, &report).with_context(|| {
             format!(
@@ -87,16 +91,11 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     signals.abort();
 
-    let exit_code = reports.iter().map(|report| report.verdict.exit_code).max().unwrap_or(2);
-    let exit_code = if reports.iter().any(|report| report.interrupted) {
-        2
-    } else {
-        exit_code
-    };
+    let outcome = Outcome::worst(outcomes);
     let combined = RunReport {
         schema_version: SCHEMA_VERSION,
         drills: reports.clone(),
-        exit_code,
+        exit_code: i32::from(crate::cli::exit_code(&Ok(outcome))),
     };
     let junit_path = args.junit.clone().unwrap_or_else(|| args.out.join("junit.xml"));
     let json_path = args.json_report.clone().unwrap_or_else(|| args.out.join("report.json"));
@@ -105,10 +104,7 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     drdrill::report::json::write_run_json(&json_path, &combined)
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     println!("{}", drdrill::report::terminal::summary_table(&reports));
+    print!("{}", drdrill::report::terminal::reasons(&reports));
     println!("combined: {} and {}", junit_path.display(), json_path.display());
-    Ok(match exit_code {
-        0 => Outcome::Success,
-        1 => Outcome::Failed,
-        _ => Outcome::Inconclusive,
-    })
+    Ok(outcome)
 }

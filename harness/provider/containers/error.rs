@@ -14,7 +14,7 @@ pub enum ContainerError {
         looked: String,
     },
     /// An engine API call failed.
-    #[error("{operation} {target}: {source}")]
+    #[error("{operation} {target}")]
     Engine {
         /// What was asked (`create network`, `kill container` ...).
         operation: String,
@@ -25,7 +25,7 @@ pub enum ContainerError {
         source: Box<testcontainers::bollard::errors::Error>,
     },
     /// testcontainers failed creating, starting or inspecting a container.
-    #[error("{operation} {target}: {source}")]
+    #[error("{operation} {target}")]
     Testcontainers {
         /// What was asked.
         operation: String,
