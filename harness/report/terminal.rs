@@ -25,8 +25,9 @@ const COLUMNS: [(&str, Align); 8] = [
 ];
 
 /// One row per drill (scenario, verdict, RTO service, RTO verified, RPO,
-/// lost acknowledged writes, holes, duration) and a line of totals. Absent
-/// figures show as `-`. Every line ends with a newline.
+/// lost acknowledged writes, holes, duration) and a line of totals. Each
+/// objective stands beside the figure it is compared with (`measured /
+/// objective`). Absent figures show as `-`. Every line ends with a newline.
 pub fn summary_table(reports: &[DrillReport]) -> String {
     let rows: Vec<[String; 8]> = reports.iter().map(row).collect();
     let mut widths = COLUMNS.map(|(title, _)| title.chars().count());
@@ -88,9 +89,24 @@ fn verdict_word(kind: VerdictKind) -> &'static str {
     }
 }
 
+/// A measured figure beside its objective, `11.3 s / 60m`, so a failed drill
+/// shows its yardstick; `-` for a figure that does not exist (`- / 60m`).
+fn against(measured: Option<u64>, objective: Option<u64>) -> String {
+    let measured = measured.map(human_duration_ms).unwrap_or_else(|| "-".to_string());
+    match objective {
+        Some(objective) => format!("{measured} / {}", human_duration_ms(objective)),
+        None => measured,
+    }
+}
+
 fn row(report: &DrillReport) -> [String; 8] {
-    let duration = |value: Option<u64>| value.map(human_duration_ms).unwrap_or_else(|| "-".to_string());
     let measurements = &report.measurements;
+    let objectives = &report.objectives;
+    // The RTO objective stands beside the figure it is compared with.
+    let (rto_service_objective, rto_verified_objective) = match objectives.rto_applies_to.as_str() {
+        "verified" => (None, objectives.rto_ms),
+        _ => (objectives.rto_ms, None),
+    };
     // Loss counts mean something only once the ticks were read back after
     // recovery, which is also when the RPO is known; before that a `0`
     // would read as "nothing lost".
@@ -106,9 +122,9 @@ fn row(report: &DrillReport) -> [String; 8] {
             .collect::<Vec<_>>()
             .join(" "),
         verdict,
-        duration(measurements.rto_service_ms),
-        duration(measurements.rto_verified_ms),
-        duration(measurements.rpo_ms),
+        against(measurements.rto_service_ms, rto_service_objective),
+        against(measurements.rto_verified_ms, rto_verified_objective),
+        against(measurements.rpo_ms, objectives.rpo_ms),
         count(measurements.lost_acknowledged_writes),
         count(measurements.holes.len() as u64),
         human_duration_ms(report.duration_ms),
@@ -144,11 +160,11 @@ mod tests {
         let reports: Vec<_> = SampleKind::ALL.iter().map(|kind| sample_report(*kind)).collect();
         let table = summary_table(&reports);
         let expected = "\
-scenario                   verdict                     RTO service  RTO verified  RPO       lost writes  holes  duration
-backup-restore-standalone  passed                      11.3 s       18.4 s        10.3 s            103      0  40.0 s
-restore-from-nightly       failed                      13.4 s       -             17m 3.2s        10231      1  18m 12.0s
-backup-restore-standalone  inconclusive (interrupted)  -            -             -                   -      -  24.7 s
-replica-set-failover       skipped                     -            -             -                   -      -  35 ms
+scenario                   verdict                     RTO service   RTO verified  RPO             lost writes  holes  duration
+backup-restore-standalone  passed                      11.3 s / 60m  18.4 s        10.3 s / 15m            103      0  40.0 s
+restore-from-nightly       failed                      13.4 s / 60m  -             17m 3.2s / 15m        10231      1  18m 12.0s
+backup-restore-standalone  inconclusive (interrupted)  - / 60m       -             - / 15m                   -      -  24.7 s
+replica-set-failover       skipped                     - / 30.0 s    -             - / 0 ms                  -      -  35 ms
 4 drills: 1 passed, 1 failed, 1 inconclusive, 1 skipped
 ";
         assert_eq!(table, expected, "\n{table}");

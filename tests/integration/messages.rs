@@ -55,3 +55,58 @@ fn a_dump_against_a_closed_port_ends_in_one_line_within_the_timeout() {
     assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
     assert!(!out.exists(), "nothing may be written");
 }
+
+#[test]
+fn a_failed_drill_shows_each_objective_beside_its_measurement() {
+    let folder = tempfile::tempdir().unwrap();
+    let scenario = folder.path().join("tight-objectives.toml");
+    // Objectives no restore can meet: the drill fails on both, and the
+    // table must show the yardstick next to each figure.
+    std::fs::write(
+        &scenario,
+        r#"name = "tight-objectives"
+[topology]
+provider = "local"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 500
+seed = 1
+[objectives]
+rto = "1ms"
+rpo = "1ms"
+[[steps]]
+kind = "seed"
+[[steps]]
+kind = "backup"
+engine = "builtin"
+[[steps]]
+kind = "wait"
+duration = "500ms"
+[[steps]]
+kind = "disaster"
+action = "drop-database"
+[[steps]]
+kind = "restore"
+drop = true
+[[steps]]
+kind = "verify"
+"#,
+    )
+    .unwrap();
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(folder.path().join("reports"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("tight-objectives") && line.contains("failed"))
+        .unwrap_or_else(|| panic!("no failed row:\n{stdout}"));
+    // RTO service and RPO, each `measured / objective`.
+    assert_eq!(row.matches(" / 1 ms").count(), 2, "{row}");
+}
