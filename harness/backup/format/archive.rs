@@ -66,7 +66,7 @@ impl ArchiveHeader {
         )
     }
 
-    pub(crate) fn from_document(document: &RawDocument) -> Result<Self, String> {
+    pub(crate) fn from_document(document: &RawDocument) -> Result<Self, HeaderProblem> {
         let mut header = Self {
             concurrent_collections: 0,
             format_version: String::new(),
@@ -74,12 +74,21 @@ impl ArchiveHeader {
             tool_version: String::new(),
         };
         for element in document {
-            let (key, value) = element.map_err(|error| format!("unreadable header element ({error})"))?;
+            let (key, value) = element.map_err(|error| HeaderProblem::Unreadable {
+                header: "header",
+                detail: error.to_string(),
+            })?;
             match key.as_str() {
                 "concurrent_collections" => {
                     header.concurrent_collections = match value.as_i32().or(value.as_i64().map(|v| v as i32)) {
                         Some(count) => count,
-                        None => return Err("header field `concurrent_collections` is not an integer".to_owned()),
+                        None => {
+                            return Err(HeaderProblem::WrongType {
+                                header: "header",
+                                field: "concurrent_collections".into(),
+                                expected: "an integer",
+                            });
+                        }
                     }
                 }
                 "version" => header.format_version = string_field(value, "version")?,
@@ -153,10 +162,10 @@ impl PreludeEntry {
         for element in document {
             let (key, value) = element.map_err(|error| corrupt(format!("unreadable prelude element ({error})")))?;
             match key.as_str() {
-                "db" => database = string_field(value, "db").map_err(corrupt)?,
-                "collection" => collection = string_field(value, "collection").map_err(corrupt)?,
-                "metadata" => metadata_text = string_field(value, "metadata").map_err(corrupt)?,
-                "type" => kind = string_field(value, "type").map_err(corrupt)?,
+                "db" => database = string_field(value, "db").map_err(|problem| corrupt(problem.to_string()))?,
+                "collection" => collection = string_field(value, "collection").map_err(|problem| corrupt(problem.to_string()))?,
+                "metadata" => metadata_text = string_field(value, "metadata").map_err(|problem| corrupt(problem.to_string()))?,
+                "type" => kind = string_field(value, "type").map_err(|problem| corrupt(problem.to_string()))?,
                 "size" => {
                     size = value
                         .as_i64()
@@ -205,23 +214,26 @@ impl NamespaceHeader {
         )
     }
 
-    pub(crate) fn from_document(document: &RawDocument) -> Result<Self, String> {
+    pub(crate) fn from_document(document: &RawDocument) -> Result<Self, HeaderProblem> {
         let mut database = String::new();
         let mut collection = String::new();
         let mut end = false;
         let mut crc = 0;
         for element in document {
-            let (key, value) = element.map_err(|error| format!("unreadable namespace header element ({error})"))?;
+            let (key, value) = element.map_err(|error| HeaderProblem::Unreadable {
+                header: "namespace header",
+                detail: error.to_string(),
+            })?;
             match key.as_str() {
                 "db" => database = string_field(value, "db")?,
                 "collection" => collection = string_field(value, "collection")?,
-                "EOF" => end = value.as_bool().ok_or("namespace header field `EOF` is not a boolean")?,
-                "CRC" => crc = value.as_i64().ok_or("namespace header field `CRC` is not an int64")? as u64,
-                other => return Err(format!("namespace header has an unknown field `{other}`")),
+                "EOF" => end = value.as_bool().ok_or_else(|| namespace_field("EOF", "a boolean"))?,
+                "CRC" => crc = value.as_i64().ok_or_else(|| namespace_field("CRC", "an int64"))? as u64,
+                other => return Err(HeaderProblem::UnknownField { field: other.to_owned() }),
             }
         }
         if collection.is_empty() {
-            return Err("namespace header has no collection".to_owned());
+            return Err(HeaderProblem::NoCollection);
         }
         Ok(Self {
             namespace: Namespace::new(database, collection),
@@ -243,11 +255,60 @@ pub struct NamespaceSummary {
     pub bytes: u64,
 }
 
-fn string_field(value: bson::RawBsonRef<'_>, field: &str) -> Result<String, String> {
+/// What is wrong with an archive header or namespace header, before the
+/// reader adds the file and offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderProblem {
+    /// An element could not be read.
+    #[error("unreadable {header} element ({detail})")]
+    Unreadable {
+        /// `header` or `namespace header`.
+        header: &'static str,
+        /// The BSON reader's words.
+        detail: String,
+    },
+    /// A field holds the wrong type.
+    #[error("{header} field `{field}` is not {expected}")]
+    WrongType {
+        /// `header` or `namespace header`.
+        header: &'static str,
+        /// The field.
+        field: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// A field that should be a string is not (the header is named by the
+    /// caller's error, as before).
+    #[error("field `{field}` is not a string")]
+    NotAString {
+        /// The field.
+        field: String,
+    },
+    /// A namespace header field the format does not have.
+    #[error("namespace header has an unknown field `{field}`")]
+    UnknownField {
+        /// The field.
+        field: String,
+    },
+    /// A namespace header without a collection.
+    #[error("namespace header has no collection")]
+    NoCollection,
+}
+
+fn namespace_field(field: &str, expected: &'static str) -> HeaderProblem {
+    HeaderProblem::WrongType {
+        header: "namespace header",
+        field: field.to_owned(),
+        expected,
+    }
+}
+
+/// A string field.
+fn string_field(value: bson::RawBsonRef<'_>, field: &str) -> Result<String, HeaderProblem> {
     value
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| format!("field `{field}` is not a string"))
+        .ok_or_else(|| HeaderProblem::NotAString { field: field.to_owned() })
 }
 
 fn encode(document: &bson::Document, origin: &Origin, what: &str) -> Result<RawDocumentBuf, FormatError> {

@@ -187,7 +187,7 @@ impl<R: Read> ArchiveReader<R> {
         };
         let header = match frames.read_frame(&origin, true)? {
             (offset, Frame::Document(document)) => {
-                ArchiveHeader::from_document(&document).map_err(|problem| corrupt(offset, &problem))?
+                ArchiveHeader::from_document(&document).map_err(|problem| corrupt(offset, &problem.to_string()))?
             }
             (offset, Frame::Terminator) => return Err(corrupt(offset, "terminator where the header should be")),
             (offset, Frame::End) => return Err(corrupt(offset, "archive ends before its header")),
@@ -301,7 +301,7 @@ impl<R: Read> ArchiveReader<R> {
                 Frame::End => return self.check_complete(offset).map(|()| None),
             };
             let header =
-                NamespaceHeader::from_document(&document).map_err(|problem| self.corrupt(None, offset, problem))?;
+                NamespaceHeader::from_document(&document).map_err(|problem| self.corrupt(None, offset, problem.to_string()))?;
             let namespace = header.namespace;
             namespace.validate(&self.origin)?;
             let state = self.states.entry(namespace.clone()).or_default();
