@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use drdrill::backup::{DumpRequest, EngineChoice, Layout};
+use drdrill::backup::{DumpOutcome, DumpRequest, EngineChoice, Layout};
 use drdrill::uri::MongoUri;
 
 use super::archive_arg::{self, Direction};
@@ -61,21 +61,7 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
     }
     args.connection.check_engine()?;
     let uri = args.connection.resolve()?;
-    let mut database = args.db.clone();
-    let mut collections: Option<Vec<String>> = args.collection.clone().map(|collection| vec![collection]);
-    for include in &args.ns_include {
-        let (include_database, collection) = split_namespace(include);
-        database.get_or_insert(include_database);
-        if let Some(collection) = collection {
-            collections.get_or_insert_with(Vec::new).push(collection);
-        }
-    }
-    // Before any engine joins the name onto a path.
-    if let Some(database) = &database
-        && let Err(problem) = drdrill::backup::format::check_database_name(database)
-    {
-        anyhow::bail!("database name `{}` is invalid: {problem}", database.escape_debug());
-    }
+    let (database, collections) = selection(&args)?;
     // A bad name is refused first: it needs no server.
     args.connection.check_reachable(&uri).await?;
     let exclude: Vec<String> = args
@@ -83,16 +69,7 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
         .iter()
         .filter_map(|excluded| split_namespace(excluded).1)
         .collect();
-    let (layout, out) = match &args.archive {
-        Some(path) => (
-            Layout::Archive { gzip: args.gzip },
-            archive_arg::stream_path(path, Direction::Write),
-        ),
-        None => (
-            Layout::Directory { gzip: args.gzip },
-            args.out.clone().unwrap_or_else(|| PathBuf::from("dump")),
-        ),
-    };
+    let (layout, out) = destination(&args);
     let databases = match database {
         Some(database) => vec![database],
         None => every_database(&uri, layout).await?,
@@ -122,6 +99,48 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
         }
         outcomes.push(outcome);
     }
+    let outcome = merge(outcomes, full_server)?;
+    print_outcome(&outcome, json && out.as_os_str() != "/dev/stdout")?;
+    Ok(Outcome::Success)
+}
+
+/// The database (`None`: every one) and collections the flags select; a
+/// database name that breaks MongoDB's rules is refused here, before any
+/// engine joins it onto a path.
+fn selection(args: &DumpArgs) -> anyhow::Result<(Option<String>, Option<Vec<String>>)> {
+    let mut database = args.db.clone();
+    let mut collections: Option<Vec<String>> = args.collection.clone().map(|collection| vec![collection]);
+    for include in &args.ns_include {
+        let (include_database, collection) = split_namespace(include);
+        database.get_or_insert(include_database);
+        if let Some(collection) = collection {
+            collections.get_or_insert_with(Vec::new).push(collection);
+        }
+    }
+    if let Some(database) = &database
+        && let Err(problem) = drdrill::backup::format::check_database_name(database)
+    {
+        anyhow::bail!("database name `{}` is invalid: {problem}", database.escape_debug());
+    }
+    Ok((database, collections))
+}
+
+/// An archive file (or standard output), or a folder (default `dump`).
+fn destination(args: &DumpArgs) -> (Layout, PathBuf) {
+    match &args.archive {
+        Some(path) => (
+            Layout::Archive { gzip: args.gzip },
+            archive_arg::stream_path(path, Direction::Write),
+        ),
+        None => (
+            Layout::Directory { gzip: args.gzip },
+            args.out.clone().unwrap_or_else(|| PathBuf::from("dump")),
+        ),
+    }
+}
+
+/// One outcome for every database dumped into the same place.
+fn merge(outcomes: Vec<DumpOutcome>, full_server: bool) -> anyhow::Result<DumpOutcome> {
     let outcome = outcomes
         .into_iter()
         .reduce(|mut so_far, next| {
@@ -141,30 +160,33 @@ pub async fn run(args: DumpArgs, json: bool, quiet: bool) -> anyhow::Result<Outc
             std::fs::remove_file(&manifest)?;
         }
     }
-    let request_out = out;
+    Ok(outcome)
+}
+
+/// The engine's output, then the outcome as JSON on stdout, or as a table on
+/// stderr (stdout may be the archive itself).
+fn print_outcome(outcome: &DumpOutcome, json: bool) -> anyhow::Result<()> {
     eprint!("{}", outcome.output);
-    let to_stdout = request_out.as_os_str() == "/dev/stdout";
-    if json && !to_stdout {
-        print_json(&outcome)?;
-    } else {
-        let rows: Vec<Vec<String>> = outcome
-            .collections
-            .iter()
-            .map(|collection| {
-                vec![
-                    collection.name.clone(),
-                    collection.documents.to_string(),
-                    collection.indexes.join(", "),
-                ]
-            })
-            .collect();
-        eprint!("{}", table(&["collection", ">documents", "indexes"], &rows));
-        eprintln!(
-            "{} bytes in {:.1?} ({} {})",
-            outcome.bytes, outcome.duration, outcome.engine.name, outcome.engine.version
-        );
+    if json {
+        return print_json(outcome);
     }
-    Ok(Outcome::Success)
+    let rows: Vec<Vec<String>> = outcome
+        .collections
+        .iter()
+        .map(|collection| {
+            vec![
+                collection.name.clone(),
+                collection.documents.to_string(),
+                collection.indexes.join(", "),
+            ]
+        })
+        .collect();
+    eprint!("{}", table(&["collection", ">documents", "indexes"], &rows));
+    eprintln!(
+        "{} bytes in {:.1?} ({} {})",
+        outcome.bytes, outcome.duration, outcome.engine.name, outcome.engine.version
+    );
+    Ok(())
 }
 
 /// Names each collection `database.collection`, for one table spanning
