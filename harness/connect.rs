@@ -167,7 +167,10 @@ mod tests {
         assert_eq!(servers.len(), 1);
         assert_eq!(servers[0].0, "localhost:27017");
         assert_eq!(plain_cause(&servers[0].1), "connection refused");
-        assert_eq!(plain_cause("Kind: I/O error: timed out"), "no answer before the timeout");
+        assert_eq!(
+            plain_cause("Kind: I/O error: timed out"),
+            "no answer before the timeout"
+        );
     }
 
     #[tokio::test]

@@ -177,7 +177,8 @@ impl Scrubber {
             return;
         }
         self.replacements.push((secret, replacement));
-        self.replacements.sort_by_key(|(secret, _)| std::cmp::Reverse(secret.len()));
+        self.replacements
+            .sort_by_key(|(secret, _)| std::cmp::Reverse(secret.len()));
     }
 
     /// `text` with every known secret replaced, then free-text redaction.
@@ -352,6 +353,9 @@ mod tests {
         assert_eq!(shown, "uri mongodb://admin:****@h:1/ raw **** decoded **** end");
         assert_eq!(Scrubber::default().with_secret("ab").scrub("ab cd"), "ab cd");
         let split = MongoUri::parse("mongodb://admin:S3cret/PW?x@h:1/").unwrap().scrubber();
-        assert_eq!(split.scrub("invalid server address admin:S3cret"), "invalid server address admin:****");
+        assert_eq!(
+            split.scrub("invalid server address admin:S3cret"),
+            "invalid server address admin:****"
+        );
     }
 }

@@ -439,7 +439,11 @@ mod tests {
         echoing.uri = MongoUri::parse("mongodb://admin:S3cret%20PW%21@127.0.0.1:1/").unwrap();
         let outcome = run(&echoing).await.unwrap();
         assert!(!outcome.output.contains("S3cret"), "{}", outcome.output);
-        assert!(outcome.output.contains("mongodb://admin:****@127.0.0.1:1/"), "{}", outcome.output);
+        assert!(
+            outcome.output.contains("mongodb://admin:****@127.0.0.1:1/"),
+            "{}",
+            outcome.output
+        );
         assert!(outcome.output.contains("raw ****\ndecoded ****"), "{}", outcome.output);
     }
 }

@@ -211,9 +211,16 @@ pub async fn dump(
     progress: &dyn ProgressSink,
 ) -> Result<SelectedDump, BackupError> {
     let result = match &engine.engine {
-        Engine::Tools(tools) => {
-            DumpResult::Written(tools::dump(request, &tools.mongodump, settings.timeout, &settings.work_dir, progress).await?)
-        }
+        Engine::Tools(tools) => DumpResult::Written(
+            tools::dump(
+                request,
+                &tools.mongodump,
+                settings.timeout,
+                &settings.work_dir,
+                progress,
+            )
+            .await?,
+        ),
         Engine::Builtin => DumpResult::Written(builtin::dump(request, progress).await?),
         Engine::Command(command_line) => {
             let command_request = CommandRequest {
@@ -247,7 +254,16 @@ pub async fn restore(
     progress: &dyn ProgressSink,
 ) -> Result<SelectedRestore, BackupError> {
     let outcome = match &engine.engine {
-        Engine::Tools(tools) => tools::restore(request, &tools.mongorestore, settings.timeout, &settings.work_dir, progress).await?,
+        Engine::Tools(tools) => {
+            tools::restore(
+                request,
+                &tools.mongorestore,
+                settings.timeout,
+                &settings.work_dir,
+                progress,
+            )
+            .await?
+        }
         Engine::Builtin => builtin::restore(request, progress).await?,
         Engine::Command(_) => return Err(BackupError::CommandCannotRestore),
     };
@@ -295,12 +311,13 @@ pub async fn restore_each(
 /// async threads).
 pub async fn databases_in(location: &BackupLocation) -> Result<Vec<String>, BackupError> {
     let location = location.clone();
-    let listed = tokio::task::spawn_blocking(move || builtin::OpenedBackup::open(&location).map(|opened| opened.databases()))
-        .await
-        .map_err(|source| builtin::BuiltinError::Task {
-            what: "listing the backup's databases".to_owned(),
-            source,
-        })??;
+    let listed =
+        tokio::task::spawn_blocking(move || builtin::OpenedBackup::open(&location).map(|opened| opened.databases()))
+            .await
+            .map_err(|source| builtin::BuiltinError::Task {
+                what: "listing the backup's databases".to_owned(),
+                source,
+            })??;
     Ok(listed)
 }
 

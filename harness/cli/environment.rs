@@ -90,7 +90,10 @@ mod tests {
         }
         for name in &read {
             assert!(HELP.contains(&format!("  {name} ")), "{name} is read but not in --help");
-            assert!(readme.contains(&format!("`{name}`")), "{name} is read but not in the README");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} is read but not in the README"
+            );
         }
     }
 }

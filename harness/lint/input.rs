@@ -68,7 +68,9 @@ fn read(path: &Path, given: bool) -> Result<Option<String>, LintError> {
             .is_some_and(|extension| matches!(extension, "sh" | "bash" | "md" | "markdown" | "yaml" | "yml"));
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
-        Err(_) if candidate => Err(LintError::NotText { path: path.to_path_buf() }),
+        Err(_) if candidate => Err(LintError::NotText {
+            path: path.to_path_buf(),
+        }),
         Err(_) => Ok(None),
     }
 }
@@ -204,7 +206,11 @@ mod tests {
     fn a_binary_file_in_a_folder_is_skipped_but_a_binary_script_given_is_an_error() {
         let folder = tempfile::tempdir().unwrap();
         std::fs::write(folder.path().join("data.bson"), [0xff, 0xfe, 0x00]).unwrap();
-        std::fs::write(folder.path().join("backup.sh"), "#!/bin/sh\nset -e\nmongodump --oplog --out /b\n").unwrap();
+        std::fs::write(
+            folder.path().join("backup.sh"),
+            "#!/bin/sh\nset -e\nmongodump --oplog --out /b\n",
+        )
+        .unwrap();
         let report = lint_paths(&[folder.path().to_path_buf()]).unwrap();
         assert_eq!(report.files.len(), 1);
         assert_eq!(report.skipped, [folder.path().join("data.bson")]);

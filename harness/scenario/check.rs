@@ -236,7 +236,9 @@ impl Checker<'_, '_> {
                         span,
                         path,
                         format!("`{key} = {text:?}` is too short: the least is {}", format_duration(min)),
-                        duration.is_zero().then(|| format!("a zero duration cannot be meant here: `{}`", field.example)),
+                        duration
+                            .is_zero()
+                            .then(|| format!("a zero duration cannot be meant here: `{}`", field.example)),
                     ),
                     Ok(duration) if duration > max => self.push(
                         span,

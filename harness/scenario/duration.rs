@@ -55,11 +55,11 @@ mod tests {
 
     #[test]
     fn capital_m_is_refused_as_ambiguous_and_minutes_parse() {
+        assert_eq!(parse_duration("5M"), Err(DurationError::Ambiguous { unit: "M".into() }));
         assert_eq!(
-            parse_duration("5M"),
+            parse_duration("1h 5M"),
             Err(DurationError::Ambiguous { unit: "M".into() })
         );
-        assert_eq!(parse_duration("1h 5M"), Err(DurationError::Ambiguous { unit: "M".into() }));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration(" 1h30m "), Ok(Duration::from_secs(5_400)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));

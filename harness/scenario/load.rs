@@ -348,12 +348,21 @@ kind = "verify"
         let found = problems(&edited("rto = \"60m\"", "rto = \"5M\""));
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("scenarios/x.toml:14:7: "), "{found:?}");
-        assert!(found[0].contains("the unit `M` is ambiguous (months or minutes?)"), "{found:?}");
+        assert!(
+            found[0].contains("the unit `M` is ambiguous (months or minutes?)"),
+            "{found:?}"
+        );
         assert!(found[0].contains("hint: write minutes as `m` (5m)"), "{found:?}");
         let found = problems(&edited("rto = \"60m\"", "rto = \"0s\""));
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("`rto = \"0s\"` is too short: the least is 1ms"), "{found:?}");
-        assert!(found[0].contains("hint: a zero duration cannot be meant here"), "{found:?}");
+        assert!(
+            found[0].contains("`rto = \"0s\"` is too short: the least is 1ms"),
+            "{found:?}"
+        );
+        assert!(
+            found[0].contains("hint: a zero duration cannot be meant here"),
+            "{found:?}"
+        );
     }
 
     #[test]

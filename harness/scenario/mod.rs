@@ -103,9 +103,9 @@
 
 mod check;
 mod convert;
-pub mod duration;
 pub mod diagnostic;
 pub mod discover;
+pub mod duration;
 pub mod load;
 pub mod model;
 mod schema;
@@ -115,7 +115,7 @@ pub use diagnostic::{Diagnostic, ScenarioErrors};
 pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
 pub use model::{
-    BackupStep, DisasterStep, RestoreStep,
-    BackupEngine, BackupFormat, Dataset, DisasterAction, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreTarget,
-    RunIn, Scenario, Step, StepKind, StepKindName, Topology, Workload, WriteConcern,
+    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterAction, DisasterStep, NodeTarget, ReadConcern,
+    ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, StepKindName, Topology, Workload,
+    WriteConcern,
 };

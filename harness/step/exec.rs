@@ -27,9 +27,14 @@ pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Dur
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let env = EnvBuilder::for_deployment(&recovered, &context.scenario.dataset.database, &context.run_id, &backups)
-        .with_scenario_dir(scenario_dir)
-        .build();
+    let env = EnvBuilder::for_deployment(
+        &recovered,
+        &context.scenario.dataset.database,
+        &context.run_id,
+        &backups,
+    )
+    .with_scenario_dir(scenario_dir)
+    .build();
     let args: Vec<OsString> = vec!["-c".into(), command.into()];
     run_process(
         "bash".as_ref(),

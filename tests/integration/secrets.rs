@@ -115,7 +115,9 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
     // The drill did reach the deployment's URI (and shows it redacted): the
     // absence above is not for want of trying.
     assert!(
-        files.iter().any(|(_, content)| content.contains("mongodb://admin:****@127.0.0.1:1/")),
+        files
+            .iter()
+            .any(|(_, content)| content.contains("mongodb://admin:****@127.0.0.1:1/")),
         "no report names the deployment"
     );
 }

@@ -163,8 +163,12 @@ impl PreludeEntry {
             let (key, value) = element.map_err(|error| corrupt(format!("unreadable prelude element ({error})")))?;
             match key.as_str() {
                 "db" => database = string_field(value, "db").map_err(|problem| corrupt(problem.to_string()))?,
-                "collection" => collection = string_field(value, "collection").map_err(|problem| corrupt(problem.to_string()))?,
-                "metadata" => metadata_text = string_field(value, "metadata").map_err(|problem| corrupt(problem.to_string()))?,
+                "collection" => {
+                    collection = string_field(value, "collection").map_err(|problem| corrupt(problem.to_string()))?
+                }
+                "metadata" => {
+                    metadata_text = string_field(value, "metadata").map_err(|problem| corrupt(problem.to_string()))?
+                }
                 "type" => kind = string_field(value, "type").map_err(|problem| corrupt(problem.to_string()))?,
                 "size" => {
                     size = value
@@ -229,7 +233,11 @@ impl NamespaceHeader {
                 "collection" => collection = string_field(value, "collection")?,
                 "EOF" => end = value.as_bool().ok_or_else(|| namespace_field("EOF", "a boolean"))?,
                 "CRC" => crc = value.as_i64().ok_or_else(|| namespace_field("CRC", "an int64"))? as u64,
-                other => return Err(HeaderProblem::UnknownField { field: other.to_owned() }),
+                other => {
+                    return Err(HeaderProblem::UnknownField {
+                        field: other.to_owned(),
+                    });
+                }
             }
         }
         if collection.is_empty() {
@@ -308,7 +316,9 @@ fn string_field(value: bson::RawBsonRef<'_>, field: &str) -> Result<String, Head
     value
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| HeaderProblem::NotAString { field: field.to_owned() })
+        .ok_or_else(|| HeaderProblem::NotAString {
+            field: field.to_owned(),
+        })
 }
 
 fn encode(document: &bson::Document, origin: &Origin, what: &str) -> Result<RawDocumentBuf, FormatError> {

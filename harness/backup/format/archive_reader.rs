@@ -300,8 +300,8 @@ impl<R: Read> ArchiveReader<R> {
                 Frame::Terminator => return Err(self.corrupt(None, offset, "terminator without a namespace header")),
                 Frame::End => return self.check_complete(offset).map(|()| None),
             };
-            let header =
-                NamespaceHeader::from_document(&document).map_err(|problem| self.corrupt(None, offset, problem.to_string()))?;
+            let header = NamespaceHeader::from_document(&document)
+                .map_err(|problem| self.corrupt(None, offset, problem.to_string()))?;
             let namespace = header.namespace;
             namespace.validate(&self.origin)?;
             let state = self.states.entry(namespace.clone()).or_default();

@@ -14,8 +14,8 @@
 //! runner for dump and restore) and `parse` (their logs). This file holds
 //! the tool names and the engine's error.
 
-pub mod config;
 mod command_line;
+pub mod config;
 mod find;
 mod parse;
 mod run;
@@ -175,7 +175,6 @@ pub enum ToolsError {
         problem: String,
     },
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -785,4 +784,3 @@ exit 1"#,
         assert!(started.elapsed() < Duration::from_secs(10));
     }
 }
-

@@ -159,7 +159,9 @@ pub async fn dump(
     let resolved = as_exclusions(request).await?;
     let command = dump_command(&resolved, mongodump)?;
     let tool = ToolRun::new(Tool::Mongodump, &request.uri, work_dir, timeout);
-    let (run, shown, duration) = tool.run(&command, &format!("mongodump {}", request.database), progress).await?;
+    let (run, shown, duration) = tool
+        .run(&command, &format!("mongodump {}", request.database), progress)
+        .await?;
     if !run.exit.is_success() {
         return Err(failure("mongodump", run, timeout));
     }

@@ -79,9 +79,13 @@ mod tests {
 
     #[test]
     fn a_path_after_a_lone_archive_flag_names_the_equals_form() {
-        let error = check(Some(Path::new("-")), Some(Path::new("/backups/x.archive.gz")), Direction::Read)
-            .unwrap_err()
-            .to_string();
+        let error = check(
+            Some(Path::new("-")),
+            Some(Path::new("/backups/x.archive.gz")),
+            Direction::Read,
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             error,
             "--archive takes its file with `=`: write `--archive=/backups/x.archive.gz` \
@@ -89,7 +93,10 @@ mod tests {
         );
         assert!(check(Some(Path::new("/x.gz")), None, Direction::Read).is_ok());
         assert!(check(None, Some(Path::new("dump")), Direction::Read).is_ok());
-        assert_eq!(stream_path(Path::new("-"), Direction::Write), PathBuf::from("/dev/stdout"));
+        assert_eq!(
+            stream_path(Path::new("-"), Direction::Write),
+            PathBuf::from("/dev/stdout")
+        );
         assert_eq!(stream_path(Path::new("a.gz"), Direction::Read), PathBuf::from("a.gz"));
     }
 }

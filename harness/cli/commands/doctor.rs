@@ -55,7 +55,11 @@ pub async fn run(json: bool, _quiet: bool) -> anyhow::Result<Outcome> {
             }
         }
         Err(error @ drdrill::provider::ProviderError::VariableMisnamed { .. }) => {
-            checks.push(broken("engine ferretdb", &error.to_string(), "unset DRDRILL_FERRETDB, or fix it"));
+            checks.push(broken(
+                "engine ferretdb",
+                &error.to_string(),
+                "unset DRDRILL_FERRETDB, or fix it",
+            ));
             checks.push(missing("backend sqlite", "needs ferretdb", &setup));
         }
         Err(error) => {
@@ -74,14 +78,22 @@ pub async fn run(json: bool, _quiet: bool) -> anyhow::Result<Outcome> {
             ),
         )),
         Err(error @ drdrill::provider::ProviderError::VariableMisnamed { .. }) => {
-            checks.push(broken("backend postgresql", &error.to_string(), "unset DRDRILL_PG_BIN, or fix it"));
+            checks.push(broken(
+                "backend postgresql",
+                &error.to_string(),
+                "unset DRDRILL_PG_BIN, or fix it",
+            ));
         }
         Err(error) => checks.push(missing("backend postgresql", &error.to_string(), &setup)),
     }
     match tools::locate_mongod() {
         Ok(found) => checks.push(ok("engine mongodb", &found_detail(&found, "--version"))),
         Err(error @ drdrill::provider::ProviderError::VariableMisnamed { .. }) => {
-            checks.push(broken("engine mongodb", &error.to_string(), "unset DRDRILL_MONGOD, or fix it"));
+            checks.push(broken(
+                "engine mongodb",
+                &error.to_string(),
+                "unset DRDRILL_MONGOD, or fix it",
+            ));
         }
         Err(_) => checks.push(missing(
             "engine mongodb",
@@ -201,7 +213,10 @@ fn container_engine() -> Check {
                 } else {
                     "the default socket path"
                 };
-                return ok("container engine", &format!("{candidate} answers, chosen by {chosen_by}"));
+                return ok(
+                    "container engine",
+                    &format!("{candidate} answers, chosen by {chosen_by}"),
+                );
             }
         }
     }

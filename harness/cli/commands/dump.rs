@@ -201,14 +201,18 @@ fn qualify(collections: &mut [drdrill::backup::CollectionResult], database: &str
 /// all but `admin`, `config` and `local`, into one dump folder.
 async fn every_database(uri: &MongoUri, layout: Layout) -> anyhow::Result<Vec<String>> {
     if matches!(layout, Layout::Archive { .. }) {
-        anyhow::bail!("name the database to dump with --db: dumping every database writes a folder (--out), not an archive");
+        anyhow::bail!(
+            "name the database to dump with --db: dumping every database writes a folder (--out), not an archive"
+        );
     }
     let (_, client) = super::connect(uri.expose_secret()).await?;
     let scrubber = uri.scrubber();
-    let names = client
-        .list_database_names()
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot list the databases of {uri}: {}", scrubber.scrub(&error.to_string())))?;
+    let names = client.list_database_names().await.map_err(|error| {
+        anyhow::anyhow!(
+            "cannot list the databases of {uri}: {}",
+            scrubber.scrub(&error.to_string())
+        )
+    })?;
     Ok(names
         .into_iter()
         .filter(|name| !matches!(name.as_str(), "admin" | "config" | "local"))
@@ -259,7 +263,9 @@ impl ConnectionArgs {
     /// server is one line naming each address and what happened there,
     /// before any engine starts.
     pub async fn check_reachable(&self, uri: &MongoUri) -> anyhow::Result<()> {
-        super::connect_within(uri.expose_secret(), self.connect_timeout).await.map(|_| ())
+        super::connect_within(uri.expose_secret(), self.connect_timeout)
+            .await
+            .map(|_| ())
     }
 
     /// Refuses engines that cannot serve this command.

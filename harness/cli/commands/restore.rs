@@ -10,8 +10,8 @@ use drdrill::backup::builtin;
 use drdrill::backup::{BackupLocation, RestoreRequest};
 use drdrill::uri::MongoUri;
 
-use super::dump::{ConnectionArgs, split_namespace};
 use super::archive_arg::{self, Direction};
+use super::dump::{ConnectionArgs, split_namespace};
 use crate::cli::Outcome;
 use crate::cli::output::{TerminalProgress, print_json, table};
 
@@ -205,7 +205,10 @@ async fn plan_requests(
     }
     if included.is_empty() {
         let databases = drdrill::backup::select::databases_in(&source).await?;
-        included = databases.into_iter().map(|database| (database, collections.clone())).collect();
+        included = databases
+            .into_iter()
+            .map(|database| (database, collections.clone()))
+            .collect();
     }
     Ok(included
         .into_iter()

@@ -326,7 +326,14 @@ async fn ratio_benches(
                     remove_dir(&tools_dir)?;
                     let started = Instant::now();
                     let request = operations::dump_request(&uri, source, &tools_dir);
-                    backup_tools::dump(&request, &tools.mongodump, TOOLS_TIMEOUT, &std::env::temp_dir(), &NoProgress).await?;
+                    backup_tools::dump(
+                        &request,
+                        &tools.mongodump,
+                        TOOLS_TIMEOUT,
+                        &std::env::temp_dir(),
+                        &NoProgress,
+                    )
+                    .await?;
                     Ok(started.elapsed())
                 },
             )
@@ -349,7 +356,14 @@ async fn ratio_benches(
                 async || {
                     let started = Instant::now();
                     let request = operations::restore_request(&uri, &tools_dir, source, "bench_restore");
-                    backup_tools::restore(&request, &tools.mongorestore, TOOLS_TIMEOUT, &std::env::temp_dir(), &NoProgress).await?;
+                    backup_tools::restore(
+                        &request,
+                        &tools.mongorestore,
+                        TOOLS_TIMEOUT,
+                        &std::env::temp_dir(),
+                        &NoProgress,
+                    )
+                    .await?;
                     Ok(started.elapsed())
                 },
             )
