@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Tool, ToolsError};
 use crate::process::{EnvBuilder, run_process};
+use crate::provider::tools::Found;
 use crate::uri::Scrubber;
 
 /// How long `--version` may take.
@@ -33,15 +34,28 @@ impl ToolSet {
 
 /// Finds a tool: its variable (`$DRDRILL_MONGODUMP`) when set, else `PATH`.
 pub fn find(tool: Tool) -> Result<PathBuf, ToolsError> {
-    find_in(tool, std::env::var_os(tool.variable()), std::env::var_os("PATH"))
+    locate(tool).map(|found| found.path)
+}
+
+/// [`find`], saying what chose the program (`drdrill doctor` shows it).
+pub fn locate(tool: Tool) -> Result<Found, ToolsError> {
+    locate_in(tool, std::env::var_os(tool.variable()), std::env::var_os("PATH"))
 }
 
 /// [`find`] with the variable's value and `PATH` given, for tests.
+#[cfg(test)]
 pub(super) fn find_in(tool: Tool, variable: Option<OsString>, path: Option<OsString>) -> Result<PathBuf, ToolsError> {
+    locate_in(tool, variable, path).map(|found| found.path)
+}
+
+fn locate_in(tool: Tool, variable: Option<OsString>, path: Option<OsString>) -> Result<Found, ToolsError> {
     if let Some(named) = variable.filter(|value| !value.is_empty()) {
         let named = PathBuf::from(named);
         return if is_executable(&named) {
-            Ok(named)
+            Ok(Found {
+                path: named,
+                chosen_by: format!("${}", tool.variable()),
+            })
         } else {
             Err(ToolsError::NotExecutable {
                 variable: tool.variable(),
@@ -53,6 +67,10 @@ pub(super) fn find_in(tool: Tool, variable: Option<OsString>, path: Option<OsStr
         .flat_map(std::env::split_paths)
         .map(|folder| folder.join(tool.program_name()))
         .find(|candidate| is_executable(candidate))
+        .map(|path| Found {
+            path,
+            chosen_by: "PATH".to_owned(),
+        })
         .ok_or(ToolsError::Missing {
             tool: tool.program_name(),
             variable: tool.variable(),

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use self::command_line::{dump_command, restore_command, shown_command};
-pub use self::find::{ToolSet, find, version};
+pub use self::find::{ToolSet, find, locate, version};
 pub use self::parse::{RestoreTotals, ToolReport, parse_output};
 pub use self::run::{dump, restore};
 use super::locate::LocateError;

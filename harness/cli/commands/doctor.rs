@@ -142,16 +142,8 @@ fn found_detail(found: &tools::Found, version_flag: &str) -> String {
 /// mongodump or mongorestore: named by its variable, or on `PATH`.
 fn backup_tool(tool: Tool) -> Check {
     let component = format!("tool {}", tool.program_name());
-    match drdrill::backup::tools::find(tool) {
-        Ok(path) => {
-            let chosen_by = if std::env::var_os(tool.variable()).is_some_and(|value| !value.is_empty()) {
-                format!("${}", tool.variable())
-            } else {
-                "PATH".to_string()
-            };
-            let found = tools::Found { path, chosen_by };
-            ok(&component, &found_detail(&found, "--version"))
-        }
+    match drdrill::backup::tools::locate(tool) {
+        Ok(found) => ok(&component, &found_detail(&found, "--version")),
         Err(error @ drdrill::backup::tools::ToolsError::NotExecutable { .. }) => broken(
             &component,
             &error.to_string(),
