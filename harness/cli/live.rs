@@ -38,8 +38,10 @@ impl LiveView {
     }
 }
 
+/// The offset from the drill start, as the timeline writes it (`+2.1 s`),
+/// right-aligned so the lines of one drill line up.
 fn seconds(ms: u64) -> String {
-    format!("{:>7.1}s", ms as f64 / 1000.0)
+    format!("{:>9}", drdrill::report::units::offset_seconds(ms))
 }
 
 impl EventSink for LiveView {
@@ -116,10 +118,10 @@ impl EventSink for LiveView {
             Event::Note { message } => self.line(&format!("note: {message}")),
             Event::DrillFinished { outcome } => {
                 self.line(&format!(
-                    "drill {} finished: {:?} in {:.1} s",
+                    "drill {} finished: {:?} in {}",
                     outcome.scenario,
                     outcome.verdict.kind,
-                    outcome.duration_ms as f64 / 1000.0
+                    drdrill::report::units::human_duration_ms(outcome.duration_ms)
                 ));
             }
         }

@@ -114,13 +114,43 @@ impl Ord for Stamp {
     }
 }
 
+/// A duration in milliseconds, human-readable: `250 ms` below a second,
+/// `1.3 s` below a minute, `14m 59.9s` below two hours (`15m` when the
+/// seconds are zero, so objectives read as written), then `2h 5m 3s`.
+pub fn human_duration_ms(milliseconds: u64) -> String {
+    if milliseconds < 1_000 {
+        return format!("{milliseconds} ms");
+    }
+    // Round once, to tenths, so 59.96 s becomes 1m, never `60.0 s`.
+    let tenths = (milliseconds + 50) / 100;
+    if tenths < 600 {
+        return format!("{}.{} s", tenths / 10, tenths % 10);
+    }
+    let minutes = tenths / 600;
+    let rest = tenths % 600;
+    if minutes < 120 {
+        return match rest {
+            0 => format!("{minutes}m"),
+            _ => format!("{minutes}m {}.{}s", rest / 10, rest % 10),
+        };
+    }
+    let seconds = (milliseconds + 500) / 1_000;
+    let (hours, minutes, seconds) = (seconds / 3_600, seconds / 60 % 60, seconds % 60);
+    match (minutes, seconds) {
+        (0, 0) => format!("{hours}h"),
+        (_, 0) => format!("{hours}h {minutes}m"),
+        _ => format!("{hours}h {minutes}m {seconds}s"),
+    }
+}
+
 /// Whole milliseconds of `duration`, saturating (a drill never lasts 584 million years).
 pub fn duration_to_millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A short human form of a duration for messages: `250ms`, `3.2s`,
-/// `17m 3.2s`, `1h 30m`. Whole milliseconds; reports carry the exact number.
+/// A duration as a scenario file writes it: `250ms`, `3.2s`, `17m 3.2s`,
+/// `1h 30m`, for validation messages that say what to write. Measured
+/// figures are shown with [`human_duration_ms`].
 pub fn format_duration(duration: Duration) -> String {
     let total_ms = duration_to_millis(duration);
     if total_ms < 1_000 {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::clock::{Stamp, duration_to_millis, format_duration, serialize_millis, serialize_optional_millis};
+use super::clock::{Stamp, duration_to_millis, human_duration_ms, serialize_millis, serialize_optional_millis};
 use super::rpo::RpoResult;
 
 /// The RTO figures of one drill.
@@ -49,7 +49,7 @@ pub enum RtoAppliesTo {
 }
 
 /// The objectives a scenario sets; an absent objective is not checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Objectives {
     /// The longest acceptable recovery time.
     #[serde(rename = "rto_ms", serialize_with = "serialize_optional_millis")]
@@ -59,6 +59,21 @@ pub struct Objectives {
     pub rpo: Option<Duration>,
     /// Which RTO figure `rto` is compared with.
     pub rto_applies_to: RtoAppliesTo,
+    /// `rto` as the scenario wrote it (`1h`), shown wherever the objective is.
+    #[serde(skip)]
+    pub rto_written: Option<String>,
+    /// `rpo` as the scenario wrote it (`15m`).
+    #[serde(skip)]
+    pub rpo_written: Option<String>,
+}
+
+/// An objective for people: as the scenario wrote it when known, else in
+/// the reports' one duration format.
+pub fn objective_text(written: Option<&str>, objective: Duration) -> String {
+    match written.map(str::trim).filter(|text| !text.is_empty()) {
+        Some(text) => text.to_string(),
+        None => human_duration_ms(duration_to_millis(objective)),
+    }
 }
 
 /// The check of one objective against its measured value.
@@ -93,11 +108,13 @@ pub fn evaluate(objectives: &Objectives, rto: &RtoResult, rpo: &RpoResult) -> Ve
             ),
             RtoAppliesTo::Verified => ("rto_verified", rto.rto_verified, "verification did not pass"),
         };
-        let qualifier = format!("error bound {} ms", duration_to_millis(rto.error_bound));
+        let qualifier = format!("error bound {}", human_duration_ms(duration_to_millis(rto.error_bound)));
+        let objective = (objective, objective_text(objectives.rto_written.as_deref(), objective));
         checks.push(check("rto", metric, measured, objective, &qualifier, absent));
     }
     if let Some(objective) = objectives.rpo {
-        let qualifier = format!("resolution {} ms", rpo.tick_interval_ms);
+        let qualifier = format!("resolution {}", human_duration_ms(rpo.tick_interval_ms));
+        let objective = (objective, objective_text(objectives.rpo_written.as_deref(), objective));
         checks.push(check("rpo", "rpo", Some(rpo.rpo), objective, &qualifier, ""));
     }
     checks
@@ -107,24 +124,23 @@ fn check(
     name: &'static str,
     metric: &str,
     measured: Option<Duration>,
-    objective: Duration,
+    (objective, objective_text): (Duration, String),
     qualifier: &str,
     absent: &str,
 ) -> ObjectiveCheck {
-    let objective_text = format_duration(objective);
     let (passed, message) = match measured {
         Some(value) if value <= objective => (
             true,
             format!(
                 "{metric} {} within objective {objective_text} ({qualifier})",
-                format_duration(value)
+                human_duration_ms(duration_to_millis(value))
             ),
         ),
         Some(value) => (
             false,
             format!(
                 "{metric} {} exceeds objective {objective_text} ({qualifier})",
-                format_duration(value)
+                human_duration_ms(duration_to_millis(value))
             ),
         ),
         None => (
@@ -210,6 +226,7 @@ mod tests {
             rto: Some(Duration::from_secs(60)),
             rpo: Some(Duration::from_secs(60)),
             rto_applies_to: RtoAppliesTo::Service,
+            ..Objectives::default()
         };
         let rto = compute_rto(stamp(0), Some(stamp(60_000)), None, Duration::from_millis(250));
         let checks = evaluate(&objectives, &rto, &rpo_of(60_000));
@@ -221,11 +238,30 @@ mod tests {
     }
 
     #[test]
+    fn objectives_read_as_written_and_figures_in_the_one_format() {
+        let objectives = Objectives {
+            rto: Some(Duration::from_secs(3_600)),
+            rpo: Some(Duration::from_millis(50)),
+            rto_written: Some("1h".into()),
+            rpo_written: Some("50ms".into()),
+            ..Objectives::default()
+        };
+        let rto = compute_rto(stamp(0), Some(stamp(439)), None, Duration::from_millis(250));
+        let checks = evaluate(&objectives, &rto, &rpo_of(912));
+        assert_eq!(checks[0].message, "rto_service 439 ms within objective 1h (error bound 250 ms)");
+        assert_eq!(checks[1].message, "rpo 912 ms exceeds objective 50ms (resolution 100 ms)");
+        // Without the written text the objective is in the same format as the figures.
+        assert_eq!(objective_text(None, Duration::from_secs(3_600)), "60m");
+    }
+
+    #[test]
     fn rto_applies_to_verified_and_a_missing_figure_fails() {
         let objectives = Objectives {
             rto: Some(Duration::from_secs(3_600)),
             rpo: None,
             rto_applies_to: RtoAppliesTo::Verified,
+            rto_written: Some("1h".into()),
+            ..Objectives::default()
         };
         let rto = compute_rto(stamp(0), Some(stamp(1_000)), None, Duration::from_millis(250));
         let checks = evaluate(&objectives, &rto, &rpo_of(0));

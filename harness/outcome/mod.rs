@@ -187,7 +187,7 @@ pub struct Measurements {
     pub primary_timeline: Vec<PrimaryChange>,
 }
 
-/// Objectives of the scenario, milliseconds.
+/// Objectives of the scenario, milliseconds, and as the scenario wrote them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Objectives {
     /// RTO objective.
@@ -196,6 +196,43 @@ pub struct Objectives {
     pub rpo_ms: Option<u64>,
     /// `service` or `verified`.
     pub rto_applies_to: String,
+    /// The RTO objective as the scenario wrote it (`1h`); every report shows
+    /// this text beside the measured figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+    /// The RPO objective as the scenario wrote it (`15m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo: Option<String>,
+}
+
+impl Objectives {
+    /// The RTO objective for people, as written (`1h`), when there is one.
+    pub fn rto_text(&self) -> Option<String> {
+        written_or_formatted(self.rto.as_deref(), self.rto_ms)
+    }
+
+    /// The RPO objective for people, as written (`15m`), when there is one.
+    pub fn rpo_text(&self) -> Option<String> {
+        written_or_formatted(self.rpo.as_deref(), self.rpo_ms)
+    }
+
+    /// The objective an objective check (`rto_service`, `rto_verified`,
+    /// `rpo`, or their `counts_as`) is compared with, as written.
+    pub fn text_for(&self, check: &str) -> Option<String> {
+        match check {
+            "rpo" => self.rpo_text(),
+            "rto" | "rto_service" | "rto_verified" => self.rto_text(),
+            _ => None,
+        }
+    }
+}
+
+/// The written text when it still says `milliseconds` (a report edited by
+/// hand, or an old one, may disagree), else the one duration format.
+fn written_or_formatted(written: Option<&str>, milliseconds: Option<u64>) -> Option<String> {
+    let objective = std::time::Duration::from_millis(milliseconds?);
+    let agrees = written.filter(|text| crate::scenario::duration::parse_duration(text.trim()) == Ok(objective));
+    Some(crate::measure::rto::objective_text(agrees, objective))
 }
 
 /// What the deployment was.

@@ -37,8 +37,8 @@ pub enum ReportError {
     Junit {
         /// The file it was meant for.
         path: PathBuf,
-        /// What junit-report said.
+        /// What quick-junit said.
         #[source]
-        source: junit_report::Error,
+        source: quick_junit::SerializeError,
     },
 }

@@ -10,12 +10,15 @@
 //! every test case skipped with the reason. A check that failed as a
 //! negative scenario expects (`expect = "fail"`) is reported as passed.
 //!
-//! Written with `junit-report` (the crate the issue names); the tests read
-//! the XML back with `quick-junit`, nextest's parser.
+//! Written with `quick-junit` (nextest's JUnit crate), which lets the suite
+//! carry the drill's own duration: `junit-report` computes a suite's `time`
+//! as the sum of its test cases, which leaves out the deployment's start and
+//! teardown. The tests read the XML back with the same crate's parser.
 
 use std::path::Path;
+use std::time::Duration;
 
-use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestResult, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::error::ReportError;
 use super::file::write_atomically;
@@ -26,7 +29,7 @@ use crate::uri::redact;
 /// The file name of a drill's JUnit report inside its folder.
 pub const JUNIT_XML: &str = "junit.xml";
 
-/// The test suite of one drill.
+/// The test suite of one drill; its `time` is the drill's duration.
 pub fn junit_for_drill(report: &DrillReport) -> TestSuite {
     let mut cases: Vec<TestCase> = report.steps.iter().map(|step| step_case(report, step)).collect();
     cases.extend(report.checks.iter().map(|check| check_case(report, check)));
@@ -34,32 +37,30 @@ pub fn junit_for_drill(report: &DrillReport) -> TestSuite {
     if report.verdict.kind == VerdictKind::Skipped {
         let reason = xml_line(&report.verdict.reasons.join("; "));
         for case in &mut cases {
-            case.result = TestResult::SkippedWithCause {
-                type_: "skipped".to_string(),
-                message: reason.clone(),
-                cause: None,
-            };
-            case.time = Duration::ZERO;
+            case.status = skipped_status("skipped", &reason);
+            case.time = Some(Duration::ZERO);
         }
     }
     let classname = xml_line(&report.scenario);
     for case in &mut cases {
-        case.set_classname(&classname);
+        case.set_classname(classname.as_str());
     }
-    let mut suite = TestSuite::new(&xml_line(&report.scenario));
-    suite.set_timestamp(timestamp(report));
-    suite.add_testcases(cases);
-    suite.set_system_out(&cdata(&suite_output(report)));
+    let mut suite = TestSuite::new(xml_line(&report.scenario));
+    suite.set_timestamp(report.started.fixed_offset());
+    suite.set_time(milliseconds(Some(report.duration_ms)));
+    suite.add_test_cases(cases);
+    suite.set_system_out(xml_text(&suite_output(report)));
     suite
 }
 
 /// Writes one `junit.xml` holding a test suite per drill, in order (a
 /// drill's own folder, or the combined file a CI system reads, `--junit`).
 pub fn write_junit(path: &Path, reports: &[DrillReport]) -> Result<(), ReportError> {
-    let mut junit = Report::new();
-    junit.add_testsuites(reports.iter().map(junit_for_drill));
+    let mut junit = Report::new("drdrill");
+    junit.add_test_suites(reports.iter().map(junit_for_drill));
+    junit.set_time(reports.iter().map(|report| milliseconds(Some(report.duration_ms))).sum());
     let mut bytes = Vec::new();
-    junit.write_xml(&mut bytes).map_err(|source| ReportError::Junit {
+    junit.serialize(&mut bytes).map_err(|source| ReportError::Junit {
         path: path.to_path_buf(),
         source,
     })?;
@@ -67,23 +68,57 @@ pub fn write_junit(path: &Path, reports: &[DrillReport]) -> Result<(), ReportErr
     write_atomically(path, &bytes)
 }
 
-fn timestamp(report: &DrillReport) -> OffsetDateTime {
-    let nanoseconds = i128::from(report.started.timestamp_millis()) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanoseconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 fn milliseconds(value: Option<u64>) -> Duration {
-    Duration::milliseconds(value.unwrap_or(0).min(i64::MAX as u64) as i64)
+    Duration::from_millis(value.unwrap_or(0))
 }
 
-/// `step 03 restore (builtin, archive, gzip)`: the kind is not repeated
-/// when the readable name already starts with it.
+/// `step 04 restore (builtin, archive, gzip)`: numbered from 1 like the
+/// terminal and the summary (two digits, so names sort in order); the kind
+/// is not repeated when the readable name already starts with it.
 fn step_case_name(step: &StepRecord) -> String {
+    let number = step.index + 1;
     if step.name.starts_with(&step.kind) {
-        format!("step {:02} {}", step.index, step.name)
+        format!("step {number:02} {}", step.name)
     } else {
-        format!("step {:02} {} {}", step.index, step.kind, step.name)
+        format!("step {number:02} {} {}", step.kind, step.name)
     }
+}
+
+fn case_with(name: &str, time: Duration, status: TestCaseStatus) -> TestCase {
+    let mut case = TestCase::new(name, status);
+    case.set_time(time);
+    case
+}
+
+fn success(name: &str, time: Duration) -> TestCase {
+    case_with(name, time, TestCaseStatus::success())
+}
+
+fn non_success(name: &str, time: Duration, kind: NonSuccessKind, type_: &str, message: &str) -> TestCase {
+    let mut status = TestCaseStatus::non_success(kind);
+    status.set_type(type_).set_message(message);
+    case_with(name, time, status)
+}
+
+fn skipped_status(type_: &str, message: &str) -> TestCaseStatus {
+    let mut status = TestCaseStatus::skipped();
+    status.set_type(type_);
+    if !message.is_empty() {
+        status.set_message(message);
+    }
+    status
+}
+
+fn skipped(name: &str, message: &str) -> TestCase {
+    case_with(name, Duration::ZERO, skipped_status("skipped", message))
+}
+
+fn is_success(case: &TestCase) -> bool {
+    matches!(case.status, TestCaseStatus::Success { .. })
+}
+
+fn is_kind(case: &TestCase, wanted: NonSuccessKind) -> bool {
+    matches!(&case.status, TestCaseStatus::NonSuccess { kind, .. } if *kind == wanted)
 }
 
 fn step_case(report: &DrillReport, step: &StepRecord) -> TestCase {
@@ -92,10 +127,10 @@ fn step_case(report: &DrillReport, step: &StepRecord) -> TestCase {
     let message = xml_line(&format!("{} {}: {}", step.kind, status_word(step.status), step.message));
     let mut case = match step.status {
         _ if expected_to_fail(report, &step.kind) => expected_failure_case(&name, time, &message),
-        Status::Passed => TestCase::success(&name, time),
-        Status::Failed => TestCase::failure(&name, time, "step failed", &message),
-        Status::Error => TestCase::error(&name, time, "step error", &message),
-        Status::Skipped => TestCase::skipped_with_cause(&name, "skipped", &not_run(&step.message)),
+        Status::Passed => success(&name, time),
+        Status::Failed => non_success(&name, time, NonSuccessKind::Failure, "step failed", &message),
+        Status::Error => non_success(&name, time, NonSuccessKind::Error, "step error", &message),
+        Status::Skipped => skipped(&name, &not_run(&step.message)),
     };
     let text = |key: &str| {
         step.details
@@ -107,7 +142,7 @@ fn step_case(report: &DrillReport, step: &StepRecord) -> TestCase {
         append_output(&mut case, output);
     }
     if let Some(errors) = text("stderr") {
-        case.set_system_err(&cdata(errors));
+        case.set_system_err(xml_text(errors));
     }
     case
 }
@@ -138,21 +173,18 @@ fn check_case(report: &DrillReport, check: &CheckRecord) -> TestCase {
         {
             expected_failure_case(&name, Duration::ZERO, &statement)
         }
-        Status::Passed => TestCase::success(&name, Duration::ZERO),
-        Status::Failed => TestCase::failure(&name, Duration::ZERO, kind, &statement),
-        Status::Error => TestCase::error(&name, Duration::ZERO, kind, &statement),
-        Status::Skipped => TestCase::skipped_with_cause(&name, "skipped", &not_run(&check.message)),
+        Status::Passed => success(&name, Duration::ZERO),
+        Status::Failed => non_success(&name, Duration::ZERO, NonSuccessKind::Failure, kind, &statement),
+        Status::Error => non_success(&name, Duration::ZERO, NonSuccessKind::Error, kind, &statement),
+        Status::Skipped => skipped(&name, &not_run(&check.message)),
     };
     // The statement is the message; the check's own words, when they add
     // something, go in the body of the failure and in system-out.
     let detail = xml_text(&check.message);
-    if let TestResult::Failure { cause, .. } | TestResult::Error { cause, .. } = &mut case.result
-        && !detail.is_empty()
-        && !statement.contains(&detail)
-    {
-        *cause = Some(cdata(&detail));
+    if matches!(case.status, TestCaseStatus::NonSuccess { .. }) && !detail.is_empty() && !statement.contains(&detail) {
+        case.status.set_description(detail);
     }
-    if case.is_success() && !check.message.is_empty() {
+    if is_success(&case) && !check.message.is_empty() {
         append_output(&mut case, &check.message);
     }
     case
@@ -177,24 +209,31 @@ pub fn failure_statement(report: &DrillReport, check: &CheckRecord) -> String {
             format!("{statement}: {}", check.message)
         }
     };
+    // An objective reads as the scenario wrote it (`1h`), like everywhere else.
+    let objective_text = |objective: f64| {
+        (check.kind == CheckKind::Objective && unit == Some("ms"))
+            .then(|| report.objectives.text_for(&check.name))
+            .flatten()
+            .unwrap_or_else(|| human_value(objective, unit))
+    };
     match (check.measured, check.objective) {
         (Some(measured), Some(objective)) if measured > objective && unit == Some("ms") => format!(
             "{} {} exceeds objective {}{resolution}",
             check.name,
             human_value(measured, unit),
-            human_value(objective, unit)
+            objective_text(objective)
         ),
         (Some(measured), Some(objective)) => with_message(format!(
             "{} measured {}, objective {}{resolution}",
             check.name,
             human_value(measured, unit),
-            human_value(objective, unit)
+            objective_text(objective)
         )),
         (Some(measured), None) => with_message(format!("{} measured {}", check.name, human_value(measured, unit))),
         (None, Some(objective)) => with_message(format!(
             "{} not measured, objective {}",
             check.name,
-            human_value(objective, unit)
+            objective_text(objective)
         )),
         (None, None) if check.message.starts_with(&check.name) => check.message.clone(),
         (None, None) => with_message(check.name.clone()),
@@ -213,8 +252,8 @@ fn expected_to_fail(report: &DrillReport, name: &str) -> bool {
 }
 
 fn expected_failure_case(name: &str, time: Duration, statement: &str) -> TestCase {
-    let mut case = TestCase::success(name, time);
-    case.set_system_out(&cdata(&format!(
+    let mut case = success(name, time);
+    case.set_system_out(xml_text(&format!(
         "failed as the scenario expects (expect = \"fail\"): {statement}"
     )));
     case
@@ -227,23 +266,27 @@ fn expected_failure_case(name: &str, time: Duration, statement: &str) -> TestCas
 fn add_verdict_case(report: &DrillReport, cases: &mut Vec<TestCase>) {
     let reasons = xml_line(&report.verdict.reasons.join("; "));
     match report.verdict.kind {
-        VerdictKind::Failed if !cases.iter().any(|case| case.is_failure() || case.is_error()) => {
+        VerdictKind::Failed
+            if !cases
+                .iter()
+                .any(|case| matches!(case.status, TestCaseStatus::NonSuccess { .. })) =>
+        {
             let message = if reasons.is_empty() {
                 "drill failed".to_string()
             } else {
                 reasons
             };
-            cases.push(TestCase::failure("verdict", Duration::ZERO, "verdict", &message));
+            cases.push(non_success("verdict", Duration::ZERO, NonSuccessKind::Failure, "verdict", &message));
         }
-        VerdictKind::Inconclusive if !cases.iter().any(TestCase::is_error) => {
+        VerdictKind::Inconclusive if !cases.iter().any(|case| is_kind(case, NonSuccessKind::Error)) => {
             let message = if reasons.is_empty() {
                 "drill inconclusive".to_string()
             } else {
                 reasons
             };
-            cases.push(TestCase::error("verdict", Duration::ZERO, "inconclusive", &message));
+            cases.push(non_success("verdict", Duration::ZERO, NonSuccessKind::Error, "inconclusive", &message));
         }
-        VerdictKind::Skipped if cases.is_empty() => cases.push(TestCase::skipped("drill")),
+        VerdictKind::Skipped if cases.is_empty() => cases.push(skipped("drill", "")),
         _ => {}
     }
 }
@@ -265,11 +308,12 @@ fn not_run(message: &str) -> String {
 }
 
 fn append_output(case: &mut TestCase, text: &str) {
-    let text = cdata(text);
-    case.system_out = Some(match case.system_out.take() {
-        Some(before) => format!("{before}\n{text}"),
+    let text = xml_text(text);
+    let joined = match case.system_out.take() {
+        Some(before) => format!("{}\n{text}", before.as_str()),
         None => text,
-    });
+    };
+    case.set_system_out(joined);
 }
 
 /// The suite's system-out: verdict, reasons, deployment, concerns, notes
@@ -351,12 +395,6 @@ fn xml_line(text: &str) -> String {
     xml_text(text).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// [`xml_text`] for a CDATA section: `junit-report` writes system-out as
-/// CDATA without splitting `]]>`, which would end the section early.
-fn cdata(text: &str) -> String {
-    xml_text(text).replace("]]>", "]]]]><![CDATA[>")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,7 +461,7 @@ mod tests {
                 .iter()
                 .all(|case| matches!(case.status, TestCaseStatus::Success { .. }))
         );
-        let restore = case(passed, "step 03 restore (builtin, archive, gzip)");
+        let restore = case(passed, "step 04 restore (builtin, archive, gzip)");
         assert_eq!(restore.time, Some(std::time::Duration::from_millis(10_700)));
         assert_eq!(
             restore.classname.as_ref().unwrap().as_str(),
@@ -435,6 +473,10 @@ mod tests {
         case(passed, "integrity holes");
         let started = passed.timestamp.unwrap();
         assert_eq!(started.to_rfc3339(), "2026-11-25T13:20:00.125+00:00");
+        // The suite lasts as long as the drill, not the sum of its steps.
+        let steps: u64 = reports[0].steps.iter().filter_map(|step| step.duration_ms).sum();
+        assert_ne!(steps, reports[0].duration_ms);
+        assert_eq!(passed.time, Some(std::time::Duration::from_millis(reports[0].duration_ms)));
     }
 
     #[test]
@@ -446,7 +488,7 @@ mod tests {
         assert_eq!(
             failed,
             [
-                "step 05 verify (count, md5, indexes)",
+                "step 06 verify (count, md5, indexes)",
                 "objective rpo",
                 "collection configurations",
                 "integrity holes"
@@ -476,7 +518,7 @@ mod tests {
         assert!(!xml.contains(PLANTED_PASSWORD), "{xml}");
         assert!(!xml.contains('\u{1b}'), "terminal escapes are not XML");
         assert!(!xml.contains("[32m"), "colour sequences are dropped whole");
-        let runbook = case(&parsed.test_suites[0], "step 04 exec (runbook: restore.sh)");
+        let runbook = case(&parsed.test_suites[0], "step 05 exec (runbook: restore.sh)");
         let output = runbook.system_out.as_ref().unwrap().as_str();
         assert!(
             output.contains("mongodb://admin:****@127.0.0.1:41017/admin"),
@@ -496,7 +538,7 @@ mod tests {
         let (_, parsed) = written(&[sample_report(SampleKind::Interrupted)]);
         let suite = &parsed.test_suites[0];
         assert_eq!(suite.errors, 1);
-        let restore = case(suite, "step 03 restore (builtin, archive, gzip)");
+        let restore = case(suite, "step 04 restore (builtin, archive, gzip)");
         assert!(is(NonSuccessKind::Error)(&restore));
         assert_eq!(
             message(restore),
@@ -506,7 +548,7 @@ mod tests {
         // verify, two objectives, three collections.
         assert_eq!(skipped_count, 6);
         assert_eq!(
-            message(case(suite, "step 04 verify (count, md5, indexes)")),
+            message(case(suite, "step 05 verify (count, md5, indexes)")),
             "not run: the drill was interrupted"
         );
     }
@@ -543,18 +585,18 @@ mod tests {
         report.verdict.exit_code = 1;
         report.verdict.reasons = vec!["expected rpo to fail, and it held".to_string()];
         let suite = junit_for_drill(&report);
-        let verdict = suite.testcases.last().unwrap();
-        assert_eq!(verdict.name, "verdict");
-        assert!(verdict.is_failure());
+        let verdict = suite.test_cases.last().unwrap();
+        assert_eq!(verdict.name.as_str(), "verdict");
+        assert!(is_kind(verdict, NonSuccessKind::Failure));
         // A passed drill needs no such case.
         let suite = junit_for_drill(&sample_report(SampleKind::Passed));
-        assert!(suite.testcases.iter().all(|case| case.name != "verdict"));
+        assert!(suite.test_cases.iter().all(|case| case.name.as_str() != "verdict"));
         // An interrupted drill whose steps all passed still shows an error.
         let mut report = sample_report(SampleKind::Interrupted);
         report.steps[3].status = Status::Skipped;
         let suite = junit_for_drill(&report);
-        let verdict = suite.testcases.last().unwrap();
-        assert!(verdict.is_error() && verdict.name == "verdict");
+        let verdict = suite.test_cases.last().unwrap();
+        assert!(is_kind(verdict, NonSuccessKind::Error) && verdict.name.as_str() == "verdict");
     }
 
     #[test]
@@ -562,26 +604,27 @@ mod tests {
         let report = expected_failure_report();
         let suite = junit_for_drill(&report);
         let rpo = suite
-            .testcases
+            .test_cases
             .iter()
-            .find(|case| case.name == "objective rpo")
+            .find(|case| case.name.as_str() == "objective rpo")
             .unwrap();
-        assert!(rpo.is_success(), "{rpo:?}");
+        assert!(is_success(rpo), "{rpo:?}");
         assert!(
             rpo.system_out
                 .as_ref()
                 .unwrap()
+                .as_str()
                 .contains("failed as the scenario expects")
         );
-        assert_eq!(suite.failures() + suite.errors(), 0);
+        assert_eq!(suite.failures + suite.errors, 0);
     }
 
     #[test]
     fn names_are_not_prefixed_twice() {
         let mut step = sample_report(SampleKind::Passed).steps[0].clone();
-        assert_eq!(step_case_name(&step), "step 00 seed (cmdb, small, seed 42)");
+        assert_eq!(step_case_name(&step), "step 01 seed (cmdb, small, seed 42)");
         step.name = "load fixtures".to_string();
-        assert_eq!(step_case_name(&step), "step 00 seed load fixtures");
+        assert_eq!(step_case_name(&step), "step 01 seed load fixtures");
         let mut check = sample_report(SampleKind::Passed).checks[2].clone();
         assert_eq!(check_case_name(&check), "collection configurations");
         check.name = "hosts".to_string();

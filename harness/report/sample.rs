@@ -140,6 +140,8 @@ fn base(scenario: &str, description: &str, duration_ms: u64, verdict: Verdict) -
                 rto_ms: Some(3_600_000),
                 rpo_ms: Some(900_000),
                 rto_applies_to: "service".to_string(),
+                rto: Some("60m".to_string()),
+                rpo: Some("15m".to_string()),
             },
             measurements: Measurements {
                 probe_interval_ms: 250,

@@ -144,21 +144,21 @@ fn objectives_section(out: &mut String, report: &DrillReport) {
         (
             "RTO service (T_s - T_d)",
             duration(measurements.rto_service_ms),
-            duration(objectives.rto_ms.filter(|_| !verified)),
+            objectives.rto_text().filter(|_| !verified).unwrap_or_else(|| "-".to_string()),
             duration(Some(measurements.probe_interval_ms)),
             check_status("rto_service"),
         ),
         (
             "RTO verified (T_v - T_d)",
             duration(measurements.rto_verified_ms),
-            duration(objectives.rto_ms.filter(|_| verified)),
+            objectives.rto_text().filter(|_| verified).unwrap_or_else(|| "-".to_string()),
             "-".to_string(),
             check_status("rto_verified"),
         ),
         (
             "RPO (T_d - t_ack of the recovered prefix)",
             duration(measurements.rpo_ms),
-            duration(objectives.rpo_ms),
+            objectives.rpo_text().unwrap_or_else(|| "-".to_string()),
             duration(Some(measurements.tick_interval_ms)),
             check_status("rpo"),
         ),
@@ -230,8 +230,8 @@ fn steps_section(out: &mut String, report: &DrillReport) {
             .unwrap_or_else(|| "-".to_string());
         let _ = writeln!(
             out,
-            "| {:02} | {} | {} | {} | {duration} | {} |",
-            step.index,
+            "| {} | {} | {} | {} | {duration} | {} |",
+            step.index + 1,
             cell(&step.kind),
             cell(&step.name),
             status_word(step.status),
@@ -344,7 +344,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "| 05 | verify | verify (count, md5, indexes) | **failed** | 7.8 s | 1 of 3 collections differs |"
+                "| 6 | verify | verify (count, md5, indexes) | **failed** | 7.8 s | 1 of 3 collections differs |"
             ),
             "{text}"
         );
@@ -368,7 +368,7 @@ mod tests {
         assert!(text.contains("The drill was interrupted before the end"));
         assert!(
             text.contains(
-                "| 04 | verify | verify (count, md5, indexes) | skipped | - | not run: the drill was interrupted |"
+                "| 5 | verify | verify (count, md5, indexes) | skipped | - | not run: the drill was interrupted |"
             ),
             "{text}"
         );

@@ -91,10 +91,10 @@ fn verdict_word(kind: VerdictKind) -> &'static str {
 
 /// A measured figure beside its objective, `11.3 s / 60m`, so a failed drill
 /// shows its yardstick; `-` for a figure that does not exist (`- / 60m`).
-fn against(measured: Option<u64>, objective: Option<u64>) -> String {
+fn against(measured: Option<u64>, objective: Option<String>) -> String {
     let measured = measured.map(human_duration_ms).unwrap_or_else(|| "-".to_string());
     match objective {
-        Some(objective) => format!("{measured} / {}", human_duration_ms(objective)),
+        Some(objective) => format!("{measured} / {objective}"),
         None => measured,
     }
 }
@@ -104,8 +104,8 @@ fn row(report: &DrillReport) -> [String; 8] {
     let objectives = &report.objectives;
     // The RTO objective stands beside the figure it is compared with.
     let (rto_service_objective, rto_verified_objective) = match objectives.rto_applies_to.as_str() {
-        "verified" => (None, objectives.rto_ms),
-        _ => (objectives.rto_ms, None),
+        "verified" => (None, objectives.rto_text()),
+        _ => (objectives.rto_text(), None),
     };
     // Loss counts mean something only once the ticks were read back after
     // recovery, which is also when the RPO is known; before that a `0`
@@ -124,7 +124,7 @@ fn row(report: &DrillReport) -> [String; 8] {
         verdict,
         against(measurements.rto_service_ms, rto_service_objective),
         against(measurements.rto_verified_ms, rto_verified_objective),
-        against(measurements.rpo_ms, objectives.rpo_ms),
+        against(measurements.rpo_ms, objectives.rpo_text()),
         count(measurements.lost_acknowledged_writes),
         count(measurements.holes.len() as u64),
         human_duration_ms(report.duration_ms),

@@ -163,16 +163,11 @@ fn verdict_word(kind: VerdictKind) -> &'static str {
 
 fn subtitle(report: &DrillReport) -> String {
     let mut text = format!("{}, {}", report.run_id, human_duration_ms(report.duration_ms));
-    if let Some(rto) = report.objectives.rto_ms {
-        let _ = write!(
-            text,
-            "; RTO objective {} ({})",
-            human_duration_ms(rto),
-            report.objectives.rto_applies_to
-        );
+    if let Some(rto) = report.objectives.rto_text() {
+        let _ = write!(text, "; RTO objective {rto} ({})", report.objectives.rto_applies_to);
     }
-    if let Some(rpo) = report.objectives.rpo_ms {
-        let _ = write!(text, "; RPO objective {}", human_duration_ms(rpo));
+    if let Some(rpo) = report.objectives.rpo_text() {
+        let _ = write!(text, "; RPO objective {rpo}");
     }
     if report.interrupted {
         text.push_str("; interrupted");
@@ -261,29 +256,25 @@ fn markers(report: &DrillReport) -> Vec<Marker> {
             },
         });
     }
-    if let Some(rpo) = report.objectives.rpo_ms {
+    if let (Some(rpo), Some(written)) = (report.objectives.rpo_ms, report.objectives.rpo_text()) {
         markers.push(match disaster.checked_sub(rpo) {
             Some(at) => Marker {
                 at_ms: Some(at),
                 off_scale: 0,
-                label: format!(
-                    "RPO {} (window T_d -{})",
-                    human_duration_ms(rpo),
-                    human_duration_ms(rpo)
-                ),
+                label: format!("RPO {written} (window T_d -{written})"),
                 colour: "#4393c3",
                 dash: Some("6 4"),
             },
             None => Marker {
                 at_ms: None,
                 off_scale: -1,
-                label: format!("RPO window starts at T_d -{} (off scale)", human_duration_ms(rpo)),
+                label: format!("RPO window starts at T_d -{written} (off scale)"),
                 colour: "#4393c3",
                 dash: Some("6 4"),
             },
         });
     }
-    if let Some(rto) = report.objectives.rto_ms {
+    if let (Some(rto), Some(written)) = (report.objectives.rto_ms, report.objectives.rto_text()) {
         let deadline = disaster.saturating_add(rto);
         let applies = if report.objectives.rto_applies_to == "verified" {
             " (verified)"
@@ -294,11 +285,7 @@ fn markers(report: &DrillReport) -> Vec<Marker> {
             Marker {
                 at_ms: Some(deadline),
                 off_scale: 0,
-                label: format!(
-                    "RTO {}{applies} deadline {}",
-                    human_duration_ms(rto),
-                    offset_seconds(deadline)
-                ),
+                label: format!("RTO {written}{applies} deadline {}", offset_seconds(deadline)),
                 colour: "#d6604d",
                 dash: Some("6 4"),
             }
@@ -306,7 +293,7 @@ fn markers(report: &DrillReport) -> Vec<Marker> {
             Marker {
                 at_ms: None,
                 off_scale: 1,
-                label: format!("RTO deadline at +{}{applies} (off scale)", human_duration_ms(rto)),
+                label: format!("RTO deadline at +{written}{applies} (off scale)"),
                 colour: "#d6604d",
                 dash: Some("6 4"),
             }

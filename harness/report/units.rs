@@ -1,35 +1,10 @@
 //! Figures for people: `250 ms`, `1.3 s`, `14m 59.9s`, `15m`. Every
-//! reporter formats durations through here so the terminal, the summary,
-//! JUnit messages and the timeline agree to the tenth of a second.
+//! reporter formats durations through here (the formatter itself lives in
+//! `measure::clock`, so check messages use it too) and shows an objective
+//! as the scenario wrote it, so the terminal, the summary, report.json's
+//! messages, JUnit and the timeline agree.
 
-/// A duration in milliseconds, human-readable: `250 ms` below a second,
-/// `1.3 s` below a minute, `14m 59.9s` below two hours (`15m` when the
-/// seconds are zero, so objectives read as written), then `2h 5m 3s`.
-pub fn human_duration_ms(milliseconds: u64) -> String {
-    if milliseconds < 1_000 {
-        return format!("{milliseconds} ms");
-    }
-    // Round once, to tenths, so 59.96 s becomes 1m, never `60.0 s`.
-    let tenths = (milliseconds + 50) / 100;
-    if tenths < 600 {
-        return format!("{}.{} s", tenths / 10, tenths % 10);
-    }
-    let minutes = tenths / 600;
-    let rest = tenths % 600;
-    if minutes < 120 {
-        return match rest {
-            0 => format!("{minutes}m"),
-            _ => format!("{minutes}m {}.{}s", rest / 10, rest % 10),
-        };
-    }
-    let seconds = (milliseconds + 500) / 1_000;
-    let (hours, minutes, seconds) = (seconds / 3_600, seconds / 60 % 60, seconds % 60);
-    match (minutes, seconds) {
-        (0, 0) => format!("{hours}h"),
-        (_, 0) => format!("{hours}h {minutes}m"),
-        _ => format!("{hours}h {minutes}m {seconds}s"),
-    }
-}
+pub use crate::measure::clock::human_duration_ms;
 
 /// A measured value with its unit: durations (`ms`) through
 /// [`human_duration_ms`], counts as integers with their unit

@@ -200,7 +200,8 @@ async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, c
             Status::Passed | Status::Skipped => None,
             Status::Failed => Some(Ending::Ran),
             Status::Error => Some(Ending::Abandoned(format!(
-                "step {index} ({}) could not run: {}",
+                "step {} ({}) could not run: {}",
+                index + 1,
                 step.kind.name(),
                 record.message
             ))),
@@ -461,6 +462,8 @@ fn empty_outcome(scenario: &Scenario, run_id: &str, clock: &DrillClock) -> Drill
                 crate::measure::rto::RtoAppliesTo::Service => "service".into(),
                 crate::measure::rto::RtoAppliesTo::Verified => "verified".into(),
             },
+            rto: scenario.objectives.rto_written.clone(),
+            rpo: scenario.objectives.rpo_written.clone(),
         },
         measurements: Measurements {
             probe_interval_ms: scenario.workload.probe_interval.as_millis() as u64,

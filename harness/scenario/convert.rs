@@ -95,6 +95,8 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         rto: optional_duration("objectives.rto", file.objectives.rto.as_deref())?,
         rpo: optional_duration("objectives.rpo", file.objectives.rpo.as_deref())?,
         rto_applies_to: file.objectives.rto_applies_to.unwrap_or_default(),
+        rto_written: file.objectives.rto.as_deref().map(|text| text.trim().to_string()),
+        rpo_written: file.objectives.rpo.as_deref().map(|text| text.trim().to_string()),
     };
     let steps = file
         .steps

@@ -17,7 +17,9 @@ pub struct Diagnostic {
     /// 1-based column, counted in characters.
     pub column: usize,
     /// Where in the document: `steps[2].kind`, `objectives.rto`; empty for
-    /// the document itself.
+    /// the document itself. The index counts from 0 as in a path; the
+    /// rendered line names steps from 1 (`step 3, kind`), as the terminal,
+    /// the summary and JUnit do.
     pub key_path: String,
     /// What is wrong, lowercase, no trailing period.
     pub message: String,
@@ -29,13 +31,32 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
         if !self.key_path.is_empty() {
-            write!(formatter, "{}: ", self.key_path)?;
+            write!(formatter, "{}: ", readable_path(&self.key_path))?;
         }
         formatter.write_str(&self.message)?;
         if let Some(hint) = &self.hint {
             write!(formatter, " (hint: {hint})")?;
         }
         Ok(())
+    }
+}
+
+/// A key path for people: `steps[2].kind` becomes `step 3, kind` (steps are
+/// numbered from 1 everywhere a person reads them); other paths stay.
+fn readable_path(key_path: &str) -> String {
+    let Some(rest) = key_path.strip_prefix("steps[") else {
+        return key_path.to_string();
+    };
+    let Some((index, rest)) = rest.split_once(']') else {
+        return key_path.to_string();
+    };
+    let Ok(index) = index.parse::<usize>() else {
+        return key_path.to_string();
+    };
+    match rest.strip_prefix('.') {
+        Some(field) => format!("step {}, {field}", index + 1),
+        None if rest.is_empty() => format!("step {}", index + 1),
+        None => format!("step {}{rest}", index + 1),
     }
 }
 
@@ -168,7 +189,16 @@ mod tests {
         };
         assert_eq!(
             errors.to_string(),
-            "scenarios/x.toml:1:1: steps[2]: missing field `kind` (hint: one of seed)\nscenarios/x.toml:3:1: second"
+            "scenarios/x.toml:1:1: step 3: missing field `kind` (hint: one of seed)\nscenarios/x.toml:3:1: second"
         );
+    }
+
+    #[test]
+    fn steps_are_named_from_one() {
+        assert_eq!(readable_path("steps[0]"), "step 1");
+        assert_eq!(readable_path("steps[1].format"), "step 2, format");
+        assert_eq!(readable_path("steps[4].collections[0]"), "step 5, collections[0]");
+        assert_eq!(readable_path("objectives.rto"), "objectives.rto");
+        assert_eq!(readable_path("steps[x].kind"), "steps[x].kind");
     }
 }

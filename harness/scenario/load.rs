@@ -271,7 +271,7 @@ kind = "verify"
                  unknown time unit \"parsecs\", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, \
                  years (and few variations) (hint: use forms like 60m, 15m, 250ms, 1h30m)",
                 "scenarios/x.toml:16:2: objectivs: unknown key `objectivs` in the top level; did you mean `objectives`?",
-                "scenarios/x.toml:34:1: steps[4]: missing field `kind` (hint: one of seed, backup, disaster, restore, \
+                "scenarios/x.toml:34:1: step 5: missing field `kind` (hint: one of seed, backup, disaster, restore, \
                  verify, wait, exec)",
             ]
         );
@@ -300,7 +300,7 @@ kind = "verify"
         assert_eq!(
             found,
             vec![
-                "scenarios/x.toml:30:1: steps[3].command: `command` is not a key of a restore step (hint: `command` \
+                "scenarios/x.toml:30:1: step 4, command: `command` is not a key of a restore step (hint: `command` \
                  belongs to backup, disaster, exec steps)"
             ]
         );
@@ -430,7 +430,7 @@ kind = "verify"
         // The step's own keys are still checked against every step key.
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
-            found[0].contains("steps[1].kind: unknown kind \"backpu\"; did you mean \"backup\"?"),
+            found[0].contains("step 2, kind: unknown kind \"backpu\"; did you mean \"backup\"?"),
             "{found:?}"
         );
     }
@@ -440,7 +440,7 @@ kind = "verify"
         let found = problems(&edited("engine = \"builtin\"", "engine = \"command\""));
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
-            found[0].contains("steps[1]: missing field `command`: a backup step with engine = \"command\""),
+            found[0].contains("step 2: missing field `command`: a backup step with engine = \"command\""),
             "{found:?}"
         );
         let found = problems(&edited("engine = \"builtin\"", "command = \"x.sh\""));
@@ -508,7 +508,7 @@ kind = "verify"
             "action = \"pause-node\"\nnode = \"leader\"",
         ));
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("steps[2].node: invalid node \"leader\""), "{found:?}");
+        assert!(found[0].contains("step 3, node: invalid node \"leader\""), "{found:?}");
         assert!(found[0].contains("or \"primary\""), "{found:?}");
         let found = problems(&edited("action = \"drop-database\"", "action = \"kill-majority\""));
         assert_eq!(found.len(), 1, "{found:?}");
@@ -550,7 +550,7 @@ kind = "verify"
             "engine = \"builtin\"\nrun_in = \"container\"",
         ));
         assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found[0].contains("steps[1].run_in: run_in = \"container\" runs mongodump inside the node's container: it needs engine = \"tools\""), "{found:?}");
+        assert!(found[0].contains("step 2, run_in: run_in = \"container\" runs mongodump inside the node's container: it needs engine = \"tools\""), "{found:?}");
         assert!(found[1].contains("it needs format = \"archive\""), "{found:?}");
         let text = edited(
             "engine = \"builtin\"",

@@ -98,7 +98,7 @@
 //! rule between keys is reported, one line each, in file order:
 //!
 //! ```text
-//! scenarios/x.toml:12:1: steps[2]: missing field `kind` (hint: one of seed, backup, ...)
+//! scenarios/x.toml:12:1: step 3: missing field `kind` (hint: one of seed, backup, ...)
 //! ```
 
 mod check;

@@ -96,11 +96,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         engine: resolved.name().to_string(),
     });
     let message = format!(
-        "{} backup of {} collections, {documents} documents, {} bytes in {:.1} s at {}",
+        "{} backup of {} collections, {documents} documents, {} bytes in {} at {}",
         resolved.name(),
         dump.collections.len(),
         dump.bytes,
-        dump.duration.as_secs_f64(),
+        crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(dump.duration)),
         describe(&dump.location)
     );
     StepOutcome::passed(message, details)

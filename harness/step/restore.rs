@@ -104,10 +104,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
     }
     StepOutcome::passed(
         format!(
-            "{} restored {} collections, {documents} documents in {:.1} s",
+            "{} restored {} collections, {documents} documents in {}",
             resolved.name(),
             outcome.collections.len(),
-            outcome.duration.as_secs_f64()
+            crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(outcome.duration))
         ),
         details,
     )

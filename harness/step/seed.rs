@@ -43,11 +43,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     }
     StepOutcome::passed(
         format!(
-            "{} documents of {} (seed {}) in {:.1} s",
+            "{} documents of {} (seed {}) in {}",
             summary.total_documents,
             summary.profile,
             summary.seed,
-            summary.elapsed.as_secs_f64()
+            crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(summary.elapsed))
         ),
         json!(summary),
     )

@@ -65,12 +65,12 @@ pub async fn run(args: SeedArgs, quiet: bool) -> anyhow::Result<Outcome> {
         println!("left out: {left_out}");
     }
     println!(
-        "seeded {} documents of {} (seed {}) into {} in {:.1} s",
+        "seeded {} documents of {} (seed {}) into {} in {}",
         summary.total_documents,
         summary.profile,
         summary.seed,
         args.target.db,
-        summary.elapsed.as_secs_f64()
+        drdrill::measure::clock::human_duration_ms(drdrill::measure::clock::duration_to_millis(summary.elapsed))
     );
     Ok(Outcome::Success)
 }
