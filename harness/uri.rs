@@ -103,6 +103,12 @@ impl MongoUri {
         &self.secret
     }
 
+    /// Whether the string holds a password (in its userinfo or as a
+    /// `password=` option).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some() || self.shown != self.secret
+    }
+
     /// The string with any password replaced by `****`.
     pub fn redacted(&self) -> String {
         self.shown.clone()

@@ -248,8 +248,14 @@ mod tests {
         };
         let rto = compute_rto(stamp(0), Some(stamp(439)), None, Duration::from_millis(250));
         let checks = evaluate(&objectives, &rto, &rpo_of(912));
-        assert_eq!(checks[0].message, "rto_service 439 ms within objective 1h (error bound 250 ms)");
-        assert_eq!(checks[1].message, "rpo 912 ms exceeds objective 50ms (resolution 100 ms)");
+        assert_eq!(
+            checks[0].message,
+            "rto_service 439 ms within objective 1h (error bound 250 ms)"
+        );
+        assert_eq!(
+            checks[1].message,
+            "rpo 912 ms exceeds objective 50ms (resolution 100 ms)"
+        );
         // Without the written text the objective is in the same format as the figures.
         assert_eq!(objective_text(None, Duration::from_secs(3_600)), "60m");
     }

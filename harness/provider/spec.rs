@@ -27,6 +27,8 @@ pub struct DeploymentSpec {
     pub image_tag: Option<String>,
     /// The URI of an existing deployment (provider `external`).
     pub uri: Option<MongoUri>,
+    /// Where to read that URI at start when the scenario names it instead.
+    pub uri_source: Option<crate::scenario::UriSource>,
     /// The folder under which a provider puts the run's files.
     pub work_dir: PathBuf,
     /// Leave everything in place at teardown, for debugging.
@@ -55,6 +57,7 @@ impl DeploymentSpec {
             }),
             image_tag: topology.image_tag.clone(),
             uri: topology.uri.clone(),
+            uri_source: topology.uri_source.clone(),
             work_dir: work_dir.to_path_buf(),
             keep,
         }

@@ -58,7 +58,12 @@ pub fn junit_for_drill(report: &DrillReport) -> TestSuite {
 pub fn write_junit(path: &Path, reports: &[DrillReport]) -> Result<(), ReportError> {
     let mut junit = Report::new("drdrill");
     junit.add_test_suites(reports.iter().map(junit_for_drill));
-    junit.set_time(reports.iter().map(|report| milliseconds(Some(report.duration_ms))).sum());
+    junit.set_time(
+        reports
+            .iter()
+            .map(|report| milliseconds(Some(report.duration_ms)))
+            .sum(),
+    );
     let mut bytes = Vec::new();
     junit.serialize(&mut bytes).map_err(|source| ReportError::Junit {
         path: path.to_path_buf(),
@@ -276,7 +281,13 @@ fn add_verdict_case(report: &DrillReport, cases: &mut Vec<TestCase>) {
             } else {
                 reasons
             };
-            cases.push(non_success("verdict", Duration::ZERO, NonSuccessKind::Failure, "verdict", &message));
+            cases.push(non_success(
+                "verdict",
+                Duration::ZERO,
+                NonSuccessKind::Failure,
+                "verdict",
+                &message,
+            ));
         }
         VerdictKind::Inconclusive if !cases.iter().any(|case| is_kind(case, NonSuccessKind::Error)) => {
             let message = if reasons.is_empty() {
@@ -284,7 +295,13 @@ fn add_verdict_case(report: &DrillReport, cases: &mut Vec<TestCase>) {
             } else {
                 reasons
             };
-            cases.push(non_success("verdict", Duration::ZERO, NonSuccessKind::Error, "inconclusive", &message));
+            cases.push(non_success(
+                "verdict",
+                Duration::ZERO,
+                NonSuccessKind::Error,
+                "inconclusive",
+                &message,
+            ));
         }
         VerdictKind::Skipped if cases.is_empty() => cases.push(skipped("drill", "")),
         _ => {}
@@ -476,7 +493,10 @@ mod tests {
         // The suite lasts as long as the drill, not the sum of its steps.
         let steps: u64 = reports[0].steps.iter().filter_map(|step| step.duration_ms).sum();
         assert_ne!(steps, reports[0].duration_ms);
-        assert_eq!(passed.time, Some(std::time::Duration::from_millis(reports[0].duration_ms)));
+        assert_eq!(
+            passed.time,
+            Some(std::time::Duration::from_millis(reports[0].duration_ms))
+        );
     }
 
     #[test]

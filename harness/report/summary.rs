@@ -144,14 +144,20 @@ fn objectives_section(out: &mut String, report: &DrillReport) {
         (
             "RTO service (T_s - T_d)",
             duration(measurements.rto_service_ms),
-            objectives.rto_text().filter(|_| !verified).unwrap_or_else(|| "-".to_string()),
+            objectives
+                .rto_text()
+                .filter(|_| !verified)
+                .unwrap_or_else(|| "-".to_string()),
             duration(Some(measurements.probe_interval_ms)),
             check_status("rto_service"),
         ),
         (
             "RTO verified (T_v - T_d)",
             duration(measurements.rto_verified_ms),
-            objectives.rto_text().filter(|_| verified).unwrap_or_else(|| "-".to_string()),
+            objectives
+                .rto_text()
+                .filter(|_| verified)
+                .unwrap_or_else(|| "-".to_string()),
             "-".to_string(),
             check_status("rto_verified"),
         ),

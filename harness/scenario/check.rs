@@ -217,11 +217,23 @@ impl Checker<'_, '_> {
                 None => self.wrong_type(value, path, "a string", field),
             },
             Kind::Uri => match value.get_ref().as_str() {
-                Some(text) => {
-                    if let Err(error) = MongoUri::parse(text) {
-                        self.push(span, path, error.to_string(), None);
-                    }
-                }
+                Some(text) => match MongoUri::parse(text) {
+                    Err(error) => self.push(span, path, error.to_string(), None),
+                    Ok(uri) if uri.has_password() => self.push(
+                        span,
+                        path,
+                        format!(
+                            "{uri} holds a password in the scenario text, where version control and every \
+                             copy of the file keep it"
+                        ),
+                        Some(
+                            "name the connection string instead: `uri_env = \"VARIABLE\"` (read from the \
+                             environment) or `uri_file = \"PATH\"` (a file holding it)"
+                                .into(),
+                        ),
+                    ),
+                    Ok(_) => {}
+                },
                 None => self.wrong_type(value, path, "a connection string", field),
             },
             Kind::Bool => {
@@ -490,18 +502,55 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn topology_rules(&mut self, table: &DeTable<'_>, header: Range<usize>, external: bool) {
+    /// An external deployment is named exactly once: `uri` (no password),
+    /// `uri_env` (a variable's name) or `uri_file` (a file's path).
+    fn uri_source_rules(&mut self, table: &DeTable<'_>, header: Range<usize>, external: bool) {
         let path = "topology";
-        if external && entry(table, "uri").is_none() {
+        let given: Vec<&str> = ["uri", "uri_env", "uri_file"]
+            .into_iter()
+            .filter(|key| entry(table, key).is_some())
+            .collect();
+        if external && given.is_empty() {
             self.push(
-                header.clone(),
+                header,
                 path,
                 "missing field `uri`: an external deployment is named by its URI".into(),
-                Some("add `uri = \"mongodb://host:27017/\"`".into()),
+                Some(
+                    "add `uri_env = \"VARIABLE\"` or `uri_file = \"PATH\"` for a URI with a password, \
+                     else `uri = \"mongodb://host:27017/\"`"
+                        .into(),
+                ),
             );
         }
+        if external && given.len() > 1 {
+            let second = given[1];
+            if let Some(span) = key_span(table, second) {
+                self.push(
+                    span,
+                    &join(path, second),
+                    format!("`{}` and `{second}` both name the deployment", given[0]),
+                    Some("keep one of uri, uri_env and uri_file".into()),
+                );
+            }
+        }
+        if let Some((_, name)) = entry(table, "uri_env")
+            && let Some(text) = name.get_ref().as_str()
+            && !is_variable_name(text)
+        {
+            self.push(
+                name.span(),
+                "topology.uri_env",
+                format!("{text:?} is not an environment variable's name"),
+                Some("letters, digits and `_`, not starting with a digit, e.g. `DRDRILL_SOURCE_URI`".into()),
+            );
+        }
+    }
+
+    fn topology_rules(&mut self, table: &DeTable<'_>, header: Range<usize>, external: bool) {
+        let path = "topology";
+        self.uri_source_rules(table, header.clone(), external);
         if !external {
-            for key in ["uri", "allow_destructive"] {
+            for key in ["uri", "uri_env", "uri_file", "allow_destructive"] {
                 if let Some(span) = key_span(table, key) {
                     self.push(
                         span,
@@ -714,4 +763,13 @@ impl Checker<'_, '_> {
             _ => {}
         }
     }
+}
+
+/// `NAME_1`: what a shell accepts as a variable's name.
+fn is_variable_name(text: &str) -> bool {
+    let mut characters = text.chars();
+    characters
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::check::parse_duration;
 use super::model::{
     BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, NodeTarget, ReadConcern, ReplicaSetTopology,
-    RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, Topology, Workload, WriteConcern,
+    RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, Topology, UriSource, Workload, WriteConcern,
 };
 use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
 use crate::measure::{ExpectedFailure, Objectives};
@@ -51,6 +51,11 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         },
         nodes: topology.nodes.unwrap_or(1),
         uri,
+        uri_source: match (&topology.uri_env, &topology.uri_file) {
+            (Some(name), _) => Some(UriSource::Env(name.clone())),
+            (None, Some(file)) => Some(UriSource::File(path.parent().unwrap_or(Path::new(".")).join(file))),
+            (None, None) => None,
+        },
         allow_destructive: topology.allow_destructive.unwrap_or(false),
         replica_set: topology.replica_set.unwrap_or(false).then(|| ReplicaSetTopology {
             arbiter: topology.arbiter.unwrap_or(false),

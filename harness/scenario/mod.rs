@@ -116,6 +116,6 @@ pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
 pub use model::{
     BackupEngine, BackupFormat, BackupStep, Dataset, DisasterAction, DisasterStep, NodeTarget, ReadConcern,
-    ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, StepKindName, Topology, Workload,
-    WriteConcern,
+    ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, StepKindName, Topology, UriSource,
+    UriSourceError, Workload, WriteConcern,
 };

@@ -48,6 +48,9 @@ pub struct Topology {
     pub nodes: u8,
     /// The connection string of an external deployment (never printed whole).
     pub uri: Option<MongoUri>,
+    /// Where an external deployment's connection string is read at drill
+    /// start, when the scenario names it instead of writing it.
+    pub uri_source: Option<UriSource>,
     /// The scenario's half of the opt-in for destructive steps against an
     /// external deployment; the command line gives the other half.
     pub allow_destructive: bool,
@@ -56,6 +59,103 @@ pub struct Topology {
     pub replica_set: Option<ReplicaSetTopology>,
     /// The `mongo` image tag for the containers provider (`7.0` if unset).
     pub image_tag: Option<String>,
+}
+
+/// Where an external deployment's connection string comes from when the
+/// scenario does not write it (`uri_env`, `uri_file`): read when the drill
+/// starts, never stored in the scenario model or a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UriSource {
+    /// `uri_env = "NAME"`: the environment variable `NAME`.
+    Env(String),
+    /// `uri_file = "PATH"`: the file's first non-empty line (relative paths
+    /// from the scenario file's folder).
+    File(PathBuf),
+}
+
+/// Why the connection string could not be read from where the scenario
+/// says. Never holds the string itself.
+#[derive(Debug, thiserror::Error)]
+pub enum UriSourceError {
+    /// The variable is unset, empty or not UTF-8.
+    #[error("topology.uri_env: the environment variable {0} is not set (or empty)")]
+    Unset(String),
+    /// The file could not be read.
+    #[error("topology.uri_file: cannot read {path}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a regular file, is too large, or holds no line.
+    #[error("topology.uri_file: {path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// What was read is not a connection string.
+    #[error("{origin}: {source}")]
+    Malformed {
+        /// `topology.uri_env (NAME)` or `topology.uri_file (PATH)`.
+        origin: String,
+        /// The parser's complaint (credentials masked).
+        #[source]
+        source: crate::uri::UriError,
+    },
+}
+
+/// The largest connection-string file read (a URI is a line).
+const MAX_URI_FILE: u64 = 64 * 1024;
+
+impl UriSource {
+    /// Reads and parses the connection string.
+    pub fn resolve(&self) -> Result<MongoUri, UriSourceError> {
+        let (text, origin) = match self {
+            Self::Env(name) => {
+                let text = std::env::var(name)
+                    .ok()
+                    .filter(|text| !text.trim().is_empty())
+                    .ok_or_else(|| UriSourceError::Unset(name.clone()))?;
+                (text, format!("topology.uri_env ({name})"))
+            }
+            Self::File(path) => (read_uri_file(path)?, format!("topology.uri_file ({})", path.display())),
+        };
+        MongoUri::parse(&text).map_err(|source| UriSourceError::Malformed { origin, source })
+    }
+}
+
+/// The first non-empty line of `path`, which must be a regular file (a
+/// Kubernetes secret mount is a symlink to one) of at most 64 KiB.
+fn read_uri_file(path: &std::path::Path) -> Result<String, UriSourceError> {
+    use std::io::Read;
+    let unreadable = |source| UriSourceError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bad = |reason| UriSourceError::BadFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    if !file.metadata().map_err(unreadable)?.is_file() {
+        return Err(bad("not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(MAX_URI_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(unreadable)?;
+    if text.len() as u64 > MAX_URI_FILE {
+        return Err(bad("larger than 64 KiB: a connection string is one line"));
+    }
+    text.lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| bad("holds no connection string"))
 }
 
 /// How the scenario shapes a replica set.

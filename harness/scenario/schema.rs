@@ -116,6 +116,8 @@ const TOPOLOGY: &[Field] = &[
         "nodes = 1",
     ),
     optional("uri", Kind::Uri, "uri = \"mongodb://host:27017/\""),
+    optional("uri_env", Kind::Text, "uri_env = \"DRDRILL_SOURCE_URI\""),
+    optional("uri_file", Kind::Text, "uri_file = \"/run/secrets/source-uri\""),
     optional("allow_destructive", Kind::Bool, "allow_destructive = true"),
     optional("replica_set", Kind::Bool, "replica_set = true"),
     optional("arbiter", Kind::Bool, "arbiter = true"),

@@ -58,6 +58,10 @@ pub struct TopologyFile {
     pub nodes: Option<u8>,
     /// `uri`.
     pub uri: Option<String>,
+    /// `uri_env`.
+    pub uri_env: Option<String>,
+    /// `uri_file`.
+    pub uri_file: Option<String>,
     /// `allow_destructive`.
     pub allow_destructive: Option<bool>,
     /// `replica_set`.

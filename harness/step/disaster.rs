@@ -106,7 +106,13 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         ));
     }
     match result {
-        Ok(details) => StepOutcome::passed(format!("{action} at T_d {}", crate::report::units::offset_seconds(t_d.offset_ms)), details),
+        Ok(details) => StepOutcome::passed(
+            format!(
+                "{action} at T_d {}",
+                crate::report::units::offset_seconds(t_d.offset_ms)
+            ),
+            details,
+        ),
         Err(error) => StepOutcome::error(format!("{action} could not be injected: {}", error.render())),
     }
 }

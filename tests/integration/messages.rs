@@ -185,15 +185,26 @@ kind = "verify"
         .iter()
         .find(|check| check["name"] == "rpo")
         .unwrap();
-    assert!(rpo_check["message"].as_str().unwrap().starts_with(&statement), "{rpo_check}");
+    assert!(
+        rpo_check["message"].as_str().unwrap().starts_with(&statement),
+        "{rpo_check}"
+    );
     assert!(stdout.contains(&format!("{rpo} / 50ms")), "{stdout}");
     assert!(stdout.contains(&statement), "the reasons under the table: {stdout}");
     assert!(summary.contains(&format!("| {rpo} | 50ms |")), "{summary}");
     assert!(summary.contains(&statement), "{summary}");
     assert!(junit.contains(&statement), "{junit}");
     assert!(timeline.contains("RPO 50ms"), "{timeline}");
-    for (name, text) in [("terminal", &stdout), ("summary", &summary), ("junit", &junit), ("timeline", &timeline)] {
-        assert!(text.contains("1h"), "{name} does not show the RTO objective as written:\n{text}");
+    for (name, text) in [
+        ("terminal", &stdout),
+        ("summary", &summary),
+        ("junit", &junit),
+        ("timeline", &timeline),
+    ] {
+        assert!(
+            text.contains("1h"),
+            "{name} does not show the RTO objective as written:\n{text}"
+        );
         assert!(!text.contains("60m"), "{name} rewrote the objective:\n{text}");
     }
     assert!(!report.to_string().contains("60m"), "{report}");
@@ -206,14 +217,21 @@ kind = "verify"
 
     // The disaster is step 4 of 6 in every place that numbers steps.
     assert!(
-        suite.test_cases.iter().any(|case| case.name.as_str().starts_with("step 04 disaster")),
+        suite
+            .test_cases
+            .iter()
+            .any(|case| case.name.as_str().starts_with("step 04 disaster")),
         "{junit}"
     );
     assert!(summary.contains("| 4 | disaster |"), "{summary}");
     assert!(stderr.contains("step 4/6 disaster"), "{stderr}");
     let broken = folder.path().join("broken.toml");
     let source = std::fs::read_to_string(&scenario).unwrap();
-    std::fs::write(&broken, source.replace("action = \"drop-database\"", "action = \"drop-everything\"")).unwrap();
+    std::fs::write(
+        &broken,
+        source.replace("action = \"drop-database\"", "action = \"drop-everything\""),
+    )
+    .unwrap();
     let invalid = ctx::drdrill().arg("validate").arg(&broken).output().unwrap();
     let (_, invalid_stderr) = text(&invalid);
     assert!(invalid_stderr.contains("step 4, action"), "{invalid_stderr}");

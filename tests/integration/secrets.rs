@@ -77,7 +77,7 @@ fn an_external_drill_keeps_the_password_out_of_every_report() {
 [topology]
 provider = "external"
 engine = "ferretdb"
-uri = "{AWKWARD_URI}"
+uri_env = "DRDRILL_TEST_SOURCE_URI"
 allow_destructive = true
 [dataset]
 profile = "shepherd-cms"
@@ -92,7 +92,19 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
     )
     .unwrap();
     let out = folder.path().join("out");
-    let (code, stdout, stderr) = run_scenario(&file, &out, &["--allow-destructive"]);
+    // The URI comes from the environment (a password in the scenario text
+    // is refused, below), as a CronJob hands it over from a Secret.
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--allow-destructive")
+        .arg("--out")
+        .arg(&out)
+        .env("DRDRILL_TEST_SOURCE_URI", AWKWARD_URI)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    let code = output.status.code();
     assert_ne!(code, Some(0), "{stdout}{stderr}");
     assert!(!format!("{stdout}{stderr}").contains("S3cret"), "{stdout}{stderr}");
     let files = every_file(&out);
@@ -120,6 +132,23 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
             .any(|(_, content)| content.contains("mongodb://admin:****@127.0.0.1:1/")),
         "no report names the deployment"
     );
+
+    // Written into the scenario instead, the password is a located error.
+    let inline = folder.path().join("inline.toml");
+    let source = std::fs::read_to_string(&file).unwrap();
+    let at = source.find("uri_env").unwrap();
+    let line = source[..at].lines().count() + 1;
+    std::fs::write(
+        &inline,
+        source.replace("uri_env = \"DRDRILL_TEST_SOURCE_URI\"", &format!("uri = \"{AWKWARD_URI}\"")),
+    )
+    .unwrap();
+    let output = ctx::drdrill().arg("validate").arg(&inline).output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("inline.toml:{line}:")), "{stderr}");
+    assert!(stderr.contains("topology.uri: ") && stderr.contains("holds a password"), "{stderr}");
+    assert!(!stderr.contains("S3cret"), "{stderr}");
 }
 
 /// A stand-in for `mongodump` (no real mongodump here): it records its own
