@@ -275,7 +275,7 @@ action = "drop-database"
             stderr.contains("bad.toml:15:") && stderr.contains("tick_interval"),
             "{stderr}"
         );
-        assert!(stderr.contains("step 2, kind"), "{stderr}");
+        assert!(stderr.contains("step 2: ") && stderr.contains("kind"), "{stderr}");
     }
     assert_eq!(
         std::fs::read_dir(work).unwrap().count(),
