@@ -72,8 +72,7 @@ fn an_external_drill_keeps_the_password_out_of_every_report() {
     let file = folder.path().join("external.toml");
     std::fs::write(
         &file,
-        format!(
-            r#"name = "external-secret"
+        r#"name = "external-secret"
 [topology]
 provider = "external"
 engine = "ferretdb"
@@ -87,8 +86,7 @@ kind = "seed"
 [[steps]]
 kind = "exec"
 command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
-"#
-        ),
+"#,
     )
     .unwrap();
     let out = folder.path().join("out");
@@ -140,14 +138,20 @@ command = "echo \"$MONGO_URI\"; echo 'S3cret PW'"
     let line = source[..at].lines().count() + 1;
     std::fs::write(
         &inline,
-        source.replace("uri_env = \"DRDRILL_TEST_SOURCE_URI\"", &format!("uri = \"{AWKWARD_URI}\"")),
+        source.replace(
+            "uri_env = \"DRDRILL_TEST_SOURCE_URI\"",
+            &format!("uri = \"{AWKWARD_URI}\""),
+        ),
     )
     .unwrap();
     let output = ctx::drdrill().arg("validate").arg(&inline).output().unwrap();
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
     assert!(stderr.contains(&format!("inline.toml:{line}:")), "{stderr}");
-    assert!(stderr.contains("topology.uri: ") && stderr.contains("holds a password"), "{stderr}");
+    assert!(
+        stderr.contains("topology.uri: ") && stderr.contains("holds a password"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("S3cret"), "{stderr}");
 }
 

@@ -123,28 +123,44 @@ mod tests {
 
     #[test]
     fn a_password_in_the_scenario_text_is_a_located_error() {
-        let found = problems("provider = \"external\"\nengine = \"mongodb\"\nuri = \"mongodb://admin:S3cret@db:27017/\"");
+        let found =
+            problems("provider = \"external\"\nengine = \"mongodb\"\nuri = \"mongodb://admin:S3cret@db:27017/\"");
         assert!(found.contains("scenarios/t.toml:5:7: topology.uri: "), "{found}");
         assert!(found.contains("holds a password in the scenario text"), "{found}");
         assert!(found.contains("`uri_env = \"VARIABLE\"`"), "{found}");
         assert!(!found.contains("S3cret"), "{found}");
-        let found = problems("provider = \"external\"\nengine = \"mongodb\"\nuri = \"mongodb://db:27017/?password=S3cret\"");
+        let found =
+            problems("provider = \"external\"\nengine = \"mongodb\"\nuri = \"mongodb://db:27017/?password=S3cret\"");
         assert!(found.contains("holds a password"), "{found}");
         // Without a password the URI may stay in the scenario.
-        assert_eq!(problems("provider = \"external\"\nengine = \"mongodb\"\nuri = \"mongodb://reader@db:27017/\""), "");
+        assert_eq!(
+            problems("provider = \"external\"\nengine = \"mongodb\"\nuri = \"mongodb://reader@db:27017/\""),
+            ""
+        );
     }
 
     #[test]
     fn the_uri_is_named_once_by_a_variable_or_a_file() {
-        assert_eq!(problems("provider = \"external\"\nengine = \"mongodb\"\nuri_env = \"SOURCE_URI\""), "");
-        let found = problems(
-            "provider = \"external\"\nengine = \"mongodb\"\nuri_env = \"SOURCE_URI\"\nuri_file = \"uri.txt\"",
+        assert_eq!(
+            problems("provider = \"external\"\nengine = \"mongodb\"\nuri_env = \"SOURCE_URI\""),
+            ""
         );
-        assert!(found.contains("topology.uri_file: `uri_env` and `uri_file` both name the deployment"), "{found}");
+        let found =
+            problems("provider = \"external\"\nengine = \"mongodb\"\nuri_env = \"SOURCE_URI\"\nuri_file = \"uri.txt\"");
+        assert!(
+            found.contains("topology.uri_file: `uri_env` and `uri_file` both name the deployment"),
+            "{found}"
+        );
         let found = problems("provider = \"external\"\nengine = \"mongodb\"\nuri_env = \"1-bad\"");
-        assert!(found.contains("topology.uri_env: \"1-bad\" is not an environment variable's name"), "{found}");
+        assert!(
+            found.contains("topology.uri_env: \"1-bad\" is not an environment variable's name"),
+            "{found}"
+        );
         let found = problems("provider = \"local\"\nengine = \"ferretdb\"\nuri_env = \"SOURCE_URI\"");
-        assert!(found.contains("`uri_env` applies only to provider = \"external\""), "{found}");
+        assert!(
+            found.contains("`uri_env` applies only to provider = \"external\""),
+            "{found}"
+        );
         let found = problems("provider = \"external\"\nengine = \"mongodb\"");
         assert!(found.contains("missing field `uri`"), "{found}");
     }
@@ -163,21 +179,36 @@ mod tests {
         );
         spec.uri_source = Some(crate::scenario::UriSource::File(file.clone()));
         let deployment = start(&spec).await.unwrap();
-        assert_eq!(deployment.uri().expose_secret(), "mongodb://admin:S3cret@db.example:27017/admin");
-        assert_eq!(deployment.describe(), "external deployment mongodb://admin:****@db.example:27017/admin");
+        assert_eq!(
+            deployment.uri().expose_secret(),
+            "mongodb://admin:S3cret@db.example:27017/admin"
+        );
+        assert_eq!(
+            deployment.describe(),
+            "external deployment mongodb://admin:****@db.example:27017/admin"
+        );
 
         spec.uri_source = Some(crate::scenario::UriSource::File(folder.path().join("absent")));
         let error = start(&spec).await.err().unwrap().to_string();
-        assert!(error.contains("topology.uri_file: cannot read ") && error.contains("absent"), "{error}");
+        assert!(
+            error.contains("topology.uri_file: cannot read ") && error.contains("absent"),
+            "{error}"
+        );
         spec.uri_source = Some(crate::scenario::UriSource::File(folder.path().to_path_buf()));
         let error = start(&spec).await.err().unwrap().to_string();
         assert!(error.contains("not a regular file"), "{error}");
         std::fs::write(&file, "http://admin:S3cret@db/").unwrap();
         spec.uri_source = Some(crate::scenario::UriSource::File(file.clone()));
         let error = start(&spec).await.err().unwrap().to_string();
-        assert!(error.contains("must start with mongodb://") && !error.contains("S3cret"), "{error}");
+        assert!(
+            error.contains("must start with mongodb://") && !error.contains("S3cret"),
+            "{error}"
+        );
         spec.uri_source = Some(crate::scenario::UriSource::Env("DRDRILL_TEST_SURELY_UNSET_URI".into()));
         let error = start(&spec).await.err().unwrap().to_string();
-        assert!(error.contains("the environment variable DRDRILL_TEST_SURELY_UNSET_URI is not set"), "{error}");
+        assert!(
+            error.contains("the environment variable DRDRILL_TEST_SURELY_UNSET_URI is not set"),
+            "{error}"
+        );
     }
 }
