@@ -26,6 +26,7 @@ pub mod process;
 pub mod progress;
 pub mod provider;
 pub mod report;
+pub mod retention;
 pub mod runner;
 pub mod scenario;
 pub mod step;

@@ -49,6 +49,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Lint backup scripts, manifests, compose files and runbooks for steps that will fail or lie (exit 1 on a finding).
     Lint(super::commands::lint::LintArgs),
+    /// Audit a backup store against a retention policy (30d,12w,12m): keepers, violations, prune plan; deletes only with --apply (exit 1 on a violation).
+    Retention(super::commands::retention::RetentionArgs),
 }
 
 /// `drdrill run`.

@@ -15,5 +15,6 @@ mod lint;
 mod messages;
 mod provider;
 mod reports;
+mod retention;
 mod scenario;
 mod secrets;

@@ -9,6 +9,7 @@ pub mod dump;
 pub mod images;
 pub mod lint;
 pub mod restore;
+pub mod retention;
 mod run;
 mod seed;
 mod serve;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run(args, quiet).await,
         Command::Validate(args) => validate::run(args.files, args.json).await,
         Command::Lint(args) => lint::run(args).await,
+        Command::Retention(args) => retention::run(args).await,
     }
 }
 
