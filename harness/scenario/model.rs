@@ -66,7 +66,7 @@ pub struct Topology {
 /// starts, never stored in the scenario model or a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UriSource {
-    /// `uri_env = "NAME"`: the environment variable `NAME`.
+    /// `uri_env`: the environment variable of that name.
     Env(String),
     /// `uri_file = "PATH"`: the file's first non-empty line (relative paths
     /// from the scenario file's folder).
