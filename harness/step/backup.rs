@@ -32,16 +32,17 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let request = dump_request(context, index, *engine, *format, *gzip);
-    let mut settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
-    if let Some(dir) = context.scenario.path.parent() {
+    let mut settings =
+        EngineSettings::new(step.timeout, context.run_id().to_string()).with_work_dir(context.work_dir());
+    if let Some(dir) = context.scenario().path.parent() {
         settings
             .env
             .push(("DRDRILL_SCENARIO_DIR".into(), dir.display().to_string()));
     }
-    let progress = StepProgress::new(context.events, index);
-    let started = context.clock.now();
+    let progress = StepProgress::new(context.events(), index);
+    let started = context.clock().now();
     let selected = select::dump(&resolved, &request, &settings, &progress).await;
-    let finished = context.clock.now();
+    let finished = context.clock().now();
     let selected = match selected {
         Ok(selected) => selected,
         Err(error) => {
@@ -88,8 +89,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Err(outcome) => return outcome,
     };
     details["reference_collections"] = json!(reference.collections.len());
-    context.reference = Some(reference);
-    context.backups.push(TakenBackup {
+    context.set_reference(reference);
+    context.record_backup(TakenBackup {
         location: dump.location.clone(),
         started,
         finished,
@@ -143,13 +144,13 @@ fn engine_choice(engine: BackupEngine) -> EngineChoice {
 /// reference checksums, restore on the host). An image without mongodump
 /// (the FerretDB image holds only the server) is said so, by name.
 async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step, gzip: bool) -> StepOutcome {
-    let Some(image) = context.source.image() else {
+    let Some(image) = context.source().image() else {
         return StepOutcome::error(
             "run_in = \"container\" needs the containers provider (provider = \"containers\" or --provider containers)",
         );
     };
     let name = if gzip { "dump.archive.gz" } else { "dump.archive" };
-    let inside = format!("/tmp/drdrill-{}-{name}", context.run_id);
+    let inside = format!("/tmp/drdrill-{}-{name}", context.run_id());
     let request = match container_request(context, gzip, &inside) {
         Ok(request) => request,
         Err(outcome) => return outcome,
@@ -159,9 +160,9 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let shown = argv.join(" ");
-    let started = context.clock.now();
-    let ran = context.source.exec(0, &argv, step.timeout).await;
-    let finished = context.clock.now();
+    let started = context.clock().now();
+    let ran = context.source().exec(0, &argv, step.timeout).await;
+    let finished = context.clock().now();
     let mut details = json!({
         "engine": "tools",
         "run_in": "container",
@@ -183,7 +184,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     if let Some(message) = container_dump_failure(&image, output.code, &printed) {
         return StepOutcome::failed(message).with_details(details);
     }
-    let folder = context.work_dir.join(format!("backup-{index}"));
+    let folder = context.work_dir().join(format!("backup-{index}"));
     let _ = std::fs::create_dir_all(&folder);
     let host = folder.join(name);
     if let Err(outcome) = copy_out(context, &inside, &host).await {
@@ -222,10 +223,10 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     // mongodump does not read in `_id` order: the reference is a checksum
     // pass over the source now (the workload writes only `_drill_ticks`).
     match source_reference(context, index).await {
-        Ok(reference) => context.reference = Some(reference),
+        Ok(reference) => context.set_reference(reference),
         Err(outcome) => return outcome,
     }
-    context.backups.push(TakenBackup {
+    context.record_backup(TakenBackup {
         location: location.clone(),
         started,
         finished,
@@ -254,8 +255,8 @@ fn dump_request(
     gzip: bool,
 ) -> DumpRequest {
     let out = match engine {
-        BackupEngine::Command => context.work_dir.join("backups"),
-        _ => context.work_dir.join(format!("backup-{index}")),
+        BackupEngine::Command => context.work_dir().join("backups"),
+        _ => context.work_dir().join(format!("backup-{index}")),
     };
     let layout = match format {
         BackupFormat::Directory => Layout::Directory { gzip },
@@ -269,8 +270,8 @@ fn dump_request(
         }
     };
     DumpRequest {
-        uri: context.source.uri(),
-        database: context.scenario.dataset.database.clone(),
+        uri: context.source().uri(),
+        database: context.scenario().dataset.database.clone(),
         collections: None,
         exclude: Vec::new(),
         layout,
@@ -356,7 +357,7 @@ async fn source_reference(
     context: &DrillContext<'_>,
     index: usize,
 ) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
-    let progress = StepProgress::new(context.events, index);
+    let progress = StepProgress::new(context.events(), index);
     digest_database(&context.source_database(), &DigestOptions::default(), &progress)
         .await
         .map_err(|error| {
@@ -402,7 +403,7 @@ fn container_request(context: &DrillContext<'_>, gzip: bool, inside: &str) -> Re
     .map_err(|error| StepOutcome::error(crate::error::chain(&error)))?;
     Ok(DumpRequest {
         uri,
-        database: context.scenario.dataset.database.clone(),
+        database: context.scenario().dataset.database.clone(),
         collections: None,
         exclude: Vec::new(),
         layout: Layout::Archive { gzip },
@@ -414,7 +415,7 @@ fn container_request(context: &DrillContext<'_>, gzip: bool, inside: &str) -> Re
 /// Copies the archive at `inside` node 0's container to `host`, then
 /// removes it from the container (best effort).
 async fn copy_out(context: &mut DrillContext<'_>, inside: &str, host: &std::path::Path) -> Result<(), StepOutcome> {
-    if let Err(error) = context.source.copy_file_out(0, inside, host).await {
+    if let Err(error) = context.source().copy_file_out(0, inside, host).await {
         return Err(StepOutcome::error(format!(
             "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
             crate::error::chain(&error)
@@ -422,7 +423,7 @@ async fn copy_out(context: &mut DrillContext<'_>, inside: &str, host: &std::path
     }
     let remove = ["rm".to_string(), "-f".to_string(), inside.to_string()];
     let _ = context
-        .source
+        .source()
         .exec(0, &remove, std::time::Duration::from_secs(30))
         .await;
     Ok(())

@@ -15,7 +15,6 @@ use crate::backup::BackupLocation;
 use crate::checksum::{DigestOptions, digest_database};
 use crate::runner::context::DrillContext;
 use crate::runner::deployment::Deployment;
-use crate::runner::events::Event;
 use crate::scenario::{DisasterAction, DisasterStep, NodeTarget, Step};
 
 /// Runs a `disaster` step.
@@ -27,28 +26,29 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         node,
         command,
     } = disaster;
-    let failover = context.scenario.is_failover();
+    let failover = context.scenario().is_failover();
     if failover && let Err(outcome) = take_reference_before_t_d(context).await {
         return outcome;
     }
     let node = match node.unwrap_or(NodeTarget::Index(0)) {
         NodeTarget::Index(index) => usize::from(index),
-        NodeTarget::Primary => match primary_of(&context.source).await {
+        NodeTarget::Primary => match primary_of(context.source()).await {
             Ok(index) => index,
             Err(error) => return StepOutcome::error(format!("{action}: {}", error.render())),
         },
     };
     // T_d is recorded immediately before the fault is issued.
-    let t_d = context.clock.now();
-    context.disaster_at = Some(t_d);
-    context.events.emit(Event::Disaster { at_ms: t_d.offset_ms });
-    let writer = if failover { None } else { context.ticks.take() };
+    let t_d = match context.mark_disaster() {
+        Ok(t_d) => t_d,
+        Err(error) => return StepOutcome::error(error.to_string()),
+    };
+    let writer = if failover { None } else { context.take_ticks() };
     let database = context.source_database();
     let result: Result<serde_json::Value, StepError> = match action {
         DisasterAction::DropDatabase => database
             .drop()
             .await
-            .map(|()| json!({ "dropped": context.scenario.dataset.database }))
+            .map(|()| json!({ "dropped": context.scenario().dataset.database }))
             .map_err(StepError::driver(format!("drop database {}", database.name()))),
         DisasterAction::DropCollection => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
@@ -64,16 +64,16 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         | DisasterAction::PauseNode
         | DisasterAction::DisconnectNode
         | DisasterAction::RemoveNode
-        | DisasterAction::WipeData => fault_node(&mut context.source, *action, node).await,
-        DisasterAction::KillMajority => kill_majority(&mut context.source).await,
+        | DisasterAction::WipeData => fault_node(context.source_mut(), *action, node).await,
+        DisasterAction::KillMajority => kill_majority(context.source_mut()).await,
         DisasterAction::CorruptDocuments => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
             corrupt_documents(&database, &name, documents.unwrap_or(10)).await
         }
-        DisasterAction::TamperBackup => match context.backups.last() {
+        DisasterAction::TamperBackup => match context.last_backup() {
             Some(backup) => {
                 let name = collection.clone().unwrap_or_else(|| "configurations".into());
-                tamper_backup(&backup.location, &context.scenario.dataset.database, &name)
+                tamper_backup(&backup.location, &context.scenario().dataset.database, &name)
             }
             None => Err(StepError::NotApplicable(
                 "tamper-backup needs a backup step before it".into(),
@@ -93,17 +93,12 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         }
     };
     if let Some(writer) = writer {
-        context.tick_log = Some(writer.stop().await);
+        context.record_tick_log(writer.stop().await);
     }
     // In a failover drill the service is probed from T_d on, while the
     // writer keeps writing; otherwise the restore step probes when it ends.
     if failover && result.is_ok() {
-        context.failover_probe = Some(crate::runner::probe::BackgroundProbe::start(
-            context.source_database(),
-            context.clock,
-            context.scenario.workload.probe_interval,
-            context.write_concern(),
-        ));
+        context.start_failover_probe();
     }
     match result {
         Ok(details) => StepOutcome::passed(
@@ -120,7 +115,7 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
 /// A failover drill has no backup: its reference is the data just before
 /// T_d (the workload writes only ticks, which checksums exclude).
 async fn take_reference_before_t_d(context: &mut DrillContext<'_>) -> Result<(), StepOutcome> {
-    if context.reference.is_some() {
+    if context.reference().is_some() {
         return Ok(());
     }
     let options = DigestOptions {
@@ -129,7 +124,7 @@ async fn take_reference_before_t_d(context: &mut DrillContext<'_>) -> Result<(),
     };
     match digest_database(&context.source_database(), &options, &crate::progress::NoProgress).await {
         Ok(reference) => {
-            context.reference = Some(reference);
+            context.set_reference(reference);
             Ok(())
         }
         Err(error) => Err(StepOutcome::error(format!(

@@ -19,18 +19,18 @@ use crate::runner::context::DrillContext;
 /// and the folder of the running `drdrill` first on `PATH`. Its output is
 /// scrubbed of the URI and its password.
 pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Duration) -> std::io::Result<ProcessRun> {
-    let recovered = context.fresh.as_ref().unwrap_or(&context.source).uri();
-    let backups = context.work_dir.join("backups");
+    let recovered = context.recovered_deployment().uri();
+    let backups = context.work_dir().join("backups");
     let scenario_dir = context
-        .scenario
+        .scenario()
         .path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let env = EnvBuilder::for_deployment(
         &recovered,
-        &context.scenario.dataset.database,
-        &context.run_id,
+        &context.scenario().dataset.database,
+        context.run_id(),
         &backups,
     )
     .with_scenario_dir(scenario_dir)

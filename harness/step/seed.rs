@@ -11,7 +11,7 @@ use crate::runner::events::StepProgress;
 
 /// Runs a `seed` step.
 pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
-    let dataset = &context.scenario.dataset;
+    let dataset = &context.scenario().dataset;
     let profile = match load_profile(&dataset.profile, context) {
         Ok(profile) => profile,
         Err(error) => return StepOutcome::error(error.render()),
@@ -20,10 +20,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         Ok(plan) => plan,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
-    let options = SeedOptions::for_server(&context.server).with_drop_existing(true);
-    let progress = StepProgress::new(context.events, index);
+    let options = SeedOptions::for_server(context.server()).with_drop_existing(true);
+    let progress = StepProgress::new(context.events(), index);
     let database = context.source_database();
-    let summary = match seed_database(&database, &plan, &context.server.capabilities, &options, &progress).await {
+    let summary = match seed_database(&database, &plan, &context.server().capabilities, &options, &progress).await {
         Ok(summary) => summary,
         Err(error) => return StepOutcome::error(crate::uri::redact(&crate::error::chain(&error))),
     };
@@ -59,7 +59,7 @@ fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepE
         source: Box::new(source),
     };
     if name.ends_with(".toml") {
-        let base = context.scenario.path.parent().unwrap_or(std::path::Path::new("."));
+        let base = context.scenario().path.parent().unwrap_or(std::path::Path::new("."));
         let path = base.join(name);
         return Profile::load(&path).map_err(failed);
     }
