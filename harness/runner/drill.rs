@@ -423,7 +423,7 @@ fn not_run(index: usize, step: &Step) -> StepRecord {
         timeout_ms: step.timeout.as_millis() as u64,
         status: Status::Skipped,
         message: String::new(),
-        details: serde_json::Value::Null,
+        details: None,
     }
 }
 

@@ -11,6 +11,7 @@ use super::StepOutcome;
 use crate::backup::select::{self, DumpResult, EngineSettings};
 use crate::backup::{DumpRequest, EngineChoice, Layout};
 use crate::checksum::{DigestOptions, digest_database};
+use crate::outcome::details::{ContainerBackupDetails, HostBackupDetails};
 use crate::runner::context::{DrillContext, TakenBackup};
 use crate::runner::events::StepProgress;
 use crate::scenario::{BackupEngine, BackupFormat, BackupStep, RunIn, Step};
@@ -50,16 +51,21 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
             return StepOutcome::failed(format!("backup with {} failed: {text}", resolved.name()));
         }
     };
-    let mut details = json!({
-        "engine": resolved.name(),
-        "engine_reason": resolved.reason,
-        "started_ms": started.offset_ms,
-        "finished_ms": finished.offset_ms,
-    });
+    let mut details = HostBackupDetails {
+        engine: resolved.name().to_string(),
+        engine_reason: resolved.reason.clone(),
+        started_ms: started.offset_ms,
+        finished_ms: finished.offset_ms,
+        command: None,
+        backup: None,
+        manifest: None,
+        reference: None,
+        reference_collections: None,
+    };
     let dump = match &selected.result {
         DumpResult::Written(outcome) => outcome.clone(),
         DumpResult::Command(outcome) => {
-            details["command"] = json!(outcome);
+            details.command = Some(json!(outcome));
             for finding in outcome.findings() {
                 context.finding(format!("backup command: {finding}"));
             }
@@ -69,7 +75,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
             }
         }
     };
-    details["backup"] = json!(dump);
+    details.backup = Some(json!(dump));
     let documents: u64 = dump.collections.iter().map(|collection| collection.documents).sum();
     if dump.collections.is_empty() {
         return StepOutcome::failed(format!(
@@ -83,12 +89,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Ok(manifest) => manifest,
         Err(outcome) => return outcome.with_details(details),
     };
-    details["manifest"] = json!(crate::backup::manifest::manifest_path(&dump.location));
+    details.manifest = Some(crate::backup::manifest::manifest_path(&dump.location));
     let reference = match backup_reference(context, index, manifest.as_ref(), &mut details).await {
         Ok(reference) => reference,
         Err(outcome) => return outcome,
     };
-    details["reference_collections"] = json!(reference.collections.len());
+    details.reference_collections = Some(reference.collections.len());
     context.set_reference(reference);
     context.record_backup(TakenBackup {
         location: dump.location.clone(),
@@ -116,14 +122,14 @@ async fn backup_reference(
     context: &DrillContext<'_>,
     index: usize,
     manifest: Option<&crate::backup::manifest::Manifest>,
-    details: &mut serde_json::Value,
+    details: &mut HostBackupDetails,
 ) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
     if let Some(reference) = manifest.and_then(reference_from_manifest) {
-        details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
+        details.reference = Some("the backup's manifest (md5 of the documents as read from the source)".into());
         return Ok(reference);
     }
     let reference = source_reference(context, index).await?;
-    details["reference"] = json!("a checksum pass over the source after the backup");
+    details.reference = Some("a checksum pass over the source after the backup".into());
     Ok(reference)
 }
 
@@ -163,14 +169,16 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     let started = context.clock().now();
     let ran = context.source().exec(0, &argv, step.timeout).await;
     let finished = context.clock().now();
-    let mut details = json!({
-        "engine": "tools",
-        "run_in": "container",
-        "image": image,
-        "command": format!("docker exec <node-0> {shown}"),
-        "started_ms": started.offset_ms,
-        "finished_ms": finished.offset_ms,
-    });
+    let mut details = ContainerBackupDetails {
+        engine: "tools".into(),
+        run_in: "container".into(),
+        image: image.clone(),
+        command: format!("docker exec <node-0> {shown}"),
+        started_ms: started.offset_ms,
+        finished_ms: finished.offset_ms,
+        output: None,
+        backup: None,
+    };
     let output = match ran {
         Ok(output) => output,
         Err(error) => {
@@ -180,8 +188,9 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         }
     };
     let printed = crate::uri::redact(&format!("{}{}", output.stdout, output.stderr));
-    details["output"] = json!(printed);
-    if let Some(message) = container_dump_failure(&image, output.code, &printed) {
+    let failure = container_dump_failure(&image, output.code, &printed);
+    details.output = Some(printed);
+    if let Some(message) = failure {
         return StepOutcome::failed(message).with_details(details);
     }
     let folder = context.work_dir().join(format!("backup-{index}"));
@@ -211,7 +220,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
             crate::error::chain(&error)
         ));
     }
-    details["backup"] = json!(describe(&location));
+    details.backup = Some(describe(&location));
     if manifest.collections.is_empty() {
         return StepOutcome::failed(format!(
             "the archive copied out of the container holds no collection of {}",

@@ -8,11 +8,11 @@
 
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
-use serde_json::json;
 
 use super::{StepError, StepOutcome};
 use crate::backup::BackupLocation;
 use crate::checksum::{DigestOptions, digest_database};
+use crate::outcome::details::DisasterDetails;
 use crate::runner::context::DrillContext;
 use crate::runner::deployment::Deployment;
 use crate::scenario::{DisasterAction, DisasterStep, NodeTarget, Step};
@@ -44,11 +44,13 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
     };
     let writer = if failover { None } else { context.take_ticks() };
     let database = context.source_database();
-    let result: Result<serde_json::Value, StepError> = match action {
+    let result: Result<DisasterDetails, StepError> = match action {
         DisasterAction::DropDatabase => database
             .drop()
             .await
-            .map(|()| json!({ "dropped": context.scenario().dataset.database }))
+            .map(|()| DisasterDetails::Dropped {
+                dropped: context.scenario().dataset.database.clone(),
+            })
             .map_err(StepError::driver(format!("drop database {}", database.name()))),
         DisasterAction::DropCollection => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
@@ -57,7 +59,7 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
                 .drop()
                 .await
                 .map_err(StepError::driver(format!("drop collection {name}")))
-                .map(|()| json!({ "dropped": name }))
+                .map(|()| DisasterDetails::Dropped { dropped: name })
         }
         DisasterAction::KillNode
         | DisasterAction::StopNode
@@ -82,12 +84,12 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         DisasterAction::Command => {
             let command = command.clone().unwrap_or_default();
             match super::exec::run_command(context, &command, step.timeout).await {
-                Ok(run) => Ok(json!({
-                    "command": command,
-                    "exit_code": super::exec::exit_code(&run),
-                    "output": run.output,
-                    "timed_out": run.exit == crate::backup::command::CommandExit::TimedOut,
-                })),
+                Ok(run) => Ok(DisasterDetails::Command {
+                    exit_code: super::exec::exit_code(&run),
+                    timed_out: run.exit == crate::backup::command::CommandExit::TimedOut,
+                    output: run.output,
+                    command,
+                }),
                 Err(source) => Err(StepError::Command { command, source }),
             }
         }
@@ -139,25 +141,35 @@ async fn fault_node(
     deployment: &mut Deployment,
     action: DisasterAction,
     index: usize,
-) -> Result<serde_json::Value, StepError> {
+) -> Result<DisasterDetails, StepError> {
     let operation = format!("{action} node-{index}");
     if action == DisasterAction::PauseNode {
         return match deployment.pause(index).await {
-            Ok(how) => Ok(json!({ "paused": format!("node-{index}"), "how": how })),
+            Ok(how) => Ok(DisasterDetails::Paused {
+                paused: format!("node-{index}"),
+                how,
+            }),
             Err(error) => Err(StepError::deployment(operation)(error)),
         };
     }
+    let node = format!("node-{index}");
     let (done, result) = match action {
-        DisasterAction::KillNode => ("killed", deployment.kill(index).await),
-        DisasterAction::StopNode => ("stopped", deployment.stop(index).await),
-        DisasterAction::DisconnectNode => ("disconnected", deployment.disconnect(index).await),
-        DisasterAction::RemoveNode => ("removed_with_volume", deployment.remove(index).await),
-        DisasterAction::WipeData => ("wiped", deployment.wipe(index).await),
+        DisasterAction::KillNode => (DisasterDetails::Killed { killed: node }, deployment.kill(index).await),
+        DisasterAction::StopNode => (DisasterDetails::Stopped { stopped: node }, deployment.stop(index).await),
+        DisasterAction::DisconnectNode => (
+            DisasterDetails::Disconnected { disconnected: node },
+            deployment.disconnect(index).await,
+        ),
+        DisasterAction::RemoveNode => (
+            DisasterDetails::Removed {
+                removed_with_volume: node,
+            },
+            deployment.remove(index).await,
+        ),
+        DisasterAction::WipeData => (DisasterDetails::Wiped { wiped: node }, deployment.wipe(index).await),
         other => unreachable!("{other} does not target a node"),
     };
-    result
-        .map(|()| json!({ done: format!("node-{index}") }))
-        .map_err(StepError::deployment(operation))
+    result.map(|()| done).map_err(StepError::deployment(operation))
 }
 
 /// The node answering as writable primary.
@@ -179,7 +191,7 @@ async fn primary_of(deployment: &Deployment) -> Result<usize, StepError> {
 
 /// Kills a majority of the data-bearing members, the primary first, so
 /// that the rest cannot elect one.
-async fn kill_majority(deployment: &mut Deployment) -> Result<serde_json::Value, StepError> {
+async fn kill_majority(deployment: &mut Deployment) -> Result<DisasterDetails, StepError> {
     let count = deployment
         .node_count()
         .ok_or_else(|| StepError::NotApplicable("kill-majority needs a deployment the harness started".into()))?;
@@ -195,7 +207,7 @@ async fn kill_majority(deployment: &mut Deployment) -> Result<serde_json::Value,
             .map_err(StepError::deployment(format!("kill node-{index}")))?;
         killed.push(format!("node-{index}"));
     }
-    Ok(json!({ "killed": killed, "of": count }))
+    Ok(DisasterDetails::MajorityKilled { killed, of: count })
 }
 
 /// Overwrites a field of the first `count` documents (in `_id` order).
@@ -203,7 +215,7 @@ async fn corrupt_documents(
     database: &mongodb::Database,
     name: &str,
     count: u64,
-) -> Result<serde_json::Value, StepError> {
+) -> Result<DisasterDetails, StepError> {
     let collection = database.collection::<Document>(name);
     let mut cursor = collection
         .find(doc! {})
@@ -231,16 +243,18 @@ async fn corrupt_documents(
             .await
             .map_err(StepError::driver(format!("update a document of {name}")))?;
     }
-    Ok(
-        json!({ "collection": name, "corrupted": ids.len(), "ids": ids.iter().take(20).map(|id| id.to_string()).collect::<Vec<_>>() }),
-    )
+    Ok(DisasterDetails::Corrupted {
+        collection: name.to_string(),
+        corrupted: ids.len(),
+        ids: ids.iter().take(20).map(|id| id.to_string()).collect(),
+    })
 }
 
 /// Flips one ASCII character inside a string value of the middle document
 /// of `collection`'s `.bson` file: the BSON stays well formed, so only a
 /// checksum (the manifest's file hash, or verification after restore) can
 /// notice. Directory backups only; archives and gzip files are refused.
-fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) -> Result<serde_json::Value, StepError> {
+fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) -> Result<DisasterDetails, StepError> {
     use crate::backup::format::{BsonStream, DumpDirectory, Namespace};
     let BackupLocation::Directory { path, gzip: false } = location else {
         return Err(StepError::NotApplicable(
@@ -305,5 +319,10 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
         .flatten()
         .map(|id| format!("{id:?}"))
         .unwrap_or_default();
-    Ok(json!({ "file": file.display().to_string(), "offset": offset, "field": field, "document_id": id }))
+    Ok(DisasterDetails::Tampered {
+        file: file.display().to_string(),
+        offset,
+        field,
+        document_id: id,
+    })
 }

@@ -7,9 +7,8 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::StepOutcome;
+use crate::outcome::details::ExecDetails;
 use crate::process::{CommandExit, EnvBuilder, ProcessRun, run_process};
 use crate::runner::context::DrillContext;
 
@@ -64,7 +63,12 @@ pub async fn run(context: &mut DrillContext<'_>, command: &str, timeout: Duratio
         }
         Ok(run) => {
             let code = exit_code(&run);
-            let details = json!({ "command": command, "exit_code": code, "output": run.output });
+            let details = ExecDetails {
+                command: command.to_string(),
+                exit_code: code,
+                output: run.output,
+                stderr: None,
+            };
             match code {
                 Some(0) => StepOutcome::passed(format!("`{command}` exited 0"), details),
                 code => StepOutcome::failed(format!(

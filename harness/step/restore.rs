@@ -9,6 +9,7 @@ use super::StepOutcome;
 use crate::backup::EngineChoice;
 use crate::backup::select::{self, EngineSettings};
 use crate::backup::{BackupLocation, RestoreRequest};
+use crate::outcome::details::RestoreDetails;
 use crate::runner::context::{DrillContext, RestoredScope};
 use crate::runner::events::StepProgress;
 use crate::scenario::{RestoreStep, RestoreTarget, Step};
@@ -23,7 +24,13 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
     let Some(backup) = context.last_backup().cloned() else {
         return StepOutcome::failed("there is no backup to restore: no backup step produced one");
     };
-    let mut details = json!({ "target": target.to_string(), "backup_engine": backup.engine });
+    let mut details = RestoreDetails {
+        target: target.to_string(),
+        backup_engine: backup.engine.clone(),
+        restarted: None,
+        fresh_node: None,
+        restore: None,
+    };
     if let Err(outcome) = prepare_target(context, *target, &mut details).await {
         return outcome;
     }
@@ -72,7 +79,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         }
     };
     context.record_restore(RestoredScope::from_selection(collections.as_deref()));
-    details["restore"] = json!(outcome);
+    details.restore = Some(json!(outcome));
     let documents: u64 = outcome.collections.iter().map(|collection| collection.documents).sum();
     let failures: u64 = outcome.collections.iter().map(|collection| collection.failures).sum();
     for collection in &outcome.collections {
@@ -141,7 +148,7 @@ async fn databases_to_restore(
 async fn prepare_target(
     context: &mut DrillContext<'_>,
     target: RestoreTarget,
-    details: &mut serde_json::Value,
+    details: &mut RestoreDetails,
 ) -> Result<(), StepOutcome> {
     match target {
         RestoreTarget::SameNode => {
@@ -159,7 +166,7 @@ async fn prepare_target(
                 }
             }
             if !restarted.is_empty() {
-                details["restarted"] = json!(restarted);
+                details.restarted = Some(restarted);
                 // A restarted container may publish another port: connect anew.
                 match crate::runner::drill::connect(&context.source().uri()).await {
                     Ok(client) => context.reconnect_source(client),
@@ -192,7 +199,7 @@ async fn prepare_target(
                         )));
                     }
                 };
-                details["fresh_node"] = json!(fresh.uri().to_string());
+                details.fresh_node = Some(fresh.uri().to_string());
                 context.set_fresh(fresh, client);
             }
         }

@@ -2,10 +2,9 @@
 //! size). When seeding succeeds the runner starts the write workload (the
 //! tick writer runs from here until T_d); the step does not.
 
-use serde_json::json;
-
 use super::{StepError, StepOutcome};
-use crate::dataset::{Profile, SeedOptions, SeedPlan, seed_database};
+use crate::dataset::{Profile, SeedOptions, SeedPlan, SeedSummary, seed_database};
+use crate::outcome::details::SeedDetails;
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
 
@@ -49,8 +48,20 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             summary.seed,
             crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(summary.elapsed))
         ),
-        json!(summary),
+        seed_details(summary),
     )
+}
+
+/// The report's view of what seeding did.
+fn seed_details(summary: SeedSummary) -> SeedDetails {
+    SeedDetails {
+        collections: serde_json::json!(summary.collections),
+        profile: summary.profile,
+        seed: summary.seed,
+        total_documents: summary.total_documents,
+        left_out: summary.left_out,
+        elapsed: summary.elapsed,
+    }
 }
 
 fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepError> {

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::checksum::{DigestOptions, compare_digests, digest_database};
+use crate::outcome::details::VerifyDetails;
 use crate::outcome::{CheckKind, CheckRecord, Status};
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
@@ -65,7 +66,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             message,
         });
     }
-    let details = json!({ "comparison": comparison, "db_hash": observed.db_hash });
+    let details = VerifyDetails {
+        comparison: json!(comparison),
+        db_hash: json!(observed.db_hash),
+    };
     if failed.is_empty() {
         context.mark_verified();
         StepOutcome::passed(
