@@ -85,7 +85,7 @@ pub enum BackupDetails {
 }
 
 /// A backup taken by an engine on the host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HostBackupDetails {
     /// The engine that ran (`builtin`, `tools`, `command`).
     pub engine: String,
@@ -115,7 +115,7 @@ pub struct HostBackupDetails {
 }
 
 /// A backup taken by mongodump inside node 0's container.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContainerBackupDetails {
     /// Always `tools`: it is mongodump.
     pub engine: String,
@@ -219,7 +219,7 @@ pub enum DisasterDetails {
 }
 
 /// A `restore` step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RestoreDetails {
     /// `same-node` or `fresh-node`.
     pub target: String,
@@ -323,7 +323,10 @@ mod tests {
             }
             .into(),
         );
-        assert_eq!(paused, json!({"kind": "disaster", "paused": "node-0", "how": "SIGSTOP"}));
+        assert_eq!(
+            paused,
+            json!({"kind": "disaster", "paused": "node-0", "how": "SIGSTOP"})
+        );
         let majority = round_trip(
             DisasterDetails::MajorityKilled {
                 killed: vec!["node-1".into(), "node-0".into()],
@@ -332,7 +335,12 @@ mod tests {
             .into(),
         );
         assert_eq!(majority["killed"], json!(["node-1", "node-0"]));
-        let killed = round_trip(DisasterDetails::Killed { killed: "node-0".into() }.into());
+        let killed = round_trip(
+            DisasterDetails::Killed {
+                killed: "node-0".into(),
+            }
+            .into(),
+        );
         assert_eq!(killed, json!({"kind": "disaster", "killed": "node-0"}));
         let wait = round_trip(WaitDetails { duration_ms: 1_500 }.into());
         assert_eq!(wait, json!({"kind": "wait", "duration_ms": 1_500}));

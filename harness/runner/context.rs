@@ -343,6 +343,26 @@ impl<'a> DrillContext<'a> {
         }
     }
 
+    /// After a restore, when T_d has passed and T_s is not known yet:
+    /// probes where recovery happened, up to `timeout`, and records T_s
+    /// when a canary is acknowledged and read back.
+    pub async fn await_recovered_service(&mut self, timeout: std::time::Duration) {
+        if self.disaster_at.is_none() || self.service_at.is_some() {
+            return;
+        }
+        let served = super::probe::probe_until_service(
+            &self.recovered_database(),
+            self.clock,
+            self.scenario.workload.probe_interval,
+            self.write_concern(),
+            timeout,
+        )
+        .await;
+        if let Some(at) = served {
+            self.record_service(at);
+        }
+    }
+
     /// A canary was acknowledged and read back at `at`: announces it and
     /// keeps it as T_s unless an earlier one was kept.
     pub fn record_service(&mut self, at: Stamp) {

@@ -56,11 +56,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         engine_reason: resolved.reason.clone(),
         started_ms: started.offset_ms,
         finished_ms: finished.offset_ms,
-        command: None,
-        backup: None,
-        manifest: None,
-        reference: None,
-        reference_collections: None,
+        ..HostBackupDetails::default()
     };
     let dump = match &selected.result {
         DumpResult::Written(outcome) => outcome.clone(),
@@ -176,8 +172,7 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         command: format!("docker exec <node-0> {shown}"),
         started_ms: started.offset_ms,
         finished_ms: finished.offset_ms,
-        output: None,
-        backup: None,
+        ..ContainerBackupDetails::default()
     };
     let output = match ran {
         Ok(output) => output,
@@ -188,9 +183,8 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         }
     };
     let printed = crate::uri::redact(&format!("{}{}", output.stdout, output.stderr));
-    let failure = container_dump_failure(&image, output.code, &printed);
-    details.output = Some(printed);
-    if let Some(message) = failure {
+    details.output = Some(printed.clone());
+    if let Some(message) = container_dump_failure(&image, output.code, &printed) {
         return StepOutcome::failed(message).with_details(details);
     }
     let folder = context.work_dir().join(format!("backup-{index}"));
@@ -203,23 +197,10 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         path: host.clone(),
         gzip,
     };
-    // What it holds, read from the archive itself (the manifest does the same).
-    let manifest = match crate::backup::manifest::describe_found_backup(&location, Some(&request.database)) {
+    let manifest = match copied_archive_manifest(context, &location, &request.database) {
         Ok(manifest) => manifest,
-        Err(error) => {
-            return StepOutcome::failed(format!(
-                "the archive copied out of the container cannot be read: {}",
-                crate::error::chain(&error)
-            ))
-            .with_details(details);
-        }
+        Err(outcome) => return outcome.with_details(details),
     };
-    if let Err(error) = crate::backup::manifest::write_manifest(&location, &manifest) {
-        context.finding(format!(
-            "could not write a manifest beside the backup: {}",
-            crate::error::chain(&error)
-        ));
-    }
     details.backup = Some(describe(&location));
     if manifest.collections.is_empty() {
         return StepOutcome::failed(format!(
@@ -249,6 +230,29 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         ),
         details,
     )
+}
+
+/// What the archive copied out of the container holds, read from the
+/// archive itself (the manifest does the same), with its manifest written
+/// beside it; `Err` is the failed outcome of an archive that cannot be read.
+fn copied_archive_manifest(
+    context: &mut DrillContext<'_>,
+    location: &crate::backup::BackupLocation,
+    database: &str,
+) -> Result<crate::backup::manifest::Manifest, StepOutcome> {
+    let manifest = crate::backup::manifest::describe_found_backup(location, Some(database)).map_err(|error| {
+        StepOutcome::failed(format!(
+            "the archive copied out of the container cannot be read: {}",
+            crate::error::chain(&error)
+        ))
+    })?;
+    if let Err(error) = crate::backup::manifest::write_manifest(location, &manifest) {
+        context.finding(format!(
+            "could not write a manifest beside the backup: {}",
+            crate::error::chain(&error)
+        ));
+    }
+    Ok(manifest)
 }
 
 /// The request for the harness's own engines or the team's command. A

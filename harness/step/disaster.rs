@@ -211,11 +211,7 @@ async fn kill_majority(deployment: &mut Deployment) -> Result<DisasterDetails, S
 }
 
 /// Overwrites a field of the first `count` documents (in `_id` order).
-async fn corrupt_documents(
-    database: &mongodb::Database,
-    name: &str,
-    count: u64,
-) -> Result<DisasterDetails, StepError> {
+async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64) -> Result<DisasterDetails, StepError> {
     let collection = database.collection::<Document>(name);
     let mut cursor = collection
         .find(doc! {})

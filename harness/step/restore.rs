@@ -27,9 +27,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
     let mut details = RestoreDetails {
         target: target.to_string(),
         backup_engine: backup.engine.clone(),
-        restarted: None,
-        fresh_node: None,
-        restore: None,
+        ..RestoreDetails::default()
     };
     if let Err(outcome) = prepare_target(context, *target, &mut details).await {
         return outcome;
@@ -90,20 +88,9 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
 
     // T_s: the first canary acknowledged and read back now that recovery
     // is complete.
-    let write_concern = context.write_concern();
-    if context.disaster_at().is_some() && context.service_at().is_none() {
-        let service = crate::runner::probe::probe_until_service(
-            &context.recovered_database(),
-            context.clock(),
-            context.scenario().workload.probe_interval,
-            write_concern,
-            std::time::Duration::from_secs(60),
-        )
+    context
+        .await_recovered_service(std::time::Duration::from_secs(60))
         .await;
-        if let Some(at) = service {
-            context.record_service(at);
-        }
-    }
     if failures > 0 {
         return StepOutcome::failed(format!("{documents} documents restored, {failures} failed to restore"))
             .with_details(details);
