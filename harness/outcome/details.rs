@@ -12,10 +12,27 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Step-specific facts of one step, by kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum StepDetails {
+/// Declares [`StepDetails`], one variant per step kind, and a `From` of
+/// each variant's struct, so a step hands its details struct to
+/// [`crate::step::StepOutcome`] as it is.
+macro_rules! step_details {
+    ($($(#[$doc:meta])* $variant:ident($details:ty),)*) => {
+        /// Step-specific facts of one step, by kind.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum StepDetails {
+            $($(#[$doc])* $variant($details),)*
+        }
+
+        $(impl From<$details> for StepDetails {
+            fn from(details: $details) -> Self {
+                Self::$variant(details)
+            }
+        })*
+    };
+}
+
+step_details!(
     /// What seeding inserted.
     Seed(SeedDetails),
     /// How the backup was taken and what it holds.
@@ -30,7 +47,7 @@ pub enum StepDetails {
     Exec(ExecDetails),
     /// How long it waited.
     Wait(WaitDetails),
-}
+);
 
 impl StepDetails {
     /// What the step's command printed (an `exec` step, a `command`
@@ -268,26 +285,6 @@ pub struct WaitDetails {
     /// How long it waited, milliseconds.
     pub duration_ms: u64,
 }
-
-macro_rules! into_step_details {
-    ($($variant:ident($details:ty)),* $(,)?) => {
-        $(impl From<$details> for StepDetails {
-            fn from(details: $details) -> Self {
-                Self::$variant(details)
-            }
-        })*
-    };
-}
-
-into_step_details!(
-    Seed(SeedDetails),
-    Backup(BackupDetails),
-    Disaster(DisasterDetails),
-    Restore(RestoreDetails),
-    Verify(VerifyDetails),
-    Exec(ExecDetails),
-    Wait(WaitDetails),
-);
 
 impl From<HostBackupDetails> for StepDetails {
     fn from(details: HostBackupDetails) -> Self {

@@ -442,7 +442,79 @@ impl<'a> DrillContext<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::RestoredScope;
+    use std::path::Path;
+
+    use super::{DrillContext, RestoredScope};
+    use crate::measure::clock::DrillClock;
+    use crate::provider::external::ExternalDeployment;
+    use crate::provider::server_info::ServerInfo;
+    use crate::runner::events::NoEvents;
+    use crate::uri::MongoUri;
+
+    const SCENARIO: &str = r#"name = "one-disaster"
+[topology]
+provider = "external"
+engine = "mongodb"
+uri = "mongodb://127.0.0.1:9/"
+[dataset]
+profile = "shepherd-cms"
+documents = 100
+seed = 1
+[[steps]]
+kind = "verify"
+"#;
+
+    /// A context whose deployment is never contacted: the driver connects
+    /// lazily and these tests only exercise the bookkeeping.
+    async fn with_context(test: impl FnOnce(&mut DrillContext<'_>)) {
+        let scenario = crate::scenario::validate_str(SCENARIO, Path::new("one-disaster.toml")).unwrap();
+        let uri = MongoUri::parse("mongodb://127.0.0.1:9/").unwrap();
+        let client = mongodb::Client::with_uri_str(uri.expose_secret()).await.unwrap();
+        let deployment: super::Deployment = Box::new(ExternalDeployment::new(uri));
+        let started = (
+            deployment,
+            client,
+            ServerInfo::from_build_info(&bson::doc! { "version": "7.0.0" }),
+        );
+        let mut context = DrillContext::new(
+            &scenario,
+            "run",
+            DrillClock::start(),
+            &NoEvents,
+            std::env::temp_dir(),
+            started,
+        );
+        test(&mut context);
+    }
+
+    #[tokio::test]
+    async fn a_drill_has_one_disaster_instant_and_keeps_the_first_service_stamp() {
+        with_context(|context| {
+            let t_d = context.mark_disaster().unwrap();
+            let second = context.mark_disaster().unwrap_err();
+            assert_eq!(second.at_ms, t_d.offset_ms);
+            assert_eq!(context.disaster_at(), Some(t_d));
+            let first = context.clock().now();
+            context.record_service(first);
+            context.record_service(context.clock().now());
+            assert_eq!(context.service_at(), Some(first));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn findings_are_kept_once_and_the_workload_never_starts_after_t_d() {
+        with_context(|context| {
+            context.finding("engine limit");
+            context.finding("engine limit");
+            assert_eq!(context.findings(), ["engine limit"]);
+            context.mark_disaster().unwrap();
+            context.start_workload();
+            assert!(context.take_ticks().is_none());
+            assert!(context.workload_start().is_none());
+        })
+        .await;
+    }
 
     #[test]
     fn a_selective_restore_includes_only_its_collections() {
