@@ -256,7 +256,7 @@ async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut
         duration_ms: Some(finished.offset_ms.saturating_sub(started.offset_ms)),
         status: outcome.status,
         message: crate::uri::redact(&outcome.message),
-        details: outcome.details,
+        details: outcome.details.map(|details| *details),
         ..not_run(index, step)
     };
     (record, interrupted)

@@ -30,8 +30,9 @@ pub struct StepOutcome {
     /// One line.
     pub message: String,
     /// Step-specific facts for the report; `None` when the step stopped
-    /// before it had any.
-    pub details: Option<StepDetails>,
+    /// before it had any. Boxed: outcomes travel in `Result`s while a
+    /// step runs, and the details are the large part.
+    pub details: Option<Box<StepDetails>>,
 }
 
 impl StepOutcome {
@@ -40,7 +41,7 @@ impl StepOutcome {
         Self {
             status: Status::Passed,
             message: message.into(),
-            details: Some(details.into()),
+            details: Some(Box::new(details.into())),
         }
     }
 
@@ -64,7 +65,7 @@ impl StepOutcome {
 
     /// With details.
     pub fn with_details(mut self, details: impl Into<StepDetails>) -> Self {
-        self.details = Some(details.into());
+        self.details = Some(Box::new(details.into()));
         self
     }
 }
