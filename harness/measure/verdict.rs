@@ -351,7 +351,7 @@ mod tests {
             timeout_ms: 1_000,
             status,
             message: message.into(),
-            details: serde_json::Value::Null,
+            details: None,
         }
     }
 

@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod details;
 pub(crate) mod time;
+
+pub use details::StepDetails;
 
 /// An instant on the drill clock: monotonic offset for arithmetic, wall
 /// clock for people.
@@ -101,9 +104,11 @@ pub struct StepRecord {
     pub status: Status,
     /// What went wrong or what it did, one line.
     pub message: String,
-    /// Step-specific facts (engine, size, counts, command output ...).
-    #[schemars(with = "serde_json::Value")]
-    pub details: serde_json::Value,
+    /// Step-specific facts (engine, size, counts, command output ...),
+    /// tagged by the step's kind; `null` when the step never ran or
+    /// stopped before it had any.
+    #[serde(default)]
+    pub details: Option<StepDetails>,
 }
 
 /// The kind of a check.

@@ -22,7 +22,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::error::ReportError;
 use super::file::write_atomically;
-use super::model::{CheckKind, CheckRecord, DrillReport, Status, StepRecord, VerdictKind};
+use super::model::{CheckKind, CheckRecord, DrillReport, Status, StepDetails, StepRecord, VerdictKind};
 use super::units::{human_duration_ms, human_value};
 use crate::uri::redact;
 
@@ -137,16 +137,10 @@ fn step_case(report: &DrillReport, step: &StepRecord) -> TestCase {
         Status::Error => non_success(&name, time, NonSuccessKind::Error, "step error", &message),
         Status::Skipped => skipped(&name, &not_run(&step.message)),
     };
-    let text = |key: &str| {
-        step.details
-            .get(key)
-            .and_then(|value| value.as_str())
-            .filter(|text| !text.is_empty())
-    };
-    if let Some(output) = text("output").or_else(|| text("stdout")) {
+    if let Some(output) = step.details.as_ref().and_then(StepDetails::output) {
         append_output(&mut case, output);
     }
-    if let Some(errors) = text("stderr") {
+    if let Some(errors) = step.details.as_ref().and_then(StepDetails::errors) {
         case.set_system_err(xml_text(errors));
     }
     case

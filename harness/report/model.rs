@@ -11,9 +11,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: a step's `details` became typed, tagged by the step's `kind`
+/// (`{"kind": "backup", ...}`), and `null` where a step had none.
+pub const SCHEMA_VERSION: u32 = 2;
 
 use crate::outcome::DrillOutcome;
+pub use crate::outcome::details::{
+    BackupDetails, ContainerBackupDetails, DisasterDetails, ExecDetails, HostBackupDetails, RestoreDetails,
+    SeedDetails, StepDetails, VerifyDetails, WaitDetails,
+};
 pub use crate::outcome::{
     CheckKind, CheckRecord, ExpectedFailure, Instant, Measurements, Objectives, Phase, PrimaryChange, Status,
     StepRecord, Topology, VerdictKind,

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::model::{
-    CheckKind, CheckRecord, DrillReport, ExpectedFailure, Instant, Measurements, Objectives, Phase, SCHEMA_VERSION,
-    Status, StepRecord, Topology, Verdict, VerdictKind,
+    CheckKind, CheckRecord, DrillReport, ExecDetails, ExpectedFailure, HostBackupDetails, Instant, Measurements,
+    Objectives, Phase, SCHEMA_VERSION, Status, StepRecord, Topology, Verdict, VerdictKind,
 };
 
 /// Which sample to build.
@@ -72,7 +72,7 @@ fn step(index: usize, kind: &str, name: &str, span: Option<(u64, u64)>, status: 
         timeout_ms: 600_000,
         status,
         message: message.to_string(),
-        details: json!({}),
+        details: None,
     }
 }
 
@@ -241,7 +241,20 @@ fn passed() -> DrillReport {
             "3 collections match",
         ),
     ];
-    report.steps[1].details = json!({"engine": "builtin", "format": "archive", "gzip": true, "bytes": 1_843_200});
+    report.steps[1].details = Some(
+        HostBackupDetails {
+            engine: "builtin".into(),
+            engine_reason: "asked for in the scenario".into(),
+            started_ms: 6_500,
+            finished_ms: 9_800,
+            command: None,
+            backup: Some(json!({"format": "archive", "gzip": true, "bytes": 1_843_200})),
+            manifest: None,
+            reference: None,
+            reference_collections: None,
+        }
+        .into(),
+    );
     report.measurements = Measurements {
         disaster_at: Some(at(20_000)),
         rto_service_ms: Some(11_250),
@@ -359,16 +372,19 @@ fn failed() -> DrillReport {
             "1 of 3 collections differs",
         ),
     ];
-    report.steps[4].details = json!({
-        "command": format!("./restore.sh --uri mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin"),
-        "exit_status": 0,
-        "output": format!(
-            "connecting to mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin\n\
-             restored 11999 documents <done> & \"ok\"\n\
-             \u{1b}[32mcolour codes]]> and a CDATA end\u{1b}[0m\n"
-        ),
-        "stderr": "warning: 1 document skipped (duplicate key)",
-    });
+    report.steps[4].details = Some(
+        ExecDetails {
+            command: format!("./restore.sh --uri mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin"),
+            exit_code: Some(0),
+            output: format!(
+                "connecting to mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin\n\
+                 restored 11999 documents <done> & \"ok\"\n\
+                 \u{1b}[32mcolour codes]]> and a CDATA end\u{1b}[0m\n"
+            ),
+            stderr: Some("warning: 1 document skipped (duplicate key)".into()),
+        }
+        .into(),
+    );
     report.measurements = Measurements {
         disaster_at: Some(at(1_070_200)),
         rto_service_ms: Some(13_400),

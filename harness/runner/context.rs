@@ -1,13 +1,21 @@
 //! Everything a drill's steps share while it runs: the deployments, the
 //! clock, the tick writer, the backups taken, the reference checksums and
 //! the instants T_d, T_s and T_v.
+//!
+//! The fields are private: a step records what it did through a method
+//! that names it (`mark_disaster`, `record_backup`, `record_restore`,
+//! `add_check` ...), so the contract between steps and the runner is the
+//! list of methods below, and each invariant (one T_d, the first T_s
+//! kept, findings once) is kept in one place.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mongodb::{Client, Database};
 
 use super::deployment::Deployment;
-use super::events::EventSink;
+use super::events::{Event, EventSink};
+use super::primary::PrimaryMonitor;
+use super::probe::BackgroundProbe;
 use super::ticks::TickWriter;
 use crate::backup::BackupLocation;
 use crate::checksum::DatabaseDigest;
@@ -31,56 +39,92 @@ pub struct TakenBackup {
     pub engine: String,
 }
 
+/// What a restore step restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoredScope {
+    /// Every collection of the backup.
+    All,
+    /// Only these collections; the others must be untouched.
+    Collections(Vec<String>),
+}
+
+impl RestoredScope {
+    /// The scope of a restore step's `collections` (absent = all).
+    pub fn from_selection(collections: Option<&[String]>) -> Self {
+        match collections {
+            Some(names) => Self::Collections(names.to_vec()),
+            None => Self::All,
+        }
+    }
+
+    /// Whether `collection` was restored.
+    pub fn includes(&self, collection: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Collections(names) => names.iter().any(|name| name == collection),
+        }
+    }
+}
+
+/// A second disaster in one drill: validation rejects such scenarios, so
+/// this guards the invariant rather than a case users meet.
+#[derive(Debug, thiserror::Error)]
+#[error("a drill has one disaster instant: T_d was already recorded at {at_ms} ms")]
+pub struct SecondDisaster {
+    /// When the first T_d was recorded, ms from the drill start.
+    pub at_ms: u64,
+}
+
 /// The shared state of one drill.
 pub struct DrillContext<'a> {
     /// The scenario being run.
-    pub scenario: &'a Scenario,
+    scenario: &'a Scenario,
     /// The run id.
-    pub run_id: String,
+    run_id: String,
     /// The drill clock: every instant recorded comes from it.
-    pub clock: DrillClock,
+    clock: DrillClock,
     /// Where events go.
-    pub events: &'a dyn EventSink,
+    events: &'a dyn EventSink,
     /// The drill's scratch folder (backups, extracted archives).
-    pub work_dir: PathBuf,
+    work_dir: PathBuf,
     /// The deployment under test.
-    pub source: Deployment,
+    source: Deployment,
     /// A fresh deployment restored into, when a restore step asks for one;
     /// from then on it is what "recovered" means.
-    pub fresh: Option<Deployment>,
+    fresh: Option<Deployment>,
     /// A client of the source deployment.
-    pub source_client: Client,
+    source_client: Client,
     /// A client of the fresh deployment, once there is one.
-    pub fresh_client: Option<Client>,
+    fresh_client: Option<Client>,
     /// What the source server is and supports.
-    pub server: ServerInfo,
+    server: ServerInfo,
     /// The running tick writer, between the start of the workload and T_d
     /// (and on after T_d in a failover drill).
-    pub ticks: Option<TickWriter>,
+    ticks: Option<TickWriter>,
     /// A failover drill's probe, running from T_d on.
-    pub failover_probe: Option<super::probe::BackgroundProbe>,
+    failover_probe: Option<BackgroundProbe>,
     /// Who is primary when (replica sets only).
-    pub primary_monitor: Option<super::primary::PrimaryMonitor>,
+    primary_monitor: Option<PrimaryMonitor>,
     /// The ticks attempted, once the writer stopped.
-    pub tick_log: Option<TickLog>,
+    tick_log: Option<TickLog>,
     /// When the tick writer started.
-    pub workload_start: Option<Stamp>,
+    workload_start: Option<Stamp>,
     /// Backups taken, in order; restores use the last.
-    pub backups: Vec<TakenBackup>,
+    backups: Vec<TakenBackup>,
     /// Checksums of the source at the backup's consistent point.
-    pub reference: Option<DatabaseDigest>,
+    reference: Option<DatabaseDigest>,
     /// T_d.
-    pub disaster_at: Option<Stamp>,
+    disaster_at: Option<Stamp>,
     /// T_s: first canary acknowledged and read back after recovery.
-    pub service_at: Option<Stamp>,
+    service_at: Option<Stamp>,
     /// T_v: verification finished and passed.
-    pub verified_at: Option<Stamp>,
-    /// Collections a restore step restored (`None` inside = all).
-    pub restored: Option<Option<Vec<String>>>,
+    verified_at: Option<Stamp>,
+    /// What a restore step restored, once one did.
+    restored: Option<RestoredScope>,
     /// Checks recorded by steps (collections, integrity).
-    pub checks: Vec<CheckRecord>,
+    checks: Vec<CheckRecord>,
     /// Things worth knowing that are not failures.
-    pub findings: Vec<String>,
+    findings: Vec<String>,
 }
 
 impl<'a> DrillContext<'a> {
@@ -122,6 +166,69 @@ impl<'a> DrillContext<'a> {
         }
     }
 
+    /// The scenario being run.
+    pub fn scenario(&self) -> &'a Scenario {
+        self.scenario
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The drill clock.
+    pub fn clock(&self) -> DrillClock {
+        self.clock
+    }
+
+    /// Where events go.
+    pub fn events(&self) -> &'a dyn EventSink {
+        self.events
+    }
+
+    /// The drill's scratch folder.
+    pub fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    /// What the source server is and supports.
+    pub fn server(&self) -> &ServerInfo {
+        &self.server
+    }
+
+    /// The deployment under test.
+    pub fn source(&self) -> &Deployment {
+        &self.source
+    }
+
+    /// The deployment under test, to inject a fault or bring a node back.
+    pub fn source_mut(&mut self) -> &mut Deployment {
+        &mut self.source
+    }
+
+    /// Replaces the client of the source (after a restart, a container may
+    /// publish another port).
+    pub fn reconnect_source(&mut self, client: Client) {
+        self.source_client = client;
+    }
+
+    /// The fresh deployment, once a restore step started one.
+    pub fn fresh(&self) -> Option<&Deployment> {
+        self.fresh.as_ref()
+    }
+
+    /// Keeps the fresh deployment a restore step started, and its client:
+    /// from now on it is where recovery happens.
+    pub fn set_fresh(&mut self, deployment: Deployment, client: Client) {
+        self.fresh = Some(deployment);
+        self.fresh_client = Some(client);
+    }
+
+    /// The source and the fresh deployment, for teardown.
+    pub fn into_deployments(self) -> (Deployment, Option<Deployment>) {
+        (self.source, self.fresh)
+    }
+
     /// The protected database on the source.
     pub fn source_database(&self) -> Database {
         self.source_client.database(&self.scenario.dataset.database)
@@ -137,8 +244,8 @@ impl<'a> DrillContext<'a> {
     }
 
     /// The deployment where recovery happened.
-    pub fn recovered_deployment(&mut self) -> &mut Deployment {
-        self.fresh.as_mut().unwrap_or(&mut self.source)
+    pub fn recovered_deployment(&self) -> &Deployment {
+        self.fresh.as_ref().unwrap_or(&self.source)
     }
 
     /// The scenario's write concern, as the driver takes it (ticks and
@@ -147,19 +254,6 @@ impl<'a> DrillContext<'a> {
         match self.scenario.workload.write_concern {
             crate::scenario::WriteConcern::Majority => mongodb::options::WriteConcern::majority(),
             crate::scenario::WriteConcern::Nodes(count) => mongodb::options::WriteConcern::nodes(u32::from(count)),
-        }
-    }
-
-    /// In a failover drill, waits up to `timeout` for the probe started at
-    /// T_d and records T_s; otherwise does nothing.
-    pub async fn await_failover_service(&mut self, timeout: std::time::Duration) {
-        if let Some(probe) = self.failover_probe.take() {
-            let served = probe.finish(timeout).await;
-            if let Some(at) = served {
-                self.events
-                    .emit(super::events::Event::ServiceRestored { at_ms: at.offset_ms });
-            }
-            self.service_at = self.service_at.or(served);
         }
     }
 
@@ -173,12 +267,163 @@ impl<'a> DrillContext<'a> {
         let write_concern = self.write_concern();
         let database = self.source_database();
         self.workload_start = Some(self.clock.now());
-        self.ticks = Some(super::ticks::TickWriter::start(
+        self.ticks = Some(TickWriter::start(
             &database,
             self.clock,
             self.scenario.workload.tick_interval,
             write_concern,
         ));
+    }
+
+    /// Takes the running tick writer, to stop it (at T_d, or when the
+    /// drill ends); `None` when none runs.
+    pub fn take_ticks(&mut self) -> Option<TickWriter> {
+        self.ticks.take()
+    }
+
+    /// Keeps the log of the stopped tick writer.
+    pub fn record_tick_log(&mut self, log: TickLog) {
+        self.tick_log = Some(log);
+    }
+
+    /// The ticks attempted, once the writer stopped.
+    pub fn tick_log(&self) -> Option<&TickLog> {
+        self.tick_log.as_ref()
+    }
+
+    /// When the tick writer started, if it did.
+    pub fn workload_start(&self) -> Option<Stamp> {
+        self.workload_start
+    }
+
+    /// Keeps the primary monitor the runner started.
+    pub fn set_primary_monitor(&mut self, monitor: PrimaryMonitor) {
+        self.primary_monitor = Some(monitor);
+    }
+
+    /// Takes the primary monitor, to stop it.
+    pub fn take_primary_monitor(&mut self) -> Option<PrimaryMonitor> {
+        self.primary_monitor.take()
+    }
+
+    /// Records T_d now and announces it; refuses a second one.
+    pub fn mark_disaster(&mut self) -> Result<Stamp, SecondDisaster> {
+        if let Some(first) = self.disaster_at {
+            return Err(SecondDisaster { at_ms: first.offset_ms });
+        }
+        let at = self.clock.now();
+        self.disaster_at = Some(at);
+        self.events.emit(Event::Disaster { at_ms: at.offset_ms });
+        Ok(at)
+    }
+
+    /// T_d, once the disaster step recorded it.
+    pub fn disaster_at(&self) -> Option<Stamp> {
+        self.disaster_at
+    }
+
+    /// Starts the failover drill's service probe, from T_d on, against
+    /// the source (the writer keeps writing meanwhile).
+    pub fn start_failover_probe(&mut self) {
+        self.failover_probe = Some(BackgroundProbe::start(
+            self.source_database(),
+            self.clock,
+            self.scenario.workload.probe_interval,
+            self.write_concern(),
+        ));
+    }
+
+    /// In a failover drill, waits up to `timeout` for the probe started at
+    /// T_d and records T_s; otherwise does nothing.
+    pub async fn await_failover_service(&mut self, timeout: std::time::Duration) {
+        if let Some(probe) = self.failover_probe.take()
+            && let Some(at) = probe.finish(timeout).await
+        {
+            self.record_service(at);
+        }
+    }
+
+    /// After a restore, when T_d has passed and T_s is not known yet:
+    /// probes where recovery happened, up to `timeout`, and records T_s
+    /// when a canary is acknowledged and read back.
+    pub async fn await_recovered_service(&mut self, timeout: std::time::Duration) {
+        if self.disaster_at.is_none() || self.service_at.is_some() {
+            return;
+        }
+        let served = super::probe::probe_until_service(
+            &self.recovered_database(),
+            self.clock,
+            self.scenario.workload.probe_interval,
+            self.write_concern(),
+            timeout,
+        )
+        .await;
+        if let Some(at) = served {
+            self.record_service(at);
+        }
+    }
+
+    /// A canary was acknowledged and read back at `at`: announces it and
+    /// keeps it as T_s unless an earlier one was kept.
+    pub fn record_service(&mut self, at: Stamp) {
+        self.events.emit(Event::ServiceRestored { at_ms: at.offset_ms });
+        self.service_at = self.service_at.or(Some(at));
+    }
+
+    /// T_s, once the service answered after the disaster.
+    pub fn service_at(&self) -> Option<Stamp> {
+        self.service_at
+    }
+
+    /// Records T_v now: verification finished and passed.
+    pub fn mark_verified(&mut self) {
+        self.verified_at = Some(self.clock.now());
+    }
+
+    /// T_v, once verification passed.
+    pub fn verified_at(&self) -> Option<Stamp> {
+        self.verified_at
+    }
+
+    /// Keeps a backup a step took; restores use the last one.
+    pub fn record_backup(&mut self, backup: TakenBackup) {
+        self.backups.push(backup);
+    }
+
+    /// The newest backup taken, if any.
+    pub fn last_backup(&self) -> Option<&TakenBackup> {
+        self.backups.last()
+    }
+
+    /// Sets the reference checksums verification compares against.
+    pub fn set_reference(&mut self, reference: DatabaseDigest) {
+        self.reference = Some(reference);
+    }
+
+    /// The reference checksums, once a backup (or a failover drill's
+    /// disaster step) took them.
+    pub fn reference(&self) -> Option<&DatabaseDigest> {
+        self.reference.as_ref()
+    }
+
+    /// Records what a restore step restored.
+    pub fn record_restore(&mut self, scope: RestoredScope) {
+        self.restored = Some(scope);
+    }
+
+    /// What the last restore restored; `None` when no restore ran.
+    pub fn restored(&self) -> Option<&RestoredScope> {
+        self.restored.as_ref()
+    }
+
+    /// Adds a check a step made (a collection, an integrity check).
+    pub fn add_check(&mut self, check: CheckRecord) {
+        self.checks.push(check);
+    }
+
+    /// The checks steps recorded, in order.
+    pub fn checks(&self) -> &[CheckRecord] {
+        &self.checks
     }
 
     /// Records a finding once.
@@ -187,5 +432,95 @@ impl<'a> DrillContext<'a> {
         if !self.findings.contains(&text) {
             self.findings.push(text);
         }
+    }
+
+    /// The findings, in the order they were first recorded.
+    pub fn findings(&self) -> &[String] {
+        &self.findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{DrillContext, RestoredScope};
+    use crate::measure::clock::DrillClock;
+    use crate::provider::external::ExternalDeployment;
+    use crate::provider::server_info::ServerInfo;
+    use crate::runner::events::NoEvents;
+    use crate::uri::MongoUri;
+
+    const SCENARIO: &str = r#"name = "one-disaster"
+[topology]
+provider = "external"
+engine = "mongodb"
+uri = "mongodb://127.0.0.1:9/"
+[dataset]
+profile = "shepherd-cms"
+documents = 100
+seed = 1
+[[steps]]
+kind = "verify"
+"#;
+
+    /// A context whose deployment is never contacted: the driver connects
+    /// lazily and these tests only exercise the bookkeeping.
+    async fn with_context(test: impl FnOnce(&mut DrillContext<'_>)) {
+        let scenario = crate::scenario::validate_str(SCENARIO, Path::new("one-disaster.toml")).unwrap();
+        let uri = MongoUri::parse("mongodb://127.0.0.1:9/").unwrap();
+        let client = mongodb::Client::with_uri_str(uri.expose_secret()).await.unwrap();
+        let deployment: super::Deployment = Box::new(ExternalDeployment::new(uri));
+        let started = (
+            deployment,
+            client,
+            ServerInfo::from_build_info(&bson::doc! { "version": "7.0.0" }),
+        );
+        let mut context = DrillContext::new(
+            &scenario,
+            "run",
+            DrillClock::start(),
+            &NoEvents,
+            std::env::temp_dir(),
+            started,
+        );
+        test(&mut context);
+    }
+
+    #[tokio::test]
+    async fn a_drill_has_one_disaster_instant_and_keeps_the_first_service_stamp() {
+        with_context(|context| {
+            let t_d = context.mark_disaster().unwrap();
+            let second = context.mark_disaster().unwrap_err();
+            assert_eq!(second.at_ms, t_d.offset_ms);
+            assert_eq!(context.disaster_at(), Some(t_d));
+            let first = context.clock().now();
+            context.record_service(first);
+            context.record_service(context.clock().now());
+            assert_eq!(context.service_at(), Some(first));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn findings_are_kept_once_and_the_workload_never_starts_after_t_d() {
+        with_context(|context| {
+            context.finding("engine limit");
+            context.finding("engine limit");
+            assert_eq!(context.findings(), ["engine limit"]);
+            context.mark_disaster().unwrap();
+            context.start_workload();
+            assert!(context.take_ticks().is_none());
+            assert!(context.workload_start().is_none());
+        })
+        .await;
+    }
+
+    #[test]
+    fn a_selective_restore_includes_only_its_collections() {
+        let scope = RestoredScope::from_selection(Some(&["users".to_string()]));
+        assert!(scope.includes("users"));
+        assert!(!scope.includes("configurations"));
+        assert!(RestoredScope::from_selection(None).includes("configurations"));
     }
 }

@@ -103,7 +103,7 @@ pub async fn run_drill(
         drill_dir.clone(),
         (source, source_client, server),
     );
-    for note in engine_findings(&context.server.capabilities, context.server.engine_name()) {
+    for note in engine_findings(&context.server().capabilities, context.server().engine_name()) {
         context.finding(note);
     }
     start_primary_monitor(&mut context);
@@ -120,7 +120,7 @@ pub async fn run_drill(
         checks: &outcome.checks,
         expected: expected.as_ref(),
     });
-    finish(&mut outcome, &context.clock);
+    finish(&mut outcome, &context.clock());
     tear_down(context, events).await;
     let _ = std::fs::remove_dir_all(&drill_dir);
     events.emit(Event::DrillFinished {
@@ -159,21 +159,19 @@ fn describe_deployment(topology: &mut Topology, source: &Deployment, server: &Se
 
 /// Replica sets: watch who is primary from the deployment's start on.
 fn start_primary_monitor(context: &mut DrillContext<'_>) {
-    if context.scenario.topology.replica_set.is_none() {
+    if context.scenario().topology.replica_set.is_none() {
         return;
     }
-    let Some(count) = context.source.node_count() else {
+    let Some(count) = context.source().node_count() else {
         return;
     };
     let uris = (0..count)
-        .filter_map(|index| context.source.node_uri(index).ok())
+        .filter_map(|index| context.source().node_uri(index).ok())
         .map(|uri| uri.expose_secret().to_string())
         .collect();
-    context.primary_monitor = Some(super::primary::PrimaryMonitor::start(
-        uris,
-        context.clock,
-        context.scenario.workload.probe_interval,
-    ));
+    let monitor =
+        super::primary::PrimaryMonitor::start(uris, context.clock(), context.scenario().workload.probe_interval);
+    context.set_primary_monitor(monitor);
 }
 
 /// Runs the steps in order until one fails, cannot run, or the operator
@@ -181,7 +179,7 @@ fn start_primary_monitor(context: &mut DrillContext<'_>) {
 /// ended: a failed step is [`Ending::Ran`] (its failure is judged), a step
 /// that could not run or an interruption is [`Ending::Abandoned`].
 async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, cancel: &Cancel) -> Ending {
-    let scenario = context.scenario;
+    let scenario = context.scenario();
     let mut stopped: Option<Ending> = None;
     for (index, step) in scenario.steps.iter().enumerate() {
         if stopped.is_some() {
@@ -214,8 +212,8 @@ async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, c
 /// Runs one step within its timeout, abandoning it when the drill is
 /// cancelled. Returns its record and whether it was interrupted.
 async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut cancel: Cancel) -> (StepRecord, bool) {
-    let events = context.events;
-    let started = context.clock.now();
+    let events = context.events();
+    let started = context.clock().now();
     events.emit(Event::StepStarted {
         index,
         kind: step.kind.name().to_string(),
@@ -245,7 +243,7 @@ async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut
     if matches!(step.kind, StepKind::Seed) && outcome.status == Status::Passed {
         context.start_workload();
     }
-    let finished = context.clock.now();
+    let finished = context.clock().now();
     events.emit(Event::StepFinished {
         index,
         status: outcome.status,
@@ -258,7 +256,7 @@ async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut
         duration_ms: Some(finished.offset_ms.saturating_sub(started.offset_ms)),
         status: outcome.status,
         message: crate::uri::redact(&outcome.message),
-        details: outcome.details,
+        details: outcome.details.map(|details| *details),
         ..not_run(index, step)
     };
     (record, interrupted)
@@ -271,26 +269,26 @@ async fn wrap_up(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
     context.await_failover_service(Duration::ZERO).await;
     // The writer runs until T_d (a failover drill's, to the end); a drill
     // with no disaster stops it here.
-    if let Some(writer) = context.ticks.take() {
-        context.tick_log = Some(writer.stop().await);
+    if let Some(writer) = context.take_ticks() {
+        context.record_tick_log(writer.stop().await);
     }
-    if let Some(monitor) = context.primary_monitor.take() {
+    if let Some(monitor) = context.take_primary_monitor() {
         let changes = monitor.stop().await;
-        if let Some(t_d) = context.disaster_at {
+        if let Some(t_d) = context.disaster_at() {
             let text = super::primary::describe_failover(&changes, t_d.offset_ms);
             context.finding(text);
         }
         outcome.measurements.primary_timeline = changes;
     }
     measure(context, outcome).await;
-    outcome.checks.extend(context.checks.iter().cloned());
-    outcome.findings = context.findings.clone();
+    outcome.checks.extend(context.checks().iter().cloned());
+    outcome.findings = context.findings().to_vec();
     outcome.phases = phases(outcome, context);
 }
 
 /// Teardown: the fresh node first, then the source; kept ones say so.
 async fn tear_down(context: DrillContext<'_>, events: &dyn EventSink) {
-    let DrillContext { source, fresh, .. } = context;
+    let (source, fresh) = context.into_deployments();
     if let Some(fresh) = fresh
         && let Some(message) = fresh.teardown().await
     {
@@ -425,7 +423,7 @@ fn not_run(index: usize, step: &Step) -> StepRecord {
         timeout_ms: step.timeout.as_millis() as u64,
         status: Status::Skipped,
         message: String::new(),
-        details: serde_json::Value::Null,
+        details: None,
     }
 }
 
@@ -523,18 +521,18 @@ async fn measure(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
     use crate::measure::rto::{compute_rto, evaluate};
 
     let measurements = &mut outcome.measurements;
-    let Some(t_d) = context.disaster_at else {
+    let Some(t_d) = context.disaster_at() else {
         measurements
             .notes
             .push("no disaster step ran: RTO and RPO were not measured".into());
         return;
     };
     measurements.disaster_at = Some(stamp_to_instant(t_d));
-    let probe_interval = context.scenario.workload.probe_interval;
-    let rto = compute_rto(t_d, context.service_at, context.verified_at, probe_interval);
+    let probe_interval = context.scenario().workload.probe_interval;
+    let rto = compute_rto(t_d, context.service_at(), context.verified_at(), probe_interval);
     measurements.rto_service_ms = rto.rto_service.map(|value| value.as_millis() as u64);
     measurements.rto_verified_ms = rto.rto_verified.map(|value| value.as_millis() as u64);
-    if context.service_at.is_none() {
+    if context.service_at().is_none() {
         measurements
             .notes
             .push("the service never answered a canary write after the disaster".into());
@@ -545,7 +543,7 @@ async fn measure(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
     record_rpo(measurements, &rpo);
     outcome.checks.extend(tick_checks(&rpo));
     outcome.checks.extend(objective_checks(
-        &evaluate(&context.scenario.objectives, &rto, &rpo),
+        &evaluate(&context.scenario().objectives, &rto, &rpo),
         context,
     ));
 }
@@ -557,7 +555,7 @@ async fn measure_rpo(
     t_d: Stamp,
     measurements: &mut Measurements,
 ) -> Option<crate::measure::rpo::RpoResult> {
-    let (Some(log), Some(workload_start)) = (&context.tick_log, context.workload_start) else {
+    let (Some(log), Some(workload_start)) = (context.tick_log(), context.workload_start()) else {
         measurements
             .notes
             .push("no tick writer ran before the disaster: RPO was not measured".into());
@@ -579,7 +577,7 @@ async fn measure_rpo(
             return None;
         }
     };
-    let tick_interval = context.scenario.workload.tick_interval;
+    let tick_interval = context.scenario().workload.tick_interval;
     Some(crate::measure::rpo::compute_rpo(
         log,
         t_d,
@@ -631,7 +629,7 @@ fn objective_checks(checks: &[crate::measure::rto::ObjectiveCheck], context: &Dr
     checks
         .iter()
         .map(|check| {
-            let name = match (check.name, &context.scenario.objectives.rto_applies_to) {
+            let name = match (check.name, &context.scenario().objectives.rto_applies_to) {
                 ("rto", crate::measure::rto::RtoAppliesTo::Service) => "rto_service".to_string(),
                 ("rto", crate::measure::rto::RtoAppliesTo::Verified) => "rto_verified".to_string(),
                 (other, _) => other.to_string(),
@@ -651,7 +649,8 @@ fn objective_checks(checks: &[crate::measure::rto::ObjectiveCheck], context: &Dr
 }
 
 fn read_concern(context: &DrillContext<'_>) -> Option<mongodb::options::ReadConcern> {
-    if context.server.capabilities.replica_sets && context.scenario.workload.read_concern.to_string() == "majority" {
+    if context.server().capabilities.replica_sets && context.scenario().workload.read_concern.to_string() == "majority"
+    {
         Some(mongodb::options::ReadConcern::majority())
     } else {
         None
@@ -676,11 +675,11 @@ fn phases(outcome: &DrillOutcome, context: &DrillContext<'_>) -> Vec<Phase> {
             end_ms: finished.offset_ms,
         });
     }
-    if let Some(t_d) = context.disaster_at {
+    if let Some(t_d) = context.disaster_at() {
         let end = context
-            .service_at
+            .service_at()
             .map(|at| at.offset_ms)
-            .unwrap_or_else(|| context.clock.now().offset_ms);
+            .unwrap_or_else(|| context.clock().now().offset_ms);
         phases.push(Phase {
             name: "outage".into(),
             start_ms: t_d.offset_ms,
@@ -689,7 +688,7 @@ fn phases(outcome: &DrillOutcome, context: &DrillContext<'_>) -> Vec<Phase> {
     }
     phases.extend(primary_phases(
         &outcome.measurements.primary_timeline,
-        context.clock.now().offset_ms,
+        context.clock().now().offset_ms,
     ));
     phases
 }

@@ -11,6 +11,7 @@ use super::StepOutcome;
 use crate::backup::select::{self, DumpResult, EngineSettings};
 use crate::backup::{DumpRequest, EngineChoice, Layout};
 use crate::checksum::{DigestOptions, digest_database};
+use crate::outcome::details::{ContainerBackupDetails, HostBackupDetails};
 use crate::runner::context::{DrillContext, TakenBackup};
 use crate::runner::events::StepProgress;
 use crate::scenario::{BackupEngine, BackupFormat, BackupStep, RunIn, Step};
@@ -32,16 +33,17 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let request = dump_request(context, index, *engine, *format, *gzip);
-    let mut settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
-    if let Some(dir) = context.scenario.path.parent() {
+    let mut settings =
+        EngineSettings::new(step.timeout, context.run_id().to_string()).with_work_dir(context.work_dir());
+    if let Some(dir) = context.scenario().path.parent() {
         settings
             .env
             .push(("DRDRILL_SCENARIO_DIR".into(), dir.display().to_string()));
     }
-    let progress = StepProgress::new(context.events, index);
-    let started = context.clock.now();
+    let progress = StepProgress::new(context.events(), index);
+    let started = context.clock().now();
     let selected = select::dump(&resolved, &request, &settings, &progress).await;
-    let finished = context.clock.now();
+    let finished = context.clock().now();
     let selected = match selected {
         Ok(selected) => selected,
         Err(error) => {
@@ -49,16 +51,17 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
             return StepOutcome::failed(format!("backup with {} failed: {text}", resolved.name()));
         }
     };
-    let mut details = json!({
-        "engine": resolved.name(),
-        "engine_reason": resolved.reason,
-        "started_ms": started.offset_ms,
-        "finished_ms": finished.offset_ms,
-    });
+    let mut details = HostBackupDetails {
+        engine: resolved.name().to_string(),
+        engine_reason: resolved.reason.clone(),
+        started_ms: started.offset_ms,
+        finished_ms: finished.offset_ms,
+        ..HostBackupDetails::default()
+    };
     let dump = match &selected.result {
         DumpResult::Written(outcome) => outcome.clone(),
         DumpResult::Command(outcome) => {
-            details["command"] = json!(outcome);
+            details.command = Some(json!(outcome));
             for finding in outcome.findings() {
                 context.finding(format!("backup command: {finding}"));
             }
@@ -68,7 +71,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
             }
         }
     };
-    details["backup"] = json!(dump);
+    details.backup = Some(json!(dump));
     let documents: u64 = dump.collections.iter().map(|collection| collection.documents).sum();
     if dump.collections.is_empty() {
         return StepOutcome::failed(format!(
@@ -82,14 +85,14 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Ok(manifest) => manifest,
         Err(outcome) => return outcome.with_details(details),
     };
-    details["manifest"] = json!(crate::backup::manifest::manifest_path(&dump.location));
+    details.manifest = Some(crate::backup::manifest::manifest_path(&dump.location));
     let reference = match backup_reference(context, index, manifest.as_ref(), &mut details).await {
         Ok(reference) => reference,
         Err(outcome) => return outcome,
     };
-    details["reference_collections"] = json!(reference.collections.len());
-    context.reference = Some(reference);
-    context.backups.push(TakenBackup {
+    details.reference_collections = Some(reference.collections.len());
+    context.set_reference(reference);
+    context.record_backup(TakenBackup {
         location: dump.location.clone(),
         started,
         finished,
@@ -115,14 +118,14 @@ async fn backup_reference(
     context: &DrillContext<'_>,
     index: usize,
     manifest: Option<&crate::backup::manifest::Manifest>,
-    details: &mut serde_json::Value,
+    details: &mut HostBackupDetails,
 ) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
     if let Some(reference) = manifest.and_then(reference_from_manifest) {
-        details["reference"] = json!("the backup's manifest (md5 of the documents as read from the source)");
+        details.reference = Some("the backup's manifest (md5 of the documents as read from the source)".into());
         return Ok(reference);
     }
     let reference = source_reference(context, index).await?;
-    details["reference"] = json!("a checksum pass over the source after the backup");
+    details.reference = Some("a checksum pass over the source after the backup".into());
     Ok(reference)
 }
 
@@ -143,13 +146,13 @@ fn engine_choice(engine: BackupEngine) -> EngineChoice {
 /// reference checksums, restore on the host). An image without mongodump
 /// (the FerretDB image holds only the server) is said so, by name.
 async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step, gzip: bool) -> StepOutcome {
-    let Some(image) = context.source.image() else {
+    let Some(image) = context.source().image() else {
         return StepOutcome::error(
             "run_in = \"container\" needs the containers provider (provider = \"containers\" or --provider containers)",
         );
     };
     let name = if gzip { "dump.archive.gz" } else { "dump.archive" };
-    let inside = format!("/tmp/drdrill-{}-{name}", context.run_id);
+    let inside = format!("/tmp/drdrill-{}-{name}", context.run_id());
     let request = match container_request(context, gzip, &inside) {
         Ok(request) => request,
         Err(outcome) => return outcome,
@@ -159,17 +162,18 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let shown = argv.join(" ");
-    let started = context.clock.now();
-    let ran = context.source.exec(0, &argv, step.timeout).await;
-    let finished = context.clock.now();
-    let mut details = json!({
-        "engine": "tools",
-        "run_in": "container",
-        "image": image,
-        "command": format!("docker exec <node-0> {shown}"),
-        "started_ms": started.offset_ms,
-        "finished_ms": finished.offset_ms,
-    });
+    let started = context.clock().now();
+    let ran = context.source().exec(0, &argv, step.timeout).await;
+    let finished = context.clock().now();
+    let mut details = ContainerBackupDetails {
+        engine: "tools".into(),
+        run_in: "container".into(),
+        image: image.clone(),
+        command: format!("docker exec <node-0> {shown}"),
+        started_ms: started.offset_ms,
+        finished_ms: finished.offset_ms,
+        ..ContainerBackupDetails::default()
+    };
     let output = match ran {
         Ok(output) => output,
         Err(error) => {
@@ -179,11 +183,11 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         }
     };
     let printed = crate::uri::redact(&format!("{}{}", output.stdout, output.stderr));
-    details["output"] = json!(printed);
+    details.output = Some(printed.clone());
     if let Some(message) = container_dump_failure(&image, output.code, &printed) {
         return StepOutcome::failed(message).with_details(details);
     }
-    let folder = context.work_dir.join(format!("backup-{index}"));
+    let folder = context.work_dir().join(format!("backup-{index}"));
     let _ = std::fs::create_dir_all(&folder);
     let host = folder.join(name);
     if let Err(outcome) = copy_out(context, &inside, &host).await {
@@ -193,24 +197,11 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
         path: host.clone(),
         gzip,
     };
-    // What it holds, read from the archive itself (the manifest does the same).
-    let manifest = match crate::backup::manifest::describe_found_backup(&location, Some(&request.database)) {
+    let manifest = match copied_archive_manifest(context, &location, &request.database) {
         Ok(manifest) => manifest,
-        Err(error) => {
-            return StepOutcome::failed(format!(
-                "the archive copied out of the container cannot be read: {}",
-                crate::error::chain(&error)
-            ))
-            .with_details(details);
-        }
+        Err(outcome) => return outcome.with_details(details),
     };
-    if let Err(error) = crate::backup::manifest::write_manifest(&location, &manifest) {
-        context.finding(format!(
-            "could not write a manifest beside the backup: {}",
-            crate::error::chain(&error)
-        ));
-    }
-    details["backup"] = json!(describe(&location));
+    details.backup = Some(describe(&location));
     if manifest.collections.is_empty() {
         return StepOutcome::failed(format!(
             "the archive copied out of the container holds no collection of {}",
@@ -222,10 +213,10 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     // mongodump does not read in `_id` order: the reference is a checksum
     // pass over the source now (the workload writes only `_drill_ticks`).
     match source_reference(context, index).await {
-        Ok(reference) => context.reference = Some(reference),
+        Ok(reference) => context.set_reference(reference),
         Err(outcome) => return outcome,
     }
-    context.backups.push(TakenBackup {
+    context.record_backup(TakenBackup {
         location: location.clone(),
         started,
         finished,
@@ -241,6 +232,29 @@ async fn in_container(context: &mut DrillContext<'_>, index: usize, step: &Step,
     )
 }
 
+/// What the archive copied out of the container holds, read from the
+/// archive itself (the manifest does the same), with its manifest written
+/// beside it; `Err` is the failed outcome of an archive that cannot be read.
+fn copied_archive_manifest(
+    context: &mut DrillContext<'_>,
+    location: &crate::backup::BackupLocation,
+    database: &str,
+) -> Result<crate::backup::manifest::Manifest, StepOutcome> {
+    let manifest = crate::backup::manifest::describe_found_backup(location, Some(database)).map_err(|error| {
+        StepOutcome::failed(format!(
+            "the archive copied out of the container cannot be read: {}",
+            crate::error::chain(&error)
+        ))
+    })?;
+    if let Err(error) = crate::backup::manifest::write_manifest(location, &manifest) {
+        context.finding(format!(
+            "could not write a manifest beside the backup: {}",
+            crate::error::chain(&error)
+        ));
+    }
+    Ok(manifest)
+}
+
 /// The request for the harness's own engines or the team's command. A
 /// runbook script keeps its backups in one folder across runs (its
 /// retention step works on that folder), so the command engine gets the
@@ -254,8 +268,8 @@ fn dump_request(
     gzip: bool,
 ) -> DumpRequest {
     let out = match engine {
-        BackupEngine::Command => context.work_dir.join("backups"),
-        _ => context.work_dir.join(format!("backup-{index}")),
+        BackupEngine::Command => context.work_dir().join("backups"),
+        _ => context.work_dir().join(format!("backup-{index}")),
     };
     let layout = match format {
         BackupFormat::Directory => Layout::Directory { gzip },
@@ -269,8 +283,8 @@ fn dump_request(
         }
     };
     DumpRequest {
-        uri: context.source.uri(),
-        database: context.scenario.dataset.database.clone(),
+        uri: context.source().uri(),
+        database: context.scenario().dataset.database.clone(),
         collections: None,
         exclude: Vec::new(),
         layout,
@@ -356,7 +370,7 @@ async fn source_reference(
     context: &DrillContext<'_>,
     index: usize,
 ) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
-    let progress = StepProgress::new(context.events, index);
+    let progress = StepProgress::new(context.events(), index);
     digest_database(&context.source_database(), &DigestOptions::default(), &progress)
         .await
         .map_err(|error| {
@@ -402,7 +416,7 @@ fn container_request(context: &DrillContext<'_>, gzip: bool, inside: &str) -> Re
     .map_err(|error| StepOutcome::error(crate::error::chain(&error)))?;
     Ok(DumpRequest {
         uri,
-        database: context.scenario.dataset.database.clone(),
+        database: context.scenario().dataset.database.clone(),
         collections: None,
         exclude: Vec::new(),
         layout: Layout::Archive { gzip },
@@ -414,7 +428,7 @@ fn container_request(context: &DrillContext<'_>, gzip: bool, inside: &str) -> Re
 /// Copies the archive at `inside` node 0's container to `host`, then
 /// removes it from the container (best effort).
 async fn copy_out(context: &mut DrillContext<'_>, inside: &str, host: &std::path::Path) -> Result<(), StepOutcome> {
-    if let Err(error) = context.source.copy_file_out(0, inside, host).await {
+    if let Err(error) = context.source().copy_file_out(0, inside, host).await {
         return Err(StepOutcome::error(format!(
             "mongodump wrote {inside} inside the container, but it could not be copied out: {}",
             crate::error::chain(&error)
@@ -422,7 +436,7 @@ async fn copy_out(context: &mut DrillContext<'_>, inside: &str, host: &std::path
     }
     let remove = ["rm".to_string(), "-f".to_string(), inside.to_string()];
     let _ = context
-        .source
+        .source()
         .exec(0, &remove, std::time::Duration::from_secs(30))
         .await;
     Ok(())

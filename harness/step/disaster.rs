@@ -8,14 +8,13 @@
 
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
-use serde_json::json;
 
 use super::{StepError, StepOutcome};
 use crate::backup::BackupLocation;
 use crate::checksum::{DigestOptions, digest_database};
+use crate::outcome::details::DisasterDetails;
 use crate::runner::context::DrillContext;
 use crate::runner::deployment::Deployment;
-use crate::runner::events::Event;
 use crate::scenario::{DisasterAction, DisasterStep, NodeTarget, Step};
 
 /// Runs a `disaster` step.
@@ -27,28 +26,31 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         node,
         command,
     } = disaster;
-    let failover = context.scenario.is_failover();
+    let failover = context.scenario().is_failover();
     if failover && let Err(outcome) = take_reference_before_t_d(context).await {
         return outcome;
     }
     let node = match node.unwrap_or(NodeTarget::Index(0)) {
         NodeTarget::Index(index) => usize::from(index),
-        NodeTarget::Primary => match primary_of(&context.source).await {
+        NodeTarget::Primary => match primary_of(context.source()).await {
             Ok(index) => index,
             Err(error) => return StepOutcome::error(format!("{action}: {}", error.render())),
         },
     };
     // T_d is recorded immediately before the fault is issued.
-    let t_d = context.clock.now();
-    context.disaster_at = Some(t_d);
-    context.events.emit(Event::Disaster { at_ms: t_d.offset_ms });
-    let writer = if failover { None } else { context.ticks.take() };
+    let t_d = match context.mark_disaster() {
+        Ok(t_d) => t_d,
+        Err(error) => return StepOutcome::error(error.to_string()),
+    };
+    let writer = if failover { None } else { context.take_ticks() };
     let database = context.source_database();
-    let result: Result<serde_json::Value, StepError> = match action {
+    let result: Result<DisasterDetails, StepError> = match action {
         DisasterAction::DropDatabase => database
             .drop()
             .await
-            .map(|()| json!({ "dropped": context.scenario.dataset.database }))
+            .map(|()| DisasterDetails::Dropped {
+                dropped: context.scenario().dataset.database.clone(),
+            })
             .map_err(StepError::driver(format!("drop database {}", database.name()))),
         DisasterAction::DropCollection => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
@@ -57,23 +59,23 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
                 .drop()
                 .await
                 .map_err(StepError::driver(format!("drop collection {name}")))
-                .map(|()| json!({ "dropped": name }))
+                .map(|()| DisasterDetails::Dropped { dropped: name })
         }
         DisasterAction::KillNode
         | DisasterAction::StopNode
         | DisasterAction::PauseNode
         | DisasterAction::DisconnectNode
         | DisasterAction::RemoveNode
-        | DisasterAction::WipeData => fault_node(&mut context.source, *action, node).await,
-        DisasterAction::KillMajority => kill_majority(&mut context.source).await,
+        | DisasterAction::WipeData => fault_node(context.source_mut(), *action, node).await,
+        DisasterAction::KillMajority => kill_majority(context.source_mut()).await,
         DisasterAction::CorruptDocuments => {
             let name = collection.clone().unwrap_or_else(|| "configurations".into());
             corrupt_documents(&database, &name, documents.unwrap_or(10)).await
         }
-        DisasterAction::TamperBackup => match context.backups.last() {
+        DisasterAction::TamperBackup => match context.last_backup() {
             Some(backup) => {
                 let name = collection.clone().unwrap_or_else(|| "configurations".into());
-                tamper_backup(&backup.location, &context.scenario.dataset.database, &name)
+                tamper_backup(&backup.location, &context.scenario().dataset.database, &name)
             }
             None => Err(StepError::NotApplicable(
                 "tamper-backup needs a backup step before it".into(),
@@ -82,28 +84,23 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         DisasterAction::Command => {
             let command = command.clone().unwrap_or_default();
             match super::exec::run_command(context, &command, step.timeout).await {
-                Ok(run) => Ok(json!({
-                    "command": command,
-                    "exit_code": super::exec::exit_code(&run),
-                    "output": run.output,
-                    "timed_out": run.exit == crate::backup::command::CommandExit::TimedOut,
-                })),
+                Ok(run) => Ok(DisasterDetails::Command {
+                    exit_code: super::exec::exit_code(&run),
+                    timed_out: run.exit == crate::backup::command::CommandExit::TimedOut,
+                    output: run.output,
+                    command,
+                }),
                 Err(source) => Err(StepError::Command { command, source }),
             }
         }
     };
     if let Some(writer) = writer {
-        context.tick_log = Some(writer.stop().await);
+        context.record_tick_log(writer.stop().await);
     }
     // In a failover drill the service is probed from T_d on, while the
     // writer keeps writing; otherwise the restore step probes when it ends.
     if failover && result.is_ok() {
-        context.failover_probe = Some(crate::runner::probe::BackgroundProbe::start(
-            context.source_database(),
-            context.clock,
-            context.scenario.workload.probe_interval,
-            context.write_concern(),
-        ));
+        context.start_failover_probe();
     }
     match result {
         Ok(details) => StepOutcome::passed(
@@ -120,7 +117,7 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
 /// A failover drill has no backup: its reference is the data just before
 /// T_d (the workload writes only ticks, which checksums exclude).
 async fn take_reference_before_t_d(context: &mut DrillContext<'_>) -> Result<(), StepOutcome> {
-    if context.reference.is_some() {
+    if context.reference().is_some() {
         return Ok(());
     }
     let options = DigestOptions {
@@ -129,7 +126,7 @@ async fn take_reference_before_t_d(context: &mut DrillContext<'_>) -> Result<(),
     };
     match digest_database(&context.source_database(), &options, &crate::progress::NoProgress).await {
         Ok(reference) => {
-            context.reference = Some(reference);
+            context.set_reference(reference);
             Ok(())
         }
         Err(error) => Err(StepOutcome::error(format!(
@@ -144,25 +141,35 @@ async fn fault_node(
     deployment: &mut Deployment,
     action: DisasterAction,
     index: usize,
-) -> Result<serde_json::Value, StepError> {
+) -> Result<DisasterDetails, StepError> {
     let operation = format!("{action} node-{index}");
     if action == DisasterAction::PauseNode {
         return match deployment.pause(index).await {
-            Ok(how) => Ok(json!({ "paused": format!("node-{index}"), "how": how })),
+            Ok(how) => Ok(DisasterDetails::Paused {
+                paused: format!("node-{index}"),
+                how,
+            }),
             Err(error) => Err(StepError::deployment(operation)(error)),
         };
     }
+    let node = format!("node-{index}");
     let (done, result) = match action {
-        DisasterAction::KillNode => ("killed", deployment.kill(index).await),
-        DisasterAction::StopNode => ("stopped", deployment.stop(index).await),
-        DisasterAction::DisconnectNode => ("disconnected", deployment.disconnect(index).await),
-        DisasterAction::RemoveNode => ("removed_with_volume", deployment.remove(index).await),
-        DisasterAction::WipeData => ("wiped", deployment.wipe(index).await),
+        DisasterAction::KillNode => (DisasterDetails::Killed { killed: node }, deployment.kill(index).await),
+        DisasterAction::StopNode => (DisasterDetails::Stopped { stopped: node }, deployment.stop(index).await),
+        DisasterAction::DisconnectNode => (
+            DisasterDetails::Disconnected { disconnected: node },
+            deployment.disconnect(index).await,
+        ),
+        DisasterAction::RemoveNode => (
+            DisasterDetails::Removed {
+                removed_with_volume: node,
+            },
+            deployment.remove(index).await,
+        ),
+        DisasterAction::WipeData => (DisasterDetails::Wiped { wiped: node }, deployment.wipe(index).await),
         other => unreachable!("{other} does not target a node"),
     };
-    result
-        .map(|()| json!({ done: format!("node-{index}") }))
-        .map_err(StepError::deployment(operation))
+    result.map(|()| done).map_err(StepError::deployment(operation))
 }
 
 /// The node answering as writable primary.
@@ -184,7 +191,7 @@ async fn primary_of(deployment: &Deployment) -> Result<usize, StepError> {
 
 /// Kills a majority of the data-bearing members, the primary first, so
 /// that the rest cannot elect one.
-async fn kill_majority(deployment: &mut Deployment) -> Result<serde_json::Value, StepError> {
+async fn kill_majority(deployment: &mut Deployment) -> Result<DisasterDetails, StepError> {
     let count = deployment
         .node_count()
         .ok_or_else(|| StepError::NotApplicable("kill-majority needs a deployment the harness started".into()))?;
@@ -200,15 +207,11 @@ async fn kill_majority(deployment: &mut Deployment) -> Result<serde_json::Value,
             .map_err(StepError::deployment(format!("kill node-{index}")))?;
         killed.push(format!("node-{index}"));
     }
-    Ok(json!({ "killed": killed, "of": count }))
+    Ok(DisasterDetails::MajorityKilled { killed, of: count })
 }
 
 /// Overwrites a field of the first `count` documents (in `_id` order).
-async fn corrupt_documents(
-    database: &mongodb::Database,
-    name: &str,
-    count: u64,
-) -> Result<serde_json::Value, StepError> {
+async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64) -> Result<DisasterDetails, StepError> {
     let collection = database.collection::<Document>(name);
     let mut cursor = collection
         .find(doc! {})
@@ -236,16 +239,18 @@ async fn corrupt_documents(
             .await
             .map_err(StepError::driver(format!("update a document of {name}")))?;
     }
-    Ok(
-        json!({ "collection": name, "corrupted": ids.len(), "ids": ids.iter().take(20).map(|id| id.to_string()).collect::<Vec<_>>() }),
-    )
+    Ok(DisasterDetails::Corrupted {
+        collection: name.to_string(),
+        corrupted: ids.len(),
+        ids: ids.iter().take(20).map(|id| id.to_string()).collect(),
+    })
 }
 
 /// Flips one ASCII character inside a string value of the middle document
 /// of `collection`'s `.bson` file: the BSON stays well formed, so only a
 /// checksum (the manifest's file hash, or verification after restore) can
 /// notice. Directory backups only; archives and gzip files are refused.
-fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) -> Result<serde_json::Value, StepError> {
+fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) -> Result<DisasterDetails, StepError> {
     use crate::backup::format::{BsonStream, DumpDirectory, Namespace};
     let BackupLocation::Directory { path, gzip: false } = location else {
         return Err(StepError::NotApplicable(
@@ -310,5 +315,10 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
         .flatten()
         .map(|id| format!("{id:?}"))
         .unwrap_or_default();
-    Ok(json!({ "file": file.display().to_string(), "offset": offset, "field": field, "document_id": id }))
+    Ok(DisasterDetails::Tampered {
+        file: file.display().to_string(),
+        offset,
+        field,
+        document_id: id,
+    })
 }

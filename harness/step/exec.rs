@@ -7,9 +7,8 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::StepOutcome;
+use crate::outcome::details::ExecDetails;
 use crate::process::{CommandExit, EnvBuilder, ProcessRun, run_process};
 use crate::runner::context::DrillContext;
 
@@ -19,18 +18,18 @@ use crate::runner::context::DrillContext;
 /// and the folder of the running `drdrill` first on `PATH`. Its output is
 /// scrubbed of the URI and its password.
 pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Duration) -> std::io::Result<ProcessRun> {
-    let recovered = context.fresh.as_ref().unwrap_or(&context.source).uri();
-    let backups = context.work_dir.join("backups");
+    let recovered = context.recovered_deployment().uri();
+    let backups = context.work_dir().join("backups");
     let scenario_dir = context
-        .scenario
+        .scenario()
         .path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let env = EnvBuilder::for_deployment(
         &recovered,
-        &context.scenario.dataset.database,
-        &context.run_id,
+        &context.scenario().dataset.database,
+        context.run_id(),
         &backups,
     )
     .with_scenario_dir(scenario_dir)
@@ -64,7 +63,12 @@ pub async fn run(context: &mut DrillContext<'_>, command: &str, timeout: Duratio
         }
         Ok(run) => {
             let code = exit_code(&run);
-            let details = json!({ "command": command, "exit_code": code, "output": run.output });
+            let details = ExecDetails {
+                command: command.to_string(),
+                exit_code: code,
+                output: run.output,
+                stderr: None,
+            };
             match code {
                 Some(0) => StepOutcome::passed(format!("`{command}` exited 0"), details),
                 code => StepOutcome::failed(format!(

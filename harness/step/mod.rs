@@ -15,11 +15,9 @@ mod seed;
 mod verify;
 mod wait;
 
-use serde_json::Value;
-
 pub use error::StepError;
 
-use crate::outcome::Status;
+use crate::outcome::{Status, StepDetails};
 use crate::runner::context::DrillContext;
 use crate::scenario::{Step, StepKind};
 
@@ -31,17 +29,19 @@ pub struct StepOutcome {
     pub status: Status,
     /// One line.
     pub message: String,
-    /// Step-specific facts for the report.
-    pub details: Value,
+    /// Step-specific facts for the report; `None` when the step stopped
+    /// before it had any. Boxed: outcomes travel in `Result`s while a
+    /// step runs, and the details are the large part.
+    pub details: Option<Box<StepDetails>>,
 }
 
 impl StepOutcome {
     /// Success.
-    pub fn passed(message: impl Into<String>, details: Value) -> Self {
+    pub fn passed(message: impl Into<String>, details: impl Into<StepDetails>) -> Self {
         Self {
             status: Status::Passed,
             message: message.into(),
-            details,
+            details: Some(Box::new(details.into())),
         }
     }
 
@@ -50,7 +50,7 @@ impl StepOutcome {
         Self {
             status: Status::Failed,
             message: message.into(),
-            details: Value::Null,
+            details: None,
         }
     }
 
@@ -59,13 +59,13 @@ impl StepOutcome {
         Self {
             status: Status::Error,
             message: message.into(),
-            details: Value::Null,
+            details: None,
         }
     }
 
     /// With details.
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
+    pub fn with_details(mut self, details: impl Into<StepDetails>) -> Self {
+        self.details = Some(Box::new(details.into()));
         self
     }
 }

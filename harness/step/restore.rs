@@ -9,8 +9,9 @@ use super::StepOutcome;
 use crate::backup::EngineChoice;
 use crate::backup::select::{self, EngineSettings};
 use crate::backup::{BackupLocation, RestoreRequest};
-use crate::runner::context::DrillContext;
-use crate::runner::events::{Event, StepProgress};
+use crate::outcome::details::RestoreDetails;
+use crate::runner::context::{DrillContext, RestoredScope};
+use crate::runner::events::StepProgress;
 use crate::scenario::{RestoreStep, RestoreTarget, Step};
 
 /// Runs a `restore` step.
@@ -20,10 +21,14 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         drop,
         collections,
     } = restore;
-    let Some(backup) = context.backups.last().cloned() else {
+    let Some(backup) = context.last_backup().cloned() else {
         return StepOutcome::failed("there is no backup to restore: no backup step produced one");
     };
-    let mut details = json!({ "target": target.to_string(), "backup_engine": backup.engine });
+    let mut details = RestoreDetails {
+        target: target.to_string(),
+        backup_engine: backup.engine.clone(),
+        ..RestoreDetails::default()
+    };
     if let Err(outcome) = prepare_target(context, *target, &mut details).await {
         return outcome;
     }
@@ -38,14 +43,14 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
-    let parallel = if context.server.capabilities.parallel_writes {
+    let parallel = if context.server().capabilities.parallel_writes {
         4
     } else {
         1
     };
     let uri = context.recovered_deployment().uri();
     let requests: Vec<RestoreRequest> =
-        databases_to_restore(&backup.location, &context.scenario.dataset.database, collections)
+        databases_to_restore(&backup.location, &context.scenario().dataset.database, collections)
             .await
             .into_iter()
             .map(|database| RestoreRequest {
@@ -60,8 +65,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
                 parallel_collections: parallel,
             })
             .collect();
-    let settings = EngineSettings::new(step.timeout, context.run_id.clone()).with_work_dir(&context.work_dir);
-    let progress = StepProgress::new(context.events, index);
+    let settings = EngineSettings::new(step.timeout, context.run_id().to_string()).with_work_dir(context.work_dir());
+    let progress = StepProgress::new(context.events(), index);
     let restored = select::restore_each(&resolved, &requests, &settings, &progress).await;
     let outcome = match restored {
         Ok(selected) => selected.outcome,
@@ -71,8 +76,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
                 .with_details(details);
         }
     };
-    context.restored = Some(collections.clone());
-    details["restore"] = json!(outcome);
+    context.record_restore(RestoredScope::from_selection(collections.as_deref()));
+    details.restore = Some(json!(outcome));
     let documents: u64 = outcome.collections.iter().map(|collection| collection.documents).sum();
     let failures: u64 = outcome.collections.iter().map(|collection| collection.failures).sum();
     for collection in &outcome.collections {
@@ -83,21 +88,9 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
 
     // T_s: the first canary acknowledged and read back now that recovery
     // is complete.
-    let write_concern = context.write_concern();
-    if context.disaster_at.is_some() && context.service_at.is_none() {
-        let service = crate::runner::probe::probe_until_service(
-            &context.recovered_database(),
-            context.clock,
-            context.scenario.workload.probe_interval,
-            write_concern,
-            std::time::Duration::from_secs(60),
-        )
+    context
+        .await_recovered_service(std::time::Duration::from_secs(60))
         .await;
-        if let Some(at) = service {
-            context.events.emit(Event::ServiceRestored { at_ms: at.offset_ms });
-        }
-        context.service_at = service;
-    }
     if failures > 0 {
         return StepOutcome::failed(format!("{documents} documents restored, {failures} failed to restore"))
             .with_details(details);
@@ -142,13 +135,13 @@ async fn databases_to_restore(
 async fn prepare_target(
     context: &mut DrillContext<'_>,
     target: RestoreTarget,
-    details: &mut serde_json::Value,
+    details: &mut RestoreDetails,
 ) -> Result<(), StepOutcome> {
     match target {
         RestoreTarget::SameNode => {
             let mut restarted = Vec::new();
-            for node in 0..context.source.node_count().unwrap_or(0) {
-                match context.source.ensure_running(node).await {
+            for node in 0..context.source().node_count().unwrap_or(0) {
+                match context.source_mut().ensure_running(node).await {
                     Ok(true) => restarted.push(format!("node-{node}")),
                     Ok(false) => {}
                     Err(error) => {
@@ -160,10 +153,10 @@ async fn prepare_target(
                 }
             }
             if !restarted.is_empty() {
-                details["restarted"] = json!(restarted);
+                details.restarted = Some(restarted);
                 // A restarted container may publish another port: connect anew.
-                match crate::runner::drill::connect(&context.source.uri()).await {
-                    Ok(client) => context.source_client = client,
+                match crate::runner::drill::connect(&context.source().uri()).await {
+                    Ok(client) => context.reconnect_source(client),
                     Err(error) => {
                         return Err(StepOutcome::error(format!(
                             "cannot reconnect to the restarted node: {}",
@@ -174,8 +167,8 @@ async fn prepare_target(
             }
         }
         RestoreTarget::FreshNode => {
-            if context.fresh.is_none() {
-                let fresh = match context.source.start_fresh(&context.run_id).await {
+            if context.fresh().is_none() {
+                let fresh = match context.source().start_fresh(context.run_id()).await {
                     Ok(fresh) => fresh,
                     Err(error) => {
                         return Err(StepOutcome::error(format!(
@@ -193,9 +186,8 @@ async fn prepare_target(
                         )));
                     }
                 };
-                details["fresh_node"] = json!(fresh.uri().to_string());
-                context.fresh = Some(fresh);
-                context.fresh_client = Some(client);
+                details.fresh_node = Some(fresh.uri().to_string());
+                context.set_fresh(fresh, client);
             }
         }
     }

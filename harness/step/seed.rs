@@ -2,16 +2,15 @@
 //! size). When seeding succeeds the runner starts the write workload (the
 //! tick writer runs from here until T_d); the step does not.
 
-use serde_json::json;
-
 use super::{StepError, StepOutcome};
-use crate::dataset::{Profile, SeedOptions, SeedPlan, seed_database};
+use crate::dataset::{Profile, SeedOptions, SeedPlan, SeedSummary, seed_database};
+use crate::outcome::details::SeedDetails;
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
 
 /// Runs a `seed` step.
 pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
-    let dataset = &context.scenario.dataset;
+    let dataset = &context.scenario().dataset;
     let profile = match load_profile(&dataset.profile, context) {
         Ok(profile) => profile,
         Err(error) => return StepOutcome::error(error.render()),
@@ -20,10 +19,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         Ok(plan) => plan,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
-    let options = SeedOptions::for_server(&context.server).with_drop_existing(true);
-    let progress = StepProgress::new(context.events, index);
+    let options = SeedOptions::for_server(context.server()).with_drop_existing(true);
+    let progress = StepProgress::new(context.events(), index);
     let database = context.source_database();
-    let summary = match seed_database(&database, &plan, &context.server.capabilities, &options, &progress).await {
+    let summary = match seed_database(&database, &plan, &context.server().capabilities, &options, &progress).await {
         Ok(summary) => summary,
         Err(error) => return StepOutcome::error(crate::uri::redact(&crate::error::chain(&error))),
     };
@@ -49,8 +48,20 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             summary.seed,
             crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(summary.elapsed))
         ),
-        json!(summary),
+        seed_details(summary),
     )
+}
+
+/// The report's view of what seeding did.
+fn seed_details(summary: SeedSummary) -> SeedDetails {
+    SeedDetails {
+        collections: serde_json::json!(summary.collections),
+        profile: summary.profile,
+        seed: summary.seed,
+        total_documents: summary.total_documents,
+        left_out: summary.left_out,
+        elapsed: summary.elapsed,
+    }
 }
 
 fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepError> {
@@ -59,7 +70,7 @@ fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepE
         source: Box::new(source),
     };
     if name.ends_with(".toml") {
-        let base = context.scenario.path.parent().unwrap_or(std::path::Path::new("."));
+        let base = context.scenario().path.parent().unwrap_or(std::path::Path::new("."));
         let path = base.join(name);
         return Profile::load(&path).map_err(failed);
     }

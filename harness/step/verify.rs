@@ -6,13 +6,14 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::checksum::{DigestOptions, compare_digests, digest_database};
+use crate::outcome::details::VerifyDetails;
 use crate::outcome::{CheckKind, CheckRecord, Status};
 use crate::runner::context::DrillContext;
 use crate::runner::events::StepProgress;
 
 /// Runs a `verify` step.
 pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
-    let Some(reference) = context.reference.clone() else {
+    let Some(reference) = context.reference().cloned() else {
         return StepOutcome::error("verify needs a reference: run a backup step before it");
     };
     // A failover drill verifies what the new primary serves: first wait
@@ -20,7 +21,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
     context
         .await_failover_service(std::time::Duration::from_secs(24 * 3_600))
         .await;
-    let progress = StepProgress::new(context.events, index);
+    let progress = StepProgress::new(context.events(), index);
     let options = DigestOptions {
         missing_database_is_empty: true,
         ..DigestOptions::default()
@@ -35,10 +36,10 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         }
     };
     let comparison = compare_digests(&reference, &observed);
-    let selective: Option<Vec<String>> = context.restored.clone().flatten();
+    let scope = context.restored().cloned();
     let mut failed = Vec::new();
     for collection in &comparison.collections {
-        let restored = selective.as_ref().is_none_or(|list| list.contains(&collection.name));
+        let restored = scope.as_ref().is_none_or(|scope| scope.includes(&collection.name));
         let label = if restored {
             format!("collection {}", collection.name)
         } else {
@@ -50,7 +51,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         if !collection.is_identical() {
             failed.push(message.clone());
         }
-        context.checks.push(CheckRecord {
+        context.add_check(CheckRecord {
             name: label,
             counts_as: "verify".into(),
             kind: CheckKind::Collection,
@@ -65,9 +66,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             message,
         });
     }
-    let details = json!({ "comparison": comparison, "db_hash": observed.db_hash });
+    let details = VerifyDetails {
+        comparison: json!(comparison),
+        db_hash: json!(observed.db_hash),
+    };
     if failed.is_empty() {
-        context.verified_at = Some(context.clock.now());
+        context.mark_verified();
         StepOutcome::passed(
             format!(
                 "{} collections match the reference (counts, md5, indexes)",
@@ -138,7 +142,7 @@ fn collection_message(
 /// manifest names the damaged file (and each problem becomes a finding).
 /// Empty when the last backup verifies or there is none.
 async fn backup_damage(context: &mut DrillContext<'_>) -> String {
-    if let Some(backup) = context.backups.last() {
+    if let Some(backup) = context.last_backup() {
         let path = match &backup.location {
             crate::backup::BackupLocation::Directory { path, .. }
             | crate::backup::BackupLocation::Archive { path, .. }

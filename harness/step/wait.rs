@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::StepOutcome;
+use crate::outcome::details::WaitDetails;
 
 /// Waits `duration`.
 pub async fn run(duration: Duration) -> StepOutcome {
@@ -12,6 +11,8 @@ pub async fn run(duration: Duration) -> StepOutcome {
     tokio::time::sleep(duration).await;
     StepOutcome::passed(
         format!("waited {}", crate::measure::clock::format_duration(duration)),
-        json!({ "duration_ms": duration.as_millis() as u64 }),
+        WaitDetails {
+            duration_ms: duration.as_millis() as u64,
+        },
     )
 }
