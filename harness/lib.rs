@@ -8,7 +8,8 @@
 //! result with the [`checksum`] module against the reference taken at the
 //! backup point; [`measure`] turns the recorded instants and ticks into RTO
 //! and RPO; the [`runner`] emits events for all of it and the [`report`]
-//! module turns the events into terminal output, JSON, JUnit and a timeline.
+//! module turns the events into terminal output, JSON, JUnit and a timeline;
+//! [`history`] keeps every finished drill for trends, status and the gate.
 //!
 //! The library never prints. It returns values, emits events and reports
 //! progress through [`progress::ProgressSink`]; only the binary's `cli`
@@ -19,6 +20,7 @@ pub mod checksum;
 pub mod connect;
 pub mod dataset;
 pub mod error;
+pub mod history;
 pub mod lint;
 pub mod measure;
 pub mod outcome;

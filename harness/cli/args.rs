@@ -51,6 +51,22 @@ pub enum Command {
     Lint(super::commands::lint::LintArgs),
     /// Audit a backup store against a retention policy (30d,12w,12m): keepers, violations, prune plan; deletes only with --apply (exit 1 on a violation).
     Retention(super::commands::retention::RetentionArgs),
+    /// Show the recorded drills per scenario as a table, JSON or an HTML page of trend charts.
+    History(super::commands::history::HistoryArgs),
+    /// List each scenario's last pass, last run and cadence (exit 1 when one is overdue or its last run failed).
+    Status(super::commands::status::StatusArgs),
+    /// The release gate: latest runs passed, none overdue, no regression against the median (exit 1 otherwise).
+    Gate(super::commands::gate::GateArgs),
+    /// Write the history as Prometheus metrics to a textfile or serve them on /metrics.
+    Metrics(super::commands::metrics::MetricsArgs),
+}
+
+/// Where the drill history is (`--history`).
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArg {
+    /// The drill history: a postgresql:// URL or an SQLite file (default: $DRDRILL_STATE_DIR/history.db).
+    #[arg(long = "history", env = "DRDRILL_HISTORY", hide_env_values = true, value_name = "URL")]
+    pub history: Option<String>,
 }
 
 /// `drdrill run`.
@@ -86,6 +102,9 @@ pub struct RunArgs {
     /// Allow destructive steps against external deployments (the scenario must allow them too).
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Where every finished drill is recorded.
+    #[command(flatten)]
+    pub history: HistoryArg,
 }
 
 /// `drdrill doctor`.

@@ -114,6 +114,7 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         name: file.name,
         description: file.description,
         tags: file.tags,
+        cadence: optional_duration("cadence", file.cadence.as_deref())?,
         expect: file.expect.map(|expect| ExpectedFailure { check: expect.fail }),
         topology,
         dataset,

@@ -21,6 +21,9 @@ pub struct Scenario {
     pub description: Option<String>,
     /// Tags for selecting scenarios (`--tag`).
     pub tags: Vec<String>,
+    /// How often the drill must pass (`cadence`); `None`: from the tags
+    /// (see [`crate::history::cadence`]).
+    pub cadence: Option<std::time::Duration>,
     /// For a negative drill, the check expected to fail.
     pub expect: Option<ExpectedFailure>,
     /// What to run the drill against.

@@ -93,6 +93,14 @@ pub(crate) const ROOT: &[Field] = &[
     required("name", Kind::Slug, "name = \"weekly-dev-restore\""),
     optional("description", Kind::Text, "description = \"what this drill proves\""),
     optional("tags", Kind::TextList, "tags = [\"weekly\"]"),
+    optional(
+        "cadence",
+        Kind::Duration {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(366 * 24 * 3_600),
+        },
+        "cadence = \"8d\"",
+    ),
     optional("expect", Kind::Table(EXPECT), "expect = { fail = \"rpo\" }"),
     required("topology", Kind::Table(TOPOLOGY), "[topology]"),
     required("dataset", Kind::Table(DATASET), "[dataset]"),

@@ -20,6 +20,8 @@ pub struct ScenarioFile {
     /// `tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// `cadence`: how often the drill must run (default from the tags).
+    pub cadence: Option<String>,
     /// `expect = { fail = "..." }`.
     pub expect: Option<ExpectFile>,
     /// `[topology]`.

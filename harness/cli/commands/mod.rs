@@ -5,6 +5,9 @@ mod checksum;
 mod clean;
 mod compare;
 mod doctor;
+pub mod gate;
+pub mod history;
+pub mod metrics;
 pub mod dump;
 pub mod images;
 pub mod lint;
@@ -13,6 +16,7 @@ pub mod retention;
 mod run;
 mod seed;
 mod serve;
+pub mod status;
 mod validate;
 pub mod verify_backup;
 
@@ -46,6 +50,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(args.files, args.json).await,
         Command::Lint(args) => lint::run(args).await,
         Command::Retention(args) => retention::run(args).await,
+        Command::History(args) => history::run(args).await,
+        Command::Status(args) => status::run(args).await,
+        Command::Gate(args) => gate::run(args).await,
+        Command::Metrics(args) => metrics::run(args).await,
     }
 }
 

@@ -56,6 +56,7 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         allow_destructive: args.allow_destructive,
     };
     let view = LiveView::new(crate::cli::output::interactive(quiet));
+    let history = super::history::open_for_run(&args.history).await;
     let mut reports = Vec::new();
     let mut outcomes = Vec::new();
     for scenario in &scenarios {
@@ -72,7 +73,11 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         outcomes.push(drill_outcome);
         let report = DrillReport::from_outcome(outcome, i32::from(crate::cli::exit_code(&Ok(drill_outcome))));
         let folder = args.out.join(&run_id);
-        let written = drdrill::report::write_drill_reports(&folder, &report).with_context(|| {
+        let written = drdrill::report::write_drill_reports(&folder, &report);
+        let cadence = drdrill::history::cadence(scenario.cadence, &scenario.tags)
+            .map(|cadence| u64::try_from(cadence.as_millis()).unwrap_or(u64::MAX));
+        super::history::record(history.as_ref(), &report, &folder, cadence).await;
+        let written = written.with_context(|| {
             format!(
                 "cannot write the reports of {} into {}",
                 scenario.name,
@@ -90,6 +95,9 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         reports.push(report);
     }
     signals.abort();
+    if let Some(history) = history {
+        history.close().await;
+    }
 
     let outcome = Outcome::worst(outcomes);
     let combined = RunReport {
