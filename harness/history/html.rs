@@ -175,6 +175,9 @@ fn chart(series: &[Series], objectives: &[Objective], failed: &[bool], labels: &
             line.label
         );
     }
+    if measured_top == 0.0 {
+        let _ = writeln!(svg, "<text x=\"{}\" y=\"{}\">no figures recorded</text>", WIDTH / 2.0 - 50.0, HEIGHT / 2.0);
+    }
     svg.push_str("</svg>\n");
     svg
 }

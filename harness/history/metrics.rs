@@ -17,6 +17,9 @@ use super::record::{DrillRecord, RecordedVerdict};
 /// The `Content-Type` of [`openmetrics`]'s text.
 pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The `Content-Type` of [`prometheus_text`]'s text.
+pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
 /// Label sets: `scenario`, and `scenario` with `verdict`.
 type Labels = Vec<(&'static str, String)>;
 /// A gauge family holding seconds, bytes or 0/1.

@@ -10,6 +10,7 @@ mod dataset;
 mod drills;
 mod engines;
 mod format;
+mod history;
 mod hostile;
 mod lint;
 mod messages;

@@ -1,13 +1,17 @@
 //! `drdrill metrics`: the history as Prometheus metrics, written once to a
 //! node-exporter textfile or served on `/metrics` by a tiny HTTP responder
-//! that reads the history afresh on every scrape.
+//! that reads the history afresh on every scrape. `/metrics` answers
+//! OpenMetrics to a scraper that asks for it (Prometheus does) and the
+//! 0.0.4 text format otherwise (curl, `promtool check metrics`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use drdrill::history::metrics::{OPENMETRICS_CONTENT_TYPE, openmetrics, prometheus_text, registry};
+use drdrill::history::metrics::{
+    OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, openmetrics, prometheus_text, registry,
+};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -70,11 +74,16 @@ async fn respond(stream: TcpStream, history: &HistoryArg) -> anyhow::Result<()> 
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).await?;
-    // Read the headers up to the blank line; none of them matters here.
+    // Read the headers up to the blank line; only `Accept` matters.
+    let mut openmetrics_wanted = false;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).await? == 0 || header.trim().is_empty() {
             break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            openmetrics_wanted |=
+                name.trim().eq_ignore_ascii_case("accept") && value.contains("application/openmetrics-text");
         }
     }
     let mut parts = request_line.split_whitespace();
@@ -82,7 +91,14 @@ async fn respond(stream: TcpStream, history: &HistoryArg) -> anyhow::Result<()> 
     let path = target.split('?').next().unwrap_or("");
     let (status, content_type, body) = if method == "GET" && path == "/metrics" {
         match super::history::load(history).await {
-            Ok(drills) => ("200 OK", OPENMETRICS_CONTENT_TYPE, openmetrics(&registry(&drills, chrono::Utc::now()))),
+            Ok(drills) => {
+                let registry = registry(&drills, chrono::Utc::now());
+                if openmetrics_wanted {
+                    ("200 OK", OPENMETRICS_CONTENT_TYPE, openmetrics(&registry))
+                } else {
+                    ("200 OK", PROMETHEUS_TEXT_CONTENT_TYPE, prometheus_text(&registry))
+                }
+            }
             Err(error) => (
                 "500 Internal Server Error",
                 "text/plain; charset=utf-8",
