@@ -61,6 +61,14 @@ pub enum Command {
     Metrics(super::commands::metrics::MetricsArgs),
 }
 
+/// Where failures, regressions and overdue scenarios are announced (`--notify`).
+#[derive(Debug, Clone, Args)]
+pub struct NotifyArg {
+    /// Post a Slack-compatible message here on a failure, regression or overdue scenario (retried; never changes the exit status).
+    #[arg(long = "notify", env = "DRDRILL_WEBHOOK", hide_env_values = true, value_name = "URL")]
+    pub notify: Option<String>,
+}
+
 /// Where the drill history is (`--history`).
 #[derive(Debug, Clone, Args)]
 pub struct HistoryArg {
@@ -105,6 +113,9 @@ pub struct RunArgs {
     /// Where every finished drill is recorded.
     #[command(flatten)]
     pub history: HistoryArg,
+    /// Where a drill that did not pass is announced.
+    #[command(flatten)]
+    pub notify: NotifyArg,
 }
 
 /// `drdrill doctor`.

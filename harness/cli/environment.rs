@@ -16,6 +16,7 @@ Environment:
   DRDRILL_STATE_DIR     run records for drdrill clean (default: ~/.local/state/drdrill)
   XDG_STATE_HOME        see DRDRILL_STATE_DIR
   DRDRILL_HISTORY       the drill history: postgresql:// URL or SQLite file (default: <state dir>/history.db)
+  DRDRILL_WEBHOOK       default --notify: where failures, regressions and overdue drills are posted
   DOCKER_HOST           the container engine's socket (default: Docker's, then Podman's)
   XDG_RUNTIME_DIR       where a rootless Podman's socket is looked for
   CI                    set: no progress bars, even on a terminal

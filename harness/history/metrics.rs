@@ -133,7 +133,7 @@ mod tests {
     fn the_metrics_name_each_scenario_and_verdict() {
         let record = DrillRecord::from_report(&sample_report(SampleKind::Passed), std::path::Path::new("r"), None);
         let now = record.finished;
-        let text = openmetrics(&registry(&[record.clone()], now));
+        let text = openmetrics(&registry(std::slice::from_ref(&record), now));
         let scenario = &record.scenario;
         assert!(
             text.contains(&format!("drdrill_drills_total{{scenario=\"{scenario}\",verdict=\"passed\"}} 1")),

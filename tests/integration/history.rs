@@ -338,7 +338,7 @@ fn sample_history(folder: &Path) -> String {
     runtime().block_on(async {
         let store = HistoryStore::open(&location).await.unwrap();
         for (index, kind) in [SampleKind::Passed, SampleKind::Failed, SampleKind::Passed].into_iter().enumerate() {
-            let mut record = DrillRecord::from_report(&sample_report(kind), Path::new("reports"), Some(8 * 86_400_000));
+            let mut record = DrillRecord::from_report(&sample_report(kind), Path::new("reports"), Some(3_600_000));
             record.run_id = format!("sample-{index}");
             record.backup_bytes = Some(1_000_000 + 1_000 * index as u64);
             record.scenario = "sample".into();
@@ -458,4 +458,68 @@ fn the_history_page_renders_its_charts_in_headless_chromium_without_console_erro
     let console: Vec<&str> = log.lines().filter(|line| line.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:#?}");
     assert!(dom.contains("data-charts-drawn=\"2\""), "two charts drawn for one scenario:\n{dom}");
+}
+
+/// A local webhook receiver: answers `statuses` in turn, one connection
+/// each, and hands back every request body it read.
+fn webhook_receiver(statuses: &'static [&'static str]) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/drills", listener.local_addr().unwrap());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for status in statuses {
+            let Ok((stream, _)) = listener.accept() else { return };
+            let mut reader = std::io::BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = sender.send(String::from_utf8_lossy(&body).into_owned());
+            let _ = write!(reader.get_mut(), "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, receiver)
+}
+
+#[test]
+fn an_overdue_scenario_is_posted_to_the_webhook_with_retries() {
+    ctx::test_dirs();
+    let folder = tempfile::tempdir().unwrap();
+    // The sample drills ran days ago with an hourly cadence: overdue now.
+    let history = sample_history(folder.path());
+    let (url, bodies) = webhook_receiver(&["500 Internal Server Error", "200 OK"]);
+    let status = drdrill(&["status", "--notify", &url], &history);
+    let (stdout, stderr) = text(&status);
+    assert_eq!(status.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("not sent"), "the second attempt is delivered: {stderr}");
+    let first = bodies.recv_timeout(Duration::from_secs(30)).unwrap();
+    let second = bodies.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(first, second, "the same message, retried");
+    let message: Value = serde_json::from_str(&second).unwrap();
+    let text = message["text"].as_str().unwrap();
+    assert!(text.starts_with("drdrill: sample is overdue since "), "{text}");
+    assert!(text.contains("last reports: reports"), "{text}");
+}
+
+#[test]
+fn an_unreachable_webhook_is_a_warning_and_never_changes_the_exit_status() {
+    ctx::test_dirs();
+    let folder = tempfile::tempdir().unwrap();
+    let history = sample_history(folder.path());
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let status = drdrill(&["status", "--notify", &format!("http://127.0.0.1:{port}/")], &history);
+    let (_, stderr) = text(&status);
+    assert_eq!(status.status.code(), Some(1), "overdue, as without a webhook");
+    assert!(stderr.contains("warning: notification not sent: webhook http://127.0.0.1:"), "{stderr}");
+    assert!(stderr.contains("refused the message 3 times"), "{stderr}");
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use drdrill::history::gate::{GateResult, GateSettings, describe, evaluate};
 
 use crate::cli::Outcome;
-use crate::cli::args::HistoryArg;
+use crate::cli::args::{HistoryArg, NotifyArg};
 use crate::cli::output::print_json;
 
 /// `drdrill gate`.
@@ -35,6 +35,9 @@ pub struct GateArgs {
     /// The history.
     #[command(flatten)]
     pub history: HistoryArg,
+    /// Where problems are announced.
+    #[command(flatten)]
+    pub notify: NotifyArg,
 }
 
 /// Runs the gate.
@@ -81,6 +84,23 @@ pub async fn run(args: GateArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
+    let settings_ref = &settings;
+    let lines: Vec<String> = results
+        .iter()
+        .flat_map(|result| {
+            let reports = drills
+                .iter()
+                .rev()
+                .find(|drill| Some(&drill.run_id) == result.latest.as_ref())
+                .map(|drill| format!("; reports: {}", drill.report_dir))
+                .unwrap_or_default();
+            result
+                .problems
+                .iter()
+                .map(move |problem| format!("drdrill gate: {}: {}{reports}", result.scenario, describe(problem, settings_ref)))
+        })
+        .collect();
+    super::history::notify(&args.notify, &lines).await;
     let passed = results.iter().all(GateResult::passed);
     Ok(if passed { Outcome::Success } else { Outcome::Failed })
 }

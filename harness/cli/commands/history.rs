@@ -11,7 +11,7 @@ use drdrill::report::model::DrillReport;
 use drdrill::report::units::human_duration_ms;
 
 use crate::cli::Outcome;
-use crate::cli::args::HistoryArg;
+use crate::cli::args::{HistoryArg, NotifyArg};
 use crate::cli::output::{print_json, table};
 
 /// `drdrill history`.
@@ -139,17 +139,40 @@ pub async fn open_for_run(arg: &HistoryArg) -> Option<HistoryStore> {
     }
 }
 
-/// Records one finished drill; a failure is a warning on stderr and never
-/// changes the drill's outcome.
-pub async fn record(store: Option<&HistoryStore>, report: &DrillReport, folder: &Path, cadence_ms: Option<u64>) {
-    let Some(store) = store else {
-        return;
-    };
+/// Records one finished drill and returns its record; a failure is a
+/// warning on stderr and never changes the drill's outcome.
+pub async fn record(
+    store: Option<&HistoryStore>,
+    report: &DrillReport,
+    folder: &Path,
+    cadence_ms: Option<u64>,
+) -> DrillRecord {
     let record = DrillRecord::from_report(report, folder, cadence_ms);
-    if let Err(error) = store.record(&record).await {
+    if let Some(store) = store
+        && let Err(error) = store.record(&record).await
+    {
         eprintln!(
             "warning: drill {} not recorded: {}",
             report.run_id,
+            drdrill::uri::redact(&drdrill::error::chain(&error))
+        );
+    }
+    record
+}
+
+/// Posts `lines` (if any) as one message to the webhook `arg` names; a
+/// failure is a warning on stderr.
+pub async fn notify(arg: &NotifyArg, lines: &[String]) {
+    let (Some(url), false) = (&arg.notify, lines.is_empty()) else {
+        return;
+    };
+    let sent = match drdrill::history::notify::Webhook::parse(url) {
+        Ok(webhook) => webhook.post(&lines.join("\n")).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
+        eprintln!(
+            "warning: notification not sent: {}",
             drdrill::uri::redact(&drdrill::error::chain(&error))
         );
     }

@@ -7,7 +7,7 @@ use drdrill::history::{ScenarioStatus, statuses};
 use drdrill::report::units::human_duration_ms;
 
 use crate::cli::Outcome;
-use crate::cli::args::HistoryArg;
+use crate::cli::args::{HistoryArg, NotifyArg};
 use crate::cli::output::{print_json, table};
 
 /// `drdrill status`.
@@ -21,6 +21,9 @@ pub struct StatusArgs {
     /// The history.
     #[command(flatten)]
     pub history: HistoryArg,
+    /// Where problems are announced.
+    #[command(flatten)]
+    pub notify: NotifyArg,
 }
 
 /// Shows the standing of each scenario.
@@ -40,6 +43,19 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             println!("{name}: no run in the history");
         }
     }
+    let lines: Vec<String> = standing
+        .iter()
+        .filter(|status| status.needs_attention())
+        .map(|status| {
+            let last = &status.last_run;
+            let what = match (status.overdue, status.due) {
+                (true, Some(due)) => format!("overdue since {}", due.format("%Y-%m-%d %H:%M UTC")),
+                _ => format!("last run {} {}", last.run_id, last.verdict.name()),
+            };
+            format!("drdrill: {} is {what}; last reports: {}", status.scenario, last.report_dir)
+        })
+        .collect();
+    super::history::notify(&args.notify, &lines).await;
     let attention = standing.iter().any(ScenarioStatus::needs_attention) || !missing.is_empty();
     Ok(if attention { Outcome::Failed } else { Outcome::Success })
 }
