@@ -69,6 +69,18 @@ pub struct NotifyArg {
     pub notify: Option<String>,
 }
 
+/// What `status` and `gate` share: the history they read and the webhook
+/// they announce problems to.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// The history.
+    #[command(flatten)]
+    pub history: HistoryArg,
+    /// Where problems are announced.
+    #[command(flatten)]
+    pub notify: NotifyArg,
+}
+
 /// Where the drill history is (`--history`).
 #[derive(Debug, Clone, Args)]
 pub struct HistoryArg {

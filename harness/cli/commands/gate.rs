@@ -9,7 +9,7 @@ use clap::Args;
 use drdrill::history::gate::{GateResult, GateSettings, describe, evaluate};
 
 use crate::cli::Outcome;
-use crate::cli::args::{HistoryArg, NotifyArg};
+use crate::cli::args::WatchArgs;
 use crate::cli::output::print_json;
 
 /// `drdrill gate`.
@@ -32,12 +32,9 @@ pub struct GateArgs {
     /// Print JSON for machines instead of lines.
     #[arg(long)]
     pub json: bool,
-    /// The history.
+    /// The history, and where problems are announced.
     #[command(flatten)]
-    pub history: HistoryArg,
-    /// Where problems are announced.
-    #[command(flatten)]
-    pub notify: NotifyArg,
+    pub watch: WatchArgs,
 }
 
 /// Runs the gate.
@@ -50,7 +47,7 @@ pub async fn run(args: GateArgs) -> anyhow::Result<Outcome> {
         tolerance: args.tolerance / 100.0,
         slack_ms: u64::try_from(args.slack.as_millis()).unwrap_or(u64::MAX),
     };
-    let drills = super::history::load(&args.history).await?;
+    let drills = super::history::load(&args.watch.history).await?;
     let results = evaluate(&drills, &args.scenarios, &settings, chrono::Utc::now());
     if results.is_empty() {
         anyhow::bail!("the gate has nothing to judge: the history holds no drill and no scenario was named");
@@ -100,7 +97,7 @@ pub async fn run(args: GateArgs) -> anyhow::Result<Outcome> {
                 .map(move |problem| format!("drdrill gate: {}: {}{reports}", result.scenario, describe(problem, settings_ref)))
         })
         .collect();
-    super::history::notify(&args.notify, &lines).await;
+    super::history::notify(&args.watch.notify, &lines).await;
     let passed = results.iter().all(GateResult::passed);
     Ok(if passed { Outcome::Success } else { Outcome::Failed })
 }

@@ -139,9 +139,34 @@ pub async fn open_for_run(arg: &HistoryArg) -> Option<HistoryStore> {
     }
 }
 
+/// What `drdrill run` does after each drill: record it, and announce it
+/// when it did not pass. Neither changes the drill's outcome.
+pub async fn after_drill(
+    store: Option<&HistoryStore>,
+    notify_arg: &NotifyArg,
+    scenario: &drdrill::scenario::Scenario,
+    report: &DrillReport,
+    folder: &Path,
+) {
+    let cadence = drdrill::history::cadence(scenario.cadence, &scenario.tags)
+        .map(|cadence| u64::try_from(cadence.as_millis()).unwrap_or(u64::MAX));
+    let recorded = record(store, report, folder, cadence).await;
+    if !recorded.passed() {
+        let line = format!(
+            "drdrill: drill {} {} ({}): {}; reports: {}",
+            recorded.scenario,
+            recorded.verdict.name(),
+            recorded.run_id,
+            recorded.reasons.join("; "),
+            recorded.report_dir
+        );
+        notify(notify_arg, &[line]).await;
+    }
+}
+
 /// Records one finished drill and returns its record; a failure is a
 /// warning on stderr and never changes the drill's outcome.
-pub async fn record(
+async fn record(
     store: Option<&HistoryStore>,
     report: &DrillReport,
     folder: &Path,

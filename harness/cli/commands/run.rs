@@ -74,20 +74,7 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         let report = DrillReport::from_outcome(outcome, i32::from(crate::cli::exit_code(&Ok(drill_outcome))));
         let folder = args.out.join(&run_id);
         let written = drdrill::report::write_drill_reports(&folder, &report);
-        let cadence = drdrill::history::cadence(scenario.cadence, &scenario.tags)
-            .map(|cadence| u64::try_from(cadence.as_millis()).unwrap_or(u64::MAX));
-        let recorded = super::history::record(history.as_ref(), &report, &folder, cadence).await;
-        if !recorded.passed() {
-            let line = format!(
-                "drdrill: drill {} {} ({}): {}; reports: {}",
-                recorded.scenario,
-                recorded.verdict.name(),
-                recorded.run_id,
-                recorded.reasons.join("; "),
-                recorded.report_dir
-            );
-            super::history::notify(&args.notify, &[line]).await;
-        }
+        super::history::after_drill(history.as_ref(), &args.notify, scenario, &report, &folder).await;
         let written = written.with_context(|| {
             format!(
                 "cannot write the reports of {} into {}",

@@ -7,7 +7,7 @@ use drdrill::history::{ScenarioStatus, statuses};
 use drdrill::report::units::human_duration_ms;
 
 use crate::cli::Outcome;
-use crate::cli::args::{HistoryArg, NotifyArg};
+use crate::cli::args::WatchArgs;
 use crate::cli::output::{print_json, table};
 
 /// `drdrill status`.
@@ -18,17 +18,14 @@ pub struct StatusArgs {
     /// Print JSON for machines instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// The history.
+    /// The history, and where problems are announced.
     #[command(flatten)]
-    pub history: HistoryArg,
-    /// Where problems are announced.
-    #[command(flatten)]
-    pub notify: NotifyArg,
+    pub watch: WatchArgs,
 }
 
 /// Shows the standing of each scenario.
 pub async fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
-    let drills = super::history::only(super::history::load(&args.history).await?, &args.scenarios);
+    let drills = super::history::only(super::history::load(&args.watch.history).await?, &args.scenarios);
     let standing = statuses(&drills, chrono::Utc::now());
     let missing: Vec<&String> = args
         .scenarios
@@ -55,7 +52,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             format!("drdrill: {} is {what}; last reports: {}", status.scenario, last.report_dir)
         })
         .collect();
-    super::history::notify(&args.notify, &lines).await;
+    super::history::notify(&args.watch.notify, &lines).await;
     let attention = standing.iter().any(ScenarioStatus::needs_attention) || !missing.is_empty();
     Ok(if attention { Outcome::Failed } else { Outcome::Success })
 }
