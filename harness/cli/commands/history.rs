@@ -139,6 +139,13 @@ pub async fn open_for_run(arg: &HistoryArg) -> Option<HistoryStore> {
     }
 }
 
+/// Closes the run's history, if it opened.
+pub async fn close(store: Option<HistoryStore>) {
+    if let Some(store) = store {
+        store.close().await;
+    }
+}
+
 /// What `drdrill run` does after each drill: record it, and announce it
 /// when it did not pass. Neither changes the drill's outcome.
 pub async fn after_drill(

@@ -93,9 +93,7 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         reports.push(report);
     }
     signals.abort();
-    if let Some(history) = history {
-        history.close().await;
-    }
+    super::history::close(history).await;
 
     let outcome = Outcome::worst(outcomes);
     let combined = RunReport {
