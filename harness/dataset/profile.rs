@@ -443,11 +443,7 @@ fn validate_index(
     };
     let partial_filter = match index.partial_filter {
         Some(filter) if filter.get_ref().is_empty() => {
-            return Err(located.invalid(
-                filter.span(),
-                at("partial_filter"),
-                "the filter is empty".into(),
-            ));
+            return Err(located.invalid(filter.span(), at("partial_filter"), "the filter is empty".into()));
         }
         Some(filter) => {
             let span = filter.span();

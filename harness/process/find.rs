@@ -125,7 +125,11 @@ mod tests {
         program(first.path(), "tool", 0o644);
         let usable = program(second.path(), "tool", 0o755);
         let path = std::env::join_paths([first.path(), second.path()]).unwrap();
-        let search = ProgramSearch::new("DRDRILL_TOOL", Some(OsString::new()), path_candidates("tool", Some(path)));
+        let search = ProgramSearch::new(
+            "DRDRILL_TOOL",
+            Some(OsString::new()),
+            path_candidates("tool", Some(path)),
+        );
         let found = search.run(is_executable).unwrap().unwrap();
         assert_eq!((found.path, found.chosen_by.as_str()), (usable, "PATH"));
     }

@@ -115,11 +115,15 @@ pub fn locate_postgres_bin() -> Result<Found, ProviderError> {
         path: bin,
         chosen_by: "the newest /usr/lib/postgresql/*/bin".into(),
     });
-    search("DRDRILL_PG_BIN", "a folder holding initdb and pg_ctl", candidates, holds_initdb)?.ok_or_else(|| {
-        ProviderError::ToolMissing {
-            tool: "postgresql server (initdb, pg_ctl)".into(),
-            looked: "looked in $DRDRILL_PG_BIN and /usr/lib/postgresql/*/bin".into(),
-            fix: SETUP_COMMAND.into(),
-        }
+    search(
+        "DRDRILL_PG_BIN",
+        "a folder holding initdb and pg_ctl",
+        candidates,
+        holds_initdb,
+    )?
+    .ok_or_else(|| ProviderError::ToolMissing {
+        tool: "postgresql server (initdb, pg_ctl)".into(),
+        looked: "looked in $DRDRILL_PG_BIN and /usr/lib/postgresql/*/bin".into(),
+        fix: SETUP_COMMAND.into(),
     })
 }
