@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::error::ReportError;
 use super::file::write_atomically;
-use super::model::{DrillReport, VerdictKind};
-use super::units::{human_duration_ms, offset_seconds};
+use super::model::DrillReport;
+use super::units::{human_duration_ms, offset_seconds, verdict_word};
 use crate::uri::redact;
 
 /// The file name of a drill's timeline inside its folder.
@@ -150,15 +150,6 @@ pub fn timeline_svg(report: &DrillReport) -> String {
     }
     svg.push_str("</svg>\n");
     svg
-}
-
-fn verdict_word(kind: VerdictKind) -> &'static str {
-    match kind {
-        VerdictKind::Passed => "passed",
-        VerdictKind::Failed => "failed",
-        VerdictKind::Inconclusive => "inconclusive",
-        VerdictKind::Skipped => "skipped",
-    }
 }
 
 fn subtitle(report: &DrillReport) -> String {
