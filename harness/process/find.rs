@@ -111,7 +111,7 @@ mod tests {
         let named = program(folder.path(), "named", 0o644);
         program(folder.path(), "tool", 0o755);
         let search = ProgramSearch::new(
-            "DRDRILL_TOOL",
+            "EXAMPLE_TOOL",
             Some(named.clone().into()),
             path_candidates("tool", Some(folder.path().into())),
         );
@@ -126,7 +126,7 @@ mod tests {
         let usable = program(second.path(), "tool", 0o755);
         let path = std::env::join_paths([first.path(), second.path()]).unwrap();
         let search = ProgramSearch::new(
-            "DRDRILL_TOOL",
+            "EXAMPLE_TOOL",
             Some(OsString::new()),
             path_candidates("tool", Some(path)),
         );
