@@ -255,18 +255,34 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Where a profile's problems are reported: its file and text, for the
+/// line of a span.
+struct Located<'a> {
+    /// The profile's text, to turn spans into lines.
+    text: &'a str,
+    /// The profile's file, as errors name it.
+    file: &'a str,
+}
+
+impl Located<'_> {
+    /// The validation error at `span`, for the key path `field`.
+    fn invalid(&self, span: std::ops::Range<usize>, field: String, message: String) -> DatasetError {
+        DatasetError::Invalid {
+            file: self.file.to_string(),
+            line: line_and_column(self.text, span.start).0,
+            field,
+            message,
+        }
+    }
+}
+
 fn validate(wire: ProfileFile, text: &str, file: &str) -> Result<Profile, DatasetError> {
-    let invalid = |span: std::ops::Range<usize>, field: String, message: String| DatasetError::Invalid {
-        file: file.to_string(),
-        line: line_and_column(text, span.start).0,
-        field,
-        message,
-    };
+    let located = Located { text, file };
     if wire.name.get_ref().trim().is_empty() {
-        return Err(invalid(wire.name.span(), "name".into(), "the name is empty".into()));
+        return Err(located.invalid(wire.name.span(), "name".into(), "the name is empty".into()));
     }
     if wire.collections.get_ref().is_empty() {
-        return Err(invalid(
+        return Err(located.invalid(
             wire.collections.span(),
             "collections".into(),
             "a profile needs at least one collection".into(),
@@ -274,182 +290,208 @@ fn validate(wire: ProfileFile, text: &str, file: &str) -> Result<Profile, Datase
     }
     let mut collections: Vec<CollectionProfile> = Vec::new();
     for (position, collection) in wire.collections.into_inner().into_iter().enumerate() {
-        let at = |field: &str| format!("collections[{position}].{field}");
-        let name = collection.name.get_ref().clone();
-        if let Some(problem) = collection_name_problem(&name) {
-            return Err(invalid(collection.name.span(), at("name"), problem));
-        }
-        if collections.iter().any(|earlier| earlier.name == name) {
-            return Err(invalid(
-                collection.name.span(),
-                at("name"),
-                format!("collection {name} is listed twice"),
-            ));
-        }
-        let (generator_name, generator_span) = match &collection.generator {
-            Some(generator) => (generator.get_ref().clone(), generator.span()),
-            None => (name.clone(), collection.name.span()),
-        };
-        let Some(generator) = Generator::from_name(&generator_name) else {
-            let known: Vec<&str> = Generator::ALL.iter().map(|generator| generator.name()).collect();
-            let closest = known
-                .iter()
-                .max_by(|left, right| {
-                    strsim::jaro_winkler(&generator_name, left).total_cmp(&strsim::jaro_winkler(&generator_name, right))
-                })
-                .copied()
-                .unwrap_or_default();
-            return Err(invalid(
-                generator_span,
-                at("generator"),
-                format!(
-                    "no generator named {generator_name:?} (did you mean {closest:?}? known: {}); \
-                     set `generator` when the collection's name is not a generator's",
-                    known.join(", ")
-                ),
-            ));
-        };
-        if let Some(earlier) = collections.iter().find(|earlier| earlier.generator == generator) {
-            return Err(invalid(
-                generator_span,
-                at("generator"),
-                format!(
-                    "generator {} is already used by collection {}: other collections refer to it by generator",
-                    generator.name(),
-                    earlier.name
-                ),
-            ));
-        }
-        let size = match (&collection.share, &collection.count) {
-            (Some(share), None) if *share.get_ref() > 0 => CollectionSize::Share(*share.get_ref()),
-            (None, Some(count)) if *count.get_ref() > 0 => CollectionSize::Count(*count.get_ref()),
-            (Some(share), None) => {
-                return Err(invalid(
-                    share.span(),
-                    at("share"),
-                    "share must be greater than 0".into(),
-                ));
-            }
-            (None, Some(count)) => {
-                return Err(invalid(
-                    count.span(),
-                    at("count"),
-                    "count must be greater than 0".into(),
-                ));
-            }
-            (Some(share), Some(_)) => {
-                return Err(invalid(
-                    share.span(),
-                    at("share"),
-                    "set either share or count, not both".into(),
-                ));
-            }
-            (None, None) => {
-                return Err(invalid(
-                    collection.name.span(),
-                    at("share"),
-                    "set share (a weight of the total) or count (a fixed number)".into(),
-                ));
-            }
-        };
-        let mut indexes: Vec<IndexSpec> = Vec::new();
-        for (index_position, index) in collection.indexes.into_iter().enumerate() {
-            let at = |field: &str| format!("collections[{position}].indexes[{index_position}].{field}");
-            let index_name = index.name.get_ref().clone();
-            if index_name.is_empty() || index_name == "_id_" {
-                return Err(invalid(
-                    index.name.span(),
-                    at("name"),
-                    "index names must be non-empty and not _id_".into(),
-                ));
-            }
-            if indexes.iter().any(|earlier| earlier.name == index_name) {
-                return Err(invalid(
-                    index.name.span(),
-                    at("name"),
-                    format!("index {index_name} is listed twice on {name}"),
-                ));
-            }
-            let mut keys: Vec<IndexKey> = Vec::new();
-            for key in index.keys.get_ref() {
-                let (field, descending) = match key.strip_prefix('-') {
-                    Some(field) => (field, true),
-                    None => (key.as_str(), false),
-                };
-                if field.is_empty() || field.starts_with('$') || field.contains('\0') {
-                    return Err(invalid(
-                        index.keys.span(),
-                        at("keys"),
-                        format!("invalid key field {key:?}"),
-                    ));
-                }
-                if keys.iter().any(|earlier| earlier.field == field) {
-                    return Err(invalid(
-                        index.keys.span(),
-                        at("keys"),
-                        format!("field {field} is listed twice"),
-                    ));
-                }
-                keys.push(IndexKey {
-                    field: field.to_string(),
-                    descending,
-                });
-            }
-            if keys.is_empty() {
-                return Err(invalid(
-                    index.keys.span(),
-                    at("keys"),
-                    "an index needs at least one key".into(),
-                ));
-            }
-            let expire_after = match &index.expire_after_seconds {
-                Some(seconds) if keys.len() != 1 => {
-                    return Err(invalid(
-                        seconds.span(),
-                        at("expire_after_seconds"),
-                        "a TTL index has exactly one key field".into(),
-                    ));
-                }
-                Some(seconds) => Some(Duration::from_secs(*seconds.get_ref())),
-                None => None,
-            };
-            let partial_filter = match index.partial_filter {
-                Some(filter) if filter.get_ref().is_empty() => {
-                    return Err(invalid(
-                        filter.span(),
-                        at("partial_filter"),
-                        "the filter is empty".into(),
-                    ));
-                }
-                Some(filter) => {
-                    let span = filter.span();
-                    Some(bson::serialize_to_document(filter.get_ref()).map_err(|error| {
-                        invalid(span, at("partial_filter"), format!("not a BSON document: {error}"))
-                    })?)
-                }
-                None => None,
-            };
-            indexes.push(IndexSpec {
-                name: index_name,
-                keys,
-                unique: index.unique,
-                sparse: index.sparse,
-                expire_after,
-                partial_filter,
-            });
-        }
-        collections.push(CollectionProfile {
-            name,
-            generator,
-            size,
-            indexes,
-        });
+        let checked = validate_collection(&located, &format!("collections[{position}]"), collection, &collections)?;
+        collections.push(checked);
     }
     Ok(Profile {
         name: wire.name.into_inner(),
         description: wire.description,
         collections,
     })
+}
+
+/// One `[[collections]]` entry, `path` its key path, checked against the
+/// entries before it.
+fn validate_collection(
+    located: &Located<'_>,
+    path: &str,
+    collection: CollectionFile,
+    earlier: &[CollectionProfile],
+) -> Result<CollectionProfile, DatasetError> {
+    let at = |field: &str| format!("{path}.{field}");
+    let name = collection.name.get_ref().clone();
+    if let Some(problem) = collection_name_problem(&name) {
+        return Err(located.invalid(collection.name.span(), at("name"), problem));
+    }
+    if earlier.iter().any(|earlier| earlier.name == name) {
+        return Err(located.invalid(
+            collection.name.span(),
+            at("name"),
+            format!("collection {name} is listed twice"),
+        ));
+    }
+    let generator = collection_generator(located, path, &collection, earlier)?;
+    let size = collection_size(located, path, &collection)?;
+    let mut indexes: Vec<IndexSpec> = Vec::new();
+    for (index_position, index) in collection.indexes.into_iter().enumerate() {
+        let index_path = format!("{path}.indexes[{index_position}]");
+        let checked = validate_index(located, &index_path, &name, index, &indexes)?;
+        indexes.push(checked);
+    }
+    Ok(CollectionProfile {
+        name,
+        generator,
+        size,
+        indexes,
+    })
+}
+
+/// A collection's generator: its `generator`, else the one its name names;
+/// each generator serves one collection.
+fn collection_generator(
+    located: &Located<'_>,
+    path: &str,
+    collection: &CollectionFile,
+    earlier: &[CollectionProfile],
+) -> Result<Generator, DatasetError> {
+    let field = format!("{path}.generator");
+    let (generator_name, generator_span) = match &collection.generator {
+        Some(generator) => (generator.get_ref().clone(), generator.span()),
+        None => (collection.name.get_ref().clone(), collection.name.span()),
+    };
+    let Some(generator) = Generator::from_name(&generator_name) else {
+        let known: Vec<&str> = Generator::ALL.iter().map(|generator| generator.name()).collect();
+        let closest = known
+            .iter()
+            .max_by(|left, right| {
+                strsim::jaro_winkler(&generator_name, left).total_cmp(&strsim::jaro_winkler(&generator_name, right))
+            })
+            .copied()
+            .unwrap_or_default();
+        return Err(located.invalid(
+            generator_span,
+            field,
+            format!(
+                "no generator named {generator_name:?} (did you mean {closest:?}? known: {}); \
+                 set `generator` when the collection's name is not a generator's",
+                known.join(", ")
+            ),
+        ));
+    };
+    if let Some(earlier) = earlier.iter().find(|earlier| earlier.generator == generator) {
+        return Err(located.invalid(
+            generator_span,
+            field,
+            format!(
+                "generator {} is already used by collection {}: other collections refer to it by generator",
+                generator.name(),
+                earlier.name
+            ),
+        ));
+    }
+    Ok(generator)
+}
+
+/// A collection's size: exactly one of a positive `share` or `count`.
+fn collection_size(
+    located: &Located<'_>,
+    path: &str,
+    collection: &CollectionFile,
+) -> Result<CollectionSize, DatasetError> {
+    let at = |field: &str| format!("{path}.{field}");
+    let (span, field, message) = match (&collection.share, &collection.count) {
+        (Some(share), None) if *share.get_ref() > 0 => return Ok(CollectionSize::Share(*share.get_ref())),
+        (None, Some(count)) if *count.get_ref() > 0 => return Ok(CollectionSize::Count(*count.get_ref())),
+        (Some(share), None) => (share.span(), "share", "share must be greater than 0"),
+        (None, Some(count)) => (count.span(), "count", "count must be greater than 0"),
+        (Some(share), Some(_)) => (share.span(), "share", "set either share or count, not both"),
+        (None, None) => (
+            collection.name.span(),
+            "share",
+            "set share (a weight of the total) or count (a fixed number)",
+        ),
+    };
+    Err(located.invalid(span, at(field), message.into()))
+}
+
+/// One index of collection `collection`, `path` its key path, checked
+/// against the indexes before it.
+fn validate_index(
+    located: &Located<'_>,
+    path: &str,
+    collection: &str,
+    index: IndexFile,
+    earlier: &[IndexSpec],
+) -> Result<IndexSpec, DatasetError> {
+    let at = |field: &str| format!("{path}.{field}");
+    let index_name = index.name.get_ref().clone();
+    if index_name.is_empty() || index_name == "_id_" {
+        return Err(located.invalid(
+            index.name.span(),
+            at("name"),
+            "index names must be non-empty and not _id_".into(),
+        ));
+    }
+    if earlier.iter().any(|earlier| earlier.name == index_name) {
+        return Err(located.invalid(
+            index.name.span(),
+            at("name"),
+            format!("index {index_name} is listed twice on {collection}"),
+        ));
+    }
+    let keys = index_keys(located, &at("keys"), &index.keys)?;
+    let expire_after = match &index.expire_after_seconds {
+        Some(seconds) if keys.len() != 1 => {
+            return Err(located.invalid(
+                seconds.span(),
+                at("expire_after_seconds"),
+                "a TTL index has exactly one key field".into(),
+            ));
+        }
+        Some(seconds) => Some(Duration::from_secs(*seconds.get_ref())),
+        None => None,
+    };
+    let partial_filter = match index.partial_filter {
+        Some(filter) if filter.get_ref().is_empty() => {
+            return Err(located.invalid(filter.span(), at("partial_filter"), "the filter is empty".into()));
+        }
+        Some(filter) => {
+            let span = filter.span();
+            Some(bson::serialize_to_document(filter.get_ref()).map_err(|error| {
+                located.invalid(span, at("partial_filter"), format!("not a BSON document: {error}"))
+            })?)
+        }
+        None => None,
+    };
+    Ok(IndexSpec {
+        name: index_name,
+        keys,
+        unique: index.unique,
+        sparse: index.sparse,
+        expire_after,
+        partial_filter,
+    })
+}
+
+/// An index's `keys` (`-field` descending), at key path `field`: at least
+/// one, each a valid field named once.
+fn index_keys(
+    located: &Located<'_>,
+    field_path: &str,
+    keys_file: &Spanned<Vec<String>>,
+) -> Result<Vec<IndexKey>, DatasetError> {
+    let invalid = |message: String| located.invalid(keys_file.span(), field_path.to_owned(), message);
+    let mut keys: Vec<IndexKey> = Vec::new();
+    for key in keys_file.get_ref() {
+        let (field, descending) = match key.strip_prefix('-') {
+            Some(field) => (field, true),
+            None => (key.as_str(), false),
+        };
+        if field.is_empty() || field.starts_with('$') || field.contains('\0') {
+            return Err(invalid(format!("invalid key field {key:?}")));
+        }
+        if keys.iter().any(|earlier| earlier.field == field) {
+            return Err(invalid(format!("field {field} is listed twice")));
+        }
+        keys.push(IndexKey {
+            field: field.to_string(),
+            descending,
+        });
+    }
+    if keys.is_empty() {
+        return Err(invalid("an index needs at least one key".into()));
+    }
+    Ok(keys)
 }
 
 /// Why `name` cannot be a collection name, if it cannot.

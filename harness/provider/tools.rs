@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ProviderError;
+use crate::process::{ProgramSearch, is_executable, path_candidates};
 
 /// The command that installs every tool the harness needs.
 pub const SETUP_COMMAND: &str = "scripts/setup";
@@ -14,19 +15,10 @@ pub const SETUP_COMMAND: &str = "scripts/setup";
 const TOOLS_BIN: &str = ".tools/bin";
 
 /// Looks for `name` in the directories of `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
+pub use crate::process::find_on_path;
 
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
+/// A program the harness found, and what chose it.
+pub use crate::process::Found;
 
 /// Project roots to search for `.tools/bin`: the ancestors of the running
 /// executable (a `target/*/drdrill` inside a checkout) and the folder the
@@ -40,34 +32,22 @@ fn project_roots() -> Vec<PathBuf> {
     roots
 }
 
-/// A program the harness found, and what chose it (`drdrill doctor` shows
-/// both, so a variable that was set but not used is visible).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    /// The program (or, for PostgreSQL, the folder of its programs).
-    pub path: PathBuf,
-    /// `$DRDRILL_FERRETDB`, `.tools/bin of the project`, `PATH`, ...
-    pub chosen_by: String,
-}
-
-/// The program named by `variable`, if it is set: an error when it does not
+/// The program named by `variable` when it is set, else the first of
+/// `candidates` that `usable` accepts: an error when the variable does not
 /// name what `usable` accepts (a setting that is ignored is a trap).
-fn from_variable(variable: &str, tool: &str, usable: impl Fn(&Path) -> bool) -> Result<Option<Found>, ProviderError> {
-    let Some(value) = std::env::var_os(variable).filter(|value| !value.is_empty()) else {
-        return Ok(None);
-    };
-    let path = PathBuf::from(value);
-    if usable(&path) {
-        return Ok(Some(Found {
-            path,
-            chosen_by: format!("${variable}"),
-        }));
-    }
-    Err(ProviderError::VariableMisnamed {
-        variable: variable.into(),
-        path,
-        expected: tool.into(),
-    })
+fn search(
+    variable: &str,
+    expected: &str,
+    candidates: impl IntoIterator<Item = Found>,
+    usable: impl Fn(&Path) -> bool,
+) -> Result<Option<Found>, ProviderError> {
+    ProgramSearch::new(variable, std::env::var_os(variable), candidates)
+        .run(usable)
+        .map_err(|misnamed| ProviderError::VariableMisnamed {
+            variable: variable.into(),
+            path: misnamed.path,
+            expected: expected.into(),
+        })
 }
 
 /// The FerretDB binary: `$DRDRILL_FERRETDB`, the project's `.tools/bin`,
@@ -78,28 +58,17 @@ pub fn ferretdb() -> Result<PathBuf, ProviderError> {
 
 /// [`ferretdb`], saying what chose it.
 pub fn locate_ferretdb() -> Result<Found, ProviderError> {
-    if let Some(found) = from_variable("DRDRILL_FERRETDB", "the ferretdb executable", is_executable)? {
-        return Ok(found);
-    }
-    for root in project_roots() {
-        let candidate = root.join(TOOLS_BIN).join("ferretdb");
-        if is_executable(&candidate) {
-            return Ok(Found {
-                path: candidate,
-                chosen_by: format!("{TOOLS_BIN} of the project"),
-            });
+    let in_project = project_roots().into_iter().map(|root| Found {
+        path: root.join(TOOLS_BIN).join("ferretdb"),
+        chosen_by: format!("{TOOLS_BIN} of the project"),
+    });
+    let candidates = in_project.chain(path_candidates("ferretdb", std::env::var_os("PATH")));
+    search("DRDRILL_FERRETDB", "the ferretdb executable", candidates, is_executable)?.ok_or_else(|| {
+        ProviderError::ToolMissing {
+            tool: "ferretdb".into(),
+            looked: format!("looked in $DRDRILL_FERRETDB, {TOOLS_BIN}/ferretdb of the project, PATH"),
+            fix: SETUP_COMMAND.into(),
         }
-    }
-    if let Some(path) = find_on_path("ferretdb") {
-        return Ok(Found {
-            path,
-            chosen_by: "PATH".into(),
-        });
-    }
-    Err(ProviderError::ToolMissing {
-        tool: "ferretdb".into(),
-        looked: format!("looked in $DRDRILL_FERRETDB, {TOOLS_BIN}/ferretdb of the project, PATH"),
-        fix: SETUP_COMMAND.into(),
     })
 }
 
@@ -110,21 +79,16 @@ pub fn mongod() -> Result<PathBuf, ProviderError> {
 
 /// [`mongod`], saying what chose it.
 pub fn locate_mongod() -> Result<Found, ProviderError> {
-    if let Some(found) = from_variable("DRDRILL_MONGOD", "the mongod executable", is_executable)? {
-        return Ok(found);
-    }
-    find_on_path("mongod")
-        .map(|path| Found {
-            path,
-            chosen_by: "PATH".into(),
-        })
-        .ok_or_else(|| ProviderError::ToolMissing {
+    let candidates = path_candidates("mongod", std::env::var_os("PATH"));
+    search("DRDRILL_MONGOD", "the mongod executable", candidates, is_executable)?.ok_or_else(|| {
+        ProviderError::ToolMissing {
             tool: "mongod".into(),
             looked: "looked in $DRDRILL_MONGOD and PATH".into(),
             fix: "install MongoDB Community Server (not obtainable on machines without MongoDB's download site) \
                   or set DRDRILL_MONGOD"
                 .into(),
-        })
+        }
+    })
 }
 
 /// The folder holding PostgreSQL's server programs (`initdb`, `pg_ctl`):
@@ -136,29 +100,30 @@ pub fn postgres_bin() -> Result<PathBuf, ProviderError> {
 /// [`postgres_bin`], saying what chose it.
 pub fn locate_postgres_bin() -> Result<Found, ProviderError> {
     let holds_initdb = |path: &Path| is_executable(&path.join("initdb"));
-    if let Some(found) = from_variable("DRDRILL_PG_BIN", "a folder holding initdb and pg_ctl", holds_initdb)? {
-        return Ok(found);
-    }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|entry| {
             let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
-            let bin = entry.path().join("bin");
-            is_executable(&bin.join("initdb")).then_some((version, bin))
+            Some((version, entry.path().join("bin")))
         })
         .collect();
-    versions.sort();
-    versions
-        .pop()
-        .map(|(_, bin)| Found {
-            path: bin,
-            chosen_by: "the newest /usr/lib/postgresql/*/bin".into(),
-        })
-        .ok_or_else(|| ProviderError::ToolMissing {
-            tool: "postgresql server (initdb, pg_ctl)".into(),
-            looked: "looked in $DRDRILL_PG_BIN and /usr/lib/postgresql/*/bin".into(),
-            fix: SETUP_COMMAND.into(),
-        })
+    // Newest first: the search takes the first that holds `initdb`.
+    versions.sort_by(|left, right| right.cmp(left));
+    let candidates = versions.into_iter().map(|(_, bin)| Found {
+        path: bin,
+        chosen_by: "the newest /usr/lib/postgresql/*/bin".into(),
+    });
+    search(
+        "DRDRILL_PG_BIN",
+        "a folder holding initdb and pg_ctl",
+        candidates,
+        holds_initdb,
+    )?
+    .ok_or_else(|| ProviderError::ToolMissing {
+        tool: "postgresql server (initdb, pg_ctl)".into(),
+        looked: "looked in $DRDRILL_PG_BIN and /usr/lib/postgresql/*/bin".into(),
+        fix: SETUP_COMMAND.into(),
+    })
 }

@@ -76,6 +76,56 @@ fn step(index: usize, kind: &str, name: &str, span: Option<(u64, u64)>, status: 
     }
 }
 
+/// One sample step: kind, name, span (ms from the drill start), status,
+/// message; its index is its place in the list.
+type StepRow = (&'static str, &'static str, Option<(u64, u64)>, Status, &'static str);
+
+fn steps(rows: &[StepRow]) -> Vec<StepRecord> {
+    rows.iter()
+        .enumerate()
+        .map(|(index, &(kind, name, span, status, message))| step(index, kind, name, span, status, message))
+        .collect()
+}
+
+/// Seed, archive backup and drop: how the passed and the interrupted
+/// drills begin.
+const ARCHIVE_DRILL_OPENING: [StepRow; 3] = [
+    (
+        "seed",
+        "seed (cmdb, small, seed 42)",
+        Some((0, 6_200)),
+        Status::Passed,
+        "12000 documents in 3 collections",
+    ),
+    (
+        "backup",
+        "backup (builtin, archive, gzip)",
+        Some((6_500, 9_800)),
+        Status::Passed,
+        "1.8 MB archive, 12000 documents",
+    ),
+    (
+        "disaster",
+        "disaster (drop database cmdb)",
+        Some((20_000, 20_050)),
+        Status::Passed,
+        "dropped cmdb",
+    ),
+];
+
+/// An objective check in milliseconds (`rto_service`, `rpo`).
+fn objective_check(name: &str, status: Status, measured: Option<f64>, objective: f64, message: &str) -> CheckRecord {
+    check(
+        name,
+        CheckKind::Objective,
+        status,
+        measured,
+        Some(objective),
+        Some("ms"),
+        message,
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check(
     name: &str,
@@ -199,48 +249,28 @@ fn passed() -> DrillReport {
         40_000,
         verdict(VerdictKind::Passed, &[]),
     );
-    report.steps = vec![
-        step(
-            0,
-            "seed",
-            "seed (cmdb, small, seed 42)",
-            Some((0, 6_200)),
-            Status::Passed,
-            "12000 documents in 3 collections",
-        ),
-        step(
-            1,
-            "backup",
-            "backup (builtin, archive, gzip)",
-            Some((6_500, 9_800)),
-            Status::Passed,
-            "1.8 MB archive, 12000 documents",
-        ),
-        step(
-            2,
-            "disaster",
-            "disaster (drop database cmdb)",
-            Some((20_000, 20_050)),
-            Status::Passed,
-            "dropped cmdb",
-        ),
-        step(
-            3,
-            "restore",
-            "restore (builtin, archive, gzip)",
-            Some((20_300, 31_000)),
-            Status::Passed,
-            "12000 documents restored",
-        ),
-        step(
-            4,
-            "verify",
-            "verify (count, md5, indexes)",
-            Some((31_300, 38_400)),
-            Status::Passed,
-            "3 collections match",
-        ),
-    ];
+    report.steps = steps(
+        &[
+            ARCHIVE_DRILL_OPENING.as_slice(),
+            &[
+                (
+                    "restore",
+                    "restore (builtin, archive, gzip)",
+                    Some((20_300, 31_000)),
+                    Status::Passed,
+                    "12000 documents restored",
+                ),
+                (
+                    "verify",
+                    "verify (count, md5, indexes)",
+                    Some((31_300, 38_400)),
+                    Status::Passed,
+                    "3 collections match",
+                ),
+            ],
+        ]
+        .concat(),
+    );
     report.steps[1].details = Some(
         HostBackupDetails {
             engine: "builtin".into(),
@@ -267,22 +297,18 @@ fn passed() -> DrillReport {
         ..report.drill.measurements.clone()
     };
     report.checks = vec![
-        check(
+        objective_check(
             "rto_service",
-            CheckKind::Objective,
             Status::Passed,
             Some(11_250.0),
-            Some(3_600_000.0),
-            Some("ms"),
+            3_600_000.0,
             "rto_service 11.3 s within objective 60m (resolution 250 ms)",
         ),
-        check(
+        objective_check(
             "rpo",
-            CheckKind::Objective,
             Status::Passed,
             Some(10_300.0),
-            Some(900_000.0),
-            Some("ms"),
+            900_000.0,
             "rpo 10.3 s within objective 15m (resolution 100 ms)",
         ),
     ];
@@ -308,6 +334,95 @@ fn passed() -> DrillReport {
     report
 }
 
+/// The failed drill's steps: a command backup, a long wait, a wiped data
+/// directory and a runbook restore that the verification catches short.
+const NIGHTLY_RESTORE_STEPS: [StepRow; 6] = [
+    (
+        "seed",
+        "seed (cmdb, small, seed 42)",
+        Some((0, 6_000)),
+        Status::Passed,
+        "12000 documents in 3 collections",
+    ),
+    (
+        "backup",
+        "backup (command, archive)",
+        Some((6_200, 47_100)),
+        Status::Passed,
+        "archive from the nightly job",
+    ),
+    (
+        "wait",
+        "wait (17m)",
+        Some((47_200, 1_070_100)),
+        Status::Passed,
+        "waited 17m",
+    ),
+    (
+        "disaster",
+        "disaster (wipe data directory)",
+        Some((1_070_200, 1_070_600)),
+        Status::Passed,
+        "data directory wiped",
+    ),
+    (
+        "exec",
+        "exec (runbook: restore.sh)",
+        Some((1_070_700, 1_083_000)),
+        Status::Passed,
+        "exit status 0",
+    ),
+    (
+        "verify",
+        "verify (count, md5, indexes)",
+        Some((1_083_100, 1_090_900)),
+        Status::Failed,
+        "1 of 3 collections differs",
+    ),
+];
+
+/// The failed drill's checks: the RPO exceeded, one collection short by a
+/// document, a hole in the ticks.
+fn nightly_restore_checks() -> Vec<CheckRecord> {
+    let mut checks = vec![
+        objective_check(
+            "rto_service",
+            Status::Passed,
+            Some(13_400.0),
+            3_600_000.0,
+            "rto_service 13.4 s within objective 60m (resolution 250 ms)",
+        ),
+        objective_check(
+            "rpo",
+            Status::Failed,
+            Some(1_023_200.0),
+            900_000.0,
+            "rpo 17m 3.2s exceeds objective 15m (resolution 100 ms)",
+        ),
+        check(
+            "collection configurations",
+            CheckKind::Collection,
+            Status::Failed,
+            Some(999.0),
+            Some(1_000.0),
+            Some("documents"),
+            "999 documents, reference 1000; missing _id 6571c0ffee0000000000002a",
+        ),
+    ];
+    // The other two collections matched.
+    checks.extend(collection_checks(Status::Passed).into_iter().skip(1));
+    checks.push(check(
+        "holes",
+        CheckKind::Integrity,
+        Status::Failed,
+        Some(1.0),
+        Some(0.0),
+        Some("ticks"),
+        "tick 412 present while tick 411 is missing",
+    ));
+    checks
+}
+
 fn failed() -> DrillReport {
     let mut report = base(
         "restore-from-nightly",
@@ -322,56 +437,7 @@ fn failed() -> DrillReport {
             ],
         ),
     );
-    report.steps = vec![
-        step(
-            0,
-            "seed",
-            "seed (cmdb, small, seed 42)",
-            Some((0, 6_000)),
-            Status::Passed,
-            "12000 documents in 3 collections",
-        ),
-        step(
-            1,
-            "backup",
-            "backup (command, archive)",
-            Some((6_200, 47_100)),
-            Status::Passed,
-            "archive from the nightly job",
-        ),
-        step(
-            2,
-            "wait",
-            "wait (17m)",
-            Some((47_200, 1_070_100)),
-            Status::Passed,
-            "waited 17m",
-        ),
-        step(
-            3,
-            "disaster",
-            "disaster (wipe data directory)",
-            Some((1_070_200, 1_070_600)),
-            Status::Passed,
-            "data directory wiped",
-        ),
-        step(
-            4,
-            "exec",
-            "exec (runbook: restore.sh)",
-            Some((1_070_700, 1_083_000)),
-            Status::Passed,
-            "exit status 0",
-        ),
-        step(
-            5,
-            "verify",
-            "verify (count, md5, indexes)",
-            Some((1_083_100, 1_090_900)),
-            Status::Failed,
-            "1 of 3 collections differs",
-        ),
-    ];
+    report.steps = steps(&NIGHTLY_RESTORE_STEPS);
     report.steps[4].details = Some(
         ExecDetails {
             command: format!("./restore.sh --uri mongodb://admin:{PLANTED_PASSWORD}@127.0.0.1:41017/admin"),
@@ -398,62 +464,7 @@ fn failed() -> DrillReport {
         notes: vec!["no rto_verified: verification failed".to_string()],
         ..report.drill.measurements.clone()
     };
-    report.checks = vec![
-        check(
-            "rto_service",
-            CheckKind::Objective,
-            Status::Passed,
-            Some(13_400.0),
-            Some(3_600_000.0),
-            Some("ms"),
-            "rto_service 13.4 s within objective 60m (resolution 250 ms)",
-        ),
-        check(
-            "rpo",
-            CheckKind::Objective,
-            Status::Failed,
-            Some(1_023_200.0),
-            Some(900_000.0),
-            Some("ms"),
-            "rpo 17m 3.2s exceeds objective 15m (resolution 100 ms)",
-        ),
-        check(
-            "collection configurations",
-            CheckKind::Collection,
-            Status::Failed,
-            Some(999.0),
-            Some(1_000.0),
-            Some("documents"),
-            "999 documents, reference 1000; missing _id 6571c0ffee0000000000002a",
-        ),
-        check(
-            "collection hosts",
-            CheckKind::Collection,
-            Status::Passed,
-            None,
-            None,
-            None,
-            "count, md5 and indexes match the reference",
-        ),
-        check(
-            "collection audit_log",
-            CheckKind::Collection,
-            Status::Passed,
-            None,
-            None,
-            None,
-            "count, md5 and indexes match the reference",
-        ),
-        check(
-            "holes",
-            CheckKind::Integrity,
-            Status::Failed,
-            Some(1.0),
-            Some(0.0),
-            Some("ticks"),
-            "tick 412 present while tick 411 is missing",
-        ),
-    ];
+    report.checks = nightly_restore_checks();
     report.phases = vec![
         phase("seed", 0, 6_000),
         phase("backup", 6_200, 47_100),
@@ -478,48 +489,28 @@ fn interrupted() -> DrillReport {
         ),
     );
     report.interrupted = true;
-    report.steps = vec![
-        step(
-            0,
-            "seed",
-            "seed (cmdb, small, seed 42)",
-            Some((0, 6_200)),
-            Status::Passed,
-            "12000 documents in 3 collections",
-        ),
-        step(
-            1,
-            "backup",
-            "backup (builtin, archive, gzip)",
-            Some((6_500, 9_800)),
-            Status::Passed,
-            "1.8 MB archive, 12000 documents",
-        ),
-        step(
-            2,
-            "disaster",
-            "disaster (drop database cmdb)",
-            Some((20_000, 20_050)),
-            Status::Passed,
-            "dropped cmdb",
-        ),
-        step(
-            3,
-            "restore",
-            "restore (builtin, archive, gzip)",
-            Some((20_300, 24_600)),
-            Status::Error,
-            "interrupted after 5100 of 12000 documents",
-        ),
-        step(
-            4,
-            "verify",
-            "verify (count, md5, indexes)",
-            None,
-            Status::Skipped,
-            "not run: the drill was interrupted",
-        ),
-    ];
+    report.steps = steps(
+        &[
+            ARCHIVE_DRILL_OPENING.as_slice(),
+            &[
+                (
+                    "restore",
+                    "restore (builtin, archive, gzip)",
+                    Some((20_300, 24_600)),
+                    Status::Error,
+                    "interrupted after 5100 of 12000 documents",
+                ),
+                (
+                    "verify",
+                    "verify (count, md5, indexes)",
+                    None,
+                    Status::Skipped,
+                    "not run: the drill was interrupted",
+                ),
+            ],
+        ]
+        .concat(),
+    );
     report.measurements = Measurements {
         disaster_at: Some(at(20_000)),
         ticks_acknowledged_before_disaster: 170,
@@ -528,24 +519,14 @@ fn interrupted() -> DrillReport {
         ..report.drill.measurements.clone()
     };
     report.checks = vec![
-        check(
+        objective_check(
             "rto_service",
-            CheckKind::Objective,
             Status::Skipped,
             None,
-            Some(3_600_000.0),
-            Some("ms"),
+            3_600_000.0,
             "not measured: interrupted",
         ),
-        check(
-            "rpo",
-            CheckKind::Objective,
-            Status::Skipped,
-            None,
-            Some(900_000.0),
-            Some("ms"),
-            "not measured: interrupted",
-        ),
+        objective_check("rpo", Status::Skipped, None, 900_000.0, "not measured: interrupted"),
     ];
     report.checks.extend(collection_checks(Status::Skipped));
     report.phases = vec![
@@ -571,51 +552,15 @@ fn skipped() -> DrillReport {
     report.topology.nodes = 3;
     report.objectives.rpo_ms = Some(0);
     report.objectives.rto_ms = Some(30_000);
-    report.steps = vec![
-        step(
-            0,
-            "seed",
-            "seed (cmdb, small, seed 7)",
-            None,
-            Status::Skipped,
-            "not run: engine not supported",
-        ),
-        step(
-            1,
-            "disaster",
-            "disaster (kill primary)",
-            None,
-            Status::Skipped,
-            "not run: engine not supported",
-        ),
-        step(
-            2,
-            "verify",
-            "verify (count, md5)",
-            None,
-            Status::Skipped,
-            "not run: engine not supported",
-        ),
-    ];
+    let not_run = "not run: engine not supported";
+    report.steps = steps(&[
+        ("seed", "seed (cmdb, small, seed 7)", None, Status::Skipped, not_run),
+        ("disaster", "disaster (kill primary)", None, Status::Skipped, not_run),
+        ("verify", "verify (count, md5)", None, Status::Skipped, not_run),
+    ]);
     report.checks = vec![
-        check(
-            "rto_service",
-            CheckKind::Objective,
-            Status::Skipped,
-            None,
-            Some(30_000.0),
-            Some("ms"),
-            "not measured",
-        ),
-        check(
-            "rpo",
-            CheckKind::Objective,
-            Status::Skipped,
-            None,
-            Some(0.0),
-            Some("ms"),
-            "not measured",
-        ),
+        objective_check("rto_service", Status::Skipped, None, 30_000.0, "not measured"),
+        objective_check("rpo", Status::Skipped, None, 0.0, "not measured"),
     ];
     report
 }

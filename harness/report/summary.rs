@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use super::error::ReportError;
 use super::file::write_atomically;
 use super::junit::failure_statement;
-use super::model::{CheckRecord, DrillReport, Status, VerdictKind};
-use super::units::human_duration_ms;
+use super::model::{CheckRecord, DrillReport, Status};
+use super::units::{human_duration_ms, verdict_word};
 use crate::uri::redact;
 
 /// The file name of a drill's summary inside its folder.
@@ -39,15 +39,6 @@ pub fn summary_markdown(report: &DrillReport) -> String {
         report.scenario_file.replace('\n', " ")
     );
     redact(&out)
-}
-
-fn verdict_word(kind: VerdictKind) -> &'static str {
-    match kind {
-        VerdictKind::Passed => "passed",
-        VerdictKind::Failed => "failed",
-        VerdictKind::Inconclusive => "inconclusive",
-        VerdictKind::Skipped => "skipped",
-    }
 }
 
 fn status_word(status: Status) -> &'static str {

@@ -3,7 +3,7 @@
 //! and under it the verdict's reasons for every drill that did not pass.
 
 use super::model::{DrillReport, VerdictKind};
-use super::units::human_duration_ms;
+use super::units::{human_duration_ms, verdict_word};
 use crate::uri::redact;
 
 /// Where a column's values sit: text to the left, counts to the right.
@@ -78,15 +78,6 @@ pub fn reasons(reports: &[DrillReport]) -> String {
         }
     }
     out
-}
-
-fn verdict_word(kind: VerdictKind) -> &'static str {
-    match kind {
-        VerdictKind::Passed => "passed",
-        VerdictKind::Failed => "failed",
-        VerdictKind::Inconclusive => "inconclusive",
-        VerdictKind::Skipped => "skipped",
-    }
 }
 
 /// A measured figure beside its objective, `11.3 s / 60m`, so a failed drill

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::error::ReportError;
 use super::file::write_atomically;
-use super::model::{DrillReport, VerdictKind};
-use super::units::{human_duration_ms, offset_seconds};
+use super::model::DrillReport;
+use super::units::{human_duration_ms, offset_seconds, verdict_word};
 use crate::uri::redact;
 
 /// The file name of a drill's timeline inside its folder.
@@ -152,15 +152,6 @@ pub fn timeline_svg(report: &DrillReport) -> String {
     svg
 }
 
-fn verdict_word(kind: VerdictKind) -> &'static str {
-    match kind {
-        VerdictKind::Passed => "passed",
-        VerdictKind::Failed => "failed",
-        VerdictKind::Inconclusive => "inconclusive",
-        VerdictKind::Skipped => "skipped",
-    }
-}
-
 fn subtitle(report: &DrillReport) -> String {
     let mut text = format!("{}, {}", report.run_id, human_duration_ms(report.duration_ms));
     if let Some(rto) = report.objectives.rto_text() {
@@ -213,7 +204,6 @@ fn markers(report: &DrillReport) -> Vec<Marker> {
             dash: None,
         }];
     };
-    let drill_span = drill_span_ms(report);
     let mut markers = vec![Marker {
         at_ms: Some(disaster),
         off_scale: 0,
@@ -235,71 +225,83 @@ fn markers(report: &DrillReport) -> Vec<Marker> {
         });
     }
     if let Some(rpo) = report.measurements.rpo_ms {
-        let label = format!(
-            "recovered prefix acknowledged (RPO achieved {})",
-            human_duration_ms(rpo)
-        );
-        markers.push(match disaster.checked_sub(rpo) {
-            Some(at) => Marker {
-                at_ms: Some(at),
-                off_scale: 0,
-                label: format!("{label} {}", offset_seconds(at)),
-                colour: "#2166ac",
-                dash: Some("2 3"),
-            },
-            None => Marker {
-                at_ms: None,
-                off_scale: -1,
-                label: format!("{label} at T_d -{} (off scale)", human_duration_ms(rpo)),
-                colour: "#2166ac",
-                dash: Some("2 3"),
-            },
-        });
+        markers.push(rpo_achieved_marker(disaster, rpo));
     }
     if let (Some(rpo), Some(written)) = (report.objectives.rpo_ms, report.objectives.rpo_text()) {
-        markers.push(match disaster.checked_sub(rpo) {
-            Some(at) => Marker {
-                at_ms: Some(at),
-                off_scale: 0,
-                label: format!("RPO {written} (window T_d -{written})"),
-                colour: "#4393c3",
-                dash: Some("6 4"),
-            },
-            None => Marker {
-                at_ms: None,
-                off_scale: -1,
-                label: format!("RPO window starts at T_d -{written} (off scale)"),
-                colour: "#4393c3",
-                dash: Some("6 4"),
-            },
-        });
+        markers.push(rpo_window_marker(disaster, rpo, &written));
     }
     if let (Some(rto), Some(written)) = (report.objectives.rto_ms, report.objectives.rto_text()) {
-        let deadline = disaster.saturating_add(rto);
-        let applies = if report.objectives.rto_applies_to == "verified" {
-            " (verified)"
-        } else {
-            ""
-        };
-        markers.push(if deadline as f64 <= drill_span as f64 * STRETCH_LIMIT {
-            Marker {
-                at_ms: Some(deadline),
-                off_scale: 0,
-                label: format!("RTO {written}{applies} deadline {}", offset_seconds(deadline)),
-                colour: "#d6604d",
-                dash: Some("6 4"),
-            }
-        } else {
-            Marker {
-                at_ms: None,
-                off_scale: 1,
-                label: format!("RTO deadline at +{written}{applies} (off scale)"),
-                colour: "#d6604d",
-                dash: Some("6 4"),
-            }
-        });
+        markers.push(rto_deadline_marker(report, disaster, rto, &written));
     }
     markers
+}
+
+/// Where the recovered prefix was acknowledged: `rpo` (achieved) before
+/// T_d, off scale to the left when that is before the drill began.
+fn rpo_achieved_marker(disaster: u64, rpo: u64) -> Marker {
+    let label = format!(
+        "recovered prefix acknowledged (RPO achieved {})",
+        human_duration_ms(rpo)
+    );
+    let (at_ms, off_scale, label) = match disaster.checked_sub(rpo) {
+        Some(at) => (Some(at), 0, format!("{label} {}", offset_seconds(at))),
+        None => (
+            None,
+            -1,
+            format!("{label} at T_d -{} (off scale)", human_duration_ms(rpo)),
+        ),
+    };
+    Marker {
+        at_ms,
+        off_scale,
+        label,
+        colour: "#2166ac",
+        dash: Some("2 3"),
+    }
+}
+
+/// Where the RPO objective's window starts: `rpo` (as the scenario wrote
+/// it: `written`) before T_d.
+fn rpo_window_marker(disaster: u64, rpo: u64, written: &str) -> Marker {
+    let (at_ms, off_scale, label) = match disaster.checked_sub(rpo) {
+        Some(at) => (Some(at), 0, format!("RPO {written} (window T_d -{written})")),
+        None => (None, -1, format!("RPO window starts at T_d -{written} (off scale)")),
+    };
+    Marker {
+        at_ms,
+        off_scale,
+        label,
+        colour: "#4393c3",
+        dash: Some("6 4"),
+    }
+}
+
+/// The RTO deadline, `rto` (as the scenario wrote it: `written`) after
+/// T_d: off scale to the right when drawing it would stretch the drill's
+/// own span too far.
+fn rto_deadline_marker(report: &DrillReport, disaster: u64, rto: u64, written: &str) -> Marker {
+    let deadline = disaster.saturating_add(rto);
+    let applies = if report.objectives.rto_applies_to == "verified" {
+        " (verified)"
+    } else {
+        ""
+    };
+    let (at_ms, off_scale, label) = if deadline as f64 <= drill_span_ms(report) as f64 * STRETCH_LIMIT {
+        (
+            Some(deadline),
+            0,
+            format!("RTO {written}{applies} deadline {}", offset_seconds(deadline)),
+        )
+    } else {
+        (None, 1, format!("RTO deadline at +{written}{applies} (off scale)"))
+    };
+    Marker {
+        at_ms,
+        off_scale,
+        label,
+        colour: "#d6604d",
+        dash: Some("6 4"),
+    }
 }
 
 /// The drill's own extent: its duration, its phases and T_s.

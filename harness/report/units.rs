@@ -2,9 +2,22 @@
 //! reporter formats durations through here (the formatter itself lives in
 //! `measure::clock`, so check messages use it too) and shows an objective
 //! as the scenario wrote it, so the terminal, the summary, report.json's
-//! messages, JUnit and the timeline agree.
+//! messages, JUnit and the timeline agree; and each says a verdict in the
+//! same word.
 
+use super::model::VerdictKind;
 pub use crate::measure::clock::human_duration_ms;
+
+/// A verdict as the reporters write it: `passed`, `failed`,
+/// `inconclusive`, `skipped`.
+pub fn verdict_word(kind: VerdictKind) -> &'static str {
+    match kind {
+        VerdictKind::Passed => "passed",
+        VerdictKind::Failed => "failed",
+        VerdictKind::Inconclusive => "inconclusive",
+        VerdictKind::Skipped => "skipped",
+    }
+}
 
 /// A measured value with its unit: durations (`ms`) through
 /// [`human_duration_ms`], counts as integers with their unit

@@ -3,6 +3,7 @@
 //! of stopping at the first one as serde would.
 
 use std::ops::Range;
+use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -25,6 +26,17 @@ pub(crate) fn check_document(root: &Spanned<DeTable<'_>>, out: &mut Collector<'_
 
 struct Checker<'c, 'a> {
     out: &'c mut Collector<'a>,
+}
+
+/// One step's table, where it is and its key path, for the rules between
+/// its keys.
+struct StepAt<'t, 'i> {
+    /// The step's keys.
+    table: &'t DeTable<'i>,
+    /// The whole step, where a missing key is reported.
+    span: Range<usize>,
+    /// `steps[N]`.
+    path: &'t str,
 }
 
 /// `parent.key`, or `key` at the top.
@@ -100,6 +112,44 @@ fn integer_value(value: &DeValue<'_>) -> Option<i128> {
     i128::from_str_radix(integer.as_str(), integer.radix()).ok()
 }
 
+/// What is wrong with a connection string written in a scenario: it does
+/// not parse, or it holds a password.
+fn uri_problem(text: &str) -> Option<(String, Option<String>)> {
+    match MongoUri::parse(text) {
+        Err(error) => Some((error.to_string(), None)),
+        Ok(uri) if uri.has_password() => Some((
+            format!(
+                "{uri} holds a password in the scenario text, where version control and every \
+                 copy of the file keep it"
+            ),
+            Some(
+                "name the connection string instead: `uri_env = \"VARIABLE\"` (read from the \
+                 environment) or `uri_file = \"PATH\"` (a file holding it)"
+                    .into(),
+            ),
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// A slug: 1 to 64 lowercase letters, digits, `-` or `_`, starting with
+/// a letter or digit.
+fn is_slug(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && text.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && text.len() <= 64
+}
+
+/// A MongoDB database name: 1 to 63 bytes, none of `/ \ . " $`, space or NUL.
+fn is_database_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 63
+        && !text
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | '.' | ' ' | '"' | '$' | '\0'))
+}
+
 fn one_of(names: &[&str]) -> String {
     format!("one of {}", names.join(", "))
 }
@@ -167,141 +217,43 @@ impl Checker<'_, '_> {
         );
     }
 
+    /// Checks one known key's value against its field's kind.
     fn value(&mut self, value: &Spanned<DeValue<'_>>, key: &str, path: &str, field: &Field) {
         let span = value.span();
         match field.kind {
-            Kind::Text => match value.get_ref().as_str() {
-                Some(text) if text.trim().is_empty() => {
-                    self.push(span, path, format!("`{key}` must not be empty"), None)
-                }
-                Some(_) => {}
-                None => self.wrong_type(value, path, "a string", field),
-            },
-            Kind::Slug => match value.get_ref().as_str() {
-                Some(text) => {
-                    let valid = text
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-                        && text.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                        && text.len() <= 64;
-                    if !valid {
-                        self.push(
-                            span,
-                            path,
-                            format!("invalid {key} {}", shown(value.get_ref())),
-                            Some(
-                                "use 1 to 64 lowercase letters, digits, `-` or `_`, starting with a letter or digit"
-                                    .into(),
-                            ),
-                        );
-                    }
-                }
-                None => self.wrong_type(value, path, "a string", field),
-            },
-            Kind::DatabaseName => match value.get_ref().as_str() {
-                Some(text) => {
-                    let valid = !text.is_empty()
-                        && text.len() <= 63
-                        && !text
-                            .chars()
-                            .any(|c| matches!(c, '/' | '\\' | '.' | ' ' | '"' | '$' | '\0'));
-                    if !valid {
-                        self.push(
-                            span,
-                            path,
-                            format!("invalid database name {}", shown(value.get_ref())),
-                            Some("1 to 63 bytes, none of / \\ . \" $ or space".into()),
-                        );
-                    }
-                }
-                None => self.wrong_type(value, path, "a string", field),
-            },
-            Kind::Uri => match value.get_ref().as_str() {
-                Some(text) => match MongoUri::parse(text) {
-                    Err(error) => self.push(span, path, error.to_string(), None),
-                    Ok(uri) if uri.has_password() => self.push(
-                        span,
-                        path,
-                        format!(
-                            "{uri} holds a password in the scenario text, where version control and every \
-                             copy of the file keep it"
-                        ),
+            Kind::Text => self.string(value, path, field, "a string", |text| {
+                text.trim()
+                    .is_empty()
+                    .then(|| (format!("`{key}` must not be empty"), None))
+            }),
+            Kind::Slug => self.string(value, path, field, "a string", |text| {
+                (!is_slug(text)).then(|| {
+                    (
+                        format!("invalid {key} {}", shown(value.get_ref())),
                         Some(
-                            "name the connection string instead: `uri_env = \"VARIABLE\"` (read from the \
-                             environment) or `uri_file = \"PATH\"` (a file holding it)"
-                                .into(),
+                            "use 1 to 64 lowercase letters, digits, `-` or `_`, starting with a letter or digit".into(),
                         ),
-                    ),
-                    Ok(_) => {}
-                },
-                None => self.wrong_type(value, path, "a connection string", field),
-            },
+                    )
+                })
+            }),
+            Kind::DatabaseName => self.string(value, path, field, "a string", |text| {
+                (!is_database_name(text)).then(|| {
+                    (
+                        format!("invalid database name {}", shown(value.get_ref())),
+                        Some("1 to 63 bytes, none of / \\ . \" $ or space".into()),
+                    )
+                })
+            }),
+            Kind::Uri => self.string(value, path, field, "a connection string", uri_problem),
             Kind::Bool => {
                 if value.get_ref().as_bool().is_none() {
                     self.wrong_type(value, path, "true or false", field);
                 }
             }
             Kind::Integer { min, max } => self.integer(value, key, path, field, min, max),
-            Kind::Duration { min, max } => match value.get_ref().as_str() {
-                Some(text) => match parse_duration(text) {
-                    Ok(duration) if duration < min => self.push(
-                        span,
-                        path,
-                        format!("`{key} = {text:?}` is too short: the least is {}", format_duration(min)),
-                        duration
-                            .is_zero()
-                            .then(|| format!("a zero duration cannot be meant here: `{}`", field.example)),
-                    ),
-                    Ok(duration) if duration > max => self.push(
-                        span,
-                        path,
-                        format!("`{key} = {text:?}` is too long: the limit is {}", format_duration(max)),
-                        None,
-                    ),
-                    Ok(_) => {}
-                    Err(error) => self.push(
-                        span,
-                        path,
-                        format!("`{key} = {text:?}`: invalid duration: {error}"),
-                        Some(error.hint().into()),
-                    ),
-                },
-                None => self.push(
-                    span,
-                    path,
-                    format!("expected a duration string, found {}", shown(value.get_ref())),
-                    Some(format!("durations are strings with a unit: `{}`", field.example)),
-                ),
-            },
-            Kind::Choice(names) => match value.get_ref().as_str() {
-                Some(text) if names.contains(&text) => {}
-                Some(text) => {
-                    let message = match closest(text, names.iter().copied()) {
-                        Some(suggestion) => format!("unknown {key} {text:?}; did you mean {suggestion:?}?"),
-                        None => format!("unknown {key} {text:?}"),
-                    };
-                    self.push(span, path, message, Some(one_of(names)));
-                }
-                None => self.push(
-                    span,
-                    path,
-                    format!("expected a string, found {}", shown(value.get_ref())),
-                    Some(one_of(names)),
-                ),
-            },
-            Kind::TextList => match value.get_ref().as_array() {
-                Some(items) => {
-                    for (index, item) in items.iter().enumerate() {
-                        let item_path = format!("{path}[{index}]");
-                        match item.get_ref().as_str() {
-                            Some(text) if !text.trim().is_empty() => {}
-                            Some(_) => self.push(item.span(), &item_path, "empty string".into(), None),
-                            None => self.wrong_type(item, &item_path, "a string", field),
-                        }
-                    }
-                }
-                None => self.wrong_type(value, path, "an array of strings", field),
-            },
+            Kind::Duration { min, max } => self.duration(value, key, path, field, min, max),
+            Kind::Choice(names) => self.choice(value, key, path, names),
+            Kind::TextList => self.text_list(value, path, field),
             Kind::WriteConcern => match value.get_ref() {
                 DeValue::String(text) if text == "majority" => {}
                 DeValue::Integer(_) => self.integer(value, key, path, field, 1, MAX_NODES as i64),
@@ -326,17 +278,128 @@ impl Checker<'_, '_> {
                 Some(table) => self.table(table, span, path, fields, &format!("[{path}]")),
                 None => self.wrong_type(value, path, "a table", field),
             },
-            Kind::Steps => match value.get_ref().as_array() {
-                Some(steps) => {
-                    if steps.is_empty() {
-                        self.push(span, path, "no steps: a drill needs at least one step".into(), None);
-                    }
-                    for (index, step) in steps.iter().enumerate() {
-                        self.step(step, &format!("{path}[{index}]"));
-                    }
+            Kind::Steps => self.steps(value, path, field),
+        }
+    }
+
+    /// A string value: `problem` says what is wrong with the text (a
+    /// message and a hint), if anything; a value of another type is
+    /// reported as not `expected`.
+    fn string(
+        &mut self,
+        value: &Spanned<DeValue<'_>>,
+        path: &str,
+        field: &Field,
+        expected: &str,
+        problem: impl FnOnce(&str) -> Option<(String, Option<String>)>,
+    ) {
+        match value.get_ref().as_str() {
+            Some(text) => {
+                if let Some((message, hint)) = problem(text) {
+                    self.push(value.span(), path, message, hint);
                 }
-                None => self.wrong_type(value, path, "an array of tables", field),
-            },
+            }
+            None => self.wrong_type(value, path, expected, field),
+        }
+    }
+
+    /// A duration string between `min` and `max` (the bounds).
+    fn duration(
+        &mut self,
+        value: &Spanned<DeValue<'_>>,
+        key: &str,
+        path: &str,
+        field: &Field,
+        min: Duration,
+        max: Duration,
+    ) {
+        let span = value.span();
+        let Some(text) = value.get_ref().as_str() else {
+            self.push(
+                span,
+                path,
+                format!("expected a duration string, found {}", shown(value.get_ref())),
+                Some(format!("durations are strings with a unit: `{}`", field.example)),
+            );
+            return;
+        };
+        match parse_duration(text) {
+            Ok(duration) if duration < min => self.push(
+                span,
+                path,
+                format!("`{key} = {text:?}` is too short: the least is {}", format_duration(min)),
+                duration
+                    .is_zero()
+                    .then(|| format!("a zero duration cannot be meant here: `{}`", field.example)),
+            ),
+            Ok(duration) if duration > max => self.push(
+                span,
+                path,
+                format!("`{key} = {text:?}` is too long: the limit is {}", format_duration(max)),
+                None,
+            ),
+            Ok(_) => {}
+            Err(error) => self.push(
+                span,
+                path,
+                format!("`{key} = {text:?}`: invalid duration: {error}"),
+                Some(error.hint().into()),
+            ),
+        }
+    }
+
+    /// One of `names`, with the closest suggested for a typo.
+    fn choice(&mut self, value: &Spanned<DeValue<'_>>, key: &str, path: &str, names: &[&str]) {
+        match value.get_ref().as_str() {
+            Some(text) if names.contains(&text) => {}
+            Some(text) => {
+                let message = match closest(text, names.iter().copied()) {
+                    Some(suggestion) => format!("unknown {key} {text:?}; did you mean {suggestion:?}?"),
+                    None => format!("unknown {key} {text:?}"),
+                };
+                self.push(value.span(), path, message, Some(one_of(names)));
+            }
+            None => self.push(
+                value.span(),
+                path,
+                format!("expected a string, found {}", shown(value.get_ref())),
+                Some(one_of(names)),
+            ),
+        }
+    }
+
+    /// An array of non-empty strings.
+    fn text_list(&mut self, value: &Spanned<DeValue<'_>>, path: &str, field: &Field) {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(value, path, "an array of strings", field);
+            return;
+        };
+        for (index, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            match item.get_ref().as_str() {
+                Some(text) if !text.trim().is_empty() => {}
+                Some(_) => self.push(item.span(), &item_path, "empty string".into(), None),
+                None => self.wrong_type(item, &item_path, "a string", field),
+            }
+        }
+    }
+
+    /// The `[[steps]]` array: at least one step, each checked.
+    fn steps(&mut self, value: &Spanned<DeValue<'_>>, path: &str, field: &Field) {
+        let Some(steps) = value.get_ref().as_array() else {
+            self.wrong_type(value, path, "an array of tables", field);
+            return;
+        };
+        if steps.is_empty() {
+            self.push(
+                value.span(),
+                path,
+                "no steps: a drill needs at least one step".into(),
+                None,
+            );
+        }
+        for (index, step) in steps.iter().enumerate() {
+            self.step(step, &format!("{path}[{index}]"));
         }
     }
 
@@ -624,143 +687,173 @@ impl Checker<'_, '_> {
         nodes: Option<i128>,
         replica_set: bool,
     ) {
-        // A key that only makes sense with one value of another key.
-        let requires = |checker: &mut Self, key: &str, needed: bool, missing_message: String, condition: &str| match (
-            needed,
-            key_span(table, key),
-        ) {
-            (true, None) => checker.push(span.clone(), path, missing_message, None),
-            (false, Some(key_span)) => checker.push(
+        let step = StepAt { table, span, path };
+        match kind {
+            StepKindName::Backup => self.backup_step_rules(&step),
+            StepKindName::Disaster => self.disaster_step_rules(&step, nodes, replica_set),
+            StepKindName::Wait => self.wait_step_rules(&step),
+            _ => {}
+        }
+    }
+
+    /// A key that only makes sense with one value of another key: missing
+    /// when `needed` (reported with `missing_message`), misplaced when not
+    /// (it applies only to `condition`).
+    fn requires(&mut self, step: &StepAt<'_, '_>, key: &str, needed: bool, missing_message: String, condition: &str) {
+        match (needed, key_span(step.table, key)) {
+            (true, None) => self.push(step.span.clone(), step.path, missing_message, None),
+            (false, Some(key_span)) => self.push(
                 key_span,
-                &join(path, key),
+                &join(step.path, key),
                 format!("`{key}` applies only to {condition}"),
                 None,
             ),
             _ => {}
-        };
-        match kind {
-            StepKindName::Backup => {
-                let command = string_at(table, "engine") == Some("command");
-                requires(
-                    self,
-                    "command",
-                    command,
-                    "missing field `command`: a backup step with engine = \"command\" runs a command".into(),
-                    "engine = \"command\"",
-                );
-                if string_at(table, "run_in") == Some("container") {
-                    if string_at(table, "engine") != Some("tools") {
-                        self.push(
-                            key_span(table, "run_in").unwrap_or(span.clone()),
-                            &join(path, "run_in"),
-                            "run_in = \"container\" runs mongodump inside the node's container: it needs engine = \"tools\"".into(),
-                            None,
-                        );
-                    }
-                    if string_at(table, "format") != Some("archive") {
-                        self.push(
-                            key_span(table, "run_in").unwrap_or(span.clone()),
-                            &join(path, "run_in"),
-                            "run_in = \"container\" copies one file out of the container: it needs format = \"archive\"".into(),
-                            None,
-                        );
-                    }
-                }
-            }
-            StepKindName::Disaster => {
-                let action = string_at(table, "action");
-                let needs_collection = matches!(action, Some("drop-collection" | "corrupt-documents"));
-                // tamper-backup may name the collection whose file it
-                // damages (default: configurations); it never requires one.
-                if action != Some("tamper-backup") {
-                    requires(
-                        self,
-                        "collection",
-                        needs_collection,
-                        format!(
-                            "missing field `collection`: action {:?} needs a collection",
-                            action.unwrap_or_default()
-                        ),
-                        "action = \"drop-collection\", \"corrupt-documents\" or \"tamper-backup\"",
-                    );
-                }
-                requires(
-                    self,
-                    "command",
-                    action == Some("command"),
-                    "missing field `command`: action = \"command\" runs a command".into(),
-                    "action = \"command\"",
-                );
-                if action != Some("corrupt-documents")
-                    && let Some(key_span) = key_span(table, "documents")
-                {
-                    self.push(
-                        key_span,
-                        &join(path, "documents"),
-                        "`documents` applies only to action = \"corrupt-documents\"".into(),
-                        None,
-                    );
-                }
-                let targets_node = action
-                    .and_then(|name| {
-                        serde_json::from_value::<DisasterAction>(serde_json::Value::String(name.into())).ok()
-                    })
-                    .is_some_and(DisasterAction::targets_node);
-                if !targets_node && let Some(key_span) = key_span(table, "node") {
-                    self.push(
-                        key_span,
-                        &join(path, "node"),
-                        "`node` applies only to the node actions (kill-node, stop-node, pause-node, wipe-data, disconnect-node, remove-node)".into(),
-                        None,
-                    );
-                }
-                if action == Some("kill-majority") && !replica_set {
-                    self.push(
-                        key_span(table, "action").unwrap_or(span.clone()),
-                        &join(path, "action"),
-                        "action = \"kill-majority\" needs a replica set: set `replica_set = true` in [topology]".into(),
-                        None,
-                    );
-                }
-                if let Some((_, node)) = entry(table, "node")
-                    && let Some(index) = integer_value(node.get_ref())
-                    && let Some(nodes) = nodes
-                    && index >= nodes
-                    && index < i128::from(MAX_NODES)
-                {
-                    self.push(
-                        node.span(),
-                        &join(path, "node"),
-                        format!("`node = {index}` but the topology has {nodes} node(s), numbered from 0"),
-                        None,
-                    );
-                }
-            }
-            StepKindName::Wait => {
-                let duration = string_at(table, "duration").and_then(|text| parse_duration(text).ok());
-                let timeout = entry(table, "timeout").and_then(|(_, value)| {
-                    value
-                        .get_ref()
-                        .as_str()
-                        .and_then(|text| parse_duration(text).ok())
-                        .map(|t| (value.span(), t))
-                });
-                if let (Some(duration), Some((timeout_span, timeout))) = (duration, timeout)
-                    && timeout < duration
-                {
-                    self.push(
-                        timeout_span,
-                        &join(path, "timeout"),
-                        format!(
-                            "the timeout {} is shorter than the wait {}",
-                            format_duration(timeout),
-                            format_duration(duration)
-                        ),
-                        None,
-                    );
-                }
-            }
-            _ => {}
+        }
+    }
+
+    /// `command` goes with the command engine; `run_in = "container"` with
+    /// the tools engine and the archive format.
+    fn backup_step_rules(&mut self, step: &StepAt<'_, '_>) {
+        let table = step.table;
+        let command = string_at(table, "engine") == Some("command");
+        self.requires(
+            step,
+            "command",
+            command,
+            "missing field `command`: a backup step with engine = \"command\" runs a command".into(),
+            "engine = \"command\"",
+        );
+        if string_at(table, "run_in") != Some("container") {
+            return;
+        }
+        let run_in = key_span(table, "run_in").unwrap_or(step.span.clone());
+        if string_at(table, "engine") != Some("tools") {
+            self.push(
+                run_in.clone(),
+                &join(step.path, "run_in"),
+                "run_in = \"container\" runs mongodump inside the node's container: it needs engine = \"tools\"".into(),
+                None,
+            );
+        }
+        if string_at(table, "format") != Some("archive") {
+            self.push(
+                run_in,
+                &join(step.path, "run_in"),
+                "run_in = \"container\" copies one file out of the container: it needs format = \"archive\"".into(),
+                None,
+            );
+        }
+    }
+
+    /// The keys each disaster action takes, and what the topology must
+    /// have for it (`nodes` and `replica_set` from `[topology]`).
+    fn disaster_step_rules(&mut self, step: &StepAt<'_, '_>, nodes: Option<i128>, replica_set: bool) {
+        let (table, path) = (step.table, step.path);
+        let action = string_at(table, "action");
+        let needs_collection = matches!(action, Some("drop-collection" | "corrupt-documents"));
+        // tamper-backup may name the collection whose file it
+        // damages (default: configurations); it never requires one.
+        if action != Some("tamper-backup") {
+            self.requires(
+                step,
+                "collection",
+                needs_collection,
+                format!(
+                    "missing field `collection`: action {:?} needs a collection",
+                    action.unwrap_or_default()
+                ),
+                "action = \"drop-collection\", \"corrupt-documents\" or \"tamper-backup\"",
+            );
+        }
+        self.requires(
+            step,
+            "command",
+            action == Some("command"),
+            "missing field `command`: action = \"command\" runs a command".into(),
+            "action = \"command\"",
+        );
+        if action != Some("corrupt-documents")
+            && let Some(key_span) = key_span(table, "documents")
+        {
+            self.push(
+                key_span,
+                &join(path, "documents"),
+                "`documents` applies only to action = \"corrupt-documents\"".into(),
+                None,
+            );
+        }
+        self.disaster_node_rules(step, action, nodes, replica_set);
+    }
+
+    /// `node` goes with the node actions and names a node the topology
+    /// has; `kill-majority` needs a replica set.
+    fn disaster_node_rules(
+        &mut self,
+        step: &StepAt<'_, '_>,
+        action: Option<&str>,
+        nodes: Option<i128>,
+        replica_set: bool,
+    ) {
+        let (table, path) = (step.table, step.path);
+        let targets_node = action
+            .and_then(|name| serde_json::from_value::<DisasterAction>(serde_json::Value::String(name.into())).ok())
+            .is_some_and(DisasterAction::targets_node);
+        if !targets_node && let Some(key_span) = key_span(table, "node") {
+            self.push(
+                key_span,
+                &join(path, "node"),
+                "`node` applies only to the node actions (kill-node, stop-node, pause-node, wipe-data, disconnect-node, remove-node)".into(),
+                None,
+            );
+        }
+        if action == Some("kill-majority") && !replica_set {
+            self.push(
+                key_span(table, "action").unwrap_or(step.span.clone()),
+                &join(path, "action"),
+                "action = \"kill-majority\" needs a replica set: set `replica_set = true` in [topology]".into(),
+                None,
+            );
+        }
+        if let Some((_, node)) = entry(table, "node")
+            && let Some(index) = integer_value(node.get_ref())
+            && let Some(nodes) = nodes
+            && index >= nodes
+            && index < i128::from(MAX_NODES)
+        {
+            self.push(
+                node.span(),
+                &join(path, "node"),
+                format!("`node = {index}` but the topology has {nodes} node(s), numbered from 0"),
+                None,
+            );
+        }
+    }
+
+    /// A wait's `timeout` is not shorter than its `duration`.
+    fn wait_step_rules(&mut self, step: &StepAt<'_, '_>) {
+        let table = step.table;
+        let duration = string_at(table, "duration").and_then(|text| parse_duration(text).ok());
+        let timeout = entry(table, "timeout").and_then(|(_, value)| {
+            value
+                .get_ref()
+                .as_str()
+                .and_then(|text| parse_duration(text).ok())
+                .map(|t| (value.span(), t))
+        });
+        if let (Some(duration), Some((timeout_span, timeout))) = (duration, timeout)
+            && timeout < duration
+        {
+            self.push(
+                timeout_span,
+                &join(step.path, "timeout"),
+                format!(
+                    "the timeout {} is shorter than the wait {}",
+                    format_duration(timeout),
+                    format_duration(duration)
+                ),
+                None,
+            );
         }
     }
 }

@@ -256,6 +256,9 @@ async fn restore_all(
     Ok(collections)
 }
 
+/// Restores one unit (a folder's collection, or every collection of an
+/// archive): its collections prepared, the backup read on a blocking
+/// thread, each batch inserted by a task.
 async fn restore_unit(
     client: &Client,
     opened: &Arc<OpenedBackup>,
@@ -265,20 +268,17 @@ async fn restore_unit(
     global: Arc<Semaphore>,
     progress: &dyn ProgressSink,
 ) -> Result<(Vec<CollectionResult>, String), BuiltinError> {
-    let mut output = String::new();
-    let mut running: HashMap<Namespace, Running> = HashMap::new();
-    for selected in &unit {
-        prepare(client, selected, request.drop).await?;
-        output.push_str(&format!("restoring {} from {}\n", selected.target, selected.source));
-        running.insert(
-            selected.source.clone(),
-            Running {
-                workers: Arc::new(Semaphore::new(workers)),
-                inserts: JoinSet::new(),
-                totals: BatchResult::default(),
-            },
-        );
-    }
+    let mut restore = UnitRestore {
+        client,
+        unit: &unit,
+        global,
+        progress,
+        running: HashMap::new(),
+        finished: HashMap::new(),
+        failure: None,
+        output: String::new(),
+    };
+    restore.prepare(request.drop, workers).await?;
     let (sender, mut receiver) = mpsc::channel::<ReadEvent>(CHANNEL_BATCHES * workers);
     let reader = Arc::clone(opened);
     let namespaces: Vec<Namespace> = unit.iter().map(|selected| selected.source.clone()).collect();
@@ -287,99 +287,163 @@ async fn restore_unit(
             sender.blocking_send(event).is_ok()
         })
     });
-    let mut finished: HashMap<Namespace, CollectionResult> = HashMap::new();
-    let mut failure: Option<BuiltinError> = None;
     while let Some(event) = receiver.recv().await {
         match event {
-            ReadEvent::Batch { namespace, documents } => {
-                let Some(state) = running.get_mut(&namespace) else {
-                    continue;
-                };
-                let Some(selected) = unit.iter().find(|selected| selected.source == namespace) else {
-                    continue;
-                };
-                // Both permits are taken before the task starts, so no more
-                // batches are held in memory than may be inserted at once.
-                let (Ok(own), Ok(shared)) = (
-                    Arc::clone(&state.workers).acquire_owned().await,
-                    Arc::clone(&global).acquire_owned().await,
-                ) else {
-                    continue;
-                };
-                let collection = client
-                    .database(&selected.target.database)
-                    .collection::<RawDocumentBuf>(&selected.target.collection);
-                let target = selected.target.to_string();
-                state.inserts.spawn(async move {
-                    let result = insert_batch(&collection, &target, documents).await;
-                    drop((own, shared));
-                    result
-                });
-                // Collect finished batches as we go, so progress moves.
-                while let Some(joined) = state.inserts.try_join_next() {
-                    match absorb(&mut state.totals, joined) {
-                        Ok(count) => progress.advance(count),
-                        Err(error) => {
-                            failure.get_or_insert(error);
-                        }
-                    }
-                }
-            }
-            ReadEvent::End { namespace } => {
-                let Some(mut state) = running.remove(&namespace) else {
-                    continue;
-                };
-                let Some(selected) = unit.iter().find(|selected| selected.source == namespace) else {
-                    continue;
-                };
-                while let Some(joined) = state.inserts.join_next().await {
-                    match absorb(&mut state.totals, joined) {
-                        Ok(count) => progress.advance(count),
-                        Err(error) => {
-                            failure.get_or_insert(error);
-                        }
-                    }
-                }
-                let (indexes, index_errors) = create_indexes(client, selected).await;
-                output.push_str(&describe_collection(selected, &state.totals, &index_errors));
-                finished.insert(
-                    namespace,
-                    CollectionResult {
-                        name: selected.target.collection.clone(),
-                        documents: state.totals.inserted,
-                        failures: state.totals.failures,
-                        indexes,
-                        index_errors,
-                    },
-                );
-            }
+            ReadEvent::Batch { namespace, documents } => restore.batch(&namespace, documents).await,
+            ReadEvent::End { namespace } => restore.end(namespace).await,
         }
-        if failure.is_some() {
+        if restore.failure.is_some() {
             break;
         }
     }
     drop(receiver);
-    // Let batches already sent finish, so nothing writes after we return.
-    for state in running.values_mut() {
-        while let Some(joined) = state.inserts.join_next().await {
-            if let Err(error) = absorb(&mut state.totals, joined) {
-                failure.get_or_insert(error);
-            }
-        }
-    }
+    restore.settle_all().await;
     let read = reading.await.map_err(|source| BuiltinError::Task {
         what: "reading the backup".to_owned(),
         source,
     })?;
-    if let Some(error) = failure {
+    if let Some(error) = restore.failure {
         return Err(error);
     }
     read?;
     let results = unit
         .iter()
-        .filter_map(|selected| finished.remove(&selected.source))
+        .filter_map(|selected| restore.finished.remove(&selected.source))
         .collect();
-    Ok((results, output))
+    Ok((results, restore.output))
+}
+
+/// One unit's restore under way.
+struct UnitRestore<'a> {
+    /// The target deployment.
+    client: &'a Client,
+    /// The unit's collections.
+    unit: &'a [Selected],
+    /// Limits batches in flight across every collection.
+    global: Arc<Semaphore>,
+    /// Where inserted documents are counted.
+    progress: &'a dyn ProgressSink,
+    /// Collections still being read, by source namespace.
+    running: HashMap<Namespace, Running>,
+    /// Collections read to their end, with their indexes built.
+    finished: HashMap<Namespace, CollectionResult>,
+    /// The first error: the unit stops reading at it.
+    failure: Option<BuiltinError>,
+    /// The unit's lines of output.
+    output: String,
+}
+
+impl UnitRestore<'_> {
+    /// Prepares every target collection (dropped first with `drop`) and
+    /// its insert limit of `workers` batches.
+    async fn prepare(&mut self, drop: bool, workers: usize) -> Result<(), BuiltinError> {
+        for selected in self.unit {
+            prepare(self.client, selected, drop).await?;
+            self.output
+                .push_str(&format!("restoring {} from {}\n", selected.target, selected.source));
+            self.running.insert(
+                selected.source.clone(),
+                Running {
+                    workers: Arc::new(Semaphore::new(workers)),
+                    inserts: JoinSet::new(),
+                    totals: BatchResult::default(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts inserting one batch of `namespace`, and collects the batches
+    /// already finished, so progress moves.
+    async fn batch(&mut self, namespace: &Namespace, documents: Vec<RawDocumentBuf>) {
+        let Some(selected) = selected_of(self.unit, namespace) else {
+            return;
+        };
+        let collection = self
+            .client
+            .database(&selected.target.database)
+            .collection::<RawDocumentBuf>(&selected.target.collection);
+        let target = selected.target.to_string();
+        let Some(state) = self.running.get_mut(namespace) else {
+            return;
+        };
+        // Both permits are taken before the task starts, so no more
+        // batches are held in memory than may be inserted at once.
+        let (Ok(own), Ok(shared)) = (
+            Arc::clone(&state.workers).acquire_owned().await,
+            Arc::clone(&self.global).acquire_owned().await,
+        ) else {
+            return;
+        };
+        state.inserts.spawn(async move {
+            let result = insert_batch(&collection, &target, documents).await;
+            drop((own, shared));
+            result
+        });
+        while let Some(joined) = state.inserts.try_join_next() {
+            settle(&mut state.totals, joined, Some(self.progress), &mut self.failure);
+        }
+    }
+
+    /// `namespace` was read to its end: waits for its batches, builds its
+    /// indexes and records its result.
+    async fn end(&mut self, namespace: Namespace) {
+        let Some(mut state) = self.running.remove(&namespace) else {
+            return;
+        };
+        let Some(selected) = selected_of(self.unit, &namespace) else {
+            return;
+        };
+        while let Some(joined) = state.inserts.join_next().await {
+            settle(&mut state.totals, joined, Some(self.progress), &mut self.failure);
+        }
+        let (indexes, index_errors) = create_indexes(self.client, selected).await;
+        self.output
+            .push_str(&describe_collection(selected, &state.totals, &index_errors));
+        let result = CollectionResult {
+            name: selected.target.collection.clone(),
+            documents: state.totals.inserted,
+            failures: state.totals.failures,
+            indexes,
+            index_errors,
+        };
+        self.finished.insert(namespace, result);
+    }
+
+    /// Lets batches already sent finish, so nothing writes after the unit
+    /// returns.
+    async fn settle_all(&mut self) {
+        for state in self.running.values_mut() {
+            while let Some(joined) = state.inserts.join_next().await {
+                settle(&mut state.totals, joined, None, &mut self.failure);
+            }
+        }
+    }
+}
+
+/// The collection of `unit` read from `namespace`.
+fn selected_of<'u>(unit: &'u [Selected], namespace: &Namespace) -> Option<&'u Selected> {
+    unit.iter().find(|selected| &selected.source == namespace)
+}
+
+/// Adds a finished batch to `totals` and its documents to `progress`;
+/// its error, if it is the first, to `failure`.
+fn settle(
+    totals: &mut BatchResult,
+    joined: Result<Result<BatchResult, BuiltinError>, tokio::task::JoinError>,
+    progress: Option<&dyn ProgressSink>,
+    failure: &mut Option<BuiltinError>,
+) {
+    match absorb(totals, joined) {
+        Ok(count) => {
+            if let Some(progress) = progress {
+                progress.advance(count);
+            }
+        }
+        Err(error) => {
+            failure.get_or_insert(error);
+        }
+    }
 }
 
 /// Adds a finished batch to the totals; returns the documents it inserted.

@@ -18,6 +18,7 @@
 
 use bson::{Bson, RawDocument, RawDocumentBuf, doc};
 
+use super::crc64::Crc64;
 use super::error::{FormatError, Origin};
 use super::metadata::{CollectionKind, CollectionMetadata};
 use super::names::Namespace;
@@ -261,6 +262,38 @@ pub struct NamespaceSummary {
     pub documents: u64,
     /// Bytes of those documents.
     pub bytes: u64,
+}
+
+/// One namespace's running totals while an archive is read or written.
+#[derive(Debug, Default)]
+pub(super) struct NamespaceState {
+    /// CRC-64/ECMA of the documents so far.
+    crc: Crc64,
+    /// Documents so far.
+    documents: u64,
+    /// Bytes of those documents.
+    bytes: u64,
+    /// Whether its end block was read or written.
+    pub(super) ended: bool,
+}
+
+impl NamespaceState {
+    /// Counts one document's bytes.
+    pub(super) fn add(&mut self, document: &[u8]) {
+        self.crc.update(document);
+        self.documents += 1;
+        self.bytes += document.len() as u64;
+    }
+
+    /// Marks the namespace ended; its totals.
+    pub(super) fn end(&mut self) -> NamespaceSummary {
+        self.ended = true;
+        NamespaceSummary {
+            crc: self.crc.value(),
+            documents: self.documents,
+            bytes: self.bytes,
+        }
+    }
 }
 
 /// What is wrong with an archive header or namespace header, before the

@@ -12,9 +12,8 @@ use std::path::Path;
 use bson::RawDocumentBuf;
 use flate2::read::MultiGzDecoder;
 
-use super::archive::{ARCHIVE_MAGIC, ArchiveHeader, NamespaceHeader, NamespaceSummary, PreludeEntry};
+use super::archive::{ARCHIVE_MAGIC, ArchiveHeader, NamespaceHeader, NamespaceState, NamespaceSummary, PreludeEntry};
 use super::bson_stream::{Frame, FrameReader};
-use super::crc64::Crc64;
 use super::error::{FormatError, Origin};
 use super::names::Namespace;
 use super::open::MAX_SMALL_FILE_BYTES;
@@ -98,15 +97,6 @@ impl<R: Read> Read for MaybeGzip<R> {
             MaybeGzip::Gzip(reader) => reader.read(buffer),
         }
     }
-}
-
-/// Per-namespace progress while reading.
-#[derive(Debug, Default)]
-struct NamespaceState {
-    crc: Crc64,
-    documents: u64,
-    bytes: u64,
-    ended: bool,
 }
 
 /// A pull reader over an archive.
@@ -277,10 +267,10 @@ impl<R: Read> ArchiveReader<R> {
                 let origin = self.origin.clone().with_namespace(namespace.clone());
                 match self.frames.read_frame(&origin, true)? {
                     (offset, Frame::Document(document)) => {
-                        let state = self.states.entry(namespace.clone()).or_default();
-                        state.crc.update(document.as_bytes());
-                        state.documents += 1;
-                        state.bytes += document.as_bytes().len() as u64;
+                        self.states
+                            .entry(namespace.clone())
+                            .or_default()
+                            .add(document.as_bytes());
                         return Ok(Some(ArchiveEvent::Document {
                             namespace,
                             document,
@@ -312,12 +302,7 @@ impl<R: Read> ArchiveReader<R> {
                 self.current = Some(namespace);
                 continue;
             }
-            state.ended = true;
-            let summary = NamespaceSummary {
-                crc: state.crc.value(),
-                documents: state.documents,
-                bytes: state.bytes,
-            };
+            let summary = state.end();
             if summary.crc != header.crc {
                 return Err(FormatError::CrcMismatch {
                     origin: self.origin.clone().with_namespace(namespace),

@@ -11,19 +11,10 @@ use bson::RawDocument;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::archive::{ARCHIVE_MAGIC, ArchiveHeader, NamespaceHeader, NamespaceSummary, PreludeEntry};
+use super::archive::{ARCHIVE_MAGIC, ArchiveHeader, NamespaceHeader, NamespaceState, NamespaceSummary, PreludeEntry};
 use super::bson_stream::TERMINATOR;
-use super::crc64::Crc64;
 use super::error::{FormatError, MAX_DOCUMENT_BYTES, Origin};
 use super::names::Namespace;
-
-#[derive(Debug, Default)]
-struct NamespaceState {
-    crc: Crc64,
-    documents: u64,
-    bytes: u64,
-    ended: bool,
-}
 
 /// Writes an archive to any `Write`. For `--gzip` archives use
 /// [`ArchiveWriter::gzip`] and call `finish()` on the returned encoder.
@@ -149,10 +140,7 @@ impl<W: Write> ArchiveWriter<W> {
         }
         self.open_block(namespace)?;
         self.write_bytes(bytes)?;
-        let state = self.states.entry(namespace.clone()).or_default();
-        state.crc.update(bytes);
-        state.documents += 1;
-        state.bytes += bytes.len() as u64;
+        self.states.entry(namespace.clone()).or_default().add(bytes);
         Ok(())
     }
 
@@ -163,13 +151,7 @@ impl<W: Write> ArchiveWriter<W> {
         self.open_block(namespace)?;
         self.write_bytes(&TERMINATOR.to_le_bytes())?;
         self.current = None;
-        let state = self.states.entry(namespace.clone()).or_default();
-        state.ended = true;
-        let summary = NamespaceSummary {
-            crc: state.crc.value(),
-            documents: state.documents,
-            bytes: state.bytes,
-        };
+        let summary = self.states.entry(namespace.clone()).or_default().end();
         self.write_namespace_header(namespace, true, summary.crc)?;
         self.write_bytes(&TERMINATOR.to_le_bytes())?;
         Ok(summary)

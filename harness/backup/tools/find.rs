@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{Tool, ToolsError};
-use crate::process::{EnvBuilder, run_process};
-use crate::provider::tools::Found;
+use crate::process::{EnvBuilder, Found, ProgramSearch, is_executable, path_candidates, run_process};
 use crate::uri::Scrubber;
 
 /// How long `--version` may take.
@@ -49,39 +48,16 @@ pub(super) fn find_in(tool: Tool, variable: Option<OsString>, path: Option<OsStr
 }
 
 fn locate_in(tool: Tool, variable: Option<OsString>, path: Option<OsString>) -> Result<Found, ToolsError> {
-    if let Some(named) = variable.filter(|value| !value.is_empty()) {
-        let named = PathBuf::from(named);
-        return if is_executable(&named) {
-            Ok(Found {
-                path: named,
-                chosen_by: format!("${}", tool.variable()),
-            })
-        } else {
-            Err(ToolsError::NotExecutable {
-                variable: tool.variable(),
-                path: named,
-            })
-        };
-    }
-    path.iter()
-        .flat_map(std::env::split_paths)
-        .map(|folder| folder.join(tool.program_name()))
-        .find(|candidate| is_executable(candidate))
-        .map(|path| Found {
-            path,
-            chosen_by: "PATH".to_owned(),
-        })
+    ProgramSearch::new(tool.variable(), variable, path_candidates(tool.program_name(), path))
+        .run(is_executable)
+        .map_err(|misnamed| ToolsError::NotExecutable {
+            variable: tool.variable(),
+            path: misnamed.path,
+        })?
         .ok_or(ToolsError::Missing {
             tool: tool.program_name(),
             variable: tool.variable(),
         })
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 /// The first line of `PROGRAM --version` (`mongodump version: 100.13.0`).
