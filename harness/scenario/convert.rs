@@ -161,6 +161,7 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
             timeout,
             action,
             collection,
+            collections,
             documents,
             node,
             command,
@@ -169,7 +170,11 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
             timeout,
             StepKind::Disaster(DisasterStep {
                 action,
-                collection,
+                // Validation refused both keys at once.
+                collections: collection
+                    .into_iter()
+                    .chain(collections.into_iter().flatten())
+                    .collect(),
                 documents,
                 node: match node {
                     None => None,
