@@ -201,6 +201,17 @@ pub struct Measurements {
     pub primary_timeline: Vec<PrimaryChange>,
 }
 
+impl Measurements {
+    /// The collection whose figures are the drill's RPO when the ticks
+    /// lived in the collections the disaster touched; `None` for a
+    /// whole-database drill, measured in `_drill_ticks` alone.
+    pub fn rpo_touched_worst(&self) -> Option<&str> {
+        self.rpo_worst_collection
+            .as_deref()
+            .filter(|collection| *collection != crate::measure::ticks::TICKS_COLLECTION)
+    }
+}
+
 /// The RPO figures of one collection ticks were written into.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CollectionRpo {
