@@ -943,3 +943,179 @@ fn a_drill_that_did_not_pass_prints_its_reasons_on_the_terminal() {
     assert!(reasons.contains("no container engine found"), "{stdout}");
     assert!(reasons.contains("run `scripts/podman-service`"), "{stdout}");
 }
+
+/// Writes `text` as `scenarios/NAME.toml` in a temporary folder beside a
+/// link to the project's fixtures (profiles resolve as for shipped ones).
+fn scenario_in_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    let scenarios = folder.path().join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    std::os::unix::fs::symlink(ctx::project_root().join("fixtures"), folder.path().join("fixtures")).unwrap();
+    let file = scenarios.join(format!("{name}.toml"));
+    std::fs::write(&file, text).unwrap();
+    (folder, file)
+}
+
+/// The check named `name` of a report.
+fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}:\n{report:#}"))
+}
+
+/// The RPO figures of `collection` in a report.
+fn rpo_of<'a>(report: &'a serde_json::Value, collection: &str) -> &'a serde_json::Value {
+    report["measurements"]["rpo_collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["collection"] == collection)
+        .unwrap_or_else(|| panic!("no RPO for {collection}:\n{report:#}"))
+}
+
+/// The false pass of issue 15: a selective drill used to measure its RPO
+/// in `_drill_ticks`, which its disaster never touched, so a backup 2 s
+/// older than the disaster passed `rpo = "1s"`. The ticks now live in the
+/// dropped collections and come back only through the restore.
+#[test]
+fn a_selective_drill_with_a_stale_backup_fails_rpo_in_each_dropped_collection() {
+    const WAIT_MS: u64 = 2_000;
+    let text = r#"name = "selective-stale-backup"
+description = "two collections dropped 2 s after the backup, restored alone"
+
+[topology]
+provider = "local"
+engine = "ferretdb"
+
+[dataset]
+profile = "shepherd-cms"
+documents = 2000
+seed = 7
+
+[objectives]
+rto = "60m"
+rpo = "1s"
+
+[[steps]]
+kind = "seed"
+
+[[steps]]
+kind = "backup"
+engine = "builtin"
+
+[[steps]]
+kind = "wait"
+duration = "2s"
+
+[[steps]]
+kind = "disaster"
+action = "drop-collection"
+collections = ["configurations", "users"]
+
+[[steps]]
+kind = "restore"
+collections = ["configurations", "users"]
+
+[[steps]]
+kind = "verify"
+"#;
+    let (_folder, file) = scenario_in_temp("selective-stale-backup", text);
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&file, out.path());
+    assert_eq!(code, 1, "{stdout}\n{stderr}\n{report:#}");
+    assert_eq!(report["verdict"]["kind"], "failed", "{report:#}");
+    assert_valid(&validator("report.schema.json"), &report);
+
+    // Each dropped collection lost at least the wait's worth of ticks.
+    let measurements = &report["measurements"];
+    for collection in ["configurations", "users"] {
+        let figures = rpo_of(&report, collection);
+        let rpo = figures["rpo_ms"].as_u64().unwrap();
+        assert!(
+            rpo >= WAIT_MS,
+            "{collection}: rpo {rpo} ms < the {WAIT_MS} ms wait:\n{figures:#}"
+        );
+        assert!(figures["lost_acknowledged_writes"].as_u64().unwrap() > 0, "{figures:#}");
+        assert_eq!(figures["holes"].as_array().unwrap().len(), 0, "{figures:#}");
+    }
+    // The drill's figures are the worst collection's.
+    let worst = measurements["rpo_worst_collection"].as_str().unwrap();
+    let worst_rpo = rpo_of(&report, worst)["rpo_ms"].as_u64().unwrap();
+    assert_eq!(measurements["rpo_ms"].as_u64(), Some(worst_rpo));
+    assert!(worst_rpo >= rpo_of(&report, "configurations")["rpo_ms"].as_u64().unwrap());
+    assert!(worst_rpo >= rpo_of(&report, "users")["rpo_ms"].as_u64().unwrap());
+    let rpo = check_named(&report, "rpo");
+    assert_eq!(rpo["status"], "failed", "{rpo:#}");
+    let message = rpo["message"].as_str().unwrap();
+    assert!(message.contains("exceeds objective 1s"), "{message}");
+    assert!(message.contains(&format!("worst in {worst}")), "{message}");
+    assert!(
+        message.contains("configurations") && message.contains("users"),
+        "{message}"
+    );
+
+    // The untouched collections still compare equal, and the restored ones
+    // match the reference: the tick documents are no user data.
+    for collection in ["audit_log", "environments", "feature_flags", "services"] {
+        assert_eq!(
+            check_named(&report, &format!("untouched {collection}"))["status"],
+            "passed"
+        );
+    }
+    for collection in ["configurations", "users"] {
+        assert_eq!(
+            check_named(&report, &format!("collection {collection}"))["status"],
+            "passed"
+        );
+    }
+
+    // The terminal, the summary and JUnit say which collection is worst.
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("selective-stale-backup"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains(&format!(" in {worst} ")), "{stdout}");
+    let folder = drill_folder(out.path());
+    let summary = std::fs::read_to_string(folder.join("summary.md")).unwrap();
+    assert!(summary.contains("## RPO per touched collection"), "{summary}");
+    assert!(summary.contains(&format!("| **{worst}** (worst) |")), "{summary}");
+    let junit = std::fs::read_to_string(folder.join("junit.xml")).unwrap();
+    assert!(junit.contains(&format!("(resolution 100 ms) in {worst}")), "{junit}");
+}
+
+/// The shipped selective scenario drops `configurations` and `users` in one
+/// disaster, at one T_d, restores only those two and passes; the counts it
+/// shows are the user's documents, not the ticks restored with them.
+#[test]
+fn one_disaster_drops_two_collections_and_the_selective_drill_passes_with_both_restored() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&scenario("selective-collection-restore"), out.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}\n{report:#}");
+    assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
+    let disaster = step_of(&report, "disaster");
+    assert_eq!(
+        disaster["details"]["dropped"],
+        serde_json::json!(["configurations", "users"])
+    );
+    let mut restored_documents = 0;
+    for collection in ["configurations", "users"] {
+        let check = check_named(&report, &format!("collection {collection}"));
+        assert_eq!(check["status"], "passed", "{check:#}");
+        restored_documents += check["measured"].as_f64().unwrap() as u64;
+        assert!(rpo_of(&report, collection)["rpo_ms"].as_u64().is_some());
+    }
+    let restore = step_of(&report, "restore");
+    assert!(
+        restore["details"]["tick_documents"].as_u64().unwrap() > 0,
+        "{restore:#}"
+    );
+    let message = restore["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("restored 2 collections, {restored_documents} documents")),
+        "{message}"
+    );
+    assert_valid(&validator("report.schema.json"), &report);
+}
