@@ -983,46 +983,26 @@ fn rpo_of<'a>(report: &'a serde_json::Value, collection: &str) -> &'a serde_json
 #[test]
 fn a_selective_drill_with_a_stale_backup_fails_rpo_in_each_dropped_collection() {
     const WAIT_MS: u64 = 2_000;
-    let text = r#"name = "selective-stale-backup"
-description = "two collections dropped 2 s after the backup, restored alone"
-
-[topology]
-provider = "local"
-engine = "ferretdb"
-
-[dataset]
-profile = "shepherd-cms"
-documents = 2000
-seed = 7
-
-[objectives]
-rto = "60m"
-rpo = "1s"
-
-[[steps]]
-kind = "seed"
-
-[[steps]]
-kind = "backup"
-engine = "builtin"
-
-[[steps]]
-kind = "wait"
-duration = "2s"
-
-[[steps]]
-kind = "disaster"
-action = "drop-collection"
-collections = ["configurations", "users"]
-
-[[steps]]
-kind = "restore"
-collections = ["configurations", "users"]
-
-[[steps]]
-kind = "verify"
-"#;
-    let (_folder, file) = scenario_in_temp("selective-stale-backup", text);
+    // The shipped two-collection drill, smaller, with a 2 s wait between
+    // the backup and the disaster and an objective the wait must break.
+    let shipped = std::fs::read_to_string(scenario("selective-collection-restore")).unwrap();
+    let edits = [
+        (
+            "name = \"selective-collection-restore\"",
+            "name = \"selective-stale-backup\"",
+        ),
+        ("documents = 10000", "documents = 2000"),
+        ("rpo = \"15m\"", "rpo = \"1s\""),
+        (
+            "[[steps]]\nkind = \"disaster\"",
+            "[[steps]]\nkind = \"wait\"\nduration = \"2s\"\n\n[[steps]]\nkind = \"disaster\"",
+        ),
+    ];
+    let text = edits.iter().fold(shipped, |text, (from, to)| {
+        assert!(text.contains(from), "{from:?} not in the shipped scenario");
+        text.replacen(from, to, 1)
+    });
+    let (_folder, file) = scenario_in_temp("selective-stale-backup", &text);
     let out = tempfile::tempdir().unwrap();
     let (code, stdout, stderr, report) = run_drill(&file, out.path());
     assert_eq!(code, 1, "{stdout}\n{stderr}\n{report:#}");
