@@ -607,7 +607,7 @@ kind = "verify"
         ));
         assert_eq!(both.len(), 1, "{both:?}");
         assert!(
-            both[0].starts_with("scenarios/x.toml:28:1: steps[2].collections: both `collection` and `collections`"),
+            both[0].starts_with("scenarios/x.toml:28:1: step 3, collections: both `collection` and `collections`"),
             "{both:?}"
         );
         let empty = problems(&edited(
@@ -622,7 +622,7 @@ kind = "verify"
         ));
         assert_eq!(misplaced.len(), 1, "{misplaced:?}");
         assert!(
-            misplaced[0].contains("steps[2].collections: `collections` applies only to action = \"drop-collection\""),
+            misplaced[0].contains("step 3, collections: `collections` applies only to action = \"drop-collection\""),
             "{misplaced:?}"
         );
         assert!(!misplaced[0].contains("belongs to restore steps"), "{misplaced:?}");
