@@ -125,7 +125,10 @@ fn row(report: &DrillReport) -> [String; 8] {
         against(measurements.rto_service_ms, rto_service_objective),
         against(measurements.rto_verified_ms, rto_verified_objective),
         match measurements.rpo_touched_worst() {
-            Some(collection) => format!("{} in {collection}", against(measurements.rpo_ms, objectives.rpo_text())),
+            Some(collection) => format!(
+                "{} in {collection}",
+                against(measurements.rpo_ms, objectives.rpo_text())
+            ),
             None => against(measurements.rpo_ms, objectives.rpo_text()),
         },
         count(measurements.lost_acknowledged_writes),

@@ -180,3 +180,95 @@ pub(crate) fn adjust_rpo_check(checks: &mut Vec<CheckRecord>, measurement: &RpoM
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::clock::Stamp;
+    use crate::measure::ticks::{TickLog, TickOutcome};
+
+    fn collection(name: &str, found: std::ops::RangeInclusive<u64>) -> CollectionRpo {
+        let start = chrono::Utc::now();
+        let log: TickLog = (1..=10)
+            .map(|seq| TickOutcome::Acknowledged {
+                seq,
+                issued: Stamp::from_offset(start, seq * 100),
+                acked: Stamp::from_offset(start, seq * 100 + 5),
+            })
+            .collect();
+        let t_d = Stamp::from_offset(start, 1_100);
+        let result = compute_rpo(
+            &log,
+            t_d,
+            Stamp::from_offset(start, 0),
+            &found.collect(),
+            Duration::from_millis(100),
+        );
+        CollectionRpo {
+            collection: name.into(),
+            result,
+        }
+    }
+
+    fn rpo_check(status: Status) -> CheckRecord {
+        CheckRecord {
+            name: "rpo".into(),
+            counts_as: "rpo".into(),
+            kind: outcome::CheckKind::Objective,
+            status,
+            measured: Some(595.0),
+            objective: Some(1_000.0),
+            unit: Some("ms".into()),
+            message: "rpo 595ms within objective 1s (resolution 100ms)".into(),
+        }
+    }
+
+    #[test]
+    fn the_rpo_check_names_the_worst_touched_collection_and_each_ones_figures() {
+        let drill = worst_of(vec![collection("configurations", 1..=5), collection("users", 1..=8)]);
+        let measurement = RpoMeasurement {
+            drill,
+            problems: Vec::new(),
+        };
+        let mut checks = vec![rpo_check(Status::Passed)];
+        adjust_rpo_check(&mut checks, &measurement, Some(1_000));
+        assert_eq!(checks[0].status, Status::Passed);
+        assert!(
+            checks[0]
+                .message
+                .ends_with("; worst in configurations: configurations 595ms (5 lost), users 295ms (2 lost)"),
+            "{}",
+            checks[0].message
+        );
+    }
+
+    #[test]
+    fn a_collection_that_could_not_be_measured_makes_the_rpo_check_an_error_never_a_pass() {
+        let measurement = RpoMeasurement {
+            drill: worst_of(vec![collection("configurations", 1..=10)]),
+            problems: vec!["users: the server refused the tick documents (E11000)".into()],
+        };
+        let mut checks = vec![rpo_check(Status::Passed)];
+        adjust_rpo_check(&mut checks, &measurement, Some(1_000));
+        assert_eq!(checks[0].status, Status::Error);
+        assert!(checks[0].message.starts_with("inconclusive: "), "{}", checks[0].message);
+        assert!(
+            checks[0].message.contains("users: the server refused"),
+            "{}",
+            checks[0].message
+        );
+        // Nothing measured at all: a check of its own, still an error.
+        let nothing = RpoMeasurement {
+            drill: None,
+            problems: measurement.problems.clone(),
+        };
+        let mut checks = Vec::new();
+        adjust_rpo_check(&mut checks, &nothing, Some(1_000));
+        assert_eq!(checks.len(), 1);
+        assert_eq!((checks[0].name.as_str(), checks[0].status), ("rpo", Status::Error));
+        // Without an objective there is no rpo check to decide.
+        let mut checks = Vec::new();
+        adjust_rpo_check(&mut checks, &nothing, None);
+        assert!(checks.is_empty());
+    }
+}

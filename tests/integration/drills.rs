@@ -1099,3 +1099,78 @@ fn one_disaster_drops_two_collections_and_the_selective_drill_passes_with_both_r
     );
     assert_valid(&validator("report.schema.json"), &report);
 }
+
+/// The writer puts every tick, with one `seq`, into `_drill_ticks` and each
+/// touched collection, past a unique index built for the user's documents
+/// (`users.email`, as in the shepherd-cms profile); a collection whose
+/// server refuses a tick document is named, so the drill can say its RPO
+/// there is inconclusive. The refusal is real: `blocked` already holds the
+/// `_id` of tick 1, and the server answers with a duplicate-key error.
+#[tokio::test]
+async fn the_tick_writer_ticks_into_touched_collections_and_names_a_refusal() {
+    use drdrill::measure::{TICKS_COLLECTION, tick_id};
+    use drdrill::runner::ticks::{TickWriter, read_ticks};
+    use mongodb::bson::{Document, doc};
+
+    let server = ctx::TestServer::start(drdrill::provider::Backend::Sqlite).await;
+    let database = server.client.database("app");
+    let users = database.collection::<Document>("users");
+    users
+        .insert_many([
+            doc! {"_id": 1, "email": "a@example.org"},
+            doc! {"_id": 2, "email": "b@example.org"},
+        ])
+        .await
+        .unwrap();
+    users
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! {"email": 1})
+                .options(mongodb::options::IndexOptions::builder().unique(true).build())
+                .build(),
+        )
+        .await
+        .unwrap();
+    database
+        .collection::<Document>("blocked")
+        .insert_one(doc! {"_id": tick_id(1)})
+        .await
+        .unwrap();
+    let touched = ["users".to_string(), "blocked".to_string()];
+    let writer = TickWriter::start(
+        &database,
+        drdrill::measure::DrillClock::start(),
+        Duration::from_millis(50),
+        mongodb::options::WriteConcern::nodes(1),
+        &touched,
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while read_ticks(&database, "users", None).await.unwrap().len() < 5 {
+        assert!(std::time::Instant::now() < deadline, "no 5 ticks in users within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logs = writer.stop().await;
+
+    let found = read_ticks(&database, "users", None).await.unwrap();
+    let users_log = logs.get("users").unwrap();
+    assert!(users_log.acknowledged_count() >= 5, "{users_log:?}");
+    for tick in users_log.iter() {
+        assert!(tick.acked().is_some(), "a tick refused in users: {tick:?}");
+        assert!(found.contains(&tick.seq()), "tick {} missing from users", tick.seq());
+    }
+    let own = logs.get(TICKS_COLLECTION).unwrap();
+    let seqs = |log: &drdrill::measure::TickLog| log.iter().map(|tick| tick.seq()).collect::<Vec<_>>();
+    assert_eq!(seqs(own), seqs(users_log), "one seq per tick everywhere");
+    assert!(logs.refused.contains_key("blocked"), "{:?}", logs.refused);
+    assert!(!logs.refused.contains_key("users"), "{:?}", logs.refused);
+    // The user's documents are still two, whatever the ticks beside them.
+    let digest = drdrill::checksum::digest_database(
+        &database,
+        &drdrill::checksum::DigestOptions::default(),
+        &drdrill::progress::NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(digest.collections["users"].count, 2);
+    server.teardown().await;
+}
