@@ -281,6 +281,7 @@ async fn wrap_up(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
         outcome.measurements.primary_timeline = changes;
     }
     measure(context, outcome).await;
+    super::rpo::clear_touched_ticks(context).await;
     outcome.checks.extend(context.checks().iter().cloned());
     outcome.findings = context.findings().to_vec();
     outcome.phases = phases(outcome, context);

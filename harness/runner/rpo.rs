@@ -95,6 +95,35 @@ pub(crate) async fn measure_rpo(
     Some(RpoMeasurement { drill, problems })
 }
 
+/// On an external deployment (one the harness did not start and will not
+/// destroy), removes the tick documents it wrote into the user's touched
+/// collections once they have been read back; a removal that fails is a
+/// finding naming the collection. Deployments the harness started go
+/// away whole, ticks and all.
+pub(crate) async fn clear_touched_ticks(context: &mut DrillContext<'_>) {
+    if context.scenario().topology.provider != crate::provider::ProviderKind::External {
+        return;
+    }
+    let mut databases = vec![context.source_database()];
+    if context.fresh().is_some() {
+        databases.push(context.recovered_database());
+    }
+    for name in context.scenario().touched_collections() {
+        for database in &databases {
+            let removed = database
+                .collection::<bson::Document>(&name)
+                .delete_many(crate::measure::ticks::tick_documents_filter())
+                .await;
+            if let Err(error) = removed {
+                context.finding(format!(
+                    "the drill's tick documents could not be removed from {name}: {}; remove the documents whose _id is {{\"_drill_tick\": <seq>}}",
+                    crate::error::chain(&error)
+                ));
+            }
+        }
+    }
+}
+
 /// Each measured collection's figures, and which one is the drill's.
 fn record_collections(measurements: &mut Measurements, drill: &DrillRpo) {
     let measured = drill.collections.iter().map(|entry| {
