@@ -18,7 +18,9 @@ use crate::provider::server_info::ServerInfo;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum DbHashCheck {
-    /// The server's MD5 of every digested collection equals ours.
+    /// The server's MD5 of every digested collection equals ours (a
+    /// collection holding the drill's tick documents, which `dbHash` counts
+    /// and our MD5 does not, is not compared).
     Agrees,
     /// Some collections differ: `(collection, our md5, the server's md5)`;
     /// the server's is empty when its answer did not name the collection.
@@ -78,7 +80,33 @@ pub(crate) async fn cross_check(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(judge(ours, &server_hashes))
+    Ok(leave_out_ticks(database, judge(ours, &server_hashes)).await)
+}
+
+/// The server's `dbHash` covers every document, the drill's tick documents
+/// too, while our MD5s cover the user's documents alone: a collection that
+/// disagrees and holds ticks (one the disaster touched) is left out of the
+/// cross-check rather than reported as a disagreement. A collection whose
+/// ticks cannot be counted stays in.
+async fn leave_out_ticks(database: &Database, check: DbHashCheck) -> DbHashCheck {
+    let DbHashCheck::Disagrees { collections } = check else {
+        return check;
+    };
+    let mut kept = Vec::new();
+    for entry in collections {
+        let ticks = database
+            .collection::<bson::Document>(&entry.0)
+            .count_documents(crate::measure::ticks::tick_documents_filter())
+            .await;
+        if !matches!(ticks, Ok(count) if count > 0) {
+            kept.push(entry);
+        }
+    }
+    if kept.is_empty() {
+        DbHashCheck::Agrees
+    } else {
+        DbHashCheck::Disagrees { collections: kept }
+    }
 }
 
 /// Compares our MD5s with the server's, collection by collection.

@@ -15,6 +15,7 @@ use crate::checksum::db_hash::{DbHashCheck, cross_check};
 use crate::checksum::error::ChecksumError;
 use crate::checksum::indexes::{IndexSpec, list_indexes};
 use crate::checksum::md5_digest::Md5Digest;
+use crate::measure::ticks::user_documents_filter;
 use crate::progress::ProgressSink;
 use crate::uri::{MongoUri, redact};
 
@@ -144,9 +145,13 @@ impl Drop for Phase<'_> {
     }
 }
 
-/// Opens `find({}).sort({_id: 1}).hint({_id: 1})` on a collection as raw
-/// documents; the hint keeps the server from choosing a collection scan
-/// plus an in-memory sort.
+/// Opens the user's documents of a collection, `_id`-sorted, as raw
+/// documents: `find(<not a tick>).sort({_id: 1}).hint({_id: 1})`. The hint
+/// keeps the server from choosing a collection scan plus an in-memory
+/// sort; the filter ([`user_documents_filter`]) leaves out the drill's own
+/// tick documents, which live in the collections a disaster touches, so
+/// every count, MD5 and `_id` list built on this read is the user's data
+/// alone.
 pub(crate) async fn sorted_documents(
     database: &Database,
     collection: &str,
@@ -155,7 +160,7 @@ pub(crate) async fn sorted_documents(
 ) -> mongodb::error::Result<Cursor<RawDocumentBuf>> {
     let handle = database.collection::<RawDocumentBuf>(collection);
     let mut find = handle
-        .find(doc! {})
+        .find(user_documents_filter())
         .sort(doc! { "_id": 1 })
         .hint(Hint::Keys(doc! { "_id": 1 }))
         .batch_size(batch_size);

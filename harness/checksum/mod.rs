@@ -1,7 +1,9 @@
 //! Per-collection digests (count, MD5 over raw BSON in `_id` order, index
 //! specifications) and typed comparisons between two deployments, or
 //! between a deployment and a stored digest or sorted backup documents.
-//! Streams: memory does not grow with collection size. It does not render
+//! Streams: memory does not grow with collection size. Every read of user
+//! data leaves out the drill's tick documents (see
+//! [`crate::measure::ticks::is_tick_id`]). It does not render
 //! anything (the CLI and reports do) and does not decide verdicts.
 pub mod compare;
 pub mod db_hash;

@@ -13,7 +13,7 @@ pub mod ticks;
 pub mod verdict;
 
 pub use clock::{DrillClock, Stamp, format_duration};
-pub use rpo::{PointInTimeResult, RpoResult, check_point_in_time, compute_rpo};
+pub use rpo::{CollectionRpo, DrillRpo, PointInTimeResult, RpoResult, check_point_in_time, compute_rpo, worst_of};
 pub use rto::{ObjectiveCheck, Objectives, RtoAppliesTo, RtoResult, compute_rto, evaluate};
-pub use ticks::{DuplicateTick, TickLog, TickOutcome};
+pub use ticks::{DuplicateTick, TICKS_COLLECTION, TickLog, TickLogs, TickOutcome, is_tick_id, tick_id};
 pub use verdict::{CheckResult, DrillFacts, Ending, ExpectedFailure, KNOWN_CHECKS, Verdict, judge_drill, tick_checks};

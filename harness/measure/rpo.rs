@@ -158,6 +158,65 @@ pub fn compute_rpo(
     }
 }
 
+/// The RPO figures of one collection the writer put ticks into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectionRpo {
+    /// The collection (`_drill_ticks`, or one the disaster touched).
+    pub collection: String,
+    /// Its figures, from its own tick log and the ticks read back from it.
+    pub result: RpoResult,
+}
+
+/// The RPO of a drill whose ticks went into several collections: each
+/// collection's figures and the drill's, which are the worst of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DrillRpo {
+    /// The collection with the largest `rpo` (on a tie, the most lost
+    /// writes; then the first by name): the drill's `rpo` is its.
+    pub worst_collection: String,
+    /// The drill's figures: the worst collection's, with the most lost
+    /// writes of any collection, the union of every collection's holes and
+    /// unexpected ticks, and `nothing_survived` if it holds anywhere.
+    pub worst: RpoResult,
+    /// Every collection's figures, in the order given.
+    pub collections: Vec<CollectionRpo>,
+}
+
+/// The worst of several collections' figures (see [`DrillRpo`]); `None`
+/// when there are none. Holes and unexpected ticks are `seq` numbers, the
+/// same tick in every collection, so their union is sorted and without
+/// repeats.
+pub fn worst_of(collections: Vec<CollectionRpo>) -> Option<DrillRpo> {
+    let worst = collections.iter().reduce(|worst, candidate| {
+        let key = |entry: &CollectionRpo| (entry.result.rpo, entry.result.lost_acknowledged_writes);
+        if key(candidate) > key(worst) { candidate } else { worst }
+    })?;
+    let worst_collection = worst.collection.clone();
+    let mut result = worst.result.clone();
+    let union = |pick: fn(&RpoResult) -> &Vec<u64>| {
+        let all: BTreeSet<u64> = collections
+            .iter()
+            .flat_map(|entry| pick(&entry.result))
+            .copied()
+            .collect();
+        all.into_iter().collect::<Vec<u64>>()
+    };
+    result.holes = union(|result| &result.holes);
+    result.hole_count = result.holes.len() as u64;
+    result.unexpected = union(|result| &result.unexpected);
+    for entry in &collections {
+        result.lost_acknowledged_writes = result
+            .lost_acknowledged_writes
+            .max(entry.result.lost_acknowledged_writes);
+        result.nothing_survived |= entry.result.nothing_survived;
+    }
+    Some(DrillRpo {
+        worst_collection,
+        worst: result,
+        collections,
+    })
+}
+
 /// The result of checking a point-in-time restore to instant T.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PointInTimeResult {
@@ -401,6 +460,55 @@ mod tests {
         assert_eq!(result.rpo, Duration::from_secs(4));
         assert_eq!(result.lost_acknowledged_writes, 0);
         assert!(!result.has_integrity_failure());
+    }
+
+    fn entry(collection: &str, found: impl IntoIterator<Item = u64>) -> CollectionRpo {
+        CollectionRpo {
+            collection: collection.into(),
+            result: compute_rpo(&acked_log(10), stamp(2_050), stamp(1_000), &set(found), INTERVAL),
+        }
+    }
+
+    #[test]
+    fn the_drills_figures_are_the_worst_collections() {
+        // `_drill_ticks` kept everything, `users` lost 7..=10, `configurations`
+        // lost 5..=10 but shows a hole at 8.
+        let drill = worst_of(vec![
+            entry("_drill_ticks", 1..=10),
+            entry("users", 1..=6),
+            entry("configurations", [1, 2, 3, 4, 8]),
+        ])
+        .unwrap();
+        assert_eq!(drill.worst_collection, "configurations");
+        assert_eq!(drill.worst.recovered_prefix, Some(4));
+        assert_eq!(drill.worst.rpo, Duration::from_millis(2_050 - 1_410));
+        assert_eq!(drill.worst.lost_acknowledged_writes, 5);
+        assert_eq!(drill.worst.holes, vec![8]);
+        assert_eq!(drill.collections.len(), 3);
+        assert_eq!(drill.collections[0].result.rpo, Duration::from_millis(40));
+    }
+
+    #[test]
+    fn worst_of_takes_the_most_losses_and_every_hole_and_unexpected_tick() {
+        let mut users = entry("users", [1, 2, 3, 5, 6, 7, 8, 9, 10]);
+        users.result.unexpected = vec![42];
+        let drill = worst_of(vec![entry("audit", [1, 2, 4, 5, 6, 7, 8]), users, entry("flags", [])]).unwrap();
+        // `flags` lost everything: the largest rpo, every tick lost.
+        assert_eq!(drill.worst_collection, "flags");
+        assert!(drill.worst.nothing_survived);
+        assert_eq!(drill.worst.lost_acknowledged_writes, 10);
+        assert_eq!(drill.worst.holes, vec![4, 5]);
+        assert_eq!(drill.worst.hole_count, 2);
+        assert_eq!(drill.worst.unexpected, vec![42]);
+        // A tie on rpo goes to the one with more losses, then the first.
+        let tie = worst_of(vec![
+            entry("b", [1, 2, 3, 4, 5, 6, 8]),
+            entry("a", 1..=6),
+            entry("c", 1..=6),
+        ])
+        .unwrap();
+        assert_eq!(tie.worst_collection, "a");
+        assert_eq!(worst_of(Vec::new()), None);
     }
 
     #[test]

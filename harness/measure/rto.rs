@@ -96,8 +96,9 @@ pub struct ObjectiveCheck {
 }
 
 /// Checks every objective the scenario sets; objectives it does not set
-/// produce no check.
-pub fn evaluate(objectives: &Objectives, rto: &RtoResult, rpo: &RpoResult) -> Vec<ObjectiveCheck> {
+/// produce no check, nor does the RPO objective when `rpo` was not
+/// measured (the caller says why).
+pub fn evaluate(objectives: &Objectives, rto: &RtoResult, rpo: Option<&RpoResult>) -> Vec<ObjectiveCheck> {
     let mut checks = Vec::new();
     if let Some(objective) = objectives.rto {
         let (metric, measured, absent) = match objectives.rto_applies_to {
@@ -112,7 +113,7 @@ pub fn evaluate(objectives: &Objectives, rto: &RtoResult, rpo: &RpoResult) -> Ve
         let objective = (objective, objective_text(objectives.rto_written.as_deref(), objective));
         checks.push(check("rto", metric, measured, objective, &qualifier, absent));
     }
-    if let Some(objective) = objectives.rpo {
+    if let (Some(objective), Some(rpo)) = (objectives.rpo, rpo) {
         let qualifier = format!("resolution {}", human_duration_ms(rpo.tick_interval_ms));
         let objective = (objective, objective_text(objectives.rpo_written.as_deref(), objective));
         checks.push(check("rpo", "rpo", Some(rpo.rpo), objective, &qualifier, ""));
@@ -210,7 +211,7 @@ mod tests {
             ..Objectives::default()
         };
         let rto = compute_rto(stamp(0), None, None, Duration::from_millis(250));
-        let checks = evaluate(&objectives, &rto, &rpo_of(17 * 60_000 + 3_200));
+        let checks = evaluate(&objectives, &rto, Some(&rpo_of(17 * 60_000 + 3_200)));
         assert_eq!(checks.len(), 1);
         assert!(!checks[0].passed);
         assert_eq!(checks[0].name, "rpo");
@@ -229,7 +230,7 @@ mod tests {
             ..Objectives::default()
         };
         let rto = compute_rto(stamp(0), Some(stamp(60_000)), None, Duration::from_millis(250));
-        let checks = evaluate(&objectives, &rto, &rpo_of(60_000));
+        let checks = evaluate(&objectives, &rto, Some(&rpo_of(60_000)));
         assert!(checks.iter().all(|check| check.passed), "{checks:?}");
         assert_eq!(
             checks[0].message,
@@ -247,7 +248,7 @@ mod tests {
             ..Objectives::default()
         };
         let rto = compute_rto(stamp(0), Some(stamp(439)), None, Duration::from_millis(250));
-        let checks = evaluate(&objectives, &rto, &rpo_of(912));
+        let checks = evaluate(&objectives, &rto, Some(&rpo_of(912)));
         assert_eq!(
             checks[0].message,
             "rto_service 439 ms within objective 1h (error bound 250 ms)"
@@ -270,7 +271,7 @@ mod tests {
             ..Objectives::default()
         };
         let rto = compute_rto(stamp(0), Some(stamp(1_000)), None, Duration::from_millis(250));
-        let checks = evaluate(&objectives, &rto, &rpo_of(0));
+        let checks = evaluate(&objectives, &rto, Some(&rpo_of(0)));
         assert_eq!(checks.len(), 1);
         assert!(!checks[0].passed);
         assert_eq!(
@@ -282,6 +283,6 @@ mod tests {
     #[test]
     fn no_objectives_no_checks() {
         let rto = compute_rto(stamp(0), None, None, Duration::from_millis(250));
-        assert!(evaluate(&Objectives::default(), &rto, &rpo_of(5)).is_empty());
+        assert!(evaluate(&Objectives::default(), &rto, Some(&rpo_of(5))).is_empty());
     }
 }

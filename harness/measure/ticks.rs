@@ -1,12 +1,64 @@
 //! The tick records of the continuous writer: what was attempted, when, and
 //! whether the server acknowledged it. The writer task itself only appends
 //! here; the RPO arithmetic reads the log after recovery.
+//!
+//! Also the one rule that tells a tick document from user data: in the
+//! collections a disaster touches, ticks live beside the user's documents
+//! under the reserved `_id: {"_drill_tick": <seq>}` ([`tick_id`]); every
+//! reader that shows or compares user data leaves out what
+//! [`is_tick_id`] (or, on the server, [`user_documents_filter`]) names.
 
 use std::collections::BTreeMap;
 
+use bson::{Bson, Document, doc};
 use serde::{Deserialize, Serialize};
 
 use super::clock::Stamp;
+
+/// The collection ticks and canaries are written to; checksums exclude it.
+pub const TICKS_COLLECTION: &str = "_drill_ticks";
+
+/// The only key of a tick document's `_id` in a touched collection. A
+/// document `_id` that is a one-key document with this key is a tick,
+/// whatever the collection: user data that uses it is not supported.
+pub const TICK_ID_KEY: &str = "_drill_tick";
+
+/// The `_id` of tick `seq` in a touched collection: `{"_drill_tick": seq}`.
+/// A document `_id` cannot collide with the ObjectIds, strings and
+/// numbers of user data, and sorts after them in `_id` order.
+pub fn tick_id(seq: u64) -> Bson {
+    Bson::Document(doc! { TICK_ID_KEY: seq as i64 })
+}
+
+/// The tick's `seq` if `id` is a tick `_id` ([`tick_id`]), else `None`.
+pub fn tick_seq(id: &Bson) -> Option<u64> {
+    match id {
+        Bson::Document(document) if document.len() == 1 => match document.get(TICK_ID_KEY)? {
+            Bson::Int64(seq) => u64::try_from(*seq).ok(),
+            Bson::Int32(seq) => u64::try_from(*seq).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `id` is the `_id` of a tick document: the rule every reader of
+/// user data applies (checksums, comparisons, counts shown to users).
+pub fn is_tick_id(id: &Bson) -> bool {
+    tick_seq(id).is_some()
+}
+
+/// [`is_tick_id`] as a server-side query: matches every document that is
+/// not a tick. Readers that let the server filter (sorted reads, counts)
+/// use it, so the two forms of the rule cannot drift apart.
+pub fn user_documents_filter() -> Document {
+    doc! { format!("_id.{TICK_ID_KEY}"): { "$exists": false } }
+}
+
+/// The complement of [`user_documents_filter`]: the tick documents.
+pub fn tick_documents_filter() -> Document {
+    doc! { format!("_id.{TICK_ID_KEY}"): { "$exists": true } }
+}
 
 /// The client-side outcome of one tick insert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +178,26 @@ impl FromIterator<TickOutcome> for TickLog {
     }
 }
 
+/// The logs of one tick writer: one per collection it writes ticks into
+/// (`_drill_ticks` and each touched collection), with the same `seq` for
+/// the same tick everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickLogs {
+    /// Keyed by collection name.
+    pub by_collection: BTreeMap<String, TickLog>,
+    /// Collections whose server refused a tick document outright (a
+    /// validator, a unique index): the first refusal, as text. Ticks there
+    /// do not measure what the disaster did.
+    pub refused: BTreeMap<String, String>,
+}
+
+impl TickLogs {
+    /// The log of `collection`, if the writer wrote there.
+    pub fn get(&self, collection: &str) -> Option<&TickLog> {
+        self.by_collection.get(collection)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +231,22 @@ mod tests {
         });
         assert_eq!(duplicate, Err(DuplicateTick { seq: 2 }));
         assert_eq!(log.get(2).unwrap().acked().unwrap().offset_ms, 210);
+    }
+
+    #[test]
+    fn only_a_one_key_drill_tick_document_is_a_tick_id() {
+        assert!(is_tick_id(&tick_id(7)));
+        assert_eq!(tick_seq(&tick_id(7)), Some(7));
+        assert_eq!(tick_seq(&Bson::Document(doc! { "_drill_tick": 3_i32 })), Some(3));
+        assert!(!is_tick_id(&Bson::Int64(7)));
+        assert!(!is_tick_id(&Bson::String("_drill_tick".into())));
+        assert!(!is_tick_id(&Bson::ObjectId(bson::oid::ObjectId::new())));
+        assert!(!is_tick_id(&Bson::Document(doc! { "_drill_tick": 1, "user": 2 })));
+        assert!(!is_tick_id(&Bson::Document(doc! { "_drill_tick": "x" })));
+        assert!(!is_tick_id(&Bson::Document(doc! { "_drill_tick": -1_i64 })));
+        assert_eq!(
+            user_documents_filter(),
+            doc! { "_id._drill_tick": { "$exists": false } }
+        );
     }
 }

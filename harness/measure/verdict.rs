@@ -192,10 +192,17 @@ pub struct DrillFacts<'a> {
 
 /// The verdict of one drill, as `shared/spec/drill-semantics.md` defines
 /// it: a drill that could not run is skipped or inconclusive; one that was
-/// abandoned or interrupted is inconclusive; otherwise [`Verdict::judge`]
+/// abandoned or interrupted is inconclusive, and so is one with a check
+/// that could not be decided (status `error`: an `rpo` measured where the
+/// disaster did not strike is never a pass); otherwise [`Verdict::judge`]
 /// decides from the steps (each counts as the check named after its kind)
 /// and the checks (each counts as the known check it belongs to).
 pub fn judge_drill(facts: DrillFacts<'_>) -> Judgement {
+    let undecided = facts
+        .checks
+        .iter()
+        .find(|check| check.status == Status::Error)
+        .map(|check| format!("{}: {}", check.name, check.message));
     let results = check_results(facts.steps, facts.checks);
     let ended_early = |kind: VerdictKind, reason: &str| Judgement {
         kind,
@@ -207,7 +214,7 @@ pub fn judge_drill(facts: DrillFacts<'_>) -> Judgement {
         Ending::NotStarted(reason) => return ended_early(VerdictKind::Inconclusive, reason),
         Ending::Abandoned(reason) => Some(reason.as_str()),
         Ending::Ran if facts.interrupted => Some("interrupted"),
-        Ending::Ran => None,
+        Ending::Ran => undecided.as_deref(),
     };
     let observed = |expected: &ExpectedFailure| outcome::ExpectedFailure {
         check: expected.check.clone(),
@@ -441,6 +448,24 @@ mod tests {
                 observed: true
             })
         );
+    }
+
+    #[test]
+    fn a_check_that_could_not_be_decided_makes_the_drill_inconclusive_never_passed() {
+        let mut undecided = record("rpo", "rpo", true);
+        undecided.status = Status::Error;
+        undecided.message = "inconclusive: ticks refused in users".into();
+        let checks = [record("rto_service", "rto", true), undecided];
+        let judged = judge_drill(facts(&Ending::Ran, &[], &checks, None));
+        assert_eq!(judged.kind, VerdictKind::Inconclusive);
+        assert_eq!(
+            judged.reasons,
+            vec!["rpo: inconclusive: ticks refused in users".to_string()]
+        );
+        // Nor does a negative drill that expects `rpo` to fail pass on it.
+        let expected = expect("rpo");
+        let negative = judge_drill(facts(&Ending::Ran, &[], &checks, Some(&expected)));
+        assert_eq!(negative.kind, VerdictKind::Inconclusive);
     }
 
     #[test]

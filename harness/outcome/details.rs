@@ -202,6 +202,16 @@ pub enum DisasterDetails {
         /// The database or collection dropped.
         dropped: String,
     },
+    /// `drop-collection` of several collections, at one T_d.
+    DroppedCollections {
+        /// The collections dropped, in order.
+        dropped: Vec<String>,
+    },
+    /// `corrupt-documents` of several collections, at one T_d.
+    CorruptedCollections {
+        /// What was corrupted in each (`Corrupted` shapes), in order.
+        collections: Vec<DisasterDetails>,
+    },
     /// `corrupt-documents`.
     Corrupted {
         /// The collection.
@@ -252,6 +262,11 @@ pub struct RestoreDetails {
     /// the engine states it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Value>,
+    /// How many of the restored documents are the drill's tick documents
+    /// (in the collections the disaster touched); the step's message counts
+    /// the user's documents only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_documents: Option<u64>,
 }
 
 /// A `verify` step.

@@ -186,10 +186,55 @@ pub struct Measurements {
     pub nothing_survived: bool,
     /// Notes on the measurement (e.g. why a figure is absent).
     pub notes: Vec<String>,
+    /// The RPO figures of every collection the ticks were measured in: each
+    /// collection the disaster touched (dropped, corrupted or selectively
+    /// restored), or `_drill_ticks` alone for a whole-database drill. The
+    /// figures above are the worst of these.
+    #[serde(default)]
+    pub rpo_collections: Vec<CollectionRpo>,
+    /// The collection whose figures are the drill's (the largest `rpo`).
+    #[serde(default)]
+    pub rpo_worst_collection: Option<String>,
     /// Replica sets: who answered as primary, from the deployment's start
     /// to the end of the drill; one entry per change.
     #[serde(default)]
     pub primary_timeline: Vec<PrimaryChange>,
+}
+
+impl Measurements {
+    /// The collection whose figures are the drill's RPO when the ticks
+    /// lived in the collections the disaster touched; `None` for a
+    /// whole-database drill, measured in `_drill_ticks` alone.
+    pub fn rpo_touched_worst(&self) -> Option<&str> {
+        self.rpo_worst_collection
+            .as_deref()
+            .filter(|collection| *collection != crate::measure::ticks::TICKS_COLLECTION)
+    }
+}
+
+/// The RPO figures of one collection ticks were written into.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CollectionRpo {
+    /// The collection (`_drill_ticks` or one the disaster touched).
+    pub collection: String,
+    /// T_d − t_ack(recovered prefix) in this collection, milliseconds;
+    /// absent when the ticks could not be placed or read back here.
+    pub rpo_ms: Option<u64>,
+    /// Ticks acknowledged by this collection before T_d.
+    pub ticks_acknowledged_before_disaster: u64,
+    /// Largest seq with every earlier acknowledged tick present here.
+    pub recovered_prefix: Option<u64>,
+    /// Acknowledged here before T_d and missing after recovery.
+    pub lost_acknowledged_writes: u64,
+    /// Present ticks whose acknowledged predecessor is missing here.
+    pub holes: Vec<u64>,
+    /// Ticks found here that were never attempted.
+    pub unexpected: Vec<u64>,
+    /// No acknowledged tick survived in this collection.
+    pub nothing_survived: bool,
+    /// Why no figure could be trusted here: the server refused the tick
+    /// documents (a validator, an index), or they could not be read back.
+    pub problem: Option<String>,
 }
 
 /// Objectives of the scenario, milliseconds, and as the scenario wrote them.

@@ -201,6 +201,12 @@ pub fn failure_statement(report: &DrillReport, check: &CheckRecord) -> String {
     .filter(|interval| *interval > 0 && unit == Some("ms"))
     .map(|interval| format!(" (resolution {})", human_duration_ms(interval)))
     .unwrap_or_default();
+    // A drill measured in the collections its disaster touched names the
+    // worst of them; each one's figures follow in the check's message.
+    let resolution = match report.measurements.rpo_touched_worst() {
+        Some(collection) if check.name == "rpo" => format!("{resolution} in {collection}"),
+        _ => resolution,
+    };
     let with_message = |statement: String| {
         if check.message.is_empty() || check.message == statement {
             statement
@@ -490,6 +496,16 @@ mod tests {
         assert_eq!(
             passed.time,
             Some(std::time::Duration::from_millis(reports[0].duration_ms))
+        );
+    }
+
+    #[test]
+    fn the_rpo_failure_of_a_selective_drill_names_the_worst_touched_collection() {
+        let (_, parsed) = written(&[crate::report::sample::touched_collections_report()]);
+        let suite = &parsed.test_suites[0];
+        assert_eq!(
+            message(case(suite, "objective rpo")),
+            "rpo 17m 3.2s exceeds objective 15m (resolution 100 ms) in configurations"
         );
     }
 

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// 2: a step's `details` became typed, tagged by the step's `kind`
 /// (`{"kind": "backup", ...}`), and `null` where a step had none.
+/// Also in 2: `measurements.rpo_collections` and `rpo_worst_collection`,
+/// the RPO of each collection the disaster touched.
 pub const SCHEMA_VERSION: u32 = 2;
 
 use crate::outcome::DrillOutcome;

@@ -587,3 +587,25 @@ pub fn expected_failure_report() -> DrillReport {
     };
     report
 }
+
+/// A selective drill whose disaster dropped `configurations` and `users`:
+/// the failed sample, with its RPO measured in the two touched collections
+/// (`configurations` the worst) instead of `_drill_ticks`.
+pub fn touched_collections_report() -> DrillReport {
+    let mut report = failed();
+    report.scenario = "selective-two-collections".to_string();
+    let figures = |collection: &str, rpo_ms: u64, lost: u64| crate::outcome::CollectionRpo {
+        collection: collection.to_string(),
+        rpo_ms: Some(rpo_ms),
+        ticks_acknowledged_before_disaster: 10_300,
+        recovered_prefix: Some(10_300 - lost),
+        lost_acknowledged_writes: lost,
+        ..crate::outcome::CollectionRpo::default()
+    };
+    report.measurements.rpo_collections = vec![
+        figures("configurations", 1_023_200, 10_231),
+        figures("users", 1_020_000, 10_199),
+    ];
+    report.measurements.rpo_worst_collection = Some("configurations".to_string());
+    report
+}

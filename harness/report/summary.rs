@@ -30,6 +30,7 @@ pub fn summary_markdown(report: &DrillReport) -> String {
     verdict_section(&mut out, report);
     facts_section(&mut out, report);
     objectives_section(&mut out, report);
+    rpo_collections_section(&mut out, report);
     steps_section(&mut out, report);
     checks_section(&mut out, report);
     list_section(&mut out, "Findings", &report.findings);
@@ -213,6 +214,37 @@ fn objectives_section(out: &mut String, report: &DrillReport) {
     out.push('\n');
 }
 
+/// The RPO of each collection the disaster touched, the worst marked: the
+/// drill's RPO above is that one's. Nothing for a whole-database drill.
+fn rpo_collections_section(out: &mut String, report: &DrillReport) {
+    let measurements = &report.measurements;
+    let Some(worst) = measurements.rpo_touched_worst() else {
+        return;
+    };
+    out.push_str("## RPO per touched collection\n\n");
+    out.push_str("| Collection | RPO | Lost acknowledged writes | Holes | Recovered prefix | Note |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for entry in &measurements.rpo_collections {
+        let name = match entry.collection == worst {
+            true => format!("**{}** (worst)", cell(&entry.collection)),
+            false => cell(&entry.collection),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} |",
+            entry.rpo_ms.map(human_duration_ms).unwrap_or_else(|| "-".into()),
+            entry.lost_acknowledged_writes,
+            entry.holes.len(),
+            entry
+                .recovered_prefix
+                .map(|seq| format!("seq {seq}"))
+                .unwrap_or_else(|| "none".into()),
+            cell(entry.problem.as_deref().unwrap_or("-"))
+        );
+    }
+    out.push('\n');
+}
+
 fn steps_section(out: &mut String, report: &DrillReport) {
     out.push_str("## Steps\n\n");
     if report.steps.is_empty() {
@@ -302,6 +334,19 @@ fn cell(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::report::sample::{PLANTED_PASSWORD, SampleKind, expected_failure_report, sample_report};
+
+    #[test]
+    fn touched_collections_get_an_rpo_table_with_the_worst_marked() {
+        let text = summary_markdown(&crate::report::sample::touched_collections_report());
+        assert!(text.contains("## RPO per touched collection"), "{text}");
+        assert!(
+            text.contains("| **configurations** (worst) | 17m 3.2s | 10231 | 0 | seq 69 | - |"),
+            "{text}"
+        );
+        assert!(text.contains("| users | 17m | 10199 | 0 | seq 101 | - |"), "{text}");
+        // A whole-database drill has no such table.
+        assert!(!summary_markdown(&sample_report(SampleKind::Failed)).contains("per touched collection"));
+    }
 
     #[test]
     fn verdict_and_reasons_come_first() {

@@ -115,7 +115,13 @@ fn row(report: &DrillReport) -> [String; 8] {
         verdict,
         against(measurements.rto_service_ms, rto_service_objective),
         against(measurements.rto_verified_ms, rto_verified_objective),
-        against(measurements.rpo_ms, objectives.rpo_text()),
+        match measurements.rpo_touched_worst() {
+            Some(collection) => format!(
+                "{} in {collection}",
+                against(measurements.rpo_ms, objectives.rpo_text())
+            ),
+            None => against(measurements.rpo_ms, objectives.rpo_text()),
+        },
         count(measurements.lost_acknowledged_writes),
         count(measurements.holes.len() as u64),
         human_duration_ms(report.duration_ms),
@@ -159,6 +165,20 @@ replica-set-failover       skipped                     - / 30.0 s    -          
 4 drills: 1 passed, 1 failed, 1 inconclusive, 1 skipped
 ";
         assert_eq!(table, expected, "\n{table}");
+    }
+
+    #[test]
+    fn a_drill_measured_in_its_touched_collections_names_the_worst_beside_its_rpo() {
+        let report = crate::report::sample::touched_collections_report();
+        let table = summary_table(&[report]);
+        assert!(
+            table
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains("17m 3.2s / 15m in configurations"),
+            "{table}"
+        );
     }
 
     #[test]

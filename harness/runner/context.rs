@@ -20,7 +20,7 @@ use super::ticks::TickWriter;
 use crate::backup::BackupLocation;
 use crate::checksum::DatabaseDigest;
 use crate::measure::clock::{DrillClock, Stamp};
-use crate::measure::ticks::TickLog;
+use crate::measure::ticks::TickLogs;
 use crate::outcome::CheckRecord;
 use crate::provider::server_info::ServerInfo;
 use crate::scenario::Scenario;
@@ -105,8 +105,8 @@ pub struct DrillContext<'a> {
     failover_probe: Option<BackgroundProbe>,
     /// Who is primary when (replica sets only).
     primary_monitor: Option<PrimaryMonitor>,
-    /// The ticks attempted, once the writer stopped.
-    tick_log: Option<TickLog>,
+    /// The ticks attempted, per collection written, once the writer stopped.
+    tick_log: Option<TickLogs>,
     /// When the tick writer started.
     workload_start: Option<Stamp>,
     /// Backups taken, in order; restores use the last.
@@ -272,6 +272,7 @@ impl<'a> DrillContext<'a> {
             self.clock,
             self.scenario.workload.tick_interval,
             write_concern,
+            &self.scenario.touched_collections(),
         ));
     }
 
@@ -281,13 +282,13 @@ impl<'a> DrillContext<'a> {
         self.ticks.take()
     }
 
-    /// Keeps the log of the stopped tick writer.
-    pub fn record_tick_log(&mut self, log: TickLog) {
+    /// Keeps the logs of the stopped tick writer.
+    pub fn record_tick_log(&mut self, log: TickLogs) {
         self.tick_log = Some(log);
     }
 
-    /// The ticks attempted, once the writer stopped.
-    pub fn tick_log(&self) -> Option<&TickLog> {
+    /// The ticks attempted, per collection written, once the writer stopped.
+    pub fn tick_log(&self) -> Option<&TickLogs> {
         self.tick_log.as_ref()
     }
 

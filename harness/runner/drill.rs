@@ -281,6 +281,7 @@ async fn wrap_up(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
         outcome.measurements.primary_timeline = changes;
     }
     measure(context, outcome).await;
+    super::rpo::clear_touched_ticks(context).await;
     outcome.checks.extend(context.checks().iter().cloned());
     outcome.findings = context.findings().to_vec();
     outcome.phases = phases(outcome, context);
@@ -537,54 +538,27 @@ async fn measure(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
             .notes
             .push("the service never answered a canary write after the disaster".into());
     }
-    let Some(rpo) = measure_rpo(context, t_d, measurements).await else {
+    let read_concern = read_concern(context);
+    let Some(measured) = super::rpo::measure_rpo(context, t_d, read_concern, measurements).await else {
         return;
     };
-    record_rpo(measurements, &rpo);
-    outcome.checks.extend(tick_checks(&rpo));
-    outcome.checks.extend(objective_checks(
-        &evaluate(&context.scenario().objectives, &rto, &rpo),
+    let mut checks = Vec::new();
+    let worst = measured.drill.as_ref().map(|rpo| &rpo.worst);
+    if let Some(rpo) = worst {
+        record_rpo(measurements, rpo);
+        checks.extend(tick_checks(rpo));
+    }
+    checks.extend(objective_checks(
+        &evaluate(&context.scenario().objectives, &rto, worst),
         context,
     ));
-}
-
-/// Reads the ticks back from where recovery happened and computes the RPO;
-/// `None` (with a note why) when there is nothing to compute it from.
-async fn measure_rpo(
-    context: &DrillContext<'_>,
-    t_d: Stamp,
-    measurements: &mut Measurements,
-) -> Option<crate::measure::rpo::RpoResult> {
-    let (Some(log), Some(workload_start)) = (context.tick_log(), context.workload_start()) else {
-        measurements
-            .notes
-            .push("no tick writer ran before the disaster: RPO was not measured".into());
-        return None;
-    };
-    let database = context.recovered_database();
-    let read = super::ticks::read_ticks(&database, read_concern(context));
-    let found = match tokio::time::timeout(Duration::from_secs(60), read).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(error)) => {
-            measurements.notes.push(format!(
-                "ticks could not be read back: {}",
-                crate::uri::redact(&crate::error::chain(&error))
-            ));
-            return None;
-        }
-        Err(_) => {
-            measurements.notes.push("reading the ticks back timed out".into());
-            return None;
-        }
-    };
-    let tick_interval = context.scenario().workload.tick_interval;
-    Some(crate::measure::rpo::compute_rpo(
-        log,
-        t_d,
-        workload_start,
-        &found,
-        tick_interval,
-    ))
+    let rpo_objective = context
+        .scenario()
+        .objectives
+        .rpo
+        .map(|objective| objective.as_millis() as u64);
+    super::rpo::adjust_rpo_check(&mut checks, &measured, rpo_objective);
+    outcome.checks.extend(checks);
 }
 
 fn record_rpo(measurements: &mut Measurements, rpo: &crate::measure::rpo::RpoResult) {

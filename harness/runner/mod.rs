@@ -15,4 +15,5 @@ pub mod drill;
 pub mod events;
 pub mod primary;
 pub mod probe;
+pub(crate) mod rpo;
 pub mod ticks;

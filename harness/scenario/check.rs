@@ -525,7 +525,7 @@ impl Checker<'_, '_> {
                             step.span(),
                             &path,
                             "a second disaster step: a drill has one disaster instant T_d".into(),
-                            Some("split the drill into two scenarios".into()),
+                            Some(second_disaster_hint(steps, index)),
                         );
                     }
                     seen_disaster = true;
@@ -678,6 +678,66 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// `collection` / `collections` of a disaster step: drop-collection and
+    /// corrupt-documents need one of them (not both); tamper-backup may name
+    /// the one collection whose file it damages; other actions take none.
+    fn disaster_collection_rules(&mut self, table: &DeTable<'_>, span: Range<usize>, path: &str, action: Option<&str>) {
+        let names_collections = matches!(action, Some("drop-collection" | "corrupt-documents"));
+        let (single, list) = (key_span(table, "collection"), key_span(table, "collections"));
+        if let (Some(_), Some(list_span)) = (&single, &list) {
+            self.push(
+                list_span.clone(),
+                &join(path, "collections"),
+                "both `collection` and `collections`: name the collections once".into(),
+                Some("keep `collections = [...]` and remove `collection`".into()),
+            );
+            return;
+        }
+        if names_collections && single.is_none() && list.is_none() {
+            self.push(
+                span,
+                path,
+                format!(
+                    "missing field `collection`: action {:?} needs a collection",
+                    action.unwrap_or_default()
+                ),
+                Some("name one with `collection = \"a\"` or several with `collections = [\"a\", \"b\"]`".into()),
+            );
+        }
+        // tamper-backup may name the collection whose file it damages
+        // (default: configurations); it never requires one.
+        if !names_collections
+            && action != Some("tamper-backup")
+            && let Some(single) = single
+        {
+            self.push(
+                single,
+                &join(path, "collection"),
+                "`collection` applies only to action = \"drop-collection\", \"corrupt-documents\" or \"tamper-backup\""
+                    .into(),
+                None,
+            );
+        }
+        if !names_collections && let Some(list) = list {
+            self.push(
+                list,
+                &join(path, "collections"),
+                "`collections` applies only to action = \"drop-collection\" or \"corrupt-documents\"".into(),
+                None,
+            );
+        }
+        if let Some((_, value)) = entry(table, "collections")
+            && value.get_ref().as_array().is_some_and(|names| names.is_empty())
+        {
+            self.push(
+                value.span(),
+                &join(path, "collections"),
+                "`collections` is empty: name at least one collection".into(),
+                None,
+            );
+        }
+    }
+
     fn step_rules(
         &mut self,
         table: &DeTable<'_>,
@@ -751,21 +811,7 @@ impl Checker<'_, '_> {
     fn disaster_step_rules(&mut self, step: &StepAt<'_, '_>, nodes: Option<i128>, replica_set: bool) {
         let (table, path) = (step.table, step.path);
         let action = string_at(table, "action");
-        let needs_collection = matches!(action, Some("drop-collection" | "corrupt-documents"));
-        // tamper-backup may name the collection whose file it
-        // damages (default: configurations); it never requires one.
-        if action != Some("tamper-backup") {
-            self.requires(
-                step,
-                "collection",
-                needs_collection,
-                format!(
-                    "missing field `collection`: action {:?} needs a collection",
-                    action.unwrap_or_default()
-                ),
-                "action = \"drop-collection\", \"corrupt-documents\" or \"tamper-backup\"",
-            );
-        }
+        self.disaster_collection_rules(table, step.span.clone(), path, action);
         self.requires(
             step,
             "command",
@@ -865,4 +911,25 @@ fn is_variable_name(text: &str) -> bool {
         .next()
         .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
         && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
+}
+
+/// The hint under a second disaster step: two `drop-collection` steps (or
+/// two `corrupt-documents`) are one disaster over several collections;
+/// other pairs are two drills.
+fn second_disaster_hint(steps: &[Spanned<DeValue<'_>>], second: usize) -> String {
+    let action_of = |step: &Spanned<DeValue<'_>>| {
+        step.get_ref()
+            .as_table()
+            .filter(|table| string_at(table, "kind") == Some("disaster"))
+            .and_then(|table| string_at(table, "action"))
+            .map(str::to_owned)
+    };
+    let first = steps[..second].iter().find_map(action_of);
+    let this = action_of(&steps[second]);
+    match (first.as_deref(), this.as_deref()) {
+        (Some(first), Some(this)) if first == this && matches!(this, "drop-collection" | "corrupt-documents") => {
+            format!("one `{this}` step takes several collections at one T_d: `collections = [\"a\", \"b\"]`")
+        }
+        _ => "split the drill into two scenarios".into(),
+    }
 }

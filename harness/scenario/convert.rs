@@ -162,6 +162,7 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
             timeout,
             action,
             collection,
+            collections,
             documents,
             node,
             command,
@@ -170,7 +171,11 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
             timeout,
             StepKind::Disaster(DisasterStep {
                 action,
-                collection,
+                // Validation refused both keys at once.
+                collections: collection
+                    .into_iter()
+                    .chain(collections.into_iter().flatten())
+                    .collect(),
                 documents,
                 node: match node {
                     None => None,

@@ -567,6 +567,84 @@ kind = "verify"
     }
 
     #[test]
+    fn one_disaster_drops_several_collections_and_they_are_the_touched_ones() {
+        let several = edited(
+            "action = \"drop-database\"",
+            "action = \"drop-collection\"\ncollections = [\"configurations\", \"users\"]",
+        )
+        .replace(
+            "kind = \"restore\"\n",
+            "kind = \"restore\"\ncollections = [\"users\", \"configurations\"]\n",
+        );
+        let scenario = validate_str(&several, Path::new("x.toml")).unwrap_or_else(|errors| panic!("{errors}"));
+        assert!(matches!(
+            &scenario.steps[2].kind,
+            StepKind::Disaster(crate::scenario::DisasterStep { collections, .. })
+                if collections == &["configurations".to_string(), "users".to_string()]
+        ));
+        assert_eq!(scenario.touched_collections(), ["configurations", "users"]);
+        // `collection = "a"` still works, and a corrupted one is touched too.
+        let one = edited(
+            "action = \"drop-database\"",
+            "action = \"corrupt-documents\"\ncollection = \"users\"",
+        );
+        let scenario = validate_str(&one, Path::new("x.toml")).unwrap_or_else(|errors| panic!("{errors}"));
+        assert_eq!(scenario.touched_collections(), ["users"]);
+        // A whole-database drill touches no collection by name.
+        assert!(
+            validate_str(VALID, Path::new("x.toml"))
+                .unwrap()
+                .touched_collections()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn collection_and_collections_together_empty_or_misplaced_are_located_errors() {
+        let both = problems(&edited(
+            "action = \"drop-database\"",
+            "action = \"drop-collection\"\ncollection = \"users\"\ncollections = [\"users\"]",
+        ));
+        assert_eq!(both.len(), 1, "{both:?}");
+        assert!(
+            both[0].starts_with("scenarios/x.toml:28:1: step 3, collections: both `collection` and `collections`"),
+            "{both:?}"
+        );
+        let empty = problems(&edited(
+            "action = \"drop-database\"",
+            "action = \"drop-collection\"\ncollections = []",
+        ));
+        assert_eq!(empty.len(), 1, "{empty:?}");
+        assert!(empty[0].contains("`collections` is empty"), "{empty:?}");
+        let misplaced = problems(&edited(
+            "action = \"drop-database\"",
+            "action = \"drop-database\"\ncollections = [\"users\"]",
+        ));
+        assert_eq!(misplaced.len(), 1, "{misplaced:?}");
+        assert!(
+            misplaced[0].contains("step 3, collections: `collections` applies only to action = \"drop-collection\""),
+            "{misplaced:?}"
+        );
+        assert!(!misplaced[0].contains("belongs to restore steps"), "{misplaced:?}");
+    }
+
+    #[test]
+    fn a_second_drop_collection_disaster_is_pointed_to_collections() {
+        let two = edited(
+            "action = \"drop-database\"",
+            "action = \"drop-collection\"\ncollection = \"users\"\n\n[[steps]]\nkind = \"disaster\"\naction = \"drop-collection\"\ncollection = \"configurations\"",
+        );
+        let found = problems(&two);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("a second disaster step"), "{found:?}");
+        assert!(
+            found[0].contains("(hint: one `drop-collection` step takes several collections at one T_d: `collections = [\"a\", \"b\"]`)"),
+            "{found:?}"
+        );
+        assert!(!found[0].contains("split the drill"), "{found:?}");
+    }
+
+    #[test]
     fn rules_between_steps_are_checked() {
         let found = problems(&edited(
             "kind = \"verify\"",

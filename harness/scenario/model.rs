@@ -423,8 +423,11 @@ pub struct BackupStep {
 pub struct DisasterStep {
     /// Which fault.
     pub action: DisasterAction,
-    /// The collection (`drop-collection`, `corrupt-documents`).
-    pub collection: Option<String>,
+    /// The collections it drops or corrupts (`drop-collection`,
+    /// `corrupt-documents`: `collection = "a"` or `collections = ["a", "b"]`,
+    /// all at the one T_d), or the one whose backup file `tamper-backup`
+    /// damages; empty when the action names none.
+    pub collections: Vec<String>,
     /// How many documents to corrupt (`corrupt-documents`).
     pub documents: Option<u64>,
     /// Which node the node faults hit (node 0 when unset).
@@ -511,6 +514,33 @@ impl Scenario {
             }
         }
         scenario
+    }
+
+    /// The collections the disaster touches, known before the drill runs:
+    /// those a disaster step drops or corrupts by name, and those a
+    /// selective restore restores; sorted, without repeats. Empty for a
+    /// drill whose disaster and restore concern the whole database. The
+    /// tick writer puts its ticks there too ("Ticks live where the
+    /// disaster strikes").
+    pub fn touched_collections(&self) -> Vec<String> {
+        let mut touched = Vec::new();
+        for step in &self.steps {
+            match &step.kind {
+                StepKind::Disaster(DisasterStep {
+                    action: DisasterAction::DropCollection | DisasterAction::CorruptDocuments,
+                    collections,
+                    ..
+                }) => touched.extend(collections.iter().cloned()),
+                StepKind::Restore(RestoreStep {
+                    collections: Some(collections),
+                    ..
+                }) => touched.extend(collections.iter().cloned()),
+                _ => {}
+            }
+        }
+        touched.sort();
+        touched.dedup();
+        touched
     }
 
     /// A failover drill: a replica set whose disaster is not followed by a

@@ -210,6 +210,11 @@ const DISASTER: &[Field] = &[
     ),
     optional("collection", Kind::Text, "collection = \"configurations\""),
     optional(
+        "collections",
+        Kind::TextList,
+        "collections = [\"configurations\", \"users\"]",
+    ),
+    optional(
         "documents",
         Kind::Integer {
             min: 1,

@@ -172,6 +172,8 @@ pub enum StepFile {
         action: DisasterAction,
         /// `collection`.
         collection: Option<String>,
+        /// `collections`.
+        collections: Option<Vec<String>>,
         /// `documents`.
         documents: Option<u64>,
         /// `node`.

@@ -21,7 +21,7 @@ use crate::scenario::{DisasterAction, DisasterStep, NodeTarget, Step};
 pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &DisasterStep) -> StepOutcome {
     let DisasterStep {
         action,
-        collection,
+        collections,
         documents,
         node,
         command,
@@ -52,15 +52,7 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
                 dropped: context.scenario().dataset.database.clone(),
             })
             .map_err(StepError::driver(format!("drop database {}", database.name()))),
-        DisasterAction::DropCollection => {
-            let name = collection.clone().unwrap_or_else(|| "configurations".into());
-            database
-                .collection::<Document>(&name)
-                .drop()
-                .await
-                .map_err(StepError::driver(format!("drop collection {name}")))
-                .map(|()| DisasterDetails::Dropped { dropped: name })
-        }
+        DisasterAction::DropCollection => drop_collections(&database, collections).await,
         DisasterAction::KillNode
         | DisasterAction::StopNode
         | DisasterAction::PauseNode
@@ -68,14 +60,11 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         | DisasterAction::RemoveNode
         | DisasterAction::WipeData => fault_node(context.source_mut(), *action, node).await,
         DisasterAction::KillMajority => kill_majority(context.source_mut()).await,
-        DisasterAction::CorruptDocuments => {
-            let name = collection.clone().unwrap_or_else(|| "configurations".into());
-            corrupt_documents(&database, &name, documents.unwrap_or(10)).await
-        }
+        DisasterAction::CorruptDocuments => corrupt_collections(&database, collections, documents.unwrap_or(10)).await,
         DisasterAction::TamperBackup => match context.last_backup() {
             Some(backup) => {
-                let name = collection.clone().unwrap_or_else(|| "configurations".into());
-                tamper_backup(&backup.location, &context.scenario().dataset.database, &name)
+                let name = collections.first().map_or("configurations", String::as_str);
+                tamper_backup(&backup.location, &context.scenario().dataset.database, name)
             }
             None => Err(StepError::NotApplicable(
                 "tamper-backup needs a backup step before it".into(),
@@ -210,11 +199,44 @@ async fn kill_majority(deployment: &mut Deployment) -> Result<DisasterDetails, S
     Ok(DisasterDetails::MajorityKilled { killed, of: count })
 }
 
-/// Overwrites a field of the first `count` documents (in `_id` order).
+/// Drops every named collection, one after the other, at the one T_d. The
+/// details keep the single-name form (`"dropped": "a"`) for one collection.
+async fn drop_collections(database: &mongodb::Database, names: &[String]) -> Result<DisasterDetails, StepError> {
+    for name in names {
+        database
+            .collection::<Document>(name)
+            .drop()
+            .await
+            .map_err(StepError::driver(format!("drop collection {name}")))?;
+    }
+    Ok(match names {
+        [one] => DisasterDetails::Dropped { dropped: one.clone() },
+        many => DisasterDetails::DroppedCollections { dropped: many.to_vec() },
+    })
+}
+
+/// Corrupts `count` user documents of each named collection, at the one T_d.
+async fn corrupt_collections(
+    database: &mongodb::Database,
+    names: &[String],
+    count: u64,
+) -> Result<DisasterDetails, StepError> {
+    let mut each = Vec::new();
+    for name in names {
+        each.push(corrupt_documents(database, name, count).await?);
+    }
+    Ok(match each.len() {
+        1 => each.remove(0),
+        _ => DisasterDetails::CorruptedCollections { collections: each },
+    })
+}
+
+/// Overwrites a field of the first `count` user documents (in `_id`
+/// order; the drill's own tick documents are not the user's data).
 async fn corrupt_documents(database: &mongodb::Database, name: &str, count: u64) -> Result<DisasterDetails, StepError> {
     let collection = database.collection::<Document>(name);
     let mut cursor = collection
-        .find(doc! {})
+        .find(crate::measure::ticks::user_documents_filter())
         .sort(doc! { "_id": 1 })
         .limit(count as i64)
         .projection(doc! { "_id": 1 })

@@ -78,7 +78,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
     };
     context.record_restore(RestoredScope::from_selection(collections.as_deref()));
     details.restore = Some(json!(outcome));
-    let documents: u64 = outcome.collections.iter().map(|collection| collection.documents).sum();
+    let documents = user_documents_restored(context, &outcome, &mut details).await;
     let failures: u64 = outcome.collections.iter().map(|collection| collection.failures).sum();
     for collection in &outcome.collections {
         for problem in &collection.index_errors {
@@ -104,6 +104,46 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         ),
         details,
     )
+}
+
+/// The documents restored that are the user's, as the step's message shows
+/// them; the drill's tick documents among them are counted apart, in
+/// `details.tick_documents`.
+async fn user_documents_restored(
+    context: &DrillContext<'_>,
+    outcome: &crate::backup::RestoreOutcome,
+    details: &mut RestoreDetails,
+) -> u64 {
+    let ticks = tick_documents_restored(context, outcome).await;
+    if ticks > 0 {
+        details.tick_documents = Some(ticks);
+    }
+    let documents: u64 = outcome.collections.iter().map(|collection| collection.documents).sum();
+    documents.saturating_sub(ticks)
+}
+
+/// How many of the restored documents are the drill's tick documents: the
+/// ticks now present in each restored collection the disaster touched
+/// (engines name a collection `c` or `db.c`). A count that fails is taken
+/// as none: the figure is only what the message shows.
+async fn tick_documents_restored(context: &DrillContext<'_>, outcome: &crate::backup::RestoreOutcome) -> u64 {
+    let touched = context.scenario().touched_collections();
+    let database = context.recovered_database();
+    let mut ticks = 0;
+    for collection in &outcome.collections {
+        let Some(name) = touched
+            .iter()
+            .find(|name| collection.name == **name || collection.name.ends_with(&format!(".{name}")))
+        else {
+            continue;
+        };
+        let counted = database
+            .collection::<bson::Document>(name)
+            .count_documents(crate::measure::ticks::tick_documents_filter())
+            .await;
+        ticks += counted.unwrap_or(0);
+    }
+    ticks
 }
 
 /// The scenario's database; and when the step restores everything (no

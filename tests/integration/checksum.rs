@@ -252,3 +252,45 @@ async fn a_lost_target_database_reports_every_collection_missing() {
     assert_eq!(hosts.missing.total, 300);
     assert_eq!(hosts.missing.ids, [Bson::Int32(0), Bson::Int32(1)]);
 }
+
+/// Tick documents (`_id: {"_drill_tick": seq}`) beside the user's data in a
+/// collection a disaster touches: the digest's count and MD5 are those of
+/// the user's documents alone, and a comparison with a side that has
+/// different ticks (or none) finds the collection identical.
+#[tokio::test]
+async fn tick_documents_in_a_user_collection_are_invisible_to_digests_and_comparisons() {
+    let (source_server, target_server) =
+        tokio::join!(TestServer::start(Backend::Sqlite), TestServer::start(Backend::Sqlite));
+    let source = source_server.client.database("app");
+    let target = target_server.client.database("app");
+    tokio::join!(seed(&source), seed(&target));
+    let before = digest_database(&source, &DigestOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    let ticks: Vec<Document> = (1..=5_u64)
+        .map(
+            |seq| doc! {"_id": drdrill::measure::tick_id(seq), "seq": seq as i64, "name": format!("_drill_tick:{seq}")},
+        )
+        .collect();
+    source.collection::<Document>("hosts").insert_many(ticks).await.unwrap();
+    // The rule the readers apply is the one the writer's ids follow.
+    assert!(drdrill::measure::is_tick_id(&drdrill::measure::tick_id(5)));
+
+    let after = digest_database(&source, &DigestOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(after.collections["hosts"].count, 300);
+    assert_eq!(after.collections["hosts"], before.collections["hosts"]);
+    let comparison = compare_databases(&source, &target, &CompareOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert!(comparison.is_identical(), "{comparison:#?}");
+    // The server still holds them: only the readers of user data skip them.
+    let total = source
+        .collection::<Document>("hosts")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(total, 305);
+    tokio::join!(source_server.teardown(), target_server.teardown());
+}

@@ -943,3 +943,234 @@ fn a_drill_that_did_not_pass_prints_its_reasons_on_the_terminal() {
     assert!(reasons.contains("no container engine found"), "{stdout}");
     assert!(reasons.contains("run `scripts/podman-service`"), "{stdout}");
 }
+
+/// Writes `text` as `scenarios/NAME.toml` in a temporary folder beside a
+/// link to the project's fixtures (profiles resolve as for shipped ones).
+fn scenario_in_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    let scenarios = folder.path().join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    std::os::unix::fs::symlink(ctx::project_root().join("fixtures"), folder.path().join("fixtures")).unwrap();
+    let file = scenarios.join(format!("{name}.toml"));
+    std::fs::write(&file, text).unwrap();
+    (folder, file)
+}
+
+/// The check named `name` of a report.
+fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}:\n{report:#}"))
+}
+
+/// The RPO figures of `collection` in a report.
+fn rpo_of<'a>(report: &'a serde_json::Value, collection: &str) -> &'a serde_json::Value {
+    report["measurements"]["rpo_collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["collection"] == collection)
+        .unwrap_or_else(|| panic!("no RPO for {collection}:\n{report:#}"))
+}
+
+/// The false pass of issue 15: a selective drill used to measure its RPO
+/// in `_drill_ticks`, which its disaster never touched, so a backup 2 s
+/// older than the disaster passed `rpo = "1s"`. The ticks now live in the
+/// dropped collections and come back only through the restore.
+#[test]
+fn a_selective_drill_with_a_stale_backup_fails_rpo_in_each_dropped_collection() {
+    const WAIT_MS: u64 = 2_000;
+    // The shipped two-collection drill, smaller, with a 2 s wait between
+    // the backup and the disaster and an objective the wait must break.
+    let shipped = std::fs::read_to_string(scenario("selective-collection-restore")).unwrap();
+    let edits = [
+        (
+            "name = \"selective-collection-restore\"",
+            "name = \"selective-stale-backup\"",
+        ),
+        ("documents = 10000", "documents = 2000"),
+        ("rpo = \"15m\"", "rpo = \"1s\""),
+        (
+            "[[steps]]\nkind = \"disaster\"",
+            "[[steps]]\nkind = \"wait\"\nduration = \"2s\"\n\n[[steps]]\nkind = \"disaster\"",
+        ),
+    ];
+    let text = edits.iter().fold(shipped, |text, (from, to)| {
+        assert!(text.contains(from), "{from:?} not in the shipped scenario");
+        text.replacen(from, to, 1)
+    });
+    let (_folder, file) = scenario_in_temp("selective-stale-backup", &text);
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&file, out.path());
+    assert_eq!(code, 1, "{stdout}\n{stderr}\n{report:#}");
+    assert_eq!(report["verdict"]["kind"], "failed", "{report:#}");
+    assert_valid(&validator("report.schema.json"), &report);
+
+    // Each dropped collection lost at least the wait's worth of ticks.
+    let measurements = &report["measurements"];
+    for collection in ["configurations", "users"] {
+        let figures = rpo_of(&report, collection);
+        let rpo = figures["rpo_ms"].as_u64().unwrap();
+        assert!(
+            rpo >= WAIT_MS,
+            "{collection}: rpo {rpo} ms < the {WAIT_MS} ms wait:\n{figures:#}"
+        );
+        assert!(figures["lost_acknowledged_writes"].as_u64().unwrap() > 0, "{figures:#}");
+        assert_eq!(figures["holes"].as_array().unwrap().len(), 0, "{figures:#}");
+    }
+    // The drill's figures are the worst collection's.
+    let worst = measurements["rpo_worst_collection"].as_str().unwrap();
+    let worst_rpo = rpo_of(&report, worst)["rpo_ms"].as_u64().unwrap();
+    assert_eq!(measurements["rpo_ms"].as_u64(), Some(worst_rpo));
+    assert!(worst_rpo >= rpo_of(&report, "configurations")["rpo_ms"].as_u64().unwrap());
+    assert!(worst_rpo >= rpo_of(&report, "users")["rpo_ms"].as_u64().unwrap());
+    let rpo = check_named(&report, "rpo");
+    assert_eq!(rpo["status"], "failed", "{rpo:#}");
+    let message = rpo["message"].as_str().unwrap();
+    assert!(message.contains("exceeds objective 1s"), "{message}");
+    assert!(message.contains(&format!("worst in {worst}")), "{message}");
+    assert!(
+        message.contains("configurations") && message.contains("users"),
+        "{message}"
+    );
+
+    // The untouched collections still compare equal, and the restored ones
+    // match the reference: the tick documents are no user data.
+    for collection in ["audit_log", "environments", "feature_flags", "services"] {
+        assert_eq!(
+            check_named(&report, &format!("untouched {collection}"))["status"],
+            "passed"
+        );
+    }
+    for collection in ["configurations", "users"] {
+        assert_eq!(
+            check_named(&report, &format!("collection {collection}"))["status"],
+            "passed"
+        );
+    }
+
+    // The terminal, the summary and JUnit say which collection is worst.
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("selective-stale-backup"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains(&format!(" in {worst} ")), "{stdout}");
+    let folder = drill_folder(out.path());
+    let summary = std::fs::read_to_string(folder.join("summary.md")).unwrap();
+    assert!(summary.contains("## RPO per touched collection"), "{summary}");
+    assert!(summary.contains(&format!("| **{worst}** (worst) |")), "{summary}");
+    let junit = std::fs::read_to_string(folder.join("junit.xml")).unwrap();
+    assert!(junit.contains(&format!("(resolution 100 ms) in {worst}")), "{junit}");
+}
+
+/// The shipped selective scenario drops `configurations` and `users` in one
+/// disaster, at one T_d, restores only those two and passes; the counts it
+/// shows are the user's documents, not the ticks restored with them.
+#[test]
+fn one_disaster_drops_two_collections_and_the_selective_drill_passes_with_both_restored() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, report) = run_drill(&scenario("selective-collection-restore"), out.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}\n{report:#}");
+    assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
+    let disaster = step_of(&report, "disaster");
+    assert_eq!(
+        disaster["details"]["dropped"],
+        serde_json::json!(["configurations", "users"])
+    );
+    let mut restored_documents = 0;
+    for collection in ["configurations", "users"] {
+        let check = check_named(&report, &format!("collection {collection}"));
+        assert_eq!(check["status"], "passed", "{check:#}");
+        restored_documents += check["measured"].as_f64().unwrap() as u64;
+        assert!(rpo_of(&report, collection)["rpo_ms"].as_u64().is_some());
+    }
+    let restore = step_of(&report, "restore");
+    assert!(
+        restore["details"]["tick_documents"].as_u64().unwrap() > 0,
+        "{restore:#}"
+    );
+    let message = restore["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("restored 2 collections, {restored_documents} documents")),
+        "{message}"
+    );
+    assert_valid(&validator("report.schema.json"), &report);
+}
+
+/// The writer puts every tick, with one `seq`, into `_drill_ticks` and each
+/// touched collection, past a unique index built for the user's documents
+/// (`users.email`, as in the shepherd-cms profile); a collection whose
+/// server refuses a tick document is named, so the drill can say its RPO
+/// there is inconclusive. The refusal is real: `blocked` already holds the
+/// `_id` of tick 1, and the server answers with a duplicate-key error.
+#[tokio::test]
+async fn the_tick_writer_ticks_into_touched_collections_and_names_a_refusal() {
+    use drdrill::measure::{TICKS_COLLECTION, tick_id};
+    use drdrill::runner::ticks::{TickWriter, read_ticks};
+    use mongodb::bson::{Document, doc};
+
+    let server = ctx::TestServer::start(drdrill::provider::Backend::Sqlite).await;
+    let database = server.client.database("app");
+    let users = database.collection::<Document>("users");
+    users
+        .insert_many([
+            doc! {"_id": 1, "email": "a@example.org"},
+            doc! {"_id": 2, "email": "b@example.org"},
+        ])
+        .await
+        .unwrap();
+    users
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! {"email": 1})
+                .options(mongodb::options::IndexOptions::builder().unique(true).build())
+                .build(),
+        )
+        .await
+        .unwrap();
+    database
+        .collection::<Document>("blocked")
+        .insert_one(doc! {"_id": tick_id(1)})
+        .await
+        .unwrap();
+    let touched = ["users".to_string(), "blocked".to_string()];
+    let writer = TickWriter::start(
+        &database,
+        drdrill::measure::DrillClock::start(),
+        Duration::from_millis(50),
+        mongodb::options::WriteConcern::nodes(1),
+        &touched,
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while read_ticks(&database, "users", None).await.unwrap().len() < 5 {
+        assert!(std::time::Instant::now() < deadline, "no 5 ticks in users within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logs = writer.stop().await;
+
+    let found = read_ticks(&database, "users", None).await.unwrap();
+    let users_log = logs.get("users").unwrap();
+    assert!(users_log.acknowledged_count() >= 5, "{users_log:?}");
+    for tick in users_log.iter() {
+        assert!(tick.acked().is_some(), "a tick refused in users: {tick:?}");
+        assert!(found.contains(&tick.seq()), "tick {} missing from users", tick.seq());
+    }
+    let own = logs.get(TICKS_COLLECTION).unwrap();
+    let seqs = |log: &drdrill::measure::TickLog| log.iter().map(|tick| tick.seq()).collect::<Vec<_>>();
+    assert_eq!(seqs(own), seqs(users_log), "one seq per tick everywhere");
+    assert!(logs.refused.contains_key("blocked"), "{:?}", logs.refused);
+    assert!(!logs.refused.contains_key("users"), "{:?}", logs.refused);
+    // The user's documents are still two, whatever the ticks beside them.
+    let digest = drdrill::checksum::digest_database(
+        &database,
+        &drdrill::checksum::DigestOptions::default(),
+        &drdrill::progress::NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(digest.collections["users"].count, 2);
+    server.teardown().await;
+}

@@ -204,7 +204,9 @@ mod tests {
             error.contains("must start with mongodb://") && !error.contains("S3cret"),
             "{error}"
         );
-        spec.uri_source = Some(crate::scenario::UriSource::Env("SURELY_UNSET_SOURCE_URI_OF_A_TEST".into()));
+        spec.uri_source = Some(crate::scenario::UriSource::Env(
+            "SURELY_UNSET_SOURCE_URI_OF_A_TEST".into(),
+        ));
         let error = start(&spec).await.err().unwrap().to_string();
         assert!(
             error.contains("the environment variable SURELY_UNSET_SOURCE_URI_OF_A_TEST is not set"),
