@@ -85,7 +85,12 @@ pub struct WatchArgs {
 #[derive(Debug, Clone, Args)]
 pub struct HistoryArg {
     /// The drill history: a postgresql:// URL or an SQLite file (default: $DRDRILL_STATE_DIR/history.db).
-    #[arg(long = "history", env = "DRDRILL_HISTORY", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long = "history",
+        env = "DRDRILL_HISTORY",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub history: Option<String>,
 }
 

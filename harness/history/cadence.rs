@@ -67,7 +67,11 @@ pub fn statuses(drills: &[DrillRecord], now: DateTime<Utc>) -> Vec<ScenarioStatu
         .filter_map(|name| {
             let runs: Vec<&DrillRecord> = drills.iter().filter(|drill| drill.scenario == name).collect();
             let last_run = (*runs.last()?).clone();
-            let last_pass = runs.iter().rev().find(|drill| drill.passed()).map(|drill| (*drill).clone());
+            let last_pass = runs
+                .iter()
+                .rev()
+                .find(|drill| drill.passed())
+                .map(|drill| (*drill).clone());
             let cadence_ms = last_run.cadence_ms;
             let since = last_pass.as_ref().unwrap_or(runs[0]).finished;
             let due = cadence_ms

@@ -239,7 +239,10 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         let text = describe(&problems[0], &settings);
         assert!(text.starts_with("rto_service regressed from 2000 ms"), "{text}");
-        assert!(text.contains("run-0, run-2, run-3"), "the failed run is not in the median: {text}");
+        assert!(
+            text.contains("run-0, run-2, run-3"),
+            "the failed run is not in the median: {text}"
+        );
         assert!(text.contains("to 9000 ms in run-4"), "{text}");
         assert!(text.contains("20% and 1000 ms"), "{text}");
     }

@@ -87,8 +87,14 @@ fn scenario_section(name: &str, runs: &[&DrillRecord]) -> String {
         .collect();
     let latest = runs.last().copied();
     let objectives: Vec<Objective> = [
-        ("RTO objective", latest.and_then(|drill| seconds(drill.objective_rto_ms))),
-        ("RPO objective", latest.and_then(|drill| seconds(drill.objective_rpo_ms))),
+        (
+            "RTO objective",
+            latest.and_then(|drill| seconds(drill.objective_rto_ms)),
+        ),
+        (
+            "RPO objective",
+            latest.and_then(|drill| seconds(drill.objective_rpo_ms)),
+        ),
     ]
     .into_iter()
     .filter_map(|(label, value)| Some(Objective { label, value: value? }))
@@ -96,9 +102,15 @@ fn scenario_section(name: &str, runs: &[&DrillRecord]) -> String {
     let sizes = [Series {
         label: "backup size",
         colour: "#8c564b",
-        values: runs.iter().map(|drill| drill.backup_bytes.map(|bytes| bytes as f64)).collect(),
+        values: runs
+            .iter()
+            .map(|drill| drill.backup_bytes.map(|bytes| bytes as f64))
+            .collect(),
     }];
-    let labels: Vec<String> = runs.iter().map(|drill| drill.started.format("%m-%d %H:%M").to_string()).collect();
+    let labels: Vec<String> = runs
+        .iter()
+        .map(|drill| drill.started.format("%m-%d %H:%M").to_string())
+        .collect();
     format!(
         "<h2>{}</h2>\n<p class=\"note\">{} runs, {} passed</p>\n{}{}",
         escape(name),
@@ -122,7 +134,9 @@ fn chart(series: &[Series], objectives: &[Objective], failed: &[bool], labels: &
         .iter()
         .filter(|objective| objective.value <= measured_top * 3.0)
         .collect();
-    let top = shown.iter().fold(measured_top, |top, objective| top.max(objective.value));
+    let top = shown
+        .iter()
+        .fold(measured_top, |top, objective| top.max(objective.value));
     let top = if top > 0.0 { top * 1.1 } else { 1.0 };
     let x = |index: usize| LEFT + (WIDTH - LEFT - RIGHT) * (index as f64 + 0.5) / count as f64;
     let y = |value: f64| TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - value / top);
@@ -140,7 +154,13 @@ fn chart(series: &[Series], objectives: &[Objective], failed: &[bool], labels: &
     let _ = writeln!(svg, "<text x=\"4\" y=\"{}\">{}</text>", TOP + 4.0, plain(top / 1.1));
     let _ = writeln!(svg, "<text x=\"4\" y=\"{}\">0 {unit}</text>", y(0.0));
     for (index, label) in labels.iter().enumerate() {
-        let _ = writeln!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x(index), HEIGHT - 22.0, escape(label));
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            x(index),
+            HEIGHT - 22.0,
+            escape(label)
+        );
         if failed[index] {
             let _ = writeln!(
                 svg,
@@ -176,7 +196,12 @@ fn chart(series: &[Series], objectives: &[Objective], failed: &[bool], labels: &
         );
     }
     if measured_top == 0.0 {
-        let _ = writeln!(svg, "<text x=\"{}\" y=\"{}\">no figures recorded</text>", WIDTH / 2.0 - 50.0, HEIGHT / 2.0);
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\">no figures recorded</text>",
+            WIDTH / 2.0 - 50.0,
+            HEIGHT / 2.0
+        );
     }
     svg.push_str("</svg>\n");
     svg
@@ -196,7 +221,11 @@ fn polyline(line: &Series, failed: &[bool], x: &dyn Fn(usize) -> f64, y: &dyn Fn
     );
     for (index, value) in line.values.iter().enumerate() {
         if let Some(value) = value {
-            let (colour, radius) = if failed[index] { ("#d62728", 5) } else { (line.colour, 3) };
+            let (colour, radius) = if failed[index] {
+                ("#d62728", 5)
+            } else {
+                (line.colour, 3)
+            };
             let _ = writeln!(
                 out,
                 "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{radius}\" fill=\"{colour}\"><title>{}: {}</title></circle>",

@@ -27,29 +27,63 @@ type Gauges = Family<Labels, Gauge<f64, AtomicU64>>;
 
 /// The gauges, each with its name and help; registered in this order.
 const GAUGES: &[(&str, &str)] = &[
-    ("drdrill_last_run_timestamp_seconds", "When the latest drill of the scenario finished"),
-    ("drdrill_last_success_timestamp_seconds", "When the latest passed drill of the scenario finished"),
-    ("drdrill_last_run_passed", "1 when the latest drill of the scenario passed"),
-    ("drdrill_overdue", "1 when the scenario's cadence has elapsed since its last pass"),
+    (
+        "drdrill_last_run_timestamp_seconds",
+        "When the latest drill of the scenario finished",
+    ),
+    (
+        "drdrill_last_success_timestamp_seconds",
+        "When the latest passed drill of the scenario finished",
+    ),
+    (
+        "drdrill_last_run_passed",
+        "1 when the latest drill of the scenario passed",
+    ),
+    (
+        "drdrill_overdue",
+        "1 when the scenario's cadence has elapsed since its last pass",
+    ),
     ("drdrill_cadence_seconds", "How often the scenario must pass"),
     ("drdrill_rto_service_seconds", "RTO to service of the latest drill"),
-    ("drdrill_rto_verified_seconds", "RTO to verified data of the latest drill"),
+    (
+        "drdrill_rto_verified_seconds",
+        "RTO to verified data of the latest drill",
+    ),
     ("drdrill_rpo_seconds", "RPO of the latest drill"),
     ("drdrill_rto_objective_seconds", "The scenario's RTO objective"),
     ("drdrill_rpo_objective_seconds", "The scenario's RPO objective"),
-    ("drdrill_rto_applies_to_verified", "1 when the RTO objective applies to verified data, 0 for service"),
+    (
+        "drdrill_rto_applies_to_verified",
+        "1 when the RTO objective applies to verified data, 0 for service",
+    ),
     ("drdrill_backup_size_bytes", "Size of the latest drill's backup"),
-    ("drdrill_backup_size_median_bytes", "Median backup size of the scenario's passed drills"),
-    ("drdrill_backup_duration_seconds", "Duration of the latest drill's backup step"),
-    ("drdrill_verification_success", "1 when the latest drill's verification of every collection passed"),
-    ("drdrill_lost_acknowledged_writes", "Acknowledged writes the latest drill lost"),
+    (
+        "drdrill_backup_size_median_bytes",
+        "Median backup size of the scenario's passed drills",
+    ),
+    (
+        "drdrill_backup_duration_seconds",
+        "Duration of the latest drill's backup step",
+    ),
+    (
+        "drdrill_verification_success",
+        "1 when the latest drill's verification of every collection passed",
+    ),
+    (
+        "drdrill_lost_acknowledged_writes",
+        "Acknowledged writes the latest drill lost",
+    ),
 ];
 
 /// The registry of every metric, from `drills` (oldest first) as of `now`.
 pub fn registry(drills: &[DrillRecord], now: DateTime<Utc>) -> Registry {
     let mut registry = Registry::default();
     let totals = Family::<Labels, Counter>::default();
-    registry.register("drdrill_drills", "Drills recorded, by scenario and verdict", totals.clone());
+    registry.register(
+        "drdrill_drills",
+        "Drills recorded, by scenario and verdict",
+        totals.clone(),
+    );
     let gauges: Vec<Gauges> = GAUGES
         .iter()
         .map(|(name, help)| {
@@ -64,7 +98,10 @@ pub fn registry(drills: &[DrillRecord], now: DateTime<Utc>) -> Registry {
         for verdict in RecordedVerdict::ALL {
             let count = runs.iter().filter(|drill| drill.verdict == verdict).count();
             totals
-                .get_or_create(&vec![("scenario", name.clone()), ("verdict", verdict.name().to_owned())])
+                .get_or_create(&vec![
+                    ("scenario", name.clone()),
+                    ("verdict", verdict.name().to_owned()),
+                ])
                 .inc_by(count as u64);
         }
         let last = &status.last_run;
@@ -72,7 +109,10 @@ pub fn registry(drills: &[DrillRecord], now: DateTime<Utc>) -> Registry {
         let flag = |value: bool| Some(if value { 1.0 } else { 0.0 });
         let values = [
             Some(last.finished.timestamp_millis() as f64 / 1000.0),
-            status.last_pass.as_ref().map(|pass| pass.finished.timestamp_millis() as f64 / 1000.0),
+            status
+                .last_pass
+                .as_ref()
+                .map(|pass| pass.finished.timestamp_millis() as f64 / 1000.0),
             flag(last.passed()),
             status.cadence_ms.and(flag(status.overdue)),
             seconds(status.cadence_ms),
@@ -136,7 +176,9 @@ mod tests {
         let text = openmetrics(&registry(std::slice::from_ref(&record), now));
         let scenario = &record.scenario;
         assert!(
-            text.contains(&format!("drdrill_drills_total{{scenario=\"{scenario}\",verdict=\"passed\"}} 1")),
+            text.contains(&format!(
+                "drdrill_drills_total{{scenario=\"{scenario}\",verdict=\"passed\"}} 1"
+            )),
             "{text}"
         );
         assert!(text.contains("drdrill_last_run_passed{"), "{text}");

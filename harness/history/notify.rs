@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn a_webhook_is_an_http_or_https_url() {
         let hook = Webhook::parse("https://hooks.example.com/services/T0/B0/x").unwrap();
-        assert_eq!((hook.tls, hook.port, hook.path.as_str()), (true, 443, "/services/T0/B0/x"));
+        assert_eq!(
+            (hook.tls, hook.port, hook.path.as_str()),
+            (true, 443, "/services/T0/B0/x")
+        );
         let hook = Webhook::parse("http://127.0.0.1:8080").unwrap();
         assert_eq!((hook.tls, hook.port, hook.path.as_str()), (false, 8080, "/"));
         assert!(Webhook::parse("ftp://example.com").is_err());

@@ -343,7 +343,10 @@ mod tests {
         );
         let refused = HistoryLocation::resolve(Some("mysql://u:secret@db/h")).unwrap_err();
         assert!(!refused.to_string().contains("secret"), "{refused}");
-        assert_eq!(HistoryLocation::resolve(None).unwrap(), HistoryLocation::Sqlite(default_path()));
+        assert_eq!(
+            HistoryLocation::resolve(None).unwrap(),
+            HistoryLocation::Sqlite(default_path())
+        );
     }
 
     #[test]

@@ -59,15 +59,30 @@ fn postgres_history(name: &str) -> String {
     let created = std::process::Command::new("runuser")
         .args(["-u", "postgres", "--"])
         .arg(postgres.bin_dir.join("createdb"))
-        .args(["-h", "127.0.0.1", "-p", &postgres.port.to_string(), "-U", "postgres", &database])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &postgres.port.to_string(),
+            "-U",
+            "postgres",
+            &database,
+        ])
         .output()
         .unwrap();
-    assert!(created.status.success(), "createdb: {}", String::from_utf8_lossy(&created.stderr));
+    assert!(
+        created.status.success(),
+        "createdb: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     format!("{cluster_url}/{database}")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// A fresh SQLite history file.
@@ -83,7 +98,10 @@ fn scenario_copy(folder: &Path, name: &str, top: &str, before_restore: &str) -> 
     let text = shipped
         .replace("name = \"ci-release-gate\"", &format!("name = \"{name}\"\n{top}"))
         .replace("tags = [\"ci-gate\"]", "tags = [\"ci-gate\", \"weekly\"]")
-        .replace("[[steps]]\nkind = \"restore\"", &format!("{before_restore}[[steps]]\nkind = \"restore\""));
+        .replace(
+            "[[steps]]\nkind = \"restore\"",
+            &format!("{before_restore}[[steps]]\nkind = \"restore\""),
+        );
     assert!(text.contains(&format!("name = \"{name}\"")) && text.contains("\"weekly\""));
     let path = folder.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
@@ -99,7 +117,10 @@ fn run_drill(file: &Path, out: &Path, history: &str) -> (i32, Value) {
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
-    assert!(!stderr.contains("not recorded") && !stderr.contains("will not be recorded"), "{stderr}");
+    assert!(
+        !stderr.contains("not recorded") && !stderr.contains("will not be recorded"),
+        "{stderr}"
+    );
     let report: Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|_| panic!("no report:\n{stdout}\n{stderr}")),
     )
@@ -130,7 +151,10 @@ fn promtool_check_metrics(metrics: &str) {
     child.stdin.take().unwrap().write_all(metrics.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "promtool refused the metrics:\n{stdout}{stderr}\n{metrics}");
+    assert!(
+        output.status.success(),
+        "promtool refused the metrics:\n{stdout}{stderr}\n{metrics}"
+    );
 }
 
 /// Three runs, then every command reads the same figures the reports hold.
@@ -169,19 +193,33 @@ fn three_runs_agree_with_the_reports(history: &str, name: &str) {
     // machine's jitter (the regression test below checks the arithmetic).
     let junit = folder.path().join("gate.xml");
     let gate = drdrill(
-        &["gate", name, "--tolerance", "100", "--slack", "10s", "--junit", junit.to_str().unwrap()],
+        &[
+            "gate",
+            name,
+            "--tolerance",
+            "100",
+            "--slack",
+            "10s",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
         history,
     );
     assert_eq!(gate.status.code(), Some(0), "{:?}", text(&gate));
     let junit = std::fs::read_to_string(&junit).unwrap();
-    assert!(junit.contains(&format!("name=\"{name}\"")) && !junit.contains("<failure"), "{junit}");
+    assert!(
+        junit.contains(&format!("name=\"{name}\"")) && !junit.contains("<failure"),
+        "{junit}"
+    );
 
     let textfile = folder.path().join("drdrill.prom");
     let metrics = drdrill(&["metrics", "--textfile", textfile.to_str().unwrap()], history);
     assert_eq!(metrics.status.code(), Some(0), "{:?}", text(&metrics));
     let metrics = std::fs::read_to_string(&textfile).unwrap();
     assert!(
-        metrics.contains(&format!("drdrill_drills_total{{scenario=\"{name}\",verdict=\"passed\"}} 3")),
+        metrics.contains(&format!(
+            "drdrill_drills_total{{scenario=\"{name}\",verdict=\"passed\"}} 3"
+        )),
         "{metrics}"
     );
     let rto = reports[2]["measurements"]["rto_service_ms"].as_u64().unwrap() as f64 / 1000.0;
@@ -224,11 +262,19 @@ fn a_slowed_restore_fails_the_gate_naming_the_figure_the_median_and_the_toleranc
     // so both RTOs, grow by six seconds.
     let slowed_folder = folder.path().join("slowed");
     std::fs::create_dir_all(&slowed_folder).unwrap();
-    let slowed = scenario_copy(&slowed_folder, name, "", "[[steps]]\nkind = \"wait\"\nduration = \"6s\"\n\n");
+    let slowed = scenario_copy(
+        &slowed_folder,
+        name,
+        "",
+        "[[steps]]\nkind = \"wait\"\nduration = \"6s\"\n\n",
+    );
     let (code, report) = run_drill(&slowed, &folder.path().join("out-slowed"), &history);
     assert_eq!(code, 0, "the slowed drill still meets its 2m objective: {report:#}");
 
-    let gate = drdrill(&["gate", name, "--runs", "5", "--tolerance", "20", "--slack", "2s"], &history);
+    let gate = drdrill(
+        &["gate", name, "--runs", "5", "--tolerance", "20", "--slack", "2s"],
+        &history,
+    );
     let (stdout, stderr) = text(&gate);
     assert_eq!(gate.status.code(), Some(1), "{stdout}\n{stderr}");
     let line = stdout
@@ -236,7 +282,10 @@ fn a_slowed_restore_fails_the_gate_naming_the_figure_the_median_and_the_toleranc
         .find(|line| line.contains("rto_service regressed"))
         .unwrap_or_else(|| panic!("no rto_service line: {stdout}"));
     let latest = report["measurements"]["rto_service_ms"].as_u64().unwrap();
-    assert!(line.contains(&format!("to {latest} ms in {}", report["run_id"].as_str().unwrap())), "{line}");
+    assert!(
+        line.contains(&format!("to {latest} ms in {}", report["run_id"].as_str().unwrap())),
+        "{line}"
+    );
     assert!(line.contains("(median of 2 passing runs: "), "{line}");
     assert!(line.contains("tolerance of 20% and 2000 ms"), "{line}");
 }
@@ -337,7 +386,10 @@ fn sample_history(folder: &Path) -> String {
     let location = HistoryLocation::resolve(Some(&history)).unwrap();
     runtime().block_on(async {
         let store = HistoryStore::open(&location).await.unwrap();
-        for (index, kind) in [SampleKind::Passed, SampleKind::Failed, SampleKind::Passed].into_iter().enumerate() {
+        for (index, kind) in [SampleKind::Passed, SampleKind::Failed, SampleKind::Passed]
+            .into_iter()
+            .enumerate()
+        {
             let mut record = DrillRecord::from_report(&sample_report(kind), Path::new("reports"), Some(3_600_000));
             record.run_id = format!("sample-{index}");
             record.backup_bytes = Some(1_000_000 + 1_000 * index as u64);
@@ -402,12 +454,18 @@ fn metrics_served_on_listen_and_written_as_a_textfile_pass_promtool() {
     // What Prometheus asks for: OpenMetrics.
     let (head, body) = get("Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n");
     assert!(head.contains("Content-Type: application/openmetrics-text"), "{head}");
-    assert!(body.contains("drdrill_drills_total{scenario=\"sample\",verdict=\"failed\"} 1"), "{body}");
+    assert!(
+        body.contains("drdrill_drills_total{scenario=\"sample\",verdict=\"failed\"} 1"),
+        "{body}"
+    );
     assert!(body.ends_with("# EOF\n"), "{body}");
     // What promtool and curl get without asking: the text format.
     let (head, body) = get("");
     assert!(head.contains("Content-Type: text/plain; version=0.0.4"), "{head}");
-    assert!(body.contains("drdrill_drills_total{scenario=\"sample\",verdict=\"failed\"} 1"), "{body}");
+    assert!(
+        body.contains("drdrill_drills_total{scenario=\"sample\",verdict=\"failed\"} 1"),
+        "{body}"
+    );
     promtool_check_metrics(&body);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(server.0.id() as i32),
@@ -428,7 +486,10 @@ fn the_shipped_alert_rules_pass_promtool() {
         .unwrap_or_else(|error| panic!("promtool: {error}: run scripts/setup (it installs prometheus)"));
     assert!(output.status.success(), "{:?}", text(&output));
     let monitor = std::fs::read_to_string(ctx::project_root().join("fixtures/prometheus/servicemonitor.yml")).unwrap();
-    assert!(monitor.contains("kind: ServiceMonitor") && monitor.contains("path: /metrics"), "{monitor}");
+    assert!(
+        monitor.contains("kind: ServiceMonitor") && monitor.contains("path: /metrics"),
+        "{monitor}"
+    );
 }
 
 #[test]
@@ -457,7 +518,10 @@ fn the_history_page_renders_its_charts_in_headless_chromium_without_console_erro
     assert!(output.status.success(), "{log}");
     let console: Vec<&str> = log.lines().filter(|line| line.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:#?}");
-    assert!(dom.contains("data-charts-drawn=\"2\""), "two charts drawn for one scenario:\n{dom}");
+    assert!(
+        dom.contains("data-charts-drawn=\"2\""),
+        "two charts drawn for one scenario:\n{dom}"
+    );
 }
 
 /// A local webhook receiver: answers `statuses` in turn, one connection
@@ -484,7 +548,10 @@ fn webhook_receiver(statuses: &'static [&'static str]) -> (String, std::sync::mp
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
             let _ = sender.send(String::from_utf8_lossy(&body).into_owned());
-            let _ = write!(reader.get_mut(), "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                reader.get_mut(),
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
         }
     });
     (url, receiver)
@@ -500,7 +567,10 @@ fn an_overdue_scenario_is_posted_to_the_webhook_with_retries() {
     let status = drdrill(&["status", "--notify", &url], &history);
     let (stdout, stderr) = text(&status);
     assert_eq!(status.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(!stderr.contains("not sent"), "the second attempt is delivered: {stderr}");
+    assert!(
+        !stderr.contains("not sent"),
+        "the second attempt is delivered: {stderr}"
+    );
     let first = bodies.recv_timeout(Duration::from_secs(30)).unwrap();
     let second = bodies.recv_timeout(Duration::from_secs(30)).unwrap();
     assert_eq!(first, second, "the same message, retried");
@@ -516,10 +586,17 @@ fn an_unreachable_webhook_is_a_warning_and_never_changes_the_exit_status() {
     let folder = tempfile::tempdir().unwrap();
     let history = sample_history(folder.path());
     // A port nobody listens on: bound, then closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let status = drdrill(&["status", "--notify", &format!("http://127.0.0.1:{port}/")], &history);
     let (_, stderr) = text(&status);
     assert_eq!(status.status.code(), Some(1), "overdue, as without a webhook");
-    assert!(stderr.contains("warning: notification not sent: webhook http://127.0.0.1:"), "{stderr}");
+    assert!(
+        stderr.contains("warning: notification not sent: webhook http://127.0.0.1:"),
+        "{stderr}"
+    );
     assert!(stderr.contains("refused the message 3 times"), "{stderr}");
 }

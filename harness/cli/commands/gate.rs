@@ -72,7 +72,11 @@ pub async fn run(args: GateArgs) -> anyhow::Result<Outcome> {
     } else {
         for result in &results {
             match result.problems.as_slice() {
-                [] => println!("{}: passed ({})", result.scenario, result.latest.as_deref().unwrap_or("-")),
+                [] => println!(
+                    "{}: passed ({})",
+                    result.scenario,
+                    result.latest.as_deref().unwrap_or("-")
+                ),
                 problems => {
                     for problem in problems {
                         println!("{}: FAILED: {}", result.scenario, describe(problem, &settings));
@@ -91,10 +95,13 @@ pub async fn run(args: GateArgs) -> anyhow::Result<Outcome> {
                 .find(|drill| Some(&drill.run_id) == result.latest.as_ref())
                 .map(|drill| format!("; reports: {}", drill.report_dir))
                 .unwrap_or_default();
-            result
-                .problems
-                .iter()
-                .map(move |problem| format!("drdrill gate: {}: {}{reports}", result.scenario, describe(problem, settings_ref)))
+            result.problems.iter().map(move |problem| {
+                format!(
+                    "drdrill gate: {}: {}{reports}",
+                    result.scenario,
+                    describe(problem, settings_ref)
+                )
+            })
         })
         .collect();
     super::history::notify(&args.watch.notify, &lines).await;
@@ -108,7 +115,11 @@ fn write_junit(path: &std::path::Path, results: &[GateResult], settings: &GateSe
         let status = if result.passed() {
             TestCaseStatus::success()
         } else {
-            let message: Vec<String> = result.problems.iter().map(|problem| describe(problem, settings)).collect();
+            let message: Vec<String> = result
+                .problems
+                .iter()
+                .map(|problem| describe(problem, settings))
+                .collect();
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status.set_type("gate").set_message(message.join("; "));
             status

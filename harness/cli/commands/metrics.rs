@@ -106,7 +106,11 @@ async fn respond(stream: TcpStream, history: &HistoryArg) -> anyhow::Result<()> 
             ),
         }
     } else {
-        ("404 Not Found", "text/plain; charset=utf-8", "only GET /metrics is served\n".to_owned())
+        (
+            "404 Not Found",
+            "text/plain; charset=utf-8",
+            "only GET /metrics is served\n".to_owned(),
+        )
     };
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -121,14 +125,19 @@ async fn respond(stream: TcpStream, history: &HistoryArg) -> anyhow::Result<()> 
 
 /// Writes beside `path` and renames, so the collector never reads half a file.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let folder = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let folder = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(folder)?;
     let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
     // The collector often runs as another user: readable by all, as a
     // plainly written file would be.
     temporary
         .as_file()
-        .set_permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644))?;
+        .set_permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(
+            0o644,
+        ))?;
     std::io::Write::write_all(&mut temporary, text.as_bytes())?;
     temporary.persist(path).map_err(|error| error.error)?;
     Ok(())

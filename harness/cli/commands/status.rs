@@ -49,7 +49,10 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
                 (true, Some(due)) => format!("overdue since {}", due.format("%Y-%m-%d %H:%M UTC")),
                 _ => format!("last run {} {}", last.run_id, last.verdict.name()),
             };
-            format!("drdrill: {} is {what}; last reports: {}", status.scenario, last.report_dir)
+            format!(
+                "drdrill: {} is {what}; last reports: {}",
+                status.scenario, last.report_dir
+            )
         })
         .collect();
     super::history::notify(&args.watch.notify, &lines).await;
@@ -74,7 +77,11 @@ fn status_table(standing: &[ScenarioStatus]) -> String {
                     .as_ref()
                     .map(|pass| when(pass.finished))
                     .unwrap_or_else(|| "never".into()),
-                format!("{} ({})", when(status.last_run.finished), status.last_run.verdict.name()),
+                format!(
+                    "{} ({})",
+                    when(status.last_run.finished),
+                    status.last_run.verdict.name()
+                ),
                 status.cadence_ms.map(human_duration_ms).unwrap_or_else(|| "-".into()),
                 status.due.map(when).unwrap_or_else(|| "-".into()),
                 state.to_owned(),
@@ -82,7 +89,14 @@ fn status_table(standing: &[ScenarioStatus]) -> String {
         })
         .collect();
     table(
-        &["scenario", "last pass (UTC)", "last run (UTC)", "cadence", "due (UTC)", "state"],
+        &[
+            "scenario",
+            "last pass (UTC)",
+            "last run (UTC)",
+            "cadence",
+            "due (UTC)",
+            "state",
+        ],
         &rows,
     )
 }
