@@ -131,9 +131,16 @@ impl Webhook {
             body.len()
         );
         stream.write_all(request.as_bytes()).await?;
-        // The status line is all that is needed; read a bounded head of it.
+        // The status line is all that is needed: read up to its end (a
+        // server may send it in pieces), at most 64 bytes.
         let mut head = vec![0; 64];
-        let read = stream.read(&mut head).await?;
+        let mut read = 0;
+        while read < head.len() && !head[..read].contains(&b'\n') {
+            match stream.read(&mut head[read..]).await? {
+                0 => break,
+                count => read += count,
+            }
+        }
         let line = String::from_utf8_lossy(&head[..read]);
         let status = line.split_whitespace().nth(1).unwrap_or("");
         if status.starts_with('2') {

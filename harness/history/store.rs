@@ -46,6 +46,15 @@ pub enum HistoryError {
         #[source]
         source: std::io::Error,
     },
+    /// The lock file beside a SQLite history could not be taken.
+    #[error("cannot lock {path} to open the history")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
     /// Connecting failed.
     #[error("cannot open the history at {shown}")]
     Open {
@@ -169,9 +178,18 @@ impl HistoryStore {
             shown: shown.clone(),
             source,
         };
-        let pool = match location {
+        // One opener at a time per SQLite file: switching a new file to WAL
+        // and its first migration take locks the busy timeout does not
+        // wait for, so concurrent first opens would fail "database is locked".
+        let _opening = match location {
             HistoryLocation::Sqlite(path) => {
                 create_parent(path)?;
+                Some(opening_lock(path).await?)
+            }
+            HistoryLocation::Postgres(_) => None,
+        };
+        let pool = match location {
+            HistoryLocation::Sqlite(path) => {
                 let options = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -311,6 +329,29 @@ fn migrator() -> Migrator {
             })
             .collect(),
     )
+}
+
+/// An exclusive `flock` on `<file>.open-lock` beside the SQLite file, held
+/// while one process opens and migrates it (released when dropped).
+async fn opening_lock(path: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, HistoryError> {
+    let lock = path.with_file_name(format!(
+        "{}.open-lock",
+        path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default()
+    ));
+    let folder_error = |source| HistoryError::Lock {
+        path: lock.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(folder_error)?;
+    tokio::task::spawn_blocking(move || nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive))
+        .await
+        .map_err(|error| folder_error(std::io::Error::other(error)))?
+        .map_err(|(_, errno)| folder_error(std::io::Error::from(errno)))
 }
 
 fn create_parent(path: &Path) -> Result<(), HistoryError> {
