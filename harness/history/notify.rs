@@ -133,7 +133,7 @@ impl Webhook {
         stream.write_all(request.as_bytes()).await?;
         // The status line is all that is needed: read up to its end (a
         // server may send it in pieces), at most 64 bytes.
-        let mut head = vec![0; 64];
+        let mut head = [0; 64];
         let mut read = 0;
         while read < head.len() && !head[..read].contains(&b'\n') {
             match stream.read(&mut head[read..]).await? {

@@ -291,7 +291,7 @@ mod tests {
         assert_eq!(config.validate(), Ok(()));
         let document = config.to_document();
         let arbiter = document.get_array("members").unwrap()[2].as_document().unwrap().clone();
-        assert_eq!(arbiter.get_bool("arbiterOnly").unwrap(), true);
+        assert!(arbiter.get_bool("arbiterOnly").unwrap());
         assert!(arbiter.get("priority").is_none());
     }
 

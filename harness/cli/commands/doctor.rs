@@ -198,18 +198,18 @@ fn container_engine() -> Check {
         ])
         .collect();
     for candidate in &candidates {
-        if let Some(path) = candidate.strip_prefix("unix://") {
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                let chosen_by = if Some(candidate) == candidates.first() && std::env::var_os("DOCKER_HOST").is_some() {
-                    "$DOCKER_HOST"
-                } else {
-                    "the default socket path"
-                };
-                return ok(
-                    "container engine",
-                    &format!("{candidate} answers, chosen by {chosen_by}"),
-                );
-            }
+        if let Some(path) = candidate.strip_prefix("unix://")
+            && std::os::unix::net::UnixStream::connect(path).is_ok()
+        {
+            let chosen_by = if Some(candidate) == candidates.first() && std::env::var_os("DOCKER_HOST").is_some() {
+                "$DOCKER_HOST"
+            } else {
+                "the default socket path"
+            };
+            return ok(
+                "container engine",
+                &format!("{candidate} answers, chosen by {chosen_by}"),
+            );
         }
     }
     let fix = if tools::find_on_path("podman").is_some() {
