@@ -184,15 +184,7 @@ pub(crate) async fn collection_names(database: &Database, server: &str) -> Resul
     if !databases.iter().any(|name| name == database.name()) {
         return Ok(None);
     }
-    let mut names = database
-        .list_collection_names()
-        .filter(doc! { "type": "collection" })
-        .await
-        .map_err(|source| ChecksumError::ListCollections {
-            database: database.name().to_string(),
-            server: server.to_string(),
-            source,
-        })?;
+    let mut names = names_matching(database, doc! { "type": "collection" }, server).await?;
     names.sort();
     Ok(Some(names))
 }
@@ -248,18 +240,27 @@ pub async fn digest_collection(
     })
 }
 
-/// Whether a collection exists; asked only for empty reads, since
-/// `listIndexes` on a missing collection is an error.
-async fn exists(database: &Database, name: &str, server: &str) -> Result<bool, ChecksumError> {
-    let names = database
+/// The names `listCollections` gives for `filter`.
+async fn names_matching(
+    database: &Database,
+    filter: bson::Document,
+    server: &str,
+) -> Result<Vec<String>, ChecksumError> {
+    database
         .list_collection_names()
-        .filter(doc! { "name": name })
+        .filter(filter)
         .await
         .map_err(|source| ChecksumError::ListCollections {
             database: database.name().to_string(),
             server: server.to_string(),
             source,
-        })?;
+        })
+}
+
+/// Whether a collection exists; asked only for empty reads, since
+/// `listIndexes` on a missing collection is an error.
+async fn exists(database: &Database, name: &str, server: &str) -> Result<bool, ChecksumError> {
+    let names = names_matching(database, doc! { "name": name }, server).await?;
     Ok(!names.is_empty())
 }
 

@@ -250,28 +250,8 @@ where
         // `record` above and below only reads; the borrows end here, before
         // the cursors move.
         match order {
-            Ordering::Less => {
-                if let Some(left) = &source.current {
-                    record(
-                        &mut differences.missing,
-                        id_of(left, Side::Source, 0)?,
-                        max_ids,
-                        Side::Source,
-                    )?;
-                }
-                source.advance().await?;
-            }
-            Ordering::Greater => {
-                if let Some(right) = &target.current {
-                    record(
-                        &mut differences.extra,
-                        id_of(right, Side::Target, 0)?,
-                        max_ids,
-                        Side::Target,
-                    )?;
-                }
-                target.advance().await?;
-            }
+            Ordering::Less => only_on_one_side(&mut source, &mut differences.missing, max_ids).await?,
+            Ordering::Greater => only_on_one_side(&mut target, &mut differences.extra, max_ids).await?,
             Ordering::Equal => {
                 source.advance().await?;
                 target.advance().await?;
@@ -286,6 +266,19 @@ where
     differences.source_count = source.read;
     differences.target_count = target.read;
     Ok(differences)
+}
+
+/// A document only `cursor`'s side has: its `_id` goes to `list`, and that
+/// side moves on.
+async fn only_on_one_side<S, E>(cursor: &mut Cursor<S>, list: &mut IdList, max_ids: usize) -> Result<(), MergeError>
+where
+    S: Stream<Item = Result<RawDocumentBuf, E>> + Unpin,
+    E: StdError + Send + Sync + 'static,
+{
+    if let Some(document) = &cursor.current {
+        record(list, id_of(document, cursor.side, 0)?, max_ids, cursor.side)?;
+    }
+    cursor.advance().await
 }
 
 fn record(list: &mut IdList, id: RawBsonRef<'_>, max_ids: usize, side: Side) -> Result<(), MergeError> {
