@@ -389,3 +389,67 @@ kind = "verify"
         "{names:?}"
     );
 }
+
+/// Issue 14, production-safe by default: a drill that only backs up and
+/// verifies an external deployment never writes to it (no tick writer, no
+/// seed), however the URI is handed over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_only_external_drill_never_writes_to_the_source() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let database = server.client.database("shepherd_cms");
+    database
+        .collection::<Document>("configurations")
+        .insert_many([doc! { "_id": 1, "key": "a" }, doc! { "_id": 2, "key": "b" }])
+        .await
+        .unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("read-only.toml");
+    std::fs::write(
+        &file,
+        r#"name = "external-read-only"
+[topology]
+provider = "external"
+engine = "ferretdb"
+uri_env = "DRDRILL_TEST_SOURCE_URI"
+[dataset]
+profile = "shepherd-cms"
+documents = 10
+[[steps]]
+kind = "backup"
+engine = "builtin"
+[[steps]]
+kind = "verify"
+"#,
+    )
+    .unwrap();
+    let out = folder.path().join("out");
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .env("DRDRILL_TEST_SOURCE_URI", &server.uri)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let mut names = database.list_collection_names().await.unwrap();
+    names.sort();
+    assert_eq!(names, ["configurations"], "the drill wrote to the source");
+    let count = database
+        .collection::<Document>("configurations")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    let report = every_file(&out)
+        .into_iter()
+        .find(|(path, _)| path.ends_with("report.json") && path.parent() != Some(out.as_path()))
+        .map(|(_, text)| text)
+        .expect("a drill report");
+    assert!(
+        report.contains("no write workload on an external deployment"),
+        "{report}"
+    );
+    server.teardown().await;
+}
