@@ -264,15 +264,18 @@ impl<'a> DrillContext<'a> {
         if self.ticks.is_some() || self.disaster_at.is_some() {
             return;
         }
-        // An external deployment is written to only by a drill that injects
-        // a disaster there (which takes the double opt-in): a drill that
-        // only backs it up and verifies leaves the source as it was.
+        // A deployment the harness did not start (external) is written to
+        // only by a drill that injects a disaster there (which takes the
+        // double opt-in): a drill that only backs it up and verifies leaves
+        // the source as it was.
         let injects = self
             .scenario
             .steps
             .iter()
             .any(|step| matches!(step.kind, crate::scenario::StepKind::Disaster(..)));
-        if self.source.provider_name() == "external" && !injects {
+        let someone_elses = crate::provider::ProviderKind::from_name(self.source.provider_name())
+            .is_some_and(|kind| !kind.starts_its_deployment());
+        if someone_elses && !injects {
             self.finding(
                 "no write workload on an external deployment without a disaster step: the source is only read",
             );

@@ -236,12 +236,8 @@ pub struct ConnectionArgs {
     pub engine: EngineChoice,
     /// How long to wait for the server before giving up, e.g. `5s`, `1m`
     /// (default 5 s, or the URI's serverSelectionTimeoutMS).
-    #[arg(long = "connect-timeout", value_parser = parse_timeout)]
+    #[arg(long = "connect-timeout", value_parser = drdrill::scenario::duration::parse_duration)]
     pub connect_timeout: Option<std::time::Duration>,
-}
-
-fn parse_timeout(text: &str) -> Result<std::time::Duration, drdrill::scenario::duration::DurationError> {
-    drdrill::scenario::duration::parse_duration(text)
 }
 
 impl ConnectionArgs {

@@ -27,7 +27,7 @@ pub struct GateArgs {
     #[arg(long)]
     pub tolerance: Option<f64>,
     /// And by how much at least (e.g. `1s`, `500ms`; default 1s), so that jitter on short drills is no regression.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = drdrill::scenario::duration::parse_duration)]
     pub slack: Option<std::time::Duration>,
     /// Write the gate as JUnit here (one test case per scenario).
     #[arg(long, value_name = "PATH")]
@@ -38,10 +38,6 @@ pub struct GateArgs {
     /// The history, and where problems are announced.
     #[command(flatten)]
     pub watch: WatchArgs,
-}
-
-fn parse_duration(text: &str) -> Result<std::time::Duration, drdrill::scenario::duration::DurationError> {
-    drdrill::scenario::duration::parse_duration(text)
 }
 
 /// A gate configuration file: its `[gate]` table, as a pipeline keeps it
@@ -90,9 +86,8 @@ fn settings(args: &GateArgs) -> anyhow::Result<(Vec<String>, GateSettings)> {
     }
     let slack = match (args.slack, &table.slack) {
         (Some(slack), _) => slack,
-        (None, Some(text)) => {
-            parse_duration(text).map_err(|error| anyhow::anyhow!("{file}: [gate] slack = {text:?}: {error}"))?
-        }
+        (None, Some(text)) => drdrill::scenario::duration::parse_duration(text)
+            .map_err(|error| anyhow::anyhow!("{file}: [gate] slack = {text:?}: {error}"))?,
         (None, None) => std::time::Duration::from_millis(defaults.slack_ms),
     };
     let scenarios = if args.scenarios.is_empty() {

@@ -21,11 +21,11 @@ pub struct RetentionArgs {
     #[arg(long, default_value = "30d,12w,12m")]
     pub policy: String,
     /// How often a backup should arrive, e.g. `6h` (the runbook's crontab).
-    #[arg(long, default_value = "1d", value_parser = parse_duration)]
+    #[arg(long, default_value = "1d", value_parser = drdrill::scenario::duration::parse_duration)]
     pub interval: Duration,
     /// An age rule that deletes backups older than this whatever else there
     /// is, e.g. `30d` for the runbook's `find -mtime +30 -delete`.
-    #[arg(long = "age-rule", value_parser = parse_duration)]
+    #[arg(long = "age-rule", value_parser = drdrill::scenario::duration::parse_duration)]
     pub age_rule: Option<Duration>,
     /// Audit as of this instant (RFC 3339) instead of now.
     #[arg(long, value_parser = parse_instant)]
@@ -36,10 +36,6 @@ pub struct RetentionArgs {
     /// Print JSON for machines instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, drdrill::scenario::duration::DurationError> {
-    drdrill::scenario::duration::parse_duration(text)
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
