@@ -109,6 +109,32 @@ impl MongoUri {
         self.password.is_some() || self.shown != self.secret
     }
 
+    /// The same URI with connection option `key` set to `value` (an option
+    /// of that name already there, in any letter case, is replaced).
+    pub fn with_option(&self, key: &str, value: &str) -> Result<Self, UriError> {
+        let scheme = SCHEMES
+            .iter()
+            .find(|scheme| self.secret.starts_with(*scheme))
+            .map_or(0, |scheme| scheme.len());
+        let after_userinfo = self.secret[scheme..].rfind('@').map_or(scheme, |at| scheme + at + 1);
+        let (head, tail) = self.secret.split_at(after_userinfo);
+        let (path, options) = tail.split_once('?').unwrap_or((tail, ""));
+        let mut kept: Vec<&str> = options
+            .split('&')
+            .filter(|option| {
+                !option.is_empty()
+                    && !option
+                        .split('=')
+                        .next()
+                        .is_some_and(|name| name.eq_ignore_ascii_case(key))
+            })
+            .collect();
+        let setting = format!("{key}={value}");
+        kept.push(&setting);
+        let slash = if path.contains('/') { "" } else { "/" };
+        Self::parse(&format!("{head}{path}{slash}?{}", kept.join("&")))
+    }
+
     /// The string with any password replaced by `****`.
     pub fn redacted(&self) -> String {
         self.shown.clone()
@@ -362,6 +388,25 @@ mod tests {
         assert_eq!(
             split.scrub("invalid server address admin:S3cret"),
             "invalid server address admin:****"
+        );
+    }
+    #[test]
+    fn an_option_is_added_or_replaced_and_the_password_stays_hidden() {
+        let uri = MongoUri::parse("mongodb://u:p@ss?w@db.example:27017").unwrap();
+        let with = uri.with_option("readPreference", "secondaryPreferred").unwrap();
+        assert_eq!(
+            with.expose_secret(),
+            "mongodb://u:p@ss?w@db.example:27017/?readPreference=secondaryPreferred"
+        );
+        assert_eq!(
+            with.redacted(),
+            "mongodb://u:****@db.example:27017/?readPreference=secondaryPreferred"
+        );
+        let uri = MongoUri::parse("mongodb://h1,h2/app?replicaSet=rs0&readpreference=primary").unwrap();
+        let with = uri.with_option("readPreference", "secondary").unwrap();
+        assert_eq!(
+            with.expose_secret(),
+            "mongodb://h1,h2/app?replicaSet=rs0&readPreference=secondary"
         );
     }
 }

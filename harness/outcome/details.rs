@@ -129,6 +129,13 @@ pub struct HostBackupDetails {
     /// How many collections the reference holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_collections: Option<usize>,
+    /// The read preference the dump read with, when the step set one
+    /// (an external deployment's default is `secondaryPreferred`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_preference: Option<String>,
+    /// The read concern the dump read with, when the step set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_concern: Option<String>,
 }
 
 /// A backup taken by mongodump inside node 0's container.
@@ -386,6 +393,7 @@ mod tests {
                 manifest: None,
                 reference: None,
                 reference_collections: Some(3),
+                ..HostBackupDetails::default()
             }
             .into(),
         );

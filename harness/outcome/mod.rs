@@ -152,6 +152,11 @@ pub struct CheckRecord {
 pub struct Measurements {
     /// T_d: the disaster instant.
     pub disaster_at: Option<Instant>,
+    /// What the RTO figures run from: `disaster` (T_d), or `restore-start`
+    /// in a drill with no disaster step (the time to a verified copy);
+    /// absent when no RTO was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_from: Option<String>,
     /// T_s − T_d, milliseconds: first canary write acknowledged and read back.
     pub rto_service_ms: Option<u64>,
     /// T_v − T_d, milliseconds: verification of the recovered data finished and passed.

@@ -33,6 +33,9 @@ pub struct DeploymentSpec {
     pub work_dir: PathBuf,
     /// Leave everything in place at teardown, for debugging.
     pub keep: bool,
+    /// Provider `external`: who starts the ephemeral node its drill
+    /// restores into (local when unset).
+    pub ephemeral: Option<ProviderKind>,
 }
 
 impl DeploymentSpec {
@@ -60,6 +63,7 @@ impl DeploymentSpec {
             uri_source: topology.uri_source.clone(),
             work_dir: work_dir.to_path_buf(),
             keep,
+            ephemeral: topology.ephemeral,
         }
     }
 }

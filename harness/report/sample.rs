@@ -282,6 +282,7 @@ fn passed() -> DrillReport {
             manifest: None,
             reference: None,
             reference_collections: None,
+            ..HostBackupDetails::default()
         }
         .into(),
     );

@@ -115,6 +115,9 @@ pub struct DrillContext<'a> {
     reference: Option<DatabaseDigest>,
     /// T_d.
     disaster_at: Option<Stamp>,
+    /// When the first restore began: the start of the RTO of a drill with
+    /// no disaster step (the time to a verified copy).
+    recovery_started: Option<Stamp>,
     /// T_s: first canary acknowledged and read back after recovery.
     service_at: Option<Stamp>,
     /// T_v: verification finished and passed.
@@ -125,6 +128,32 @@ pub struct DrillContext<'a> {
     checks: Vec<CheckRecord>,
     /// Things worth knowing that are not failures.
     findings: Vec<String>,
+}
+
+/// The instant an RTO is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RtoStart {
+    /// T_d, the disaster instant.
+    Disaster(Stamp),
+    /// No disaster step ran: the start of the first restore.
+    RestoreStarted(Stamp),
+}
+
+impl RtoStart {
+    /// The instant.
+    pub fn at(self) -> Stamp {
+        match self {
+            Self::Disaster(at) | Self::RestoreStarted(at) => at,
+        }
+    }
+
+    /// Its name in `measurements.rto_from`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Disaster(_) => "disaster",
+            Self::RestoreStarted(_) => "restore-start",
+        }
+    }
 }
 
 impl<'a> DrillContext<'a> {
@@ -158,6 +187,7 @@ impl<'a> DrillContext<'a> {
             backups: Vec::new(),
             reference: None,
             disaster_at: None,
+            recovery_started: None,
             service_at: None,
             verified_at: None,
             restored: None,
@@ -365,7 +395,7 @@ impl<'a> DrillContext<'a> {
     /// probes where recovery happened, up to `timeout`, and records T_s
     /// when a canary is acknowledged and read back.
     pub async fn await_recovered_service(&mut self, timeout: std::time::Duration) {
-        if self.disaster_at.is_none() || self.service_at.is_some() {
+        if self.rto_start().is_none() || self.service_at.is_some() {
             return;
         }
         let served = super::probe::probe_until_service(
@@ -386,6 +416,22 @@ impl<'a> DrillContext<'a> {
     pub fn record_service(&mut self, at: Stamp) {
         self.events.emit(Event::ServiceRestored { at_ms: at.offset_ms });
         self.service_at = self.service_at.or(Some(at));
+    }
+
+    /// A restore begins now; the first one is kept.
+    pub fn mark_recovery_start(&mut self) {
+        self.recovery_started = self.recovery_started.or(Some(self.clock.now()));
+    }
+
+    /// Where the RTO runs from: T_d, or in a drill with no disaster step
+    /// the start of its first restore (then the RTO is the time to a
+    /// verified copy).
+    pub fn rto_start(&self) -> Option<RtoStart> {
+        match (self.disaster_at, self.recovery_started) {
+            (Some(at), _) => Some(RtoStart::Disaster(at)),
+            (None, Some(at)) => Some(RtoStart::RestoreStarted(at)),
+            (None, None) => None,
+        }
     }
 
     /// T_s, once the service answered after the disaster.

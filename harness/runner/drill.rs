@@ -11,7 +11,7 @@ use std::time::Duration;
 use mongodb::Client;
 use tokio::sync::watch;
 
-use super::context::DrillContext;
+use super::context::{DrillContext, RtoStart};
 use super::deployment::Deployment;
 use super::events::{Event, EventSink};
 use crate::measure::clock::{DrillClock, Stamp};
@@ -319,11 +319,11 @@ fn provider_name(provider: ProviderKind) -> &'static str {
 }
 
 fn scenario_is_destructive(scenario: &Scenario) -> bool {
-    scenario.steps.iter().any(|step| {
-        matches!(
-            step.kind,
-            StepKind::Disaster { .. } | StepKind::Restore { .. } | StepKind::Seed
-        )
+    scenario.steps.iter().any(|step| match &step.kind {
+        StepKind::Disaster { .. } | StepKind::Seed => true,
+        // Into the ephemeral node, a restore leaves the source alone.
+        StepKind::Restore(restore) => restore.target == crate::scenario::RestoreTarget::SameNode,
+        _ => false,
     })
 }
 
@@ -522,17 +522,31 @@ async fn measure(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
     use crate::measure::rto::{compute_rto, evaluate};
 
     let measurements = &mut outcome.measurements;
-    let Some(t_d) = context.disaster_at() else {
+    let Some(start) = context.rto_start() else {
         measurements
             .notes
             .push("no disaster step ran: RTO and RPO were not measured".into());
         return;
     };
-    measurements.disaster_at = Some(stamp_to_instant(t_d));
+    measurements.rto_from = Some(start.name().to_string());
     let probe_interval = context.scenario().workload.probe_interval;
-    let rto = compute_rto(t_d, context.service_at(), context.verified_at(), probe_interval);
+    let rto = compute_rto(start.at(), context.service_at(), context.verified_at(), probe_interval);
     measurements.rto_service_ms = rto.rto_service.map(|value| value.as_millis() as u64);
     measurements.rto_verified_ms = rto.rto_verified.map(|value| value.as_millis() as u64);
+    let t_d = match start {
+        RtoStart::Disaster(t_d) => t_d,
+        RtoStart::RestoreStarted(_) => {
+            measurements.notes.push(
+                "no disaster step ran: RTO is measured from the start of the restore to a verified copy; \
+                 RPO was not measured"
+                    .into(),
+            );
+            let checks = objective_checks(&evaluate(&context.scenario().objectives, &rto, None), context);
+            outcome.checks.extend(checks);
+            return;
+        }
+    };
+    measurements.disaster_at = Some(stamp_to_instant(t_d));
     if context.service_at().is_none() {
         measurements
             .notes

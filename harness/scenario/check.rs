@@ -538,7 +538,14 @@ impl Checker<'_, '_> {
                 ),
                 _ => {}
             }
-            let destructive = matches!(kind, StepKindName::Disaster | StepKindName::Restore);
+            // A restore into the ephemeral node (an external drill's default)
+            // leaves the source alone; only one into the source itself is
+            // destructive there.
+            let destructive = match kind {
+                StepKindName::Disaster => true,
+                StepKindName::Restore => string_at(table, "target") == Some("same-node"),
+                _ => false,
+            };
             if destructive && external && !allow_destructive {
                 self.push(
                     step.span(),
@@ -613,7 +620,7 @@ impl Checker<'_, '_> {
         let path = "topology";
         self.uri_source_rules(table, header.clone(), external);
         if !external {
-            for key in ["uri", "uri_env", "uri_file", "allow_destructive"] {
+            for key in ["uri", "uri_env", "uri_file", "allow_destructive", "ephemeral"] {
                 if let Some(span) = key_span(table, key) {
                     self.push(
                         span,

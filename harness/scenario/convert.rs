@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use super::check::parse_duration;
 use super::model::{
-    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, NodeTarget, ReadConcern, ReplicaSetTopology,
-    RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, Topology, UriSource, Workload, WriteConcern,
+    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, NodeTarget, ReadConcern, ReadPreference,
+    ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, Topology, UriSource, Workload,
+    WriteConcern,
 };
 use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
 use crate::measure::{ExpectedFailure, Objectives};
-use crate::provider::{Backend, Engine};
+use crate::provider::{Backend, Engine, ProviderKind};
 use crate::uri::MongoUri;
 
 /// A conversion problem: the key path and the message.
@@ -61,6 +62,8 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
             arbiter: topology.arbiter.unwrap_or(false),
         }),
         image_tag: topology.image_tag.clone(),
+        ephemeral: (topology.provider == ProviderKind::External)
+            .then(|| topology.ephemeral.unwrap_or(ProviderKind::Local)),
     };
     let dataset = Dataset {
         database: file
@@ -107,7 +110,7 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         .steps
         .into_iter()
         .enumerate()
-        .map(|(index, step)| convert_step(index, step))
+        .map(|(index, step)| convert_step(index, step, topology.provider == ProviderKind::External))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Scenario {
         path: path.to_path_buf(),
@@ -134,7 +137,10 @@ fn default_database(profile: &str) -> String {
         .collect()
 }
 
-fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
+/// One step; `external` gives the production-safe defaults of a drill
+/// against an external deployment (dump from a secondary when there is
+/// one, restore into an ephemeral node).
+fn convert_step(index: usize, step: StepFile, external: bool) -> Result<Step, ConvertError> {
     let path = |key: &str| format!("steps[{index}].{key}");
     let (name, timeout, kind) = match step {
         StepFile::Seed { name, timeout } => (name, timeout, StepKind::Seed),
@@ -146,6 +152,8 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
             gzip,
             command,
             run_in,
+            read_preference,
+            read_concern,
         } => (
             name,
             timeout,
@@ -155,6 +163,8 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
                 gzip: gzip.unwrap_or(false),
                 command,
                 run_in: run_in.unwrap_or(RunIn::Host),
+                read_preference: read_preference.or(external.then_some(ReadPreference::SecondaryPreferred)),
+                read_concern,
             }),
         ),
         StepFile::Disaster {
@@ -198,7 +208,11 @@ fn convert_step(index: usize, step: StepFile) -> Result<Step, ConvertError> {
             name,
             timeout,
             StepKind::Restore(RestoreStep {
-                target: target.unwrap_or(RestoreTarget::SameNode),
+                target: target.unwrap_or(if external {
+                    RestoreTarget::FreshNode
+                } else {
+                    RestoreTarget::SameNode
+                }),
                 drop: drop.unwrap_or(true),
                 collections,
             }),

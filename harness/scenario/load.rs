@@ -450,11 +450,25 @@ kind = "verify"
         );
         let found = problems(&edited("action = \"drop-database\"", "action = \"drop-collection\""));
         assert!(found[0].contains("missing field `collection`"), "{found:?}");
+        // On an external deployment the restore goes into an ephemeral
+        // node by default: only the disaster needs the opt-in.
         let found = problems(&edited("provider = \"local\"", "provider = \"external\""));
-        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found.len(), 2, "{found:?}");
         assert!(found[0].contains("missing field `uri`"), "{found:?}");
         assert!(
             found[1].contains("a disaster step against an external deployment"),
+            "{found:?}"
+        );
+        // A restore into the source itself does.
+        let into_source = edited("provider = \"local\"", "provider = \"external\"").replacen(
+            "kind = \"restore\"",
+            "kind = \"restore\"\ntarget = \"same-node\"",
+            1,
+        );
+        let found = problems(&into_source);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[2].contains("a restore step against an external deployment"),
             "{found:?}"
         );
     }

@@ -62,6 +62,10 @@ pub struct Topology {
     pub replica_set: Option<ReplicaSetTopology>,
     /// The `mongo` image tag for the containers provider (`7.0` if unset).
     pub image_tag: Option<String>,
+    /// Where an external deployment's drill restores: the provider of the
+    /// ephemeral node the harness starts (`ephemeral = "local"`, the
+    /// default, or `"containers"`); `None` for the other providers.
+    pub ephemeral: Option<ProviderKind>,
 }
 
 /// Where an external deployment's connection string comes from when the
@@ -272,6 +276,22 @@ named_enum! {
 }
 
 named_enum! {
+    /// The read preference of a dump (the driver's names).
+    ReadPreference {
+        /// `primary`.
+        Primary => "primary",
+        /// `primaryPreferred`.
+        PrimaryPreferred => "primaryPreferred",
+        /// `secondary`.
+        Secondary => "secondary",
+        /// `secondaryPreferred`: the default against an external deployment.
+        SecondaryPreferred => "secondaryPreferred",
+        /// `nearest`.
+        Nearest => "nearest",
+    }
+}
+
+named_enum! {
     /// Which backup engine a backup step uses.
     BackupEngine {
         /// The real tools when on `PATH`, else the builtin engine.
@@ -416,6 +436,11 @@ pub struct BackupStep {
     pub command: Option<String>,
     /// Where the tools run (engine `tools` only).
     pub run_in: RunIn,
+    /// The read preference the dump reads with (`None` leaves the URI's;
+    /// an external deployment defaults to `secondaryPreferred`).
+    pub read_preference: Option<ReadPreference>,
+    /// The read concern the dump reads with (`None` leaves the URI's).
+    pub read_concern: Option<ReadConcern>,
 }
 
 /// A `disaster` step: which fault, and what it hits.

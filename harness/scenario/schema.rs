@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::model::{
-    BackupEngine, BackupFormat, DisasterAction, MAX_DOCUMENTS, MAX_NODES, MAX_TIMEOUT, ReadConcern, RestoreTarget,
-    RunIn, StepKindName,
+    BackupEngine, BackupFormat, DisasterAction, MAX_DOCUMENTS, MAX_NODES, MAX_TIMEOUT, ReadConcern, ReadPreference,
+    RestoreTarget, RunIn, StepKindName,
 };
 use crate::measure::KNOWN_CHECKS;
 
@@ -130,7 +130,11 @@ const TOPOLOGY: &[Field] = &[
     optional("replica_set", Kind::Bool, "replica_set = true"),
     optional("arbiter", Kind::Bool, "arbiter = true"),
     optional("image_tag", Kind::Text, "image_tag = \"7.0\""),
+    optional("ephemeral", Kind::Choice(EPHEMERAL_PROVIDERS), "ephemeral = \"local\""),
 ];
+
+/// The providers an external drill's ephemeral restore node may come from.
+const EPHEMERAL_PROVIDERS: &[&str] = &["local", "containers"];
 
 const DATASET: &[Field] = &[
     required("profile", Kind::Text, "profile = \"shepherd-cms\""),
@@ -200,6 +204,16 @@ const BACKUP: &[Field] = &[
     optional("gzip", Kind::Bool, "gzip = true"),
     optional("command", Kind::Text, "command = \"runbook/backup.sh\""),
     optional("run_in", Kind::Choice(RunIn::NAMES), "run_in = \"container\""),
+    optional(
+        "read_preference",
+        Kind::Choice(ReadPreference::NAMES),
+        "read_preference = \"secondaryPreferred\"",
+    ),
+    optional(
+        "read_concern",
+        Kind::Choice(ReadConcern::NAMES),
+        "read_concern = \"majority\"",
+    ),
 ];
 
 const DISASTER: &[Field] = &[

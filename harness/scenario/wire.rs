@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::model::{BackupEngine, BackupFormat, DisasterAction, ReadConcern, RestoreTarget, RunIn};
+use super::model::{BackupEngine, BackupFormat, DisasterAction, ReadConcern, ReadPreference, RestoreTarget, RunIn};
 use crate::measure::RtoAppliesTo;
 use crate::provider::{Backend, Engine, ProviderKind};
 
@@ -72,6 +72,8 @@ pub struct TopologyFile {
     pub arbiter: Option<bool>,
     /// `image_tag`.
     pub image_tag: Option<String>,
+    /// `ephemeral`.
+    pub ephemeral: Option<ProviderKind>,
 }
 
 /// `node`: an index or `"primary"`.
@@ -161,6 +163,10 @@ pub enum StepFile {
         command: Option<String>,
         /// `run_in`.
         run_in: Option<RunIn>,
+        /// `read_preference`.
+        read_preference: Option<ReadPreference>,
+        /// `read_concern`.
+        read_concern: Option<ReadConcern>,
     },
     /// `kind = "disaster"`.
     Disaster {

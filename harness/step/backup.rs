@@ -24,6 +24,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         gzip,
         command,
         run_in,
+        ..
     } = backup;
     if *run_in == RunIn::Container {
         return in_container(context, index, step, *gzip).await;
@@ -32,7 +33,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
-    let request = dump_request(context, index, *engine, *format, *gzip);
+    let mut request = dump_request(context, index, *engine, *format, *gzip);
+    match read_settings(&request.uri, backup) {
+        Ok(uri) => request.uri = uri,
+        Err(error) => return StepOutcome::error(crate::error::chain(&error)),
+    }
     let mut settings =
         EngineSettings::new(step.timeout, context.run_id().to_string()).with_work_dir(context.work_dir());
     if let Some(dir) = context.scenario().path.parent() {
@@ -56,6 +61,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         engine_reason: resolved.reason.clone(),
         started_ms: started.offset_ms,
         finished_ms: finished.offset_ms,
+        read_preference: backup.read_preference.map(|preference| preference.to_string()),
+        read_concern: backup.read_concern.map(|concern| concern.to_string()),
         ..HostBackupDetails::default()
     };
     let dump = match &selected.result {
@@ -259,6 +266,24 @@ fn copied_archive_manifest(
         ));
     }
     Ok(manifest)
+}
+
+/// The source's URI with the step's read preference and read concern as
+/// connection options, so every engine (the tools, the builtin engine, a
+/// command given `MONGO_URI`) reads the way the scenario says: against an
+/// external deployment, from a secondary when there is one.
+fn read_settings(
+    uri: &crate::uri::MongoUri,
+    backup: &BackupStep,
+) -> Result<crate::uri::MongoUri, crate::uri::UriError> {
+    let mut uri = uri.clone();
+    if let Some(preference) = backup.read_preference {
+        uri = uri.with_option("readPreference", preference.as_str())?;
+    }
+    if let Some(concern) = backup.read_concern {
+        uri = uri.with_option("readConcernLevel", concern.as_str())?;
+    }
+    Ok(uri)
 }
 
 /// The request for the harness's own engines or the team's command. A

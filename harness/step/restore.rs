@@ -29,6 +29,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         backup_engine: backup.engine.clone(),
         ..RestoreDetails::default()
     };
+    context.mark_recovery_start();
     if let Err(outcome) = prepare_target(context, *target, &mut details).await {
         return outcome;
     }

@@ -82,6 +82,7 @@ fn every_shipped_scenario_is_valid() {
         [
             "ci-release-gate",
             "corrupted-backup-detected",
+            "external-verified-copy",
             "replica-majority-loss",
             "replica-primary-kill",
             "restore-to-fresh-node",

@@ -9,6 +9,7 @@ mod ctx;
 mod dataset;
 mod drills;
 mod engines;
+mod external;
 mod format;
 mod history;
 mod hostile;

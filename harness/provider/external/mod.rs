@@ -1,8 +1,10 @@
 //! An existing deployment named by URI. The harness did not start it, so
 //! it never stops, faults or removes it: every node fault answers
-//! [`ProviderError::Unsupported`], and teardown leaves it alone.
+//! [`ProviderError::Unsupported`], and teardown leaves it alone. Its
+//! drills restore into an ephemeral node the harness starts on its own
+//! provider ([`Deployment::start_fresh`]), never into the source.
 
-use crate::provider::{Deployment, DeploymentSpec, NodeFaults, ProviderError};
+use crate::provider::{Deployment, DeploymentSpec, NodeFaults, ProviderError, ProviderKind};
 use crate::uri::MongoUri;
 
 /// A deployment someone else runs.
@@ -10,12 +12,42 @@ use crate::uri::MongoUri;
 pub struct ExternalDeployment {
     /// Its URI, as the scenario names it.
     uri: MongoUri,
+    /// How to start the ephemeral node a drill restores into.
+    ephemeral: Option<EphemeralPlan>,
+}
+
+/// The ephemeral node of an external drill: started empty, on the
+/// harness's own provider, in the run's folder, torn down with the drill.
+#[derive(Debug, Clone)]
+struct EphemeralPlan {
+    /// Its provider (local or containers).
+    provider: ProviderKind,
+    /// Its server implementation: the external deployment's engine.
+    engine: crate::provider::Engine,
+    /// The run's folder.
+    work_dir: std::path::PathBuf,
+    /// Keep it at teardown, as the run asked.
+    keep: bool,
 }
 
 impl ExternalDeployment {
-    /// The deployment at `uri`.
+    /// The deployment at `uri`, with no ephemeral node to restore into.
     pub fn new(uri: MongoUri) -> Self {
-        Self { uri }
+        Self { uri, ephemeral: None }
+    }
+
+    /// The deployment at `uri`, whose drills restore into an ephemeral node
+    /// started as `spec` says (`ephemeral`, local by default).
+    fn with_spec(uri: MongoUri, spec: &DeploymentSpec) -> Self {
+        Self {
+            uri,
+            ephemeral: Some(EphemeralPlan {
+                provider: spec.ephemeral.unwrap_or(ProviderKind::Local),
+                engine: spec.engine,
+                work_dir: spec.work_dir.clone(),
+                keep: spec.keep,
+            }),
+        }
     }
 }
 
@@ -27,16 +59,16 @@ pub async fn start(spec: &DeploymentSpec) -> Result<Box<dyn Deployment>, Provide
         operation: "start".into(),
         reason,
     };
-    match (&spec.uri, &spec.uri_source) {
-        (Some(uri), _) => Ok(Box::new(ExternalDeployment::new(uri.clone()))),
-        (None, Some(source)) => match source.resolve() {
-            Ok(uri) => Ok(Box::new(ExternalDeployment::new(uri))),
-            Err(error) => Err(refused(crate::error::chain(&error))),
-        },
-        (None, None) => Err(refused(
-            "provider external needs `uri`, `uri_env` or `uri_file` in [topology]".into(),
-        )),
-    }
+    let uri = match (&spec.uri, &spec.uri_source) {
+        (Some(uri), _) => uri.clone(),
+        (None, Some(source)) => source.resolve().map_err(|error| refused(crate::error::chain(&error)))?,
+        (None, None) => {
+            return Err(refused(
+                "provider external needs `uri`, `uri_env` or `uri_file` in [topology]".into(),
+            ));
+        }
+    };
+    Ok(Box::new(ExternalDeployment::with_spec(uri, spec)))
 }
 
 impl NodeFaults for ExternalDeployment {
@@ -53,6 +85,29 @@ impl Deployment for ExternalDeployment {
 
     fn uri(&self) -> MongoUri {
         self.uri.clone()
+    }
+
+    /// The ephemeral node: one empty server of the external deployment's
+    /// engine on the harness's own provider; the source is never touched.
+    async fn start_fresh(&self, run_id: &str) -> Result<Box<dyn Deployment>, ProviderError> {
+        let Some(plan) = &self.ephemeral else {
+            return Err(self.unsupported(crate::provider::NodeOperation::StartFresh));
+        };
+        let spec = DeploymentSpec {
+            run_id: format!("{run_id}-ephemeral"),
+            provider: plan.provider,
+            engine: plan.engine,
+            backend: crate::provider::Backend::Sqlite,
+            nodes: 1,
+            replica_set: None,
+            image_tag: None,
+            uri: None,
+            uri_source: None,
+            work_dir: plan.work_dir.clone(),
+            keep: plan.keep,
+            ephemeral: None,
+        };
+        crate::provider::start(&spec).await
     }
 
     async fn teardown(self: Box<Self>) -> Option<String> {
