@@ -7,6 +7,7 @@
 //! exit statuses (the command line does, in one function).
 
 pub mod clock;
+pub mod forecast;
 pub mod rpo;
 pub mod rto;
 pub mod ticks;

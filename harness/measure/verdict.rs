@@ -15,6 +15,7 @@ use crate::outcome::{self, CheckRecord, Judgement, Status, StepRecord, VerdictKi
 /// checks, verification, and one per step kind (the step failed).
 pub const KNOWN_CHECKS: &[&str] = &[
     "rto",
+    "rto_forecast",
     "rpo",
     "holes",
     "unexpected-ticks",

@@ -380,6 +380,9 @@ pub struct DrillOutcome<V = Judgement> {
     /// Things a person should know that are not failures (engine limits,
     /// runbook quirks, indexes not supported by the engine).
     pub findings: Vec<String>,
+    /// The RTO forecast at production size (`[forecast]` in the scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<crate::measure::forecast::Forecast>,
 }
 
 impl<V> DrillOutcome<V> {
@@ -405,6 +408,7 @@ impl<V> DrillOutcome<V> {
             checks: self.checks,
             phases: self.phases,
             findings: self.findings,
+            forecast: self.forecast,
         }
     }
 }

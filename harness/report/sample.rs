@@ -204,6 +204,7 @@ fn base(scenario: &str, description: &str, duration_ms: u64, verdict: Verdict) -
             checks: Vec::new(),
             phases: Vec::new(),
             findings: Vec::new(),
+            forecast: None,
         },
     }
 }

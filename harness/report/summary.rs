@@ -31,6 +31,7 @@ pub fn summary_markdown(report: &DrillReport) -> String {
     facts_section(&mut out, report);
     objectives_section(&mut out, report);
     rpo_collections_section(&mut out, report);
+    forecast_section(&mut out, report);
     steps_section(&mut out, report);
     checks_section(&mut out, report);
     list_section(&mut out, "Findings", &report.findings);
@@ -243,6 +244,58 @@ fn rpo_collections_section(out: &mut String, report: &DrillReport) {
         );
     }
     out.push('\n');
+}
+
+fn forecast_section(out: &mut String, report: &DrillReport) {
+    let Some(forecast) = &report.forecast else {
+        return;
+    };
+    let size = match (forecast.target.documents, forecast.target.bytes) {
+        (Some(documents), _) => format!("{documents} documents"),
+        (None, Some(bytes)) => format!("{bytes} bytes"),
+        (None, None) => "-".into(),
+    };
+    let _ = writeln!(
+        out,
+        "## RTO forecast at {size}
+"
+    );
+    if let Some(rto) = forecast.rto_ms {
+        let _ = writeln!(
+            out,
+            "Forecast RTO **{}** (band {} to {}); objective {}. Size from {}.\n",
+            human_duration_ms(rto),
+            forecast.rto_low_ms.map(human_duration_ms).unwrap_or_else(|| "-".into()),
+            forecast
+                .rto_high_ms
+                .map(human_duration_ms)
+                .unwrap_or_else(|| "-".into()),
+            forecast
+                .objective_ms
+                .map(human_duration_ms)
+                .unwrap_or_else(|| "none".into()),
+            inline(&forecast.target.source)
+        );
+    }
+    out.push_str("| Phase | In RTO | This drill | Documents/s | MiB/s | Forecast | Band |\n");
+    out.push_str("|---|---|---|---|---|---|---|\n");
+    for phase in &forecast.phases {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} ({} documents) | {} | {} | {} | {} to {} ({}) |",
+            phase.phase.name(),
+            if phase.in_rto { "yes" } else { "no" },
+            human_duration_ms(phase.sample_ms),
+            phase.sample_documents,
+            phase.documents_per_second,
+            phase.mib_per_second,
+            human_duration_ms(phase.forecast_ms),
+            human_duration_ms(phase.low_ms),
+            human_duration_ms(phase.high_ms),
+            cell(&phase.band_basis)
+        );
+    }
+    let _ = writeln!(out, "\nModel: {}.\n", inline(&forecast.model));
 }
 
 fn steps_section(out: &mut String, report: &DrillReport) {

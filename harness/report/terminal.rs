@@ -80,6 +80,47 @@ pub fn reasons(reports: &[DrillReport]) -> String {
     out
 }
 
+/// One line per drill with an RTO forecast: its figure, band and
+/// objective, as the report states them. Empty when no drill has one.
+pub fn forecasts(reports: &[DrillReport]) -> String {
+    let mut out = String::new();
+    for report in reports {
+        let Some(forecast) = &report.forecast else {
+            continue;
+        };
+        let size = forecast
+            .target
+            .documents
+            .map(|documents| format!("{documents} documents"))
+            .or_else(|| forecast.target.bytes.map(|bytes| format!("{bytes} bytes")))
+            .unwrap_or_default();
+        let figure = match (forecast.rto_ms, forecast.rto_low_ms, forecast.rto_high_ms) {
+            (Some(rto), Some(low), Some(high)) => format!(
+                "RTO {} ({} to {})",
+                human_duration_ms(rto),
+                human_duration_ms(low),
+                human_duration_ms(high)
+            ),
+            _ => "no RTO measured to scale".into(),
+        };
+        let restore = forecast
+            .phases
+            .iter()
+            .find(|phase| phase.phase == crate::measure::forecast::ForecastPhase::Restore)
+            .map(|phase| format!(", restore {}", human_duration_ms(phase.forecast_ms)))
+            .unwrap_or_default();
+        let objective = forecast
+            .objective_ms
+            .map(|objective| format!(" / {}", human_duration_ms(objective)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} forecast at {size}: {figure}{objective}{restore}\n",
+            redact(&report.scenario)
+        ));
+    }
+    out
+}
+
 /// A measured figure beside its objective, `11.3 s / 60m`, so a failed drill
 /// shows its yardstick; `-` for a figure that does not exist (`- / 60m`).
 fn against(measured: Option<u64>, objective: Option<String>) -> String {

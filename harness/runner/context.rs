@@ -20,6 +20,7 @@ use super::ticks::TickWriter;
 use crate::backup::BackupLocation;
 use crate::checksum::DatabaseDigest;
 use crate::measure::clock::{DrillClock, Stamp};
+use crate::measure::forecast::{ForecastPhase, PhaseSample};
 use crate::measure::ticks::TickLogs;
 use crate::outcome::CheckRecord;
 use crate::provider::server_info::ServerInfo;
@@ -128,6 +129,9 @@ pub struct DrillContext<'a> {
     checks: Vec<CheckRecord>,
     /// Things worth knowing that are not failures.
     findings: Vec<String>,
+    /// What each backup, restore and verification moved and how long it
+    /// took: the samples of the RTO forecast.
+    phase_samples: Vec<PhaseSample>,
 }
 
 /// The instant an RTO is measured from.
@@ -193,6 +197,7 @@ impl<'a> DrillContext<'a> {
             restored: None,
             checks: Vec::new(),
             findings: Vec::new(),
+            phase_samples: Vec::new(),
         }
     }
 
@@ -416,6 +421,35 @@ impl<'a> DrillContext<'a> {
     pub fn record_service(&mut self, at: Stamp) {
         self.events.emit(Event::ServiceRestored { at_ms: at.offset_ms });
         self.service_at = self.service_at.or(Some(at));
+    }
+
+    /// A phase finished: `documents` handled in `duration`. Restores and
+    /// verifications count the bytes of the last backup.
+    pub fn record_phase(
+        &mut self,
+        phase: ForecastPhase,
+        documents: u64,
+        bytes: Option<u64>,
+        duration: std::time::Duration,
+    ) {
+        let bytes = bytes.unwrap_or_else(|| {
+            self.phase_samples
+                .iter()
+                .rev()
+                .find(|sample| sample.phase == ForecastPhase::Backup)
+                .map_or(0, |sample| sample.bytes)
+        });
+        self.phase_samples.push(PhaseSample {
+            phase,
+            documents,
+            bytes,
+            duration_ms: crate::measure::clock::duration_to_millis(duration),
+        });
+    }
+
+    /// The phases measured, in order.
+    pub fn phase_samples(&self) -> &[PhaseSample] {
+        &self.phase_samples
     }
 
     /// A restore begins now; the first one is kept.

@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub provider: Option<ProviderKind>,
     /// The command line allows destructive steps against external deployments.
     pub allow_destructive: bool,
+    /// Earlier passing runs of the scenario, for the RTO forecast's band.
+    pub forecast_history: crate::measure::forecast::ForecastHistory,
 }
 
 /// A `watch` channel whose value turns `true` when the drill must stop.
@@ -110,6 +112,7 @@ pub async fn run_drill(
 
     let ending = run_steps(&mut context, &mut outcome, &cancel).await;
     wrap_up(&mut context, &mut outcome).await;
+    super::forecast::apply(&context, &mut outcome, &options.forecast_history).await;
     let expected = scenario.expect.as_ref().map(|expect| ExpectedFailure {
         check: expect.check.clone(),
     });
@@ -480,6 +483,7 @@ fn empty_outcome(scenario: &Scenario, run_id: &str, clock: &DrillClock) -> Drill
         checks: Vec::new(),
         phases: Vec::new(),
         findings: Vec::new(),
+        forecast: None,
     }
 }
 

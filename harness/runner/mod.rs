@@ -13,6 +13,7 @@ pub mod context;
 pub mod deployment;
 pub mod drill;
 pub mod events;
+pub mod forecast;
 pub mod primary;
 pub mod probe;
 pub(crate) mod rpo;

@@ -493,6 +493,11 @@ impl Checker<'_, '_> {
         {
             self.topology_rules(table, value.span(), external);
         }
+        if let Some((_, value)) = entry(root, "forecast")
+            && let Some(table) = value.get_ref().as_table()
+        {
+            self.forecast_rules(table, value.span());
+        }
 
         let Some((_, steps_value)) = entry(root, "steps") else {
             return;
@@ -612,6 +617,48 @@ impl Checker<'_, '_> {
                 "topology.uri_env",
                 format!("{text:?} is not an environment variable's name"),
                 Some("letters, digits and `_`, not starting with a digit, e.g. `DRDRILL_SOURCE_URI`".into()),
+            );
+        }
+    }
+
+    /// `[forecast]` names the production size exactly once.
+    fn forecast_rules(&mut self, table: &DeTable<'_>, header: Range<usize>) {
+        let given: Vec<&str> = ["documents", "bytes", "uri_env"]
+            .into_iter()
+            .filter(|key| entry(table, key).is_some())
+            .collect();
+        match given.as_slice() {
+            [] => self.push(
+                header,
+                "forecast",
+                "missing field `documents`: the forecast needs the production size".into(),
+                Some(
+                    "add `documents = 1000000`, `bytes = 500000000000`, or `uri_env` (the name of a variable holding the URI) to read \
+                     dbStats from the production deployment"
+                        .into(),
+                ),
+            ),
+            [first, second, ..] => {
+                if let Some(span) = key_span(table, second) {
+                    self.push(
+                        span,
+                        &join("forecast", second),
+                        format!("`{first}` and `{second}` both give the production size"),
+                        Some("keep one of documents, bytes and uri_env".into()),
+                    );
+                }
+            }
+            [_] => {}
+        }
+        if let Some((_, name)) = entry(table, "uri_env")
+            && let Some(text) = name.get_ref().as_str()
+            && !is_variable_name(text)
+        {
+            self.push(
+                name.span(),
+                "forecast.uri_env",
+                format!("{text:?} is not an environment variable's name"),
+                Some("letters, digits and `_`, not starting with a digit".into()),
             );
         }
     }

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::check::parse_duration;
 use super::model::{
-    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, NodeTarget, ReadConcern, ReadPreference,
-    ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind, Topology, UriSource, Workload,
-    WriteConcern,
+    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, ForecastSettings, ForecastSize, NodeTarget,
+    ReadConcern, ReadPreference, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind,
+    Topology, UriSource, Workload, WriteConcern,
 };
 use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
 use crate::measure::{ExpectedFailure, Objectives};
@@ -123,8 +123,34 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         dataset,
         workload,
         objectives,
+        forecast: file.forecast.as_ref().and_then(forecast_settings),
         steps,
     })
+}
+
+/// `[forecast]`, whose one size key `check.rs` made sure of.
+fn forecast_settings(file: &super::wire::ForecastFile) -> Option<ForecastSettings> {
+    let size = match (&file.documents, &file.bytes, &file.uri_env) {
+        (Some(documents), _, _) => ForecastSize::Documents(*documents),
+        (None, Some(bytes), _) => ForecastSize::Bytes(*bytes),
+        (None, None, Some(name)) => ForecastSize::UriEnv(name.clone()),
+        (None, None, None) => return None,
+    };
+    Some(ForecastSettings {
+        size,
+        fail: file.fail.unwrap_or(false),
+    })
+}
+
+/// A disaster's `node`: an index or `"primary"`; any other name is a
+/// problem at `path`.
+fn node_target(node: Option<NodeTargetFile>, path: impl Fn() -> String) -> Result<Option<NodeTarget>, ConvertError> {
+    match node {
+        None => Ok(None),
+        Some(NodeTargetFile::Index(index)) => Ok(Some(NodeTarget::Index(index))),
+        Some(NodeTargetFile::Name(name)) if name == "primary" => Ok(Some(NodeTarget::Primary)),
+        Some(NodeTargetFile::Name(name)) => Err((path(), format!("invalid node {name:?}"))),
+    }
 }
 
 /// The database a dataset uses when the file does not name one: the
@@ -187,14 +213,7 @@ fn convert_step(index: usize, step: StepFile, external: bool) -> Result<Step, Co
                     .chain(collections.into_iter().flatten())
                     .collect(),
                 documents,
-                node: match node {
-                    None => None,
-                    Some(NodeTargetFile::Index(index)) => Some(NodeTarget::Index(index)),
-                    Some(NodeTargetFile::Name(name)) if name == "primary" => Some(NodeTarget::Primary),
-                    Some(NodeTargetFile::Name(name)) => {
-                        return Err((path("node"), format!("invalid node {name:?}")));
-                    }
-                },
+                node: node_target(node, || path("node"))?,
                 command,
             }),
         ),

@@ -436,6 +436,20 @@ kind = "verify"
     }
 
     #[test]
+    fn a_forecast_names_the_production_size_once() {
+        let found = problems(&format!("{VALID}\n[forecast]\nfail = true\n"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("forecast: missing field `documents`"), "{found:?}");
+        let found = problems(&format!("{VALID}\n[forecast]\ndocuments = 5\nbytes = 9\n"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("`documents` and `bytes` both give the production size"),
+            "{found:?}"
+        );
+        assert!(problems(&format!("{VALID}\n[forecast]\nuri_env = \"PROD_URI\"\n")).is_empty());
+    }
+
+    #[test]
     fn conditional_requirements_are_checked() {
         let found = problems(&edited("engine = \"builtin\"", "engine = \"command\""));
         assert_eq!(found.len(), 1, "{found:?}");

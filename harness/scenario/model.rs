@@ -34,8 +34,32 @@ pub struct Scenario {
     pub workload: Workload,
     /// The RTO and RPO objectives.
     pub objectives: Objectives,
+    /// `[forecast]`: the production size to forecast the RTO at.
+    pub forecast: Option<ForecastSettings>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+}
+
+/// `[forecast]`: forecast this drill's RTO at production size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForecastSettings {
+    /// The size to forecast at.
+    pub size: ForecastSize,
+    /// `fail = true`: a forecast over the RTO objective fails the
+    /// `rto_forecast` check (else it is a finding).
+    pub fail: bool,
+}
+
+/// Where the production size comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForecastSize {
+    /// `documents = N`.
+    Documents(u64),
+    /// `bytes = N` (of data, as dbStats' `dataSize`).
+    Bytes(u64),
+    /// `uri_env`, a variable naming a deployment: dbStats of the dataset's database on the
+    /// deployment that variable names (read-only), at the drill's end.
+    UriEnv(String),
 }
 
 /// The deployment a scenario runs against.

@@ -106,6 +106,7 @@ pub(crate) const ROOT: &[Field] = &[
     required("dataset", Kind::Table(DATASET), "[dataset]"),
     optional("workload", Kind::Table(WORKLOAD), "[workload]"),
     optional("objectives", Kind::Table(OBJECTIVES), "[objectives]"),
+    optional("forecast", Kind::Table(FORECAST), "[forecast]"),
     required("steps", Kind::Steps, "[[steps]]"),
 ];
 
@@ -189,6 +190,20 @@ const OBJECTIVES: &[Field] = &[
         Kind::Choice(&["service", "verified"]),
         "rto_applies_to = \"service\"",
     ),
+];
+
+const FORECAST: &[Field] = &[
+    optional(
+        "documents",
+        Kind::Integer {
+            min: 1,
+            max: 1_000_000_000_000,
+        },
+        "documents = 100000",
+    ),
+    optional("bytes", Kind::Integer { min: 1, max: 1 << 50 }, "bytes = 500000000000"),
+    optional("uri_env", Kind::Text, "uri_env = \"PRODUCTION_URI\""),
+    optional("fail", Kind::Bool, "fail = true"),
 ];
 
 /// The keys every step has.

@@ -34,8 +34,24 @@ pub struct ScenarioFile {
     /// `[objectives]`.
     #[serde(default)]
     pub objectives: ObjectivesFile,
+    /// `[forecast]`.
+    pub forecast: Option<ForecastFile>,
     /// `[[steps]]`.
     pub steps: Vec<StepFile>,
+}
+
+/// `[forecast]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastFile {
+    /// `documents`.
+    pub documents: Option<u64>,
+    /// `bytes`.
+    pub bytes: Option<u64>,
+    /// `uri_env`.
+    pub uri_env: Option<String>,
+    /// `fail`.
+    pub fail: Option<bool>,
 }
 
 /// `expect`.

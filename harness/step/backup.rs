@@ -11,6 +11,7 @@ use super::StepOutcome;
 use crate::backup::select::{self, DumpResult, EngineSettings};
 use crate::backup::{DumpRequest, EngineChoice, Layout};
 use crate::checksum::{DigestOptions, digest_database};
+use crate::measure::forecast::ForecastPhase;
 use crate::outcome::details::{ContainerBackupDetails, HostBackupDetails};
 use crate::runner::context::{DrillContext, TakenBackup};
 use crate::runner::events::StepProgress;
@@ -105,6 +106,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
         finished,
         engine: resolved.name().to_string(),
     });
+    context.record_phase(ForecastPhase::Backup, documents, Some(dump.bytes), dump.duration);
     let message = format!(
         "{} backup of {} collections, {documents} documents, {} bytes in {} at {}",
         resolved.name(),

@@ -9,6 +9,7 @@ use super::StepOutcome;
 use crate::backup::EngineChoice;
 use crate::backup::select::{self, EngineSettings};
 use crate::backup::{BackupLocation, RestoreRequest};
+use crate::measure::forecast::ForecastPhase;
 use crate::outcome::details::RestoreDetails;
 use crate::runner::context::{DrillContext, RestoredScope};
 use crate::runner::events::StepProgress;
@@ -78,6 +79,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         }
     };
     context.record_restore(RestoredScope::from_selection(collections.as_deref()));
+    let moved: u64 = outcome.collections.iter().map(|collection| collection.documents).sum();
+    context.record_phase(ForecastPhase::Restore, moved, None, outcome.duration);
     details.restore = Some(json!(outcome));
     let documents = user_documents_restored(context, &outcome, &mut details).await;
     let failures: u64 = outcome.collections.iter().map(|collection| collection.failures).sum();

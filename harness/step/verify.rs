@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::StepOutcome;
 use crate::checksum::{DigestOptions, compare_digests, digest_database};
+use crate::measure::forecast::ForecastPhase;
 use crate::outcome::details::VerifyDetails;
 use crate::outcome::{CheckKind, CheckRecord, Status};
 use crate::runner::context::DrillContext;
@@ -26,6 +27,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
         missing_database_is_empty: true,
         ..DigestOptions::default()
     };
+    let started = std::time::Instant::now();
     let observed = match digest_database(&context.recovered_database(), &options, &progress).await {
         Ok(observed) => observed,
         Err(error) => {
@@ -35,6 +37,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize) -> StepOutcome {
             ));
         }
     };
+    let checksummed: u64 = observed.collections.values().map(|collection| collection.count).sum();
+    context.record_phase(ForecastPhase::Verify, checksummed, None, started.elapsed());
     let comparison = compare_digests(&reference, &observed);
     let scope = context.restored().cloned();
     let mut failed = Vec::new();

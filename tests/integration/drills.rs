@@ -86,6 +86,7 @@ fn every_shipped_scenario_is_valid() {
             "replica-majority-loss",
             "replica-primary-kill",
             "restore-to-fresh-node",
+            "rto-forecast",
             "runbook-backup-script",
             "runbook-silent-failure",
             "selective-collection-restore",

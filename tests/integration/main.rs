@@ -10,6 +10,7 @@ mod dataset;
 mod drills;
 mod engines;
 mod external;
+mod forecast;
 mod format;
 mod history;
 mod hostile;

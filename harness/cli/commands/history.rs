@@ -140,6 +140,41 @@ pub async fn open_for_run(arg: &HistoryArg) -> Option<HistoryStore> {
 }
 
 /// Closes the run's history, if it opened.
+/// The step durations of the scenario's last passing runs (at most 20),
+/// for the RTO forecast's band; empty without a history or a
+/// `[forecast]`.
+pub async fn forecast_history(
+    store: Option<&HistoryStore>,
+    scenario: &drdrill::scenario::Scenario,
+) -> drdrill::measure::forecast::ForecastHistory {
+    use drdrill::measure::forecast::{ForecastHistory, ForecastPhase};
+    let mut history = ForecastHistory::default();
+    let (Some(store), Some(_)) = (store, &scenario.forecast) else {
+        return history;
+    };
+    let Ok(drills) = store.drills().await else {
+        return history;
+    };
+    let passed: Vec<&DrillRecord> = drills
+        .iter()
+        .filter(|drill| drill.scenario == scenario.name && drill.verdict == drdrill::history::RecordedVerdict::Passed)
+        .collect();
+    for drill in passed.iter().rev().take(20).rev() {
+        for step in &drill.steps {
+            let phase = match step.kind.as_str() {
+                "backup" => ForecastPhase::Backup,
+                "restore" => ForecastPhase::Restore,
+                "verify" => ForecastPhase::Verify,
+                _ => continue,
+            };
+            if let Some(duration) = step.duration_ms {
+                history.durations.entry(phase).or_default().push(duration);
+            }
+        }
+    }
+    history
+}
+
 pub async fn close(store: Option<HistoryStore>) {
     if let Some(store) = store {
         store.close().await;

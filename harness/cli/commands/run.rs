@@ -49,11 +49,12 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
         let _ = cancel_sender.send(true);
     });
 
-    let options = RunOptions {
+    let mut options = RunOptions {
         work_dir: args.work_dir.clone(),
         keep: args.keep,
         provider: args.provider,
         allow_destructive: args.allow_destructive,
+        forecast_history: Default::default(),
     };
     let view = LiveView::new(crate::cli::output::interactive(quiet));
     let history = super::history::open_for_run(&args.history).await;
@@ -68,6 +69,7 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
             Some(engine) => &scenario.on_engine(engine),
             None => scenario,
         };
+        options.forecast_history = super::history::forecast_history(history.as_ref(), scenario).await;
         let outcome = run_drill(scenario, &run_id, &options, &view, cancel.clone()).await;
         let drill_outcome = Outcome::of_drill(&outcome);
         outcomes.push(drill_outcome);
@@ -96,19 +98,27 @@ pub async fn run(args: RunArgs, quiet: bool) -> anyhow::Result<Outcome> {
     super::history::close(history).await;
 
     let outcome = Outcome::worst(outcomes);
-    let combined = RunReport {
-        schema_version: SCHEMA_VERSION,
-        drills: reports.clone(),
-        exit_code: i32::from(crate::cli::exit_code(&Ok(outcome))),
-    };
+    finish_run(&args, reports, outcome)?;
+    Ok(outcome)
+}
+
+/// The combined JUnit and JSON reports of the run, then the terminal's
+/// summary: the table, the forecasts, and why each drill did not pass.
+fn finish_run(args: &RunArgs, reports: Vec<DrillReport>, outcome: Outcome) -> anyhow::Result<()> {
     let junit_path = args.junit.clone().unwrap_or_else(|| args.out.join("junit.xml"));
     let json_path = args.json_report.clone().unwrap_or_else(|| args.out.join("report.json"));
     drdrill::report::junit::write_junit(&junit_path, &reports)
         .with_context(|| format!("cannot write {}", junit_path.display()))?;
+    println!("{}", drdrill::report::terminal::summary_table(&reports));
+    print!("{}", drdrill::report::terminal::forecasts(&reports));
+    print!("{}", drdrill::report::terminal::reasons(&reports));
+    let combined = RunReport {
+        schema_version: SCHEMA_VERSION,
+        drills: reports,
+        exit_code: i32::from(crate::cli::exit_code(&Ok(outcome))),
+    };
     drdrill::report::json::write_run_json(&json_path, &combined)
         .with_context(|| format!("cannot write {}", json_path.display()))?;
-    println!("{}", drdrill::report::terminal::summary_table(&reports));
-    print!("{}", drdrill::report::terminal::reasons(&reports));
     println!("combined: {} and {}", junit_path.display(), json_path.display());
-    Ok(outcome)
+    Ok(())
 }
