@@ -13,6 +13,7 @@ mod external;
 mod format;
 mod history;
 mod hostile;
+mod kube;
 mod lint;
 mod messages;
 mod provider;
