@@ -103,7 +103,10 @@ fn every_manifest_is_kubernetes_yaml_with_an_api_version_and_a_kind() {
                 "{name}: unexpected apiVersion {api_version:?} / kind {kind:?}"
             );
             if kind != "Kustomization" {
-                assert!(document["metadata"]["name"].is_string(), "{name}: {kind} without a name");
+                assert!(
+                    document["metadata"]["name"].is_string(),
+                    "{name}: {kind} without a name"
+                );
             }
             listed.push(name.clone());
         }
@@ -145,10 +148,21 @@ fn each_cadence_has_a_cronjob_running_the_jobs_pod_template_with_its_tag() {
         let cronjob = manifest("cronjobs.yaml", "CronJob", &format!("drdrill-{cadence}"));
         let job_spec = &cronjob["spec"]["jobTemplate"]["spec"];
         let cron_template = &job_spec["template"];
-        assert_eq!(without_arguments(cron_template), without_arguments(template), "{cadence}");
+        assert_eq!(
+            without_arguments(cron_template),
+            without_arguments(template),
+            "{cadence}"
+        );
         assert_eq!(
             cron_template["spec"]["containers"][0]["args"],
-            json!(["run", "--tag", cadence, "/etc/drdrill/scenarios", "--out", "/var/lib/drdrill/reports"])
+            json!([
+                "run",
+                "--tag",
+                cadence,
+                "/etc/drdrill/scenarios",
+                "--out",
+                "/var/lib/drdrill/reports"
+            ])
         );
         for key in ["backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"] {
             assert_eq!(job_spec[key], job["spec"][key], "{cadence}: {key}");
@@ -191,7 +205,10 @@ fn every_pod_runs_as_non_root_read_only_without_capabilities_or_an_api_token() {
                 .iter()
                 .map(|mount| mount["mountPath"].as_str().unwrap())
                 .collect();
-            assert!(mounts.contains(&"/var/lib/drdrill") && mounts.contains(&"/tmp"), "{name}: {mounts:?}");
+            assert!(
+                mounts.contains(&"/var/lib/drdrill") && mounts.contains(&"/tmp"),
+                "{name}: {mounts:?}"
+            );
         }
     }
     // drdrill needs no Kubernetes API access: the Role grants nothing.
@@ -200,7 +217,10 @@ fn every_pod_runs_as_non_root_read_only_without_capabilities_or_an_api_token() {
     assert_eq!(account["automountServiceAccountToken"], false);
     let binding = manifest("rbac.yaml", "RoleBinding", "drdrill");
     assert_eq!(binding["roleRef"]["name"], "drdrill");
-    assert_eq!(binding["subjects"], json!([{"kind": "ServiceAccount", "name": "drdrill"}]));
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "drdrill"}])
+    );
 }
 
 #[test]
@@ -231,11 +251,17 @@ fn the_uri_reaches_drdrill_only_as_the_secrets_mounted_file() {
         let topology = scenario["topology"].as_table().unwrap();
         assert_eq!(topology["provider"].as_str(), Some("external"), "{key}");
         assert_eq!(topology["uri_file"].as_str(), Some(uri_file.as_str()), "{key}");
-        assert!(topology.get("uri").is_none() && topology.get("uri_env").is_none(), "{key}");
+        assert!(
+            topology.get("uri").is_none() && topology.get("uri_env").is_none(),
+            "{key}"
+        );
     }
     for (name, spec) in pod_specs() {
         let shown = serde_json::to_string(&spec["containers"]).unwrap();
-        assert!(!shown.contains("mongodb://") && !shown.contains("secretKeyRef"), "{name}: {shown}");
+        assert!(
+            !shown.contains("mongodb://") && !shown.contains("secretKeyRef"),
+            "{name}: {shown}"
+        );
     }
 }
 
@@ -243,13 +269,22 @@ fn the_uri_reaches_drdrill_only_as_the_secrets_mounted_file() {
 fn the_metrics_service_and_service_monitor_are_the_fixtures() {
     let fixture = documents(&ctx::project_root().join("fixtures/prometheus/servicemonitor.yml"));
     let monitor = manifest("metrics.yaml", "ServiceMonitor", "drdrill");
-    assert_eq!(&monitor, fixture.iter().find(|document| document["kind"] == "ServiceMonitor").unwrap());
+    assert_eq!(
+        &monitor,
+        fixture
+            .iter()
+            .find(|document| document["kind"] == "ServiceMonitor")
+            .unwrap()
+    );
     let mut service = manifest("metrics.yaml", "Service", "drdrill-metrics");
     // The one difference: drill pods carry the same name label and must
     // never be among the Service's endpoints.
     let selector = service["spec"]["selector"].as_object_mut().unwrap();
     assert_eq!(selector.remove("app.kubernetes.io/component"), Some(json!("metrics")));
-    assert_eq!(&service, fixture.iter().find(|document| document["kind"] == "Service").unwrap());
+    assert_eq!(
+        &service,
+        fixture.iter().find(|document| document["kind"] == "Service").unwrap()
+    );
     let deployment = manifest("metrics.yaml", "Deployment", "drdrill-metrics");
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["args"], json!(["metrics", "--listen", "0.0.0.0:9464"]));
@@ -266,7 +301,10 @@ fn the_metrics_service_and_service_monitor_are_the_fixtures() {
 #[test]
 fn the_configmaps_scenarios_validate_and_the_linter_finds_nothing_in_the_manifests() {
     let folder = tempfile::tempdir().unwrap();
-    write_scenarios(folder.path(), &manifest("scenarios.yaml", "ConfigMap", "drdrill-scenarios"));
+    write_scenarios(
+        folder.path(),
+        &manifest("scenarios.yaml", "ConfigMap", "drdrill-scenarios"),
+    );
     let output = ctx::drdrill().arg("validate").arg(folder.path()).output().unwrap();
     let (stdout, stderr) = ctx::text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
@@ -286,7 +324,10 @@ fn write_scenarios(folder: &Path, config_map: &Value) {
 /// `DOCKER_HOST` names (as `scripts/build-image` does), else the local one.
 fn podman() -> Command {
     let mut command = Command::new("podman");
-    if let Some(host) = std::env::var("DOCKER_HOST").ok().filter(|host| host.starts_with("unix://")) {
+    if let Some(host) = std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|host| host.starts_with("unix://"))
+    {
         command.arg("--url").arg(host);
     }
     command
@@ -306,7 +347,11 @@ async fn require_podman_and_catatonit() {
     if let Err(error) = engine::connect_and_ping().await {
         panic!("the kube tests need Podman: run scripts/setup, then `eval \"$(scripts/podman-service)\"` ({error})");
     }
-    let catatonit = ["/usr/libexec/podman/catatonit", "/usr/bin/catatonit", "/usr/local/bin/catatonit"];
+    let catatonit = [
+        "/usr/libexec/podman/catatonit",
+        "/usr/bin/catatonit",
+        "/usr/local/bin/catatonit",
+    ];
     assert!(
         catatonit.iter().any(|path| Path::new(path).exists()),
         "`podman kube play` needs Debian's catatonit (its pause process): run scripts/setup"
@@ -314,14 +359,14 @@ async fn require_podman_and_catatonit() {
 }
 
 /// Removes, also when the test fails, what the test made in the engine:
-/// the image, the container it ran, the pod `kube play` started and the
+/// the image, the container it ran, the pods `kube play` started and the
 /// ConfigMap's volume. Each removal is best effort (the thing may never
 /// have been made).
 #[derive(Default)]
 struct EngineLeftovers {
     image: Option<String>,
     container: Option<String>,
-    pod: Option<String>,
+    pods: Vec<String>,
     volume: Option<String>,
 }
 
@@ -334,7 +379,7 @@ impl Drop for EngineLeftovers {
             quietly(&["rm", "--force", container]);
         }
         // By name: the played file may be gone with its temporary folder.
-        if let Some(pod) = &self.pod {
+        for pod in &self.pods {
             quietly(&["pod", "rm", "--force", pod]);
         }
         if let Some(volume) = &self.volume {
@@ -372,10 +417,16 @@ impl DrillSite {
         let host_uri = deployment.uri().expose_secret().to_string();
         let output = ctx::run_drdrill(&["seed", "--uri", &host_uri, "--docs", "300"]);
         assert!(output.status.success(), "{:?}", ctx::text(&output));
-        let address = deployment.describe().await[0].address.clone().expect("a pinned address");
+        let address = deployment.describe().await[0]
+            .address
+            .clone()
+            .expect("a pinned address");
         let network = deployment.network_name();
         let scenarios = readable_tempdir();
-        write_scenarios(scenarios.path(), &manifest("scenarios.yaml", "ConfigMap", "drdrill-scenarios"));
+        write_scenarios(
+            scenarios.path(),
+            &manifest("scenarios.yaml", "ConfigMap", "drdrill-scenarios"),
+        );
         let source = readable_tempdir();
         let uri = format!("mongodb://{address}:27017/?directConnection=true\n");
         std::fs::write(source.path().join("uri"), uri).unwrap();
@@ -453,19 +504,19 @@ fn run_the_image(site: &DrillSite, image: &str, name: &str, data: &Path) {
         "--out",
         "/var/lib/drdrill/reports",
     ];
-    let output = podman().args(args).output().expect("run podman");
-    let (stdout, stderr) = ctx::text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(stdout.contains("2 drills: 2 passed"), "{stdout}");
+    podman_drill(&args, "2 drills: 2 passed");
     assert_eq!(verdicts(data), (PASSED.map(String::from).to_vec(), 0));
     // It ran as the image's unprivileged user: the reports are that user's.
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(std::fs::metadata(data.join("reports/report.json")).unwrap().uid(), 10001);
+    assert_eq!(
+        std::fs::metadata(data.join("reports/report.json")).unwrap().uid(),
+        10001
+    );
 }
 
-/// The Job's pod template as a Pod for `podman kube play` (Podman 4.3 plays
-/// Pods, not Jobs), after the ConfigMap it mounts, as JSON documents (YAML
-/// holds JSON). What changes, and why:
+/// A pod template of the manifests as a Pod for `podman kube play` (Podman
+/// 4.3 plays Pods, not Jobs), after the ConfigMap it mounts if any, as JSON
+/// documents (YAML holds JSON). What changes, and why:
 /// - the image is the one this test built, the pod and the ConfigMap are
 ///   named for this test (`kube play` keeps a ConfigMap's data in a volume
 ///   of its name);
@@ -475,10 +526,9 @@ fn run_the_image(site: &DrillSite, image: &str, name: &str, data: &Path) {
 /// - the PersistentVolumeClaim is a host folder: Podman ignores `fsGroup`,
 ///   so a new named volume is root's and the non-root user could not write
 ///   its history there; the folder also lets the test read the reports.
-fn pod_documents(site: &DrillSite, image: &str, pod: &str, config_map: &str, data: &Path) -> String {
-    let mut scenarios = manifest("scenarios.yaml", "ConfigMap", "drdrill-scenarios");
-    scenarios["metadata"]["name"] = json!(config_map);
-    let template = manifest("job.yaml", "Job", "drdrill-once")["spec"]["template"].clone();
+fn pod_documents(site: &DrillSite, image: &str, template: &Value, pod: &str, data: &Path) -> String {
+    let config_map = format!("{pod}-scenarios");
+    let mut documents = Vec::new();
     let mut spec = template["spec"].clone();
     spec["containers"][0]["image"] = json!(image);
     let host_folder = |path: &Path| json!({"path": path.display().to_string(), "type": "Directory"});
@@ -486,6 +536,9 @@ fn pod_documents(site: &DrillSite, image: &str, pod: &str, config_map: &str, dat
         let volume = volume.as_object_mut().unwrap();
         if let Some(source) = volume.get_mut("configMap") {
             source["name"] = json!(config_map);
+            let mut scenarios = manifest("scenarios.yaml", "ConfigMap", "drdrill-scenarios");
+            scenarios["metadata"]["name"] = json!(config_map);
+            documents.push(scenarios);
         } else if volume.remove("secret").is_some() {
             volume.insert("hostPath".into(), host_folder(site.source.path()));
         } else if volume.remove("persistentVolumeClaim").is_some() {
@@ -498,49 +551,171 @@ fn pod_documents(site: &DrillSite, image: &str, pod: &str, config_map: &str, dat
         "metadata": {"name": pod, "labels": template["metadata"]["labels"]},
         "spec": spec,
     });
-    format!(
-        "{}\n---\n{}\n",
-        serde_json::to_string_pretty(&scenarios).unwrap(),
-        serde_json::to_string_pretty(&pod).unwrap()
-    )
+    documents.push(pod);
+    let texts: Vec<String> = documents
+        .iter()
+        .map(|document| serde_json::to_string_pretty(document).unwrap())
+        .collect();
+    texts.join("\n---\n") + "\n"
 }
 
 /// Waits (`podman wait`, bounded by `timeout`) until `container` exits;
 /// its exit code.
 async fn exit_code(container: &str, timeout: Duration) -> i32 {
     let mut command = tokio::process::Command::from(podman());
-    command.args(["wait", "--condition", "exited", container]).kill_on_drop(true);
+    command
+        .args(["wait", "--condition", "exited", container])
+        .kill_on_drop(true);
     let output = tokio::time::timeout(timeout, command.output())
         .await
         .unwrap_or_else(|_| panic!("{container} did not exit within {timeout:?}"))
         .expect("run podman wait");
     let (stdout, stderr) = ctx::text(&output);
     assert!(output.status.success(), "podman wait {container}: {stdout}{stderr}");
-    stdout.trim().parse().unwrap_or_else(|_| panic!("podman wait printed {stdout:?}"))
+    stdout
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("podman wait printed {stdout:?}"))
+}
+
+/// A pod played from a template of the manifests; `down` removes it.
+struct PlayedPod {
+    /// The pod's name.
+    name: String,
+    /// The file played, kept for `kube down`.
+    file: PathBuf,
+    /// The folder holding `file`.
+    _folder: tempfile::TempDir,
+}
+
+impl PlayedPod {
+    /// Plays `template` as the pod `name` on the source's network, with the
+    /// data volume at `data`; the pod and its ConfigMap's volume are noted
+    /// in `leftovers` before anything is made.
+    fn play(
+        site: &DrillSite,
+        image: &str,
+        template: &Value,
+        name: &str,
+        data: &Path,
+        leftovers: &mut EngineLeftovers,
+    ) -> Self {
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("pod.yaml");
+        std::fs::write(&file, pod_documents(site, image, template, name, data)).unwrap();
+        leftovers.pods.push(name.to_string());
+        leftovers.volume.get_or_insert_with(|| format!("{name}-scenarios"));
+        podman_ok(&["kube", "play", "--network", &site.network, &file.display().to_string()]);
+        Self {
+            name: name.to_string(),
+            file,
+            _folder: folder,
+        }
+    }
+
+    /// Its one container: `kube play` names it `<pod>-<container>`.
+    fn container(&self) -> String {
+        format!("{}-drdrill", self.name)
+    }
+
+    /// The container's output so far.
+    fn logs(&self) -> (String, String) {
+        ctx::text(&podman_ok(&["logs", &self.container()]))
+    }
+
+    /// `podman kube down` of the played file.
+    fn down(self, leftovers: &mut EngineLeftovers) {
+        podman_ok(&["kube", "down", &self.file.display().to_string()]);
+        leftovers.pods.retain(|pod| *pod != self.name);
+    }
 }
 
 /// Plays the Job's pod on the source's network and checks that its drill
-/// passed: exit status 0, the logs, the reports.
-async fn play_the_jobs_pod(site: &DrillSite, image: &str, unique: &str, leftovers: &mut EngineLeftovers) {
-    let folder = tempfile::tempdir().unwrap();
-    let data = readable_tempdir();
-    let file = folder.path().join("pod.yaml");
-    let config_map = format!("{unique}-scenarios");
-    std::fs::write(&file, pod_documents(site, image, unique, &config_map, data.path())).unwrap();
-    leftovers.pod = Some(unique.to_string());
-    leftovers.volume = Some(config_map);
-    let file_argument = file.display().to_string();
-    podman_ok(&["kube", "play", "--network", &site.network, &file_argument]);
-    // `kube play` names a pod's container `<pod>-<container>`.
-    let container = format!("{unique}-drdrill");
-    let code = exit_code(&container, Duration::from_secs(300)).await;
-    let logs = podman_ok(&["logs", &container]);
-    let (stdout, stderr) = ctx::text(&logs);
+/// passed: exit status 0, the logs, the reports in `data`.
+async fn play_the_jobs_pod(site: &DrillSite, image: &str, unique: &str, data: &Path, leftovers: &mut EngineLeftovers) {
+    let template = &manifest("job.yaml", "Job", "drdrill-once")["spec"]["template"];
+    let pod = PlayedPod::play(site, image, template, unique, data, leftovers);
+    let code = exit_code(&pod.container(), Duration::from_secs(300)).await;
+    let (stdout, stderr) = pod.logs();
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("2 drills: 2 passed"), "{stdout}");
-    assert_eq!(verdicts(data.path()), (PASSED.map(String::from).to_vec(), 0));
-    podman_ok(&["kube", "down", &file_argument]);
-    leftovers.pod = None;
+    assert_eq!(verdicts(data), (PASSED.map(String::from).to_vec(), 0));
+    pod.down(leftovers);
+}
+
+/// Plays the metrics Deployment's pod on the history in `data` and scrapes
+/// it from the shared network: the drills the Job's pod ran are there.
+fn play_the_metrics_pod(site: &DrillSite, image: &str, unique: &str, data: &Path, leftovers: &mut EngineLeftovers) {
+    let template = &manifest("metrics.yaml", "Deployment", "drdrill-metrics")["spec"]["template"];
+    let pod = PlayedPod::play(site, image, template, &format!("{unique}-metrics"), data, leftovers);
+    ctx::wait_until("the metrics listener", Duration::from_secs(60), || {
+        pod.logs().1.contains("serving http://")
+    });
+    let infra = podman_ok(&["pod", "inspect", &pod.name, "--format", "{{.InfraContainerID}}"]);
+    let infra = ctx::text(&infra).0.trim().to_string();
+    let address = podman_ok(&[
+        "inspect",
+        &infra,
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    ]);
+    let body = scrape(&format!("{}:9464", ctx::text(&address).0.trim()));
+    for scenario in ["source-archive-monthly", "source-backup-weekly"] {
+        let passed = format!("drdrill_last_run_passed{{scenario=\"{scenario}\"}} 1");
+        assert!(body.contains(&passed), "{passed} not in {body}");
+    }
+    pod.down(leftovers);
+}
+
+/// `GET /metrics` at `address`, the body.
+fn scrape(address: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap_or_else(|error| panic!("{address}: {error}"));
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_string()
+}
+
+/// The shipped `ci-release-gate` scenario run whole inside the image: the
+/// FerretDB binary the image holds serves as the local provider's node,
+/// started by the non-root user on a read-only root file system.
+fn run_a_shipped_scenario_inside_the_image(image: &str, name: &str) {
+    let args = [
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--tmpfs",
+        "/tmp",
+        // `U`: the tmpfs belongs to the container's user, as fsGroup makes
+        // a Kubernetes volume writable.
+        "--tmpfs",
+        "/var/lib/drdrill:U",
+        image,
+        "run",
+        "/usr/share/drdrill/scenarios/ci-release-gate.toml",
+    ];
+    podman_drill(&args, "1 drill: 1 passed");
+}
+
+/// Runs `podman ARGS`, a drill in the image, and checks that it passed:
+/// exit status 0 and `summary` in its output.
+fn podman_drill(args: &[&str], summary: &str) {
+    let output = podman().args(args).output().expect("run podman");
+    let (stdout, stderr) = ctx::text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(summary), "{stdout}");
 }
 
 /// Builds the image with `scripts/build-image` from the binary these tests
@@ -575,7 +750,11 @@ async fn the_image_and_the_jobs_pod_template_run_a_passing_drill_under_podman() 
     let container = format!("{unique}-run");
     leftovers.container = Some(container.clone());
     run_the_image(&site, &image, &container, data.path());
-    play_the_jobs_pod(&site, &image, &unique, &mut leftovers).await;
+    podman_ok(&["rm", &container]);
+    run_a_shipped_scenario_inside_the_image(&image, &container);
+    let data = readable_tempdir();
+    play_the_jobs_pod(&site, &image, &unique, data.path(), &mut leftovers).await;
+    play_the_metrics_pod(&site, &image, &unique, data.path(), &mut leftovers);
 
     // External drills without a disaster step never write to the source.
     assert_eq!(site.checksums(), before, "a drill wrote to the source");
