@@ -364,10 +364,14 @@ async fn require_podman_and_catatonit() {
 /// have been made).
 #[derive(Default)]
 struct EngineLeftovers {
+    /// The image `scripts/build-image` built, named for this test.
     image: Option<String>,
+    /// The name the `podman run`s of the image use.
     container: Option<String>,
+    /// The pods played and not yet brought down.
     pods: Vec<String>,
-    volume: Option<String>,
+    /// The volumes `kube play` keeps a ConfigMap's data in (named after it).
+    volumes: Vec<String>,
 }
 
 impl Drop for EngineLeftovers {
@@ -382,7 +386,7 @@ impl Drop for EngineLeftovers {
         for pod in &self.pods {
             quietly(&["pod", "rm", "--force", pod]);
         }
-        if let Some(volume) = &self.volume {
+        for volume in &self.volumes {
             quietly(&["volume", "rm", "--force", volume]);
         }
         if let Some(image) = &self.image {
@@ -391,7 +395,7 @@ impl Drop for EngineLeftovers {
     }
 }
 
-/// What both runs of the drill share: the source, its URI as seen from the
+/// What the test's drills share: the source, its URI as seen from the
 /// shared network, and host folders standing in for the pod's volumes.
 struct DrillSite {
     /// The FerretDB container; torn down at the end of the test.
@@ -604,7 +608,12 @@ impl PlayedPod {
         let file = folder.path().join("pod.yaml");
         std::fs::write(&file, pod_documents(site, image, template, name, data)).unwrap();
         leftovers.pods.push(name.to_string());
-        leftovers.volume.get_or_insert_with(|| format!("{name}-scenarios"));
+        let mounts_config_map = template["spec"]["volumes"]
+            .as_array()
+            .is_some_and(|volumes| volumes.iter().any(|volume| volume.get("configMap").is_some()));
+        if mounts_config_map {
+            leftovers.volumes.push(format!("{name}-scenarios"));
+        }
         podman_ok(&["kube", "play", "--network", &site.network, &file.display().to_string()]);
         Self {
             name: name.to_string(),
