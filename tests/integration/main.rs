@@ -14,6 +14,7 @@ mod forecast;
 mod format;
 mod history;
 mod hostile;
+mod kube;
 mod lint;
 mod messages;
 mod provider;
