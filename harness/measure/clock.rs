@@ -136,6 +136,15 @@ pub fn human_duration_ms(milliseconds: u64) -> String {
     }
     let seconds = (milliseconds + 500) / 1_000;
     let (hours, minutes, seconds) = (seconds / 3_600, seconds / 60 % 60, seconds % 60);
+    // From two days on, days and hours (a cadence, an overdue backup): the
+    // minutes no longer matter to a reader.
+    if hours >= 48 {
+        let (days, hours) = (hours / 24, hours % 24);
+        return match hours {
+            0 => format!("{days}d"),
+            _ => format!("{days}d {hours}h"),
+        };
+    }
     match (minutes, seconds) {
         (0, 0) => format!("{hours}h"),
         (_, 0) => format!("{hours}h {minutes}m"),

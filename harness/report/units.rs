@@ -62,6 +62,9 @@ mod tests {
         assert_eq!(human_duration_ms(3_600_000), "60m");
         assert_eq!(human_duration_ms(7_200_000), "2h");
         assert_eq!(human_duration_ms(7_503_000), "2h 5m 3s");
+        assert_eq!(human_duration_ms(47 * 3_600_000 + 60_000), "47h 1m");
+        assert_eq!(human_duration_ms(8 * 86_400_000), "8d");
+        assert_eq!(human_duration_ms(35 * 86_400_000 + 7 * 3_600_000 + 59_000), "35d 7h");
     }
 
     #[test]
