@@ -37,6 +37,9 @@ pub struct CollectionProfile {
     pub size: CollectionSize,
     /// Its indexes besides `_id`.
     pub indexes: Vec<IndexSpec>,
+    /// The top-level fields whose values are personal data (`pii = [...]`):
+    /// what the `mask` step anonymizes and the `pii` check looks for.
+    pub pii: Vec<String>,
 }
 
 /// How many documents a collection gets.
@@ -184,6 +187,19 @@ impl Profile {
     pub fn collection(&self, name: &str) -> Option<&CollectionProfile> {
         self.collections.iter().find(|collection| collection.name == name)
     }
+
+    /// `(collection, field)` for every field the profile marks as PII.
+    pub fn pii_fields(&self) -> Vec<(&str, &str)> {
+        self.collections
+            .iter()
+            .flat_map(|collection| {
+                collection
+                    .pii
+                    .iter()
+                    .map(move |field| (collection.name.as_str(), field.as_str()))
+            })
+            .collect()
+    }
 }
 
 /// The file as written.
@@ -205,6 +221,8 @@ struct CollectionFile {
     count: Option<Spanned<u64>>,
     #[serde(default)]
     indexes: Vec<IndexFile>,
+    #[serde(default)]
+    pii: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -328,12 +346,34 @@ fn validate_collection(
         let checked = validate_index(located, &index_path, &name, index, &indexes)?;
         indexes.push(checked);
     }
+    let pii = collection_pii(located, path, &collection.pii)?;
     Ok(CollectionProfile {
         name,
         generator,
         size,
         indexes,
+        pii,
     })
+}
+
+/// A collection's `pii` marks: top-level field names, each once.
+fn collection_pii(located: &Located<'_>, path: &str, marks: &[Spanned<String>]) -> Result<Vec<String>, DatasetError> {
+    let mut fields: Vec<String> = Vec::new();
+    for (position, mark) in marks.iter().enumerate() {
+        let name = mark.get_ref();
+        let problem = if name.is_empty() || name.contains('.') || name.starts_with('$') || name == "_id" {
+            Some(format!("{name:?} is not a top-level field that can hold personal data"))
+        } else if fields.contains(name) {
+            Some(format!("{name} is marked twice"))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(located.invalid(mark.span(), format!("{path}.pii[{position}]"), problem));
+        }
+        fields.push(name.clone());
+    }
+    Ok(fields)
 }
 
 /// A collection's generator: its `generator`, else the one its name names;

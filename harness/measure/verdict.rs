@@ -26,6 +26,11 @@ pub const KNOWN_CHECKS: &[&str] = &[
     "restore",
     "wait",
     "exec",
+    // Steady-state probes (every phase), abort conditions, PII in copies.
+    "probe",
+    "abort",
+    "mask",
+    "pii",
 ];
 
 /// The outcome of one named check of a drill.

@@ -279,6 +279,39 @@ impl Checker<'_, '_> {
                 None => self.wrong_type(value, path, "a table", field),
             },
             Kind::Steps => self.steps(value, path, field),
+            Kind::TableList(fields) => self.table_list(value, path, field, fields),
+            Kind::Filter => {
+                if value.get_ref().as_table().is_none() {
+                    self.wrong_type(value, path, "a table", field);
+                }
+            }
+            Kind::ChoiceList(names) => self.choice_list(value, key, path, field, names),
+        }
+    }
+
+    /// An array of tables (`[[probes]]`), each checked against `fields`.
+    fn table_list(&mut self, value: &Spanned<DeValue<'_>>, path: &str, field: &Field, fields: &[Field]) {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(value, path, "an array of tables", field);
+            return;
+        };
+        for (index, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            match item.get_ref().as_table() {
+                Some(table) => self.table(table, item.span(), &item_path, fields, &format!("[[{path}]]")),
+                None => self.wrong_type(item, &item_path, "a table", field),
+            }
+        }
+    }
+
+    /// An array of strings, each one of `names`.
+    fn choice_list(&mut self, value: &Spanned<DeValue<'_>>, key: &str, path: &str, field: &Field, names: &[&str]) {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(value, path, "an array of strings", field);
+            return;
+        };
+        for (index, item) in items.iter().enumerate() {
+            self.choice(item, key, &format!("{path}[{index}]"), names);
         }
     }
 

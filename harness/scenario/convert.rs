@@ -106,11 +106,12 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         rto_written: file.objectives.rto.as_deref().map(|text| text.trim().to_string()),
         rpo_written: file.objectives.rpo.as_deref().map(|text| text.trim().to_string()),
     };
+    let dataset_seed = dataset.seed;
     let steps = file
         .steps
         .into_iter()
         .enumerate()
-        .map(|(index, step)| convert_step(index, step, topology.provider == ProviderKind::External))
+        .map(|(index, step)| convert_step(index, step, topology.provider == ProviderKind::External, dataset_seed))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Scenario {
         path: path.to_path_buf(),
@@ -125,6 +126,8 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         objectives,
         forecast: file.forecast.as_ref().and_then(forecast_settings),
         steps,
+        probes: super::steady::convert_probes(file.probes)?,
+        abort: super::steady::convert_abort(path, file.abort)?,
     })
 }
 
@@ -166,7 +169,8 @@ fn default_database(profile: &str) -> String {
 /// One step; `external` gives the production-safe defaults of a drill
 /// against an external deployment (dump from a secondary when there is
 /// one, restore into an ephemeral node).
-fn convert_step(index: usize, step: StepFile, external: bool) -> Result<Step, ConvertError> {
+/// `dataset_seed` is what a `mask` step's seed defaults to.
+fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64) -> Result<Step, ConvertError> {
     let path = |key: &str| format!("steps[{index}].{key}");
     let (name, timeout, kind) = match step {
         StepFile::Seed { name, timeout } => (name, timeout, StepKind::Seed),
@@ -249,6 +253,14 @@ fn convert_step(index: usize, step: StepFile, external: bool) -> Result<Step, Co
             },
         ),
         StepFile::Exec { name, timeout, command } => (name, timeout, StepKind::Exec { command }),
+        StepFile::Mask { name, timeout, seed } => (
+            name,
+            timeout,
+            StepKind::Mask {
+                seed: seed.unwrap_or(dataset_seed),
+            },
+        ),
+        StepFile::Pii { name, timeout } => (name, timeout, StepKind::Pii),
     };
     let kind_name = kind.name();
     let default_timeout = match &kind {

@@ -38,6 +38,10 @@ pub struct Scenario {
     pub forecast: Option<ForecastSettings>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// Steady-state probes (`[[probes]]`), in file order.
+    pub probes: Vec<super::steady::Probe>,
+    /// Abort conditions (`[abort]`); none set by default.
+    pub abort: super::steady::AbortConditions,
 }
 
 /// `[forecast]`: forecast this drill's RTO at production size.
@@ -408,6 +412,10 @@ named_enum! {
         Wait => "wait",
         /// Run a command.
         Exec => "exec",
+        /// Anonymize the profile's PII fields in the restored copy.
+        Mask => "mask",
+        /// Prove that no PII value of the source is in the restored copy.
+        Pii => "pii",
     }
 }
 
@@ -445,6 +453,14 @@ pub enum StepKind {
         /// The command line, run by `sh -c`.
         command: String,
     },
+    /// Anonymize the profile's PII in the fresh node restored into.
+    Mask {
+        /// The key of the deterministic replacement (default: the
+        /// dataset's seed).
+        seed: u64,
+    },
+    /// Scan the restored copy for the source's PII values.
+    Pii,
 }
 
 /// A `backup` step: which engine and format, and where the tools run.
@@ -507,6 +523,8 @@ impl StepKind {
             Self::Verify => StepKindName::Verify,
             Self::Wait { .. } => StepKindName::Wait,
             Self::Exec { .. } => StepKindName::Exec,
+            Self::Mask { .. } => StepKindName::Mask,
+            Self::Pii => StepKindName::Pii,
         }
     }
 }
@@ -515,7 +533,7 @@ impl StepKindName {
     /// The timeout of a step of this kind that does not set one.
     pub fn default_timeout(self) -> Duration {
         match self {
-            Self::Seed | Self::Exec => Duration::from_secs(10 * 60),
+            Self::Seed | Self::Exec | Self::Mask | Self::Pii => Duration::from_secs(10 * 60),
             Self::Backup | Self::Restore | Self::Verify => Duration::from_secs(30 * 60),
             Self::Disaster => Duration::from_secs(5 * 60),
             // A wait's own duration is added to this margin.

@@ -41,6 +41,12 @@ pub(crate) enum Kind {
     Table(&'static [Field]),
     /// The `[[steps]]` array of tables, whose keys depend on `kind`.
     Steps,
+    /// An array of tables, each with the given keys (`[[probes]]`).
+    TableList(&'static [Field]),
+    /// A table of any keys: a query filter, passed to the server as written.
+    Filter,
+    /// An array of strings, each one of a closed set.
+    ChoiceList(&'static [&'static str]),
 }
 
 /// One key of a table.
@@ -108,6 +114,58 @@ pub(crate) const ROOT: &[Field] = &[
     optional("objectives", Kind::Table(OBJECTIVES), "[objectives]"),
     optional("forecast", Kind::Table(FORECAST), "[forecast]"),
     required("steps", Kind::Steps, "[[steps]]"),
+    optional("probes", Kind::TableList(PROBE), "[[probes]]"),
+    optional("abort", Kind::Table(ABORT), "[abort]"),
+];
+
+/// One `[[probes]]` entry: the union of the keys of every probe kind (the
+/// rules between them are checked when the model is built).
+const PROBE: &[Field] = &[
+    required("name", Kind::Text, "name = \"active users\""),
+    required(
+        "kind",
+        Kind::Choice(super::steady::ProbeKindName::NAMES),
+        "kind = \"count\"",
+    ),
+    optional("collection", Kind::Text, "collection = \"users\""),
+    optional("filter", Kind::Filter, "filter = { role = \"admin\" }"),
+    optional("min", Kind::Integer { min: 0, max: i64::MAX }, "min = 1"),
+    optional("max", Kind::Integer { min: 0, max: i64::MAX }, "max = 100000"),
+    optional("p99", OBJECTIVE, "p99 = \"50ms\""),
+    optional(
+        "window",
+        Kind::Duration {
+            min: MILLISECOND,
+            max: HOUR,
+        },
+        "window = \"2s\"",
+    ),
+    optional(
+        "phases",
+        Kind::ChoiceList(super::steady::ProbePhase::NAMES),
+        "phases = [\"before\", \"after\"]",
+    ),
+    optional(
+        "interval",
+        Kind::Duration {
+            min: MILLISECOND,
+            max: HOUR,
+        },
+        "interval = \"1s\"",
+    ),
+    optional("tolerance", Kind::Integer { min: 0, max: 1_000_000 }, "tolerance = 5"),
+    optional("settle", TIMEOUT, "settle = \"30s\""),
+];
+
+/// `[abort]`.
+const ABORT: &[Field] = &[
+    optional(
+        "probe_failures",
+        Kind::Integer { min: 1, max: 1_000_000 },
+        "probe_failures = 3",
+    ),
+    optional("max_duration", TIMEOUT, "max_duration = \"30m\""),
+    optional("signal_file", Kind::Text, "signal_file = \"/run/drdrill/abort\""),
 ];
 
 const EXPECT: &[Field] = &[required("fail", Kind::Choice(KNOWN_CHECKS), "fail = \"rpo\"")];
@@ -265,10 +323,13 @@ const WAIT: &[Field] = &[required("duration", TIMEOUT, "duration = \"5s\"")];
 
 const EXEC: &[Field] = &[required("command", Kind::Text, "command = \"runbook/check.sh\"")];
 
+const MASK: &[Field] = &[optional("seed", Kind::Integer { min: 0, max: i64::MAX }, "seed = 42")];
+
 /// The keys of a step of `kind` beyond [`STEP_COMMON`].
 pub(crate) fn step_fields(kind: StepKindName) -> &'static [Field] {
     match kind {
-        StepKindName::Seed | StepKindName::Verify => &[],
+        StepKindName::Seed | StepKindName::Verify | StepKindName::Pii => &[],
+        StepKindName::Mask => MASK,
         StepKindName::Backup => BACKUP,
         StepKindName::Disaster => DISASTER,
         StepKindName::Restore => RESTORE,
@@ -293,6 +354,8 @@ const ALL_STEP_KINDS: &[StepKindName] = &[
     StepKindName::Verify,
     StepKindName::Wait,
     StepKindName::Exec,
+    StepKindName::Mask,
+    StepKindName::Pii,
 ];
 
 /// Every step kind whose steps accept the key `name` (for hints about a key

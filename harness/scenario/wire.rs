@@ -38,6 +38,11 @@ pub struct ScenarioFile {
     pub forecast: Option<ForecastFile>,
     /// `[[steps]]`.
     pub steps: Vec<StepFile>,
+    /// `[[probes]]`: steady-state probes.
+    #[serde(default)]
+    pub probes: Vec<super::steady::ProbeFile>,
+    /// `[abort]`: abort conditions.
+    pub abort: Option<super::steady::AbortFile>,
 }
 
 /// `[forecast]`.
@@ -231,6 +236,22 @@ pub enum StepFile {
         timeout: Option<String>,
         /// `duration`.
         duration: String,
+    },
+    /// `kind = "mask"`.
+    Mask {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `seed`.
+        seed: Option<u64>,
+    },
+    /// `kind = "pii"`.
+    Pii {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
     },
     /// `kind = "exec"`.
     Exec {

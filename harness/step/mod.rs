@@ -10,12 +10,14 @@ mod backup;
 mod disaster;
 mod error;
 mod exec;
+mod mask;
 mod restore;
 mod seed;
 mod verify;
 mod wait;
 
 pub use error::StepError;
+pub use mask::MAX_PII_VALUES;
 
 use crate::outcome::{Status, StepDetails};
 use crate::runner::context::DrillContext;
@@ -80,5 +82,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         StepKind::Verify => verify::run(context, index).await,
         StepKind::Wait { duration } => wait::run(*duration).await,
         StepKind::Exec { command } => exec::run(context, command, step.timeout).await,
+        StepKind::Mask { seed } => mask::run_mask(context, *seed).await,
+        StepKind::Pii => mask::run_pii(context).await,
     }
 }

@@ -64,7 +64,9 @@ fn seed_details(summary: SeedSummary) -> SeedDetails {
     }
 }
 
-fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepError> {
+/// The scenario's dataset profile: a built-in one, or a file beside the
+/// scenario.
+pub(super) fn load_profile(name: &str, context: &DrillContext<'_>) -> Result<Profile, StepError> {
     let failed = |source| StepError::Profile {
         name: name.to_string(),
         source: Box::new(source),
