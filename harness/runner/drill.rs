@@ -183,7 +183,9 @@ fn start_primary_monitor(context: &mut DrillContext<'_>) {
 /// that could not run or an interruption is [`Ending::Abandoned`].
 async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, cancel: &Cancel) -> Ending {
     let scenario = context.scenario();
+    let mut guard = super::guard::DrillGuard::start(context);
     let mut stopped: Option<Ending> = None;
+    let mut before_failed = false;
     for (index, step) in scenario.steps.iter().enumerate() {
         if stopped.is_some() {
             outcome.steps[index].message = "not run: an earlier step ended the drill".into();
@@ -195,7 +197,13 @@ async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, c
             outcome.steps[index].message = "not run: the drill was interrupted".into();
             continue;
         }
-        let (record, interrupted) = run_step(context, index, step, cancel.clone()).await;
+        if let Some(ending) = guard_step(&mut guard, context, step).await {
+            before_failed = guard.fired().is_none();
+            outcome.steps[index].message = format!("not run: {}", ending_reason(&ending));
+            stopped = Some(ending);
+            continue;
+        }
+        let (record, interrupted) = run_step(context, index, step, cancel.clone(), guard.signal()).await;
         outcome.interrupted |= interrupted;
         stopped = match record.status {
             Status::Passed | Status::Skipped => None,
@@ -207,14 +215,56 @@ async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, c
                 record.message
             ))),
         };
+        if let Some(reason) = guard.fired() {
+            stopped = Some(aborted(&reason));
+        }
         outcome.steps[index] = record;
     }
+    guard.finish(context, before_failed).await;
     stopped.unwrap_or(Ending::Ran)
+}
+
+/// Whether step `step` may run, as the steady-state probes and abort
+/// conditions see it: an abort that fired, or a before phase that did
+/// not hold (checked immediately before the disaster step), ends the
+/// drill before it.
+async fn guard_step(
+    guard: &mut super::guard::DrillGuard,
+    context: &mut DrillContext<'_>,
+    step: &Step,
+) -> Option<Ending> {
+    if let Some(reason) = guard.fired() {
+        return Some(aborted(&reason));
+    }
+    if matches!(step.kind, StepKind::Disaster(..))
+        && let Err(reason) = guard.before_disaster(context).await
+    {
+        return Some(Ending::Abandoned(reason));
+    }
+    None
+}
+
+/// How an aborted drill ends: inconclusive, naming the condition.
+fn aborted(reason: &super::abort::AbortReason) -> Ending {
+    Ending::Abandoned(format!("aborted by [abort] {reason}"))
+}
+
+fn ending_reason(ending: &Ending) -> &str {
+    match ending {
+        Ending::Abandoned(reason) | Ending::NotStarted(reason) | Ending::Unsupported(reason) => reason,
+        Ending::Ran => "",
+    }
 }
 
 /// Runs one step within its timeout, abandoning it when the drill is
 /// cancelled. Returns its record and whether it was interrupted.
-async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut cancel: Cancel) -> (StepRecord, bool) {
+async fn run_step(
+    context: &mut DrillContext<'_>,
+    index: usize,
+    step: &Step,
+    mut cancel: Cancel,
+    mut abort: super::abort::AbortSignal,
+) -> (StepRecord, bool) {
     let events = context.events();
     let started = context.clock().now();
     events.emit(Event::StepStarted {
@@ -242,6 +292,7 @@ async fn run_step(context: &mut DrillContext<'_>, index: usize, step: &Step, mut
             interrupted = true;
             StepOutcome::error("interrupted by the operator (Ctrl-C or SIGTERM)")
         }
+        reason = super::abort::fired(&mut abort) => StepOutcome::error(format!("abandoned: aborted by [abort] {reason}")),
     };
     if matches!(step.kind, StepKind::Seed) && outcome.status == Status::Passed {
         context.start_workload();

@@ -8,13 +8,16 @@
 //! statuses, or judge a drill itself. What each step does lives in
 //! [`crate::step`].
 
+pub mod abort;
 pub mod background;
 pub mod context;
 pub mod deployment;
 pub mod drill;
 pub mod events;
 pub mod forecast;
+pub mod guard;
 pub mod primary;
 pub mod probe;
+pub mod steady;
 pub(crate) mod rpo;
 pub mod ticks;

@@ -318,7 +318,7 @@ mod tests {
         };
         let mut found = PiiFound::default();
         scan_document("users", &document, &values(), &mut found);
-        assert_eq!(found.total, 5);
+        assert_eq!(found.total, 4);
         assert_eq!(
             found.places,
             ["users._id", "users.name", "users.oncall.primary", "users.watchers"]
