@@ -9,7 +9,9 @@
 use super::abort::{AbortReason, AbortSignal, AbortWatch};
 use super::context::DrillContext;
 use super::steady::During;
+use super::events::Event;
 use crate::checksum::DatabaseDigest;
+use crate::outcome::CheckRecord;
 
 /// The probes and abort conditions of one drill.
 pub struct DrillGuard {
@@ -53,7 +55,7 @@ impl DrillGuard {
         let database = context.source_database();
         let (checks, failure) = super::steady::before(&scenario.probes, &database, &write_concern).await;
         for check in checks {
-            context.add_check(check);
+            record(context, check);
         }
         if let Some(failure) = failure {
             return Err(format!(
@@ -84,13 +86,13 @@ impl DrillGuard {
         self.abort.stop();
         if let Some(during) = self.during {
             for check in during.finish().await {
-                context.add_check(check);
+                record(context, check);
             }
         }
         let database = match &fired {
             Some(reason) => {
                 for check in super::abort::recover(context, reason, self.before.as_ref()).await {
-                    context.add_check(check);
+                    record(context, check);
                 }
                 context.source_database()
             }
@@ -101,7 +103,21 @@ impl DrillGuard {
         }
         let write_concern = context.write_concern();
         for check in super::steady::after(&context.scenario().probes, &database, &write_concern).await {
-            context.add_check(check);
+            record(context, check);
         }
     }
+}
+
+/// Keeps a probe or abort check and says it on the terminal as it
+/// happens (the reports list it with the others at the end).
+fn record(context: &mut DrillContext<'_>, check: CheckRecord) {
+    context.events().emit(Event::Note {
+        message: format!(
+            "{} {}: {}",
+            check.name,
+            if check.status == crate::outcome::Status::Passed { "held" } else { "did not hold" },
+            check.message
+        ),
+    });
+    context.add_check(check);
 }

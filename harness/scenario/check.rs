@@ -544,6 +544,7 @@ impl Checker<'_, '_> {
         let mut seen_unknown_kind = false;
         let mut seen_disaster = false;
         let mut kinds_present = Vec::new();
+        let mut seen_fresh_restore = false;
         for (index, step) in steps.iter().enumerate() {
             let path = format!("steps[{index}]");
             let Some(table) = step.get_ref().as_table() else {
@@ -555,6 +556,8 @@ impl Checker<'_, '_> {
             };
             kinds_present.push(kind.as_str());
             self.step_rules(table, step.span(), &path, kind, nodes, replica_set);
+            seen_fresh_restore |= kind == StepKindName::Restore && string_at(table, "target") == Some("fresh-node");
+            self.copy_step_rule(step.span(), &path, kind, seen_fresh_restore || seen_unknown_kind);
             match kind {
                 StepKindName::Backup => seen_backup = true,
                 StepKindName::Disaster => {
@@ -606,6 +609,19 @@ impl Checker<'_, '_> {
                 "expect.fail",
                 format!("expects the {check} step to fail, but the scenario has no {check} step"),
                 None,
+            );
+        }
+    }
+
+    /// `mask` and `pii` work on a copy: a restore into a fresh node must
+    /// come before them (the source is never masked).
+    fn copy_step_rule(&mut self, span: Range<usize>, path: &str, kind: StepKindName, copy_made: bool) {
+        if matches!(kind, StepKindName::Mask | StepKindName::Pii) && !copy_made {
+            self.push(
+                span,
+                path,
+                format!("a {kind} step with no restore into a fresh node before it: {kind} works on a copy, never on the source"),
+                Some("add a `kind = \"restore\"` step with `target = \"fresh-node\"` earlier".into()),
             );
         }
     }

@@ -182,31 +182,55 @@ async fn collections_of(database: &Database) -> Result<Vec<String>, StepError> {
     Ok(names)
 }
 
+/// Documents rewritten per round trip: FerretDB answers one
+/// `replace_one` per document far slower than one delete and one insert
+/// of a batch.
+const MASK_BATCH: usize = 500;
+
 /// Replaces every PII string of every document of `database`; returns
-/// (documents changed, strings replaced).
+/// (documents changed, strings replaced). Changed documents are rewritten
+/// in batches (delete then insert by `_id`): this is the copy, no reader
+/// is served from it meanwhile.
 async fn mask_database(database: &Database, values: &HashSet<String>, seed: u64) -> Result<(u64, u64), StepError> {
     let (mut documents, mut strings) = (0, 0);
     for name in collections_of(database).await? {
         let collection = database.collection::<Document>(&name);
         let reading = || StepError::driver(format!("read {name} in the copy"));
         let mut cursor = collection.find(doc! {}).sort(doc! { "_id": 1 }).await.map_err(reading())?;
+        let mut batch = Vec::new();
         while let Some(mut document) = cursor.try_next().await.map_err(reading())? {
             let replaced = mask_document(&mut document, values, seed);
-            if replaced == 0 {
+            if replaced == 0 || !document.contains_key("_id") {
                 continue;
             }
-            let Some(id) = document.get("_id").cloned() else {
-                continue;
-            };
-            collection
-                .replace_one(doc! { "_id": id }, document)
-                .await
-                .map_err(StepError::driver(format!("write a masked document of {name}")))?;
+            batch.push(document);
             documents += 1;
             strings += replaced;
+            if batch.len() == MASK_BATCH {
+                rewrite(&collection, std::mem::take(&mut batch)).await?;
+            }
         }
+        rewrite(&collection, batch).await?;
     }
     Ok((documents, strings))
+}
+
+/// Replaces the documents of `collection` with the same `_id`s by `batch`.
+async fn rewrite(collection: &mongodb::Collection<Document>, batch: Vec<Document>) -> Result<(), StepError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let name = collection.name().to_string();
+    let ids: Vec<Bson> = batch.iter().filter_map(|document| document.get("_id").cloned()).collect();
+    collection
+        .delete_many(doc! { "_id": { "$in": ids } })
+        .await
+        .map_err(StepError::driver(format!("remove unmasked documents of {name}")))?;
+    collection
+        .insert_many(batch)
+        .await
+        .map_err(StepError::driver(format!("write masked documents of {name}")))?;
+    Ok(())
 }
 
 /// Masks the PII strings of `document` in place (never `_id`); returns how
