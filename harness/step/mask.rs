@@ -37,8 +37,9 @@ use crate::runner::context::DrillContext;
 /// The most source PII values held in memory (see the module comment).
 pub const MAX_PII_VALUES: usize = 1_000_000;
 
-/// How many places a failed `pii` check lists.
-const LISTED_PLACES: usize = 10;
+/// How many distinct places a failed `pii` check lists (a profile has a
+/// few dozen fields; more places than this are counted, not named).
+const LISTED_PLACES: usize = 32;
 
 /// Runs a `mask` step.
 pub async fn run_mask(context: &mut DrillContext<'_>, seed: u64) -> StepOutcome {
@@ -115,18 +116,24 @@ fn fresh_copy(context: &DrillContext<'_>) -> Option<Database> {
 pub struct PiiFound {
     /// Strings of the copy equal to a source PII value.
     pub total: u64,
-    /// The first places, `collection.field.path`, each once.
-    pub places: Vec<String>,
+    /// The first places, `collection.field.path`, each once, with how
+    /// many values were found there.
+    pub places: Vec<(String, u64)>,
 }
 
 fn pii_message(found: &PiiFound, looked_for: usize) -> String {
     if found.total == 0 {
         return format!("no PII value of the source in the copy ({looked_for} value(s) looked for, by value)");
     }
+    let places: Vec<String> = found
+        .places
+        .iter()
+        .map(|(place, count)| format!("{place} ({count})"))
+        .collect();
     format!(
-        "{} source PII value(s) found in the copy, first in {}{}",
+        "{} source PII value(s) found in the copy, in {}{}",
         found.total,
-        found.places.join(", "),
+        places.join(", "),
         if found.places.len() == LISTED_PLACES { ", …" } else { "" }
     )
 }
@@ -302,8 +309,11 @@ fn scan_value(path: &str, value: &Bson, values: &HashSet<String>, found: &mut Pi
     match value {
         Bson::String(text) if values.contains(text.as_str()) => {
             found.total += 1;
-            if found.places.len() < LISTED_PLACES && !found.places.iter().any(|place| place == path) {
-                found.places.push(path.to_string());
+            let listed = found.places.len();
+            match found.places.iter_mut().find(|(place, _)| place == path) {
+                Some((_, count)) => *count += 1,
+                None if listed < LISTED_PLACES => found.places.push((path.to_string(), 1)),
+                None => {}
             }
         }
         Bson::Array(items) => items.iter().for_each(|item| scan_value(path, item, values, found)),
@@ -343,8 +353,9 @@ mod tests {
         let mut found = PiiFound::default();
         scan_document("users", &document, &values(), &mut found);
         assert_eq!(found.total, 4);
+        let places: Vec<&str> = found.places.iter().map(|(place, _)| place.as_str()).collect();
         assert_eq!(
-            found.places,
+            places,
             ["users._id", "users.name", "users.oncall.primary", "users.watchers"]
         );
         assert_eq!(mask_document(&mut document, &values(), 1), 3);
@@ -352,7 +363,7 @@ mod tests {
         assert_eq!(document.get_str("_id").unwrap(), "ada@example.com");
         let mut after = PiiFound::default();
         scan_document("users", &document, &values(), &mut after);
-        assert_eq!(after.places, ["users._id"]);
+        assert_eq!(after.places, [("users._id".to_string(), 1)]);
         assert_eq!(
             document.get_document("oncall").unwrap().get_str("primary").unwrap(),
             masked("ada@example.com", 1)

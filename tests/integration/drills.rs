@@ -83,6 +83,7 @@ fn every_shipped_scenario_is_valid() {
             "ci-release-gate",
             "corrupted-backup-detected",
             "external-verified-copy",
+            "masked-copy",
             "replica-majority-loss",
             "replica-primary-kill",
             "restore-to-fresh-node",
@@ -91,6 +92,7 @@ fn every_shipped_scenario_is_valid() {
             "runbook-silent-failure",
             "selective-collection-restore",
             "stale-backup-violates-rpo",
+            "steady-state-guarded",
             "weekly-dev-restore"
         ]
     );

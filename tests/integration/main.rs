@@ -17,6 +17,7 @@ mod hostile;
 mod kube;
 mod lint;
 mod messages;
+mod probes;
 mod provider;
 mod reports;
 mod retention;
