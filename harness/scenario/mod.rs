@@ -84,6 +84,33 @@
 //! [[steps]]
 //! kind = "exec"
 //! command = "runbook/notify.sh"        # required
+//!
+//! [[steps]]
+//! kind = "mask"                        # after a fresh-node restore: anonymize the
+//! seed = 42                            # profile's PII in the copy (default: dataset seed)
+//!
+//! [[steps]]
+//! kind = "pii"                         # after a fresh-node restore: no source PII value
+//!                                      # may be left anywhere in the copy
+//!
+//! [[probes]]                           # steady-state probes, any number
+//! name = "users"                       # required: checks are `probe NAME PHASE`
+//! kind = "count"                       # required: count | latency | canary
+//! collection = "users"                 # count, latency: required
+//! filter = { role = "admin" }          # count, latency: default {}
+//! min = 1                              # count: default 0
+//! max = 100000                         # count: default no bound
+//! # p99 = "50ms"                       # latency: required
+//! # window = "2s"                      # latency: how long reads are sampled
+//! phases = ["before", "during", "after"]
+//! interval = "1s"                      # during: the sampling interval
+//! tolerance = 0                        # during: failed samples tolerated
+//! settle = "30s"                       # after: how long it is retried
+//!
+//! [abort]                              # each optional
+//! probe_failures = 3                   # a probe failing N samples in a row
+//! max_duration = "30m"                 # from the drill's start
+//! signal_file = "/run/drdrill/abort"   # relative: from the scenario's folder
 //! ```
 //!
 //! Durations are strings with units (`250ms`, `15m`, `1h30m`, `2 hours`).

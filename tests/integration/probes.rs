@@ -111,43 +111,38 @@ async fn assert_kept_source_holds(report: &Value, documents: u64, seed: u64) {
     assert_eq!(shown(&kept), shown(&expected), "the source does not hold its data as before");
 }
 
-const TOPOLOGY: &str = r#"
-[topology]
-provider = "local"
-engine = "ferretdb"
-[workload]
-write_concern = 1
-"#;
+/// A local one-node FerretDB with `documents` documents of shepherd-cms
+/// seeded from `seed`, then `rest` (probes, `[abort]`) and one step per
+/// entry of `steps`, each the body of a `[[steps]]` table.
+fn scenario_body(documents: u64, seed: u64, rest: &str, steps: &[&str]) -> String {
+    let mut body = format!(
+        "[topology]\nprovider = \"local\"\nengine = \"ferretdb\"\n[workload]\nwrite_concern = 1\n\
+         [dataset]\nprofile = \"shepherd-cms\"\ndocuments = {documents}\nseed = {seed}\n{rest}\n"
+    );
+    for step in steps {
+        body.push_str(&format!("[[steps]]\n{step}\n"));
+    }
+    body
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_failing_before_the_disaster_makes_the_drill_inconclusive_and_injects_nothing() {
     let folder = tempfile::tempdir().unwrap();
-    let body = format!(
-        r#"{TOPOLOGY}
-[dataset]
-profile = "shepherd-cms"
-documents = 300
-seed = 3
+    let probe = r#"
 [[probes]]
 name = "enough-users"
 kind = "count"
 collection = "users"
 min = 1000000
-phases = ["before"]
-[[steps]]
-kind = "seed"
-[[steps]]
-kind = "backup"
-engine = "builtin"
-[[steps]]
-kind = "disaster"
-action = "drop-database"
-[[steps]]
-kind = "restore"
-[[steps]]
-kind = "verify"
-"#
-    );
+phases = ["before"]"#;
+    let steps = [
+        "kind = \"seed\"",
+        "kind = \"backup\"\nengine = \"builtin\"",
+        "kind = \"disaster\"\naction = \"drop-database\"",
+        "kind = \"restore\"",
+        "kind = \"verify\"",
+    ];
+    let body = scenario_body(300, 3, probe, &steps);
     let (code, output, report) = run(folder.path(), "probe-refuses", &body, true);
     assert_eq!(code, 2, "{output}");
     assert_eq!(report["verdict"]["kind"], "inconclusive", "{report:#}");
@@ -173,31 +168,16 @@ async fn a_signal_file_during_a_paused_node_aborts_and_leaves_the_node_answering
     let signal = folder.path().join("stop-the-drill");
     // The team's command after the disaster raises the signal: the abort
     // fires while the node is paused, during the long wait.
-    let body = format!(
-        r#"{TOPOLOGY}
-[dataset]
-profile = "shepherd-cms"
-documents = 300
-seed = 4
-[abort]
-signal_file = "{signal}"
-[[steps]]
-kind = "seed"
-[[steps]]
-kind = "disaster"
-action = "pause-node"
-[[steps]]
-kind = "exec"
-command = "touch '{signal}'"
-[[steps]]
-kind = "wait"
-duration = "10m"
-[[steps]]
-kind = "exec"
-command = "echo never"
-"#,
-        signal = signal.display()
-    );
+    let signal = signal.display();
+    let touch = format!("kind = \"exec\"\ncommand = \"touch '{signal}'\"");
+    let steps = [
+        "kind = \"seed\"",
+        "kind = \"disaster\"\naction = \"pause-node\"",
+        &touch,
+        "kind = \"wait\"\nduration = \"10m\"",
+        "kind = \"exec\"\ncommand = \"echo never\"",
+    ];
+    let body = scenario_body(300, 4, &format!("[abort]\nsignal_file = \"{signal}\""), &steps);
     let (code, output, report) = run(folder.path(), "abort-on-signal", &body, true);
     assert_eq!(code, 2, "{output}");
     assert_eq!(report["verdict"]["kind"], "inconclusive", "{report:#}");
@@ -218,29 +198,20 @@ command = "echo never"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_failing_in_a_row_after_a_kill_aborts_and_restarts_the_node_with_its_data() {
     let folder = tempfile::tempdir().unwrap();
-    let body = format!(
-        r#"{TOPOLOGY}
-[dataset]
-profile = "shepherd-cms"
-documents = 300
-seed = 6
+    let rest = r#"
 [[probes]]
 name = "writes"
 kind = "canary"
 interval = "200ms"
 phases = ["during"]
 [abort]
-probe_failures = 3
-[[steps]]
-kind = "seed"
-[[steps]]
-kind = "disaster"
-action = "kill-node"
-[[steps]]
-kind = "wait"
-duration = "10m"
-"#
-    );
+probe_failures = 3"#;
+    let steps = [
+        "kind = \"seed\"",
+        "kind = \"disaster\"\naction = \"kill-node\"",
+        "kind = \"wait\"\nduration = \"10m\"",
+    ];
+    let body = scenario_body(300, 6, rest, &steps);
     let (code, output, report) = run(folder.path(), "abort-on-probes", &body, true);
     assert_eq!(code, 2, "{output}");
     let abort = check(&report, "abort");
