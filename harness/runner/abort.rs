@@ -128,11 +128,14 @@ impl AbortWatch {
             if let Some(limit) = limit
                 && run >= limit
             {
-                fire(&sender, AbortReason::ProbeFailures {
-                    probe: probe.to_string(),
-                    run,
-                    limit,
-                });
+                fire(
+                    &sender,
+                    AbortReason::ProbeFailures {
+                        probe: probe.to_string(),
+                        run,
+                        limit,
+                    },
+                );
             }
         })
     }
@@ -182,11 +185,17 @@ async fn poll(
 }
 
 /// The time and file conditions at `elapsed_ms` from the drill start.
-pub fn check_once(max_duration: Option<Duration>, signal_file: Option<&std::path::Path>, elapsed_ms: u64) -> Option<AbortReason> {
+pub fn check_once(
+    max_duration: Option<Duration>,
+    signal_file: Option<&std::path::Path>,
+    elapsed_ms: u64,
+) -> Option<AbortReason> {
     if let Some(path) = signal_file
         && path.exists()
     {
-        return Some(AbortReason::SignalFile { path: path.to_path_buf() });
+        return Some(AbortReason::SignalFile {
+            path: path.to_path_buf(),
+        });
     }
     match max_duration {
         Some(limit) if elapsed_ms > limit.as_millis() as u64 => Some(AbortReason::MaxDuration {
@@ -211,7 +220,11 @@ pub async fn digest_before(context: &DrillContext<'_>) -> Option<DatabaseDigest>
 /// resumed, reconnected), and the source compared with `before`. Returns
 /// the checks: `abort` (the condition, which makes the drill
 /// inconclusive) and `abort recovery` (the deployment is as it was).
-pub async fn recover(context: &mut DrillContext<'_>, reason: &AbortReason, before: Option<&DatabaseDigest>) -> Vec<CheckRecord> {
+pub async fn recover(
+    context: &mut DrillContext<'_>,
+    reason: &AbortReason,
+    before: Option<&DatabaseDigest>,
+) -> Vec<CheckRecord> {
     let at = context.clock().now().offset_ms;
     let mut checks = vec![CheckRecord {
         name: "abort".into(),
@@ -278,7 +291,10 @@ async fn bring_back(context: &mut DrillContext<'_>) -> (Vec<String>, Option<Stri
 /// Whether the source's checksums equal `before`, and the message.
 async fn compare_with(context: &DrillContext<'_>, before: &DatabaseDigest) -> (bool, String) {
     let Some(now) = digest_before(context).await else {
-        return (false, "the source does not answer a checksum read after the abort".into());
+        return (
+            false,
+            "the source does not answer a checksum read after the abort".into(),
+        );
     };
     let comparison = compare_digests(before, &now);
     let changed: Vec<&str> = comparison
@@ -296,7 +312,10 @@ async fn compare_with(context: &DrillContext<'_>, before: &DatabaseDigest) -> (b
             ),
         )
     } else {
-        (false, format!("the source differs from before T_d in {}", changed.join(", ")))
+        (
+            false,
+            format!("the source differs from before T_d in {}", changed.join(", ")),
+        )
     }
 }
 

@@ -8,8 +8,8 @@
 
 use super::abort::{AbortReason, AbortSignal, AbortWatch};
 use super::context::DrillContext;
-use super::steady::During;
 use super::events::Event;
+use super::steady::During;
 use crate::checksum::DatabaseDigest;
 use crate::outcome::CheckRecord;
 
@@ -115,7 +115,11 @@ fn record(context: &mut DrillContext<'_>, check: CheckRecord) {
         message: format!(
             "{} {}: {}",
             check.name,
-            if check.status == crate::outcome::Status::Passed { "held" } else { "did not hold" },
+            if check.status == crate::outcome::Status::Passed {
+                "held"
+            } else {
+                "did not hold"
+            },
             check.message
         ),
     });

@@ -18,6 +18,6 @@ pub mod forecast;
 pub mod guard;
 pub mod primary;
 pub mod probe;
-pub mod steady;
 pub(crate) mod rpo;
+pub mod steady;
 pub mod ticks;

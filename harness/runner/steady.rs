@@ -145,7 +145,13 @@ pub fn judge_latency(latencies_us: &[u64], bound: Duration) -> Sample {
     }
 }
 
-async fn latency(database: &Database, collection: &str, filter: &Document, bound: Duration, window: Duration) -> Sample {
+async fn latency(
+    database: &Database,
+    collection: &str,
+    filter: &Document,
+    bound: Duration,
+    window: Duration,
+) -> Sample {
     let collection = database.collection::<Document>(collection);
     let started = std::time::Instant::now();
     let mut latencies = Vec::new();
@@ -162,7 +168,9 @@ async fn latency(database: &Database, collection: &str, filter: &Document, bound
 async fn canary(database: &Database, write_concern: &WriteConcern) -> Sample {
     let collection = database.collection_with_options::<Document>(
         TICKS_COLLECTION,
-        CollectionOptions::builder().write_concern(write_concern.clone()).build(),
+        CollectionOptions::builder()
+            .write_concern(write_concern.clone())
+            .build(),
     );
     let id = format!("steady-canary-{}", bson::oid::ObjectId::new());
     if let Err(error) = collection.insert_one(doc! { "_id": &id, "canary": true }).await {
@@ -187,7 +195,13 @@ fn error_text(error: &mongodb::error::Error) -> String {
 }
 
 /// The check of one probe phase.
-pub fn phase_check(probe: &Probe, phase: ProbePhase, held: bool, measured: Option<f64>, message: String) -> CheckRecord {
+pub fn phase_check(
+    probe: &Probe,
+    phase: ProbePhase,
+    held: bool,
+    measured: Option<f64>,
+    message: String,
+) -> CheckRecord {
     CheckRecord {
         name: format!("probe {} {}", probe.name, phase.as_str()),
         counts_as: "probe".into(),
@@ -206,7 +220,11 @@ pub fn phase_check(probe: &Probe, phase: ProbePhase, held: bool, measured: Optio
 
 /// Runs the before phase: every probe that runs before, once. Returns the
 /// checks, and the first failure's text when one did not hold.
-pub async fn before(probes: &[Probe], database: &Database, write_concern: &WriteConcern) -> (Vec<CheckRecord>, Option<String>) {
+pub async fn before(
+    probes: &[Probe],
+    database: &Database,
+    write_concern: &WriteConcern,
+) -> (Vec<CheckRecord>, Option<String>) {
     let mut checks = Vec::new();
     let mut failure = None;
     for probe in probes.iter().filter(|probe| probe.runs_in(ProbePhase::Before)) {
@@ -214,7 +232,13 @@ pub async fn before(probes: &[Probe], database: &Database, write_concern: &Write
         if !sample.held && failure.is_none() {
             failure = Some(format!("probe {}: {}", probe.name, sample.message));
         }
-        checks.push(phase_check(probe, ProbePhase::Before, sample.held, sample.measured, sample.message));
+        checks.push(phase_check(
+            probe,
+            ProbePhase::Before,
+            sample.held,
+            sample.measured,
+            sample.message,
+        ));
     }
     (checks, failure)
 }
@@ -243,7 +267,13 @@ pub async fn after(probes: &[Probe], database: &Database, write_concern: &WriteC
         } else {
             sample.message
         };
-        checks.push(phase_check(probe, ProbePhase::After, sample.held, sample.measured, message));
+        checks.push(phase_check(
+            probe,
+            ProbePhase::After,
+            sample.held,
+            sample.measured,
+            message,
+        ));
     }
     checks
 }
@@ -408,7 +438,10 @@ mod tests {
         for sample in [&failed, &failed, &held, &failed, &failed, &failed, &held] {
             tally.record(sample);
         }
-        assert_eq!((tally.samples, tally.failures, tally.longest_run, tally.run), (7, 5, 3, 0));
+        assert_eq!(
+            (tally.samples, tally.failures, tally.longest_run, tally.run),
+            (7, 5, 3, 0)
+        );
         assert_eq!(tally.last_failure.as_deref(), Some("down"));
     }
 }

@@ -532,6 +532,7 @@ impl Checker<'_, '_> {
             self.forecast_rules(table, value.span());
         }
 
+        self.probe_rules(root);
         let Some((_, steps_value)) = entry(root, "steps") else {
             return;
         };
@@ -608,6 +609,91 @@ impl Checker<'_, '_> {
                 fail.span(),
                 "expect.fail",
                 format!("expects the {check} step to fail, but the scenario has no {check} step"),
+                None,
+            );
+        }
+    }
+
+    /// `[[probes]]`: each kind's own keys (and only those), a range with
+    /// its ends in order, names that tell the checks apart; `[abort]`'s
+    /// `probe_failures` needs a probe sampled during the drill.
+    fn probe_rules(&mut self, root: &DeTable<'_>) {
+        let probes = entry(root, "probes").and_then(|(_, value)| value.get_ref().as_array());
+        let mut names: Vec<&str> = Vec::new();
+        let mut sampled_during = false;
+        for (index, probe) in probes.into_iter().flatten().enumerate() {
+            let Some(table) = probe.get_ref().as_table() else {
+                continue;
+            };
+            let path = format!("probes[{index}]");
+            if let Some(name) = string_at(table, "name") {
+                if names.contains(&name) {
+                    let span = entry(table, "name").map_or(probe.span(), |(_, value)| value.span());
+                    self.push(
+                        span,
+                        &join(&path, "name"),
+                        format!("a second probe named {name:?}: its checks would share names"),
+                        None,
+                    );
+                }
+                names.push(name);
+            }
+            sampled_during |= match entry(table, "phases").and_then(|(_, value)| value.get_ref().as_array()) {
+                Some(phases) => phases.iter().any(|phase| phase.get_ref().as_str() == Some("during")),
+                None => true,
+            };
+            if let Some(kind) = string_at(table, "kind") {
+                self.probe_kind_rules(table, probe.span(), &path, kind);
+            }
+        }
+        if let Some((_, abort)) = entry(root, "abort")
+            && let Some(table) = abort.get_ref().as_table()
+            && let Some(span) = key_span(table, "probe_failures")
+            && !sampled_during
+        {
+            self.push(
+                span,
+                "abort.probe_failures",
+                "`probe_failures` can never fire: no probe is sampled during the drill".into(),
+                Some("add a `[[probes]]` entry whose `phases` include \"during\"".into()),
+            );
+        }
+    }
+
+    /// The keys one probe kind needs and takes.
+    fn probe_kind_rules(&mut self, table: &DeTable<'_>, span: Range<usize>, path: &str, kind: &str) {
+        let (needed, taken): (&[&str], &[&str]) = match kind {
+            "count" => (&["collection"], &["collection", "filter", "min", "max"]),
+            "latency" => (&["collection", "p99"], &["collection", "filter", "p99", "window"]),
+            "canary" => (&[], &[]),
+            _ => return,
+        };
+        for key in needed {
+            if entry(table, key).is_none() {
+                self.push(span.clone(), path, format!("a {kind} probe needs `{key}`"), None);
+            }
+        }
+        for key in ["collection", "filter", "min", "max", "p99", "window"] {
+            if !taken.contains(&key)
+                && let Some(key_span) = key_span(table, key)
+            {
+                self.push(
+                    key_span,
+                    &join(path, key),
+                    format!("`{key}` is not a key of a {kind} probe"),
+                    None,
+                );
+            }
+        }
+        let bound = |key| entry(table, key).and_then(|(_, value)| integer_value(value.get_ref()));
+        if let (Some(min), Some(max)) = (bound("min"), bound("max"))
+            && min > max
+            && let Some(max_span) = entry(table, "max").map(|(_, value)| value.span())
+        {
+            self.push(
+                max_span,
+                &join(path, "max"),
+                format!("`max = {max}` is below `min = {min}`: no count can hold"),
                 None,
             );
         }

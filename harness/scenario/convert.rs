@@ -166,6 +166,13 @@ fn default_database(profile: &str) -> String {
         .collect()
 }
 
+/// A `mask` step: its seed defaults to the dataset's.
+fn mask_step(seed: Option<u64>, dataset_seed: u64) -> StepKind {
+    StepKind::Mask {
+        seed: seed.unwrap_or(dataset_seed),
+    }
+}
+
 /// One step; `external` gives the production-safe defaults of a drill
 /// against an external deployment (dump from a secondary when there is
 /// one, restore into an ephemeral node).
@@ -253,13 +260,7 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
             },
         ),
         StepFile::Exec { name, timeout, command } => (name, timeout, StepKind::Exec { command }),
-        StepFile::Mask { name, timeout, seed } => (
-            name,
-            timeout,
-            StepKind::Mask {
-                seed: seed.unwrap_or(dataset_seed),
-            },
-        ),
+        StepFile::Mask { name, timeout, seed } => (name, timeout, mask_step(seed, dataset_seed)),
         StepFile::Pii { name, timeout } => (name, timeout, StepKind::Pii),
     };
     let kind_name = kind.name();

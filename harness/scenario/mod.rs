@@ -142,9 +142,9 @@ pub mod wire;
 pub use diagnostic::{Diagnostic, ScenarioErrors};
 pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
-pub use steady::{AbortConditions, Probe, ProbeCheck, ProbePhase};
 pub use model::{
     BackupEngine, BackupFormat, BackupStep, Dataset, DisasterAction, DisasterStep, ForecastSettings, ForecastSize,
     NodeTarget, ReadConcern, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind,
     StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
 };
+pub use steady::{AbortConditions, Probe, ProbeCheck, ProbePhase};

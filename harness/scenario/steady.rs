@@ -200,9 +200,12 @@ fn convert_probe(index: usize, file: ProbeFile) -> Result<Probe, ConvertError> {
         Some(table) => bson::serialize_to_document(table).map_err(|error| (path("filter"), error.to_string()))?,
     };
     let collection = || {
-        file.collection
-            .clone()
-            .ok_or_else(|| (path("collection"), format!("a {:?} probe needs `collection`", file.kind)))
+        file.collection.clone().ok_or_else(|| {
+            (
+                path("collection"),
+                format!("a {:?} probe needs `collection`", file.kind),
+            )
+        })
     };
     let check = match file.kind {
         ProbeKindName::Count => ProbeCheck::Count {
@@ -246,11 +249,124 @@ pub(crate) fn convert_abort(scenario_file: &Path, file: Option<AbortFile>) -> Re
             .as_deref()
             .map(|text| duration_or("abort.max_duration".into(), Some(text), Duration::ZERO))
             .transpose()?,
-        signal_file: file.signal_file.map(|name| {
-            scenario_file
-                .parent()
-                .unwrap_or_else(|| Path::new("."))
-                .join(name)
-        }),
+        signal_file: file
+            .signal_file
+            .map(|name| scenario_file.parent().unwrap_or_else(|| Path::new(".")).join(name)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#"name = "guarded"
+[topology]
+provider = "local"
+engine = "ferretdb"
+[dataset]
+profile = "shepherd-cms"
+documents = 100
+[[steps]]
+kind = "seed"
+"#;
+
+    fn problems(tail: &str) -> Vec<String> {
+        match crate::scenario::validate_str(&format!("{HEAD}{tail}"), Path::new("guarded.toml")) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.diagnostics.iter().map(|problem| problem.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn probes_and_abort_conditions_become_the_model_with_their_defaults() {
+        let tail = r#"
+[[probes]]
+name = "admins"
+kind = "count"
+collection = "users"
+filter = { role = "admin", active = true }
+min = 1
+[[probes]]
+name = "reads"
+kind = "latency"
+collection = "users"
+p99 = "50ms"
+phases = ["before", "after"]
+[[probes]]
+name = "writes"
+kind = "canary"
+tolerance = 3
+[abort]
+probe_failures = 3
+max_duration = "30m"
+signal_file = "stop"
+"#;
+        let scenario =
+            crate::scenario::validate_str(&format!("{HEAD}{tail}"), Path::new("/drills/guarded.toml")).unwrap();
+        let [admins, reads, writes] = scenario.probes.as_slice() else {
+            panic!("{:?}", scenario.probes);
+        };
+        assert_eq!(
+            admins.check,
+            ProbeCheck::Count {
+                collection: "users".into(),
+                filter: bson::doc! { "role": "admin", "active": true },
+                min: 1,
+                max: None,
+            }
+        );
+        assert_eq!(admins.phases.len(), 3);
+        assert_eq!(admins.interval, Duration::from_secs(1));
+        assert!(matches!(reads.check, ProbeCheck::Latency { window, .. } if window == Duration::from_secs(2)));
+        assert!(!reads.runs_in(ProbePhase::During));
+        assert_eq!((writes.check.clone(), writes.tolerance), (ProbeCheck::Canary, 3));
+        assert_eq!(
+            scenario.abort,
+            AbortConditions {
+                probe_failures: Some(3),
+                max_duration: Some(Duration::from_secs(1_800)),
+                signal_file: Some(PathBuf::from("/drills/stop")),
+            }
+        );
+        assert!(problems("").is_empty());
+    }
+
+    #[test]
+    fn a_probe_missing_or_misplacing_its_keys_is_located() {
+        let found = problems(
+            r#"
+[[probes]]
+name = "reads"
+kind = "latency"
+collection = "users"
+[[probes]]
+name = "reads"
+kind = "canary"
+min = 1
+phases = ["after"]
+[[probes]]
+name = "range"
+kind = "count"
+collection = "users"
+min = 5
+max = 1
+phases = ["befor"]
+"#,
+        );
+        assert_eq!(
+            found,
+            [
+                "guarded.toml:11:1: probes[0]: a latency probe needs `p99`",
+                "guarded.toml:16:8: probes[1].name: a second probe named \"reads\": its checks would share names",
+                "guarded.toml:18:1: probes[1].min: `min` is not a key of a canary probe",
+                "guarded.toml:25:7: probes[2].max: `max = 1` is below `min = 5`: no count can hold",
+                "guarded.toml:26:11: probes[2].phases[0]: unknown phases \"befor\"; did you mean \"before\"? (hint: one of before, during, after)",
+            ]
+        );
+        let never = problems(
+            "[[probes]]\nname = \"w\"\nkind = \"canary\"\nphases = [\"before\"]\n[abort]\nprobe_failures = 2\n",
+        );
+        assert_eq!(never.len(), 1, "{never:?}");
+        assert!(never[0].contains("`probe_failures` can never fire"), "{never:?}");
+    }
 }

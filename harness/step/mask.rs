@@ -134,7 +134,11 @@ fn pii_message(found: &PiiFound, looked_for: usize) -> String {
         "{} source PII value(s) found in the copy, in {}{}",
         found.total,
         places.join(", "),
-        if found.places.len() == LISTED_PLACES { ", …" } else { "" }
+        if found.places.len() == LISTED_PLACES {
+            ", …"
+        } else {
+            ""
+        }
     )
 }
 
@@ -183,7 +187,10 @@ async fn collections_of(database: &Database) -> Result<Vec<String>, StepError> {
     let mut names = database
         .list_collection_names()
         .await
-        .map_err(StepError::driver(format!("list the collections of {}", database.name())))?;
+        .map_err(StepError::driver(format!(
+            "list the collections of {}",
+            database.name()
+        )))?;
     names.retain(|name| !name.starts_with("system."));
     names.sort();
     Ok(names)
@@ -203,7 +210,11 @@ async fn mask_database(database: &Database, values: &HashSet<String>, seed: u64)
     for name in collections_of(database).await? {
         let collection = database.collection::<Document>(&name);
         let reading = || StepError::driver(format!("read {name} in the copy"));
-        let mut cursor = collection.find(doc! {}).sort(doc! { "_id": 1 }).await.map_err(reading())?;
+        let mut cursor = collection
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .await
+            .map_err(reading())?;
         let mut batch = Vec::new();
         while let Some(mut document) = cursor.try_next().await.map_err(reading())? {
             let replaced = mask_document(&mut document, values, seed);
@@ -228,7 +239,10 @@ async fn rewrite(collection: &mongodb::Collection<Document>, batch: Vec<Document
         return Ok(());
     }
     let name = collection.name().to_string();
-    let ids: Vec<Bson> = batch.iter().filter_map(|document| document.get("_id").cloned()).collect();
+    let ids: Vec<Bson> = batch
+        .iter()
+        .filter_map(|document| document.get("_id").cloned())
+        .collect();
     collection
         .delete_many(doc! { "_id": { "$in": ids } })
         .await
@@ -259,7 +273,10 @@ fn mask_value(value: &mut Bson, values: &HashSet<String>, seed: u64) -> u64 {
             1
         }
         Bson::Array(items) => items.iter_mut().map(|item| mask_value(item, values, seed)).sum(),
-        Bson::Document(document) => document.iter_mut().map(|(_, item)| mask_value(item, values, seed)).sum(),
+        Bson::Document(document) => document
+            .iter_mut()
+            .map(|(_, item)| mask_value(item, values, seed))
+            .sum(),
         _ => 0,
     }
 }
@@ -329,7 +346,10 @@ mod tests {
     use super::*;
 
     fn values() -> HashSet<String> {
-        ["Ada Lovelace", "ada@example.com"].into_iter().map(String::from).collect()
+        ["Ada Lovelace", "ada@example.com"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     }
 
     #[test]

@@ -40,7 +40,11 @@ fn run_file(file: &Path, out: &Path, keep: bool) -> (i32, String, Value) {
         .find(|path| path.is_dir())
         .unwrap_or_else(|| panic!("no drill folder:\n{stdout}\n{stderr}"));
     let report = serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
-    (output.status.code().unwrap_or(-1), format!("{stdout}\n{stderr}"), report)
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{stdout}\n{stderr}"),
+        report,
+    )
 }
 
 /// The check called `name` in a report.
@@ -108,7 +112,11 @@ async fn assert_kept_source_holds(report: &Value, documents: u64, seed: u64) {
             .collect::<Vec<_>>()
     };
     assert!(!expected.collections.is_empty());
-    assert_eq!(shown(&kept), shown(&expected), "the source does not hold its data as before");
+    assert_eq!(
+        shown(&kept),
+        shown(&expected),
+        "the source does not hold its data as before"
+    );
 }
 
 /// A local one-node FerretDB with `documents` documents of shepherd-cms
@@ -147,7 +155,10 @@ phases = ["before"]"#;
     assert_eq!(code, 2, "{output}");
     assert_eq!(report["verdict"]["kind"], "inconclusive", "{report:#}");
     let reason = report["verdict"]["reasons"][0].as_str().unwrap();
-    assert!(reason.contains("steady state did not hold before the disaster"), "{reason}");
+    assert!(
+        reason.contains("steady state did not hold before the disaster"),
+        "{reason}"
+    );
     assert!(reason.contains("enough-users"), "{reason}");
     let probe = check(&report, "probe enough-users before");
     assert_eq!(probe["status"], "failed");
@@ -187,9 +198,16 @@ async fn a_signal_file_during_a_paused_node_aborts_and_leaves_the_node_answering
     assert!(abort["message"].as_str().unwrap().contains("signal_file"), "{abort:#}");
     let recovery = check(&report, "abort recovery");
     assert_eq!(recovery["status"], "passed", "{recovery:#}");
-    assert!(recovery["message"].as_str().unwrap().starts_with("node-0 brought back"), "{recovery:#}");
+    assert!(
+        recovery["message"].as_str().unwrap().starts_with("node-0 brought back"),
+        "{recovery:#}"
+    );
     let steps = report["steps"].as_array().unwrap();
-    assert!(steps[3]["message"].as_str().unwrap().contains("aborted"), "{:#}", steps[3]);
+    assert!(
+        steps[3]["message"].as_str().unwrap().contains("aborted"),
+        "{:#}",
+        steps[3]
+    );
     assert_eq!(steps[4]["status"], "skipped", "{:#}", steps[4]);
     assert!(report["measurements"]["disaster_at"].is_object());
     assert_kept_source_holds(&report, 300, 4).await;
@@ -216,12 +234,18 @@ probe_failures = 3"#;
     assert_eq!(code, 2, "{output}");
     let abort = check(&report, "abort");
     let message = abort["message"].as_str().unwrap();
-    assert!(message.contains("probe_failures: probe writes failed 3 time(s) in a row"), "{message}");
+    assert!(
+        message.contains("probe_failures: probe writes failed 3 time(s) in a row"),
+        "{message}"
+    );
     let during = check(&report, "probe writes during");
     assert_eq!(during["status"], "failed", "{during:#}");
     let recovery = check(&report, "abort recovery");
     assert_eq!(recovery["status"], "passed", "{recovery:#}");
-    assert!(recovery["message"].as_str().unwrap().starts_with("node-0 brought back"), "{recovery:#}");
+    assert!(
+        recovery["message"].as_str().unwrap().starts_with("node-0 brought back"),
+        "{recovery:#}"
+    );
     assert_kept_source_holds(&report, 300, 6).await;
 }
 
@@ -284,7 +308,13 @@ fn after_mask_the_pii_check_passes_and_without_it_names_where_source_pii_is() {
     assert_eq!(pii["status"], "failed", "{pii:#}");
     let message = pii["message"].as_str().unwrap();
     // Named by collection and field, and found by value beyond the users.
-    assert!(message.contains("users.name") && message.contains("users.email"), "{message}");
-    assert!(message.contains("audit_log.") || message.contains("configurations."), "{message}");
+    assert!(
+        message.contains("users.name") && message.contains("users.email"),
+        "{message}"
+    );
+    assert!(
+        message.contains("audit_log.") || message.contains("configurations."),
+        "{message}"
+    );
     assert!(report["verdict"]["reasons"].to_string().contains("pii"), "{report:#}");
 }
