@@ -220,7 +220,7 @@ async fn run_steps(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome, c
         }
         outcome.steps[index] = record;
     }
-    guard.finish(context, before_failed).await;
+    guard.finish(context, before_failed || outcome.interrupted).await;
     stopped.unwrap_or(Ending::Ran)
 }
 

@@ -79,9 +79,10 @@ impl DrillGuard {
     /// After the last step (or the step an abort or failure ended): stops
     /// the during phase and the abort watch, puts the deployment back
     /// after an abort, runs the after phase, and records every check.
-    /// `before_failed` when the before phase did not hold: nothing was
-    /// injected, so there is nothing to probe after.
-    pub async fn finish(self, context: &mut DrillContext<'_>, before_failed: bool) {
+    /// `skip_after` when the before phase did not hold (nothing was
+    /// injected, so there is nothing to probe after) or the operator
+    /// interrupted the drill (it must end now, not after `settle`).
+    pub async fn finish(self, context: &mut DrillContext<'_>, skip_after: bool) {
         let fired = self.abort.reason();
         self.abort.stop();
         if let Some(during) = self.during {
@@ -98,7 +99,7 @@ impl DrillGuard {
             }
             None => context.recovered_database(),
         };
-        if before_failed {
+        if skip_after {
             return;
         }
         let write_concern = context.write_concern();

@@ -132,6 +132,14 @@ fn uri_problem(text: &str) -> Option<(String, Option<String>)> {
     }
 }
 
+/// Whether the scenario names an external deployment without the
+/// scenario's opt-in to write there.
+fn writes_refused(root: &DeTable<'_>) -> bool {
+    let topology = entry(root, "topology").and_then(|(_, value)| value.get_ref().as_table());
+    topology.and_then(|table| string_at(table, "provider")) == Some("external")
+        && topology.and_then(|table| bool_at(table, "allow_destructive")) != Some(true)
+}
+
 /// A slug: 1 to 64 lowercase letters, digits, `-` or `_`, starting with
 /// a letter or digit.
 fn is_slug(text: &str) -> bool {
@@ -644,6 +652,14 @@ impl Checker<'_, '_> {
             };
             if let Some(kind) = string_at(table, "kind") {
                 self.probe_kind_rules(table, probe.span(), &path, kind);
+                if kind == "canary" && writes_refused(root) {
+                    self.push(
+                        probe.span(),
+                        &path,
+                        "a canary probe writes to the source, and this external deployment is only read".into(),
+                        Some("set `allow_destructive = true` in [topology] (and --allow-destructive), or use a count or latency probe".into()),
+                    );
+                }
             }
         }
         if let Some((_, abort)) = entry(root, "abort")

@@ -85,13 +85,10 @@
 //! kind = "exec"
 //! command = "runbook/notify.sh"        # required
 //!
-//! [[steps]]
-//! kind = "mask"                        # after a fresh-node restore: anonymize the
-//! seed = 42                            # profile's PII in the copy (default: dataset seed)
-//!
-//! [[steps]]
-//! kind = "pii"                         # after a fresh-node restore: no source PII value
-//!                                      # may be left anywhere in the copy
+//! # kind = "mask"                    # after a restore into a fresh node: anonymize the
+//! # seed = 42                          # profile's PII in the copy (default: dataset seed)
+//! # kind = "pii"                       # after a restore into a fresh node: no source PII
+//!                                      # value may be left anywhere in the copy
 //!
 //! [[probes]]                           # steady-state probes, any number
 //! name = "users"                       # required: checks are `probe NAME PHASE`

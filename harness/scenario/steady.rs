@@ -363,6 +363,17 @@ phases = ["befor"]
                 "guarded.toml:26:11: probes[2].phases[0]: unknown phases \"befor\"; did you mean \"before\"? (hint: one of before, during, after)",
             ]
         );
+        let external_text = HEAD
+            .replace(
+                "provider = \"local\"",
+                "provider = \"external\"\nuri = \"mongodb://127.0.0.1:1/\"",
+            )
+            .replace("kind = \"seed\"", "kind = \"verify\"")
+            + "[[probes]]\nname = \"w\"\nkind = \"canary\"\n";
+        let external = crate::scenario::validate_str(&external_text, Path::new("guarded.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(external.contains("a canary probe writes to the source"), "{external}");
         let never = problems(
             "[[probes]]\nname = \"w\"\nkind = \"canary\"\nphases = [\"before\"]\n[abort]\nprobe_failures = 2\n",
         );
