@@ -249,6 +249,32 @@ probe_failures = 3"#;
     assert_kept_source_holds(&report, 300, 6).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_duration_aborts_a_drill_whose_node_is_stopped_and_starts_it_again() {
+    let folder = tempfile::tempdir().unwrap();
+    // Starting a node and seeding 300 documents takes a few seconds; the
+    // wait after the stop would take ten minutes: the limit falls inside it.
+    let steps = [
+        "kind = \"seed\"",
+        "kind = \"disaster\"\naction = \"stop-node\"",
+        "kind = \"wait\"\nduration = \"10m\"",
+    ];
+    let body = scenario_body(300, 8, "[abort]\nmax_duration = \"20s\"", &steps);
+    let (code, output, report) = run(folder.path(), "abort-on-time", &body, true);
+    assert_eq!(code, 2, "{output}");
+    assert!(report["measurements"]["disaster_at"].is_object(), "{report:#}");
+    let abort = check(&report, "abort");
+    let message = abort["message"].as_str().unwrap();
+    assert!(
+        message.contains("max_duration: the drill ran longer than 20s"),
+        "{message}"
+    );
+    assert!(report["duration_ms"].as_u64().unwrap() < 120_000, "{report:#}");
+    let recovery = check(&report, "abort recovery");
+    assert_eq!(recovery["status"], "passed", "{recovery:#}");
+    assert_kept_source_holds(&report, 300, 8).await;
+}
+
 fn shipped(name: &str) -> PathBuf {
     ctx::project_root().join("scenarios").join(format!("{name}.toml"))
 }
