@@ -22,6 +22,8 @@ pub(crate) fn check_document(root: &Spanned<DeTable<'_>>, out: &mut Collector<'_
     let mut checker = Checker { out };
     checker.table(root.get_ref(), root.span(), "", schema::ROOT, "the top level");
     checker.rules(root.get_ref());
+    checker.probe_rules(root.get_ref());
+    checker.copy_step_rules(root.get_ref());
 }
 
 struct Checker<'c, 'a> {
@@ -540,7 +542,6 @@ impl Checker<'_, '_> {
             self.forecast_rules(table, value.span());
         }
 
-        self.probe_rules(root);
         let Some((_, steps_value)) = entry(root, "steps") else {
             return;
         };
@@ -553,7 +554,6 @@ impl Checker<'_, '_> {
         let mut seen_unknown_kind = false;
         let mut seen_disaster = false;
         let mut kinds_present = Vec::new();
-        let mut seen_fresh_restore = false;
         for (index, step) in steps.iter().enumerate() {
             let path = format!("steps[{index}]");
             let Some(table) = step.get_ref().as_table() else {
@@ -565,8 +565,6 @@ impl Checker<'_, '_> {
             };
             kinds_present.push(kind.as_str());
             self.step_rules(table, step.span(), &path, kind, nodes, replica_set);
-            seen_fresh_restore |= kind == StepKindName::Restore && string_at(table, "target") == Some("fresh-node");
-            self.copy_step_rule(step.span(), &path, kind, seen_fresh_restore || seen_unknown_kind);
             match kind {
                 StepKindName::Backup => seen_backup = true,
                 StepKindName::Disaster => {
@@ -716,15 +714,37 @@ impl Checker<'_, '_> {
     }
 
     /// `mask` and `pii` work on a copy: a restore into a fresh node must
-    /// come before them (the source is never masked).
-    fn copy_step_rule(&mut self, span: Range<usize>, path: &str, kind: StepKindName, copy_made: bool) {
-        if matches!(kind, StepKindName::Mask | StepKindName::Pii) && !copy_made {
-            self.push(
-                span,
-                path,
-                format!("a {kind} step with no restore into a fresh node before it: {kind} works on a copy, never on the source"),
-                Some("add a `kind = \"restore\"` step with `target = \"fresh-node\"` earlier".into()),
-            );
+    /// come before them (the source is never masked). An external
+    /// deployment's restore goes into a fresh node unless it names a target.
+    fn copy_step_rules(&mut self, root: &DeTable<'_>) {
+        let steps = entry(root, "steps").and_then(|(_, value)| value.get_ref().as_array());
+        let topology = entry(root, "topology").and_then(|(_, value)| value.get_ref().as_table());
+        let external = topology.and_then(|table| string_at(table, "provider")) == Some("external");
+        // A step whose kind is unusable could have been the restore.
+        let mut copy_made = false;
+        for (index, step) in steps.into_iter().flatten().enumerate() {
+            let Some(table) = step.get_ref().as_table() else {
+                continue;
+            };
+            let kind = string_at(table, "kind");
+            let target = string_at(table, "target");
+            copy_made |= match kind.and_then(schema::step_kind) {
+                Some(StepKindName::Restore) => target == Some("fresh-node") || (external && target.is_none()),
+                Some(_) => false,
+                None => true,
+            };
+            if let Some(kind @ (StepKindName::Mask | StepKindName::Pii)) = kind.and_then(schema::step_kind)
+                && !copy_made
+            {
+                self.push(
+                    step.span(),
+                    &format!("steps[{index}]"),
+                    format!(
+                        "a {kind} step with no restore into a fresh node before it: {kind} works on a copy, never on the source"
+                    ),
+                    Some("add a `kind = \"restore\"` step with `target = \"fresh-node\"` earlier".into()),
+                );
+            }
         }
     }
 
