@@ -260,12 +260,12 @@ mod tests {
     use super::*;
 
     const HEAD: &str = r#"name = "guarded"
-[topology]
-provider = "local"
-engine = "ferretdb"
 [dataset]
 profile = "shepherd-cms"
 documents = 100
+[topology]
+provider = "local"
+engine = "ferretdb"
 [[steps]]
 kind = "seed"
 "#;
