@@ -115,7 +115,7 @@ pub use diagnostic::{Diagnostic, ScenarioErrors};
 pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
 pub use model::{
-    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterAction, DisasterStep, ForecastSettings, ForecastSize,
-    NodeTarget, ReadConcern, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind,
-    StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
+    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterAction, DisasterStep, FailoverStep, ForecastSettings,
+    ForecastSize, ManagedTopology, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn,
+    Scenario, Step, StepKind, StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
 };

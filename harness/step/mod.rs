@@ -10,12 +10,14 @@ mod backup;
 mod disaster;
 mod error;
 mod exec;
+mod failover;
 mod restore;
 mod seed;
 mod verify;
 mod wait;
 
 pub use error::StepError;
+pub use failover::failover_phases;
 
 use crate::outcome::{Status, StepDetails};
 use crate::runner::context::DrillContext;
@@ -80,5 +82,6 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         StepKind::Verify => verify::run(context, index).await,
         StepKind::Wait { duration } => wait::run(*duration).await,
         StepKind::Exec { command } => exec::run(context, command, step.timeout).await,
+        StepKind::Failover(failover) => failover::run(context, step, failover).await,
     }
 }

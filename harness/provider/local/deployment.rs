@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail};
-use super::postgres::PostgresCluster;
+use crate::provider::postgres::PostgresCluster;
 use crate::provider::error::{ProviderError, chain};
 use crate::provider::lifecycle::{Owned, teardown_once};
 use crate::provider::record::{RecordedProcess, RunRecord, process_start_time};
@@ -263,23 +263,11 @@ impl LocalDeployment {
         let mut args = Vec::new();
         match self.spec.engine {
             Engine::Ferretdb => {
-                match &self.postgres {
-                    Some(cluster) => {
-                        args.push("--handler=postgresql".to_string());
-                        args.push(format!("--postgresql-url={}", cluster.url(&pg_database(index))));
-                    }
-                    None => {
-                        args.push("--handler=sqlite".to_string());
-                        args.push(format!("--sqlite-url=file:{}/", data_dir.display()));
-                    }
-                }
-                args.push(format!("--listen-addr=127.0.0.1:{port}"));
-                args.push(format!("--state-dir={}", data_dir.display()));
-                // The debug listener defaults to a fixed port: two nodes
-                // would collide on it.
-                args.push("--debug-addr=-".into());
-                args.push("--telemetry=disable".into());
-                args.push("--log-level=warn".into());
+                let backend = match &self.postgres {
+                    Some(cluster) => FerretdbBackend::Postgresql(cluster.url(&pg_database(index))),
+                    None => FerretdbBackend::Sqlite,
+                };
+                args = ferretdb_args(&backend, port, data_dir);
             }
             Engine::Mongodb => {
                 args.extend([
@@ -511,6 +499,35 @@ impl Drop for LocalDeployment {
         let _ = std::fs::remove_dir_all(&self.run_dir);
         self.record.remove();
     }
+}
+
+/// Where a FerretDB node keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FerretdbBackend {
+    /// SQLite files in the node's data folder.
+    Sqlite,
+    /// The PostgreSQL database at this URL.
+    Postgresql(String),
+}
+
+/// The command-line arguments of a FerretDB node on 127.0.0.1:`port`
+/// with its state (and SQLite files) in `data_dir`.
+pub fn ferretdb_args(backend: &FerretdbBackend, port: u16, data_dir: &std::path::Path) -> Vec<String> {
+    let mut args = match backend {
+        FerretdbBackend::Postgresql(url) => vec!["--handler=postgresql".to_string(), format!("--postgresql-url={url}")],
+        FerretdbBackend::Sqlite => vec![
+            "--handler=sqlite".to_string(),
+            format!("--sqlite-url=file:{}/", data_dir.display()),
+        ],
+    };
+    args.push(format!("--listen-addr=127.0.0.1:{port}"));
+    args.push(format!("--state-dir={}", data_dir.display()));
+    // The debug listener defaults to a fixed port: two nodes would collide
+    // on it.
+    args.push("--debug-addr=-".into());
+    args.push("--telemetry=disable".into());
+    args.push("--log-level=warn".into());
+    args
 }
 
 /// The PostgreSQL database of FerretDB node `index`.
