@@ -91,6 +91,8 @@ fn every_shipped_scenario_is_valid() {
             "runbook-silent-failure",
             "selective-collection-restore",
             "stale-backup-violates-rpo",
+            "standby-promotion-async",
+            "standby-promotion-sync",
             "weekly-dev-restore"
         ]
     );
