@@ -26,6 +26,11 @@
 //!                                      # ferretdb ends such a drill as "not supported")
 //! # arbiter = true                     # replica sets: one arbiter on top of `nodes`
 //! # image_tag = "7.0"                  # containers + mongodb: the `mongo` image tag
+//! # standbys = 1                       # managed only: streaming standbys, 0 (default) to 6
+//! # replication = "async"              # managed only: async (default) | sync
+//! # synchronous_commit = "remote_apply" # managed only: the primary's; remote_apply when sync
+//! # link_latency = "150ms"             # managed only: each way on a standby's site link
+//! # link_bandwidth = 65536             # managed only: bytes/s to the standby (unlimited)
 //!
 //! [dataset]                            # required
 //! profile = "shepherd-cms"             # required
@@ -84,6 +89,11 @@
 //! [[steps]]
 //! kind = "exec"
 //! command = "runbook/notify.sh"        # required
+//!
+//! # [[steps]]                          # managed only, after the disaster:
+//! # kind = "failover"                  # promote a standby, move the endpoint
+//! # site = 1                           # the standby to promote (the first running)
+//! # runbook = "runbook/promote.sh"     # the team's promotion (default: pg_ctl promote)
 //! ```
 //!
 //! Durations are strings with units (`250ms`, `15m`, `1h30m`, `2 hours`).

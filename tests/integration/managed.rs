@@ -7,9 +7,7 @@
 //! `drdrill clean` after a SIGKILLed harness.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use drdrill::provider::record::RunRecord;
 use futures_util::TryStreamExt;
@@ -190,42 +188,14 @@ fn a_killed_harness_leaves_a_managed_cluster_that_clean_removes() {
     std::fs::write(
         &file,
         r#"name = "killed-managed"
-[topology]
-provider = "managed"
-engine = "ferretdb"
-standbys = 1
-[dataset]
-profile = "shepherd-cms"
-documents = 100
-[workload]
-write_concern = 1
-[[steps]]
-kind = "seed"
-[[steps]]
-kind = "wait"
-duration = "10m"
+workload = { write_concern = 1 }
+steps = [{ kind = "seed" }, { kind = "wait", duration = "10m" }]
+topology = { provider = "managed", engine = "ferretdb", standbys = 1 }
+dataset = { profile = "shepherd-cms", documents = 100 }
 "#,
     )
     .unwrap();
-    let mut child = ctx::drdrill()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(folder.path().join("out"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "drdrill ended early:\n{seen}");
-        seen.push_str(&line);
-        if line.contains("step 2/2 wait") {
-            break;
-        }
-    }
+    let (mut child, seen) = ctx::run_until_line(&file, &folder.path().join("out"), "step 2/2 wait");
     // SIGKILL: no teardown, no Drop, and the relays die with the process.
     child.kill().unwrap();
     child.wait().unwrap();

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail};
 use crate::provider::postgres::PostgresCluster;
 use crate::provider::error::{ProviderError, chain};
-use crate::provider::lifecycle::{Owned, teardown_once};
+use crate::provider::lifecycle::{Owned, kept_message, teardown_once};
 use crate::provider::record::{RecordedProcess, RunRecord, process_start_time};
 use crate::provider::replica_set::{REPLICA_SET_NAME, ReplicaSetConfig, ReplicaSetConfigError, ReplicaSetOptions};
 use crate::provider::{Backend, Engine, NodeRole, tools};
@@ -464,12 +464,7 @@ impl Owned for LocalDeployment {
     }
 
     fn leave_in_place(&mut self) -> String {
-        format!(
-            "kept run {} for debugging: {} (remove with `drdrill clean --run {}`)",
-            self.spec.run_id,
-            self.run_dir.display(),
-            self.spec.run_id
-        )
+        kept_message(&self.spec.run_id, &self.run_dir)
     }
 
     async fn remove_everything(&mut self) {

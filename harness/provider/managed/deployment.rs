@@ -10,7 +10,7 @@ use super::relay::Relay;
 use super::spec::{ManagedSpec, Replication};
 use crate::provider::error::ProviderError;
 use crate::provider::failover::{FailoverRequest, Promotion};
-use crate::provider::lifecycle::{Owned, teardown_once};
+use crate::provider::lifecycle::{Owned, kept_message, teardown_once};
 use crate::provider::local::{FerretdbBackend, LocalNode, NodeCommand, NodeState, ferretdb_args};
 use crate::provider::postgres::{PostgresCluster, StopMode, prepare_dir};
 use crate::provider::record::{RecordedPostgres, RecordedProcess, RunRecord, process_start_time};
@@ -462,12 +462,7 @@ impl Owned for ManagedDeployment {
     }
 
     fn leave_in_place(&mut self) -> String {
-        format!(
-            "kept run {} for debugging: {} (remove with `drdrill clean --run {}`)",
-            self.spec.run_id,
-            self.run_dir.display(),
-            self.spec.run_id
-        )
+        kept_message(&self.spec.run_id, &self.run_dir)
     }
 
     async fn remove_everything(&mut self) {
