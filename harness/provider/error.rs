@@ -184,7 +184,9 @@ impl NodeOperation {
             Self::Disconnect | Self::Remove | Self::Exec | Self::CopyFileOut => {
                 "only the containers provider can (run with provider = \"containers\")"
             }
-            Self::Failover => "only the managed provider has standbys to promote (provider = \"managed\", standbys = 1)",
+            Self::Failover => {
+                "only the managed provider has standbys to promote (provider = \"managed\", standbys = 1)"
+            }
         }
     }
 }

@@ -138,7 +138,11 @@ impl PostgresCluster {
         .await?;
         let hba = data_dir.join("pg_hba.conf");
         append(&hba, "\nhost replication all 127.0.0.1/32 trust\n")?;
-        let cluster = Self::configured(data_dir, bin_dir, "fsync = on\nmax_connections = 200\nwal_level = replica\n")?;
+        let cluster = Self::configured(
+            data_dir,
+            bin_dir,
+            "fsync = on\nmax_connections = 200\nwal_level = replica\n",
+        )?;
         append(&cluster.data_dir.join("postgresql.conf"), extra)?;
         Ok(cluster)
     }
@@ -172,7 +176,19 @@ impl PostgresCluster {
             // `-c fast`: the primary's checkpoint at once, not spread over
             // minutes.
             &[
-                "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", &data, "-R", "-X", "stream", "-c", "fast",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
             ],
         )
         .await?;
@@ -194,9 +210,8 @@ impl PostgresCluster {
         let parent = data_dir.parent().expect("a cluster folder has a parent").to_path_buf();
         let port = free_port().map_err(|error| ProviderError::io(&parent, error))?;
         let data = data_dir.to_string_lossy().to_string();
-        let config = format!(
-            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{data}'\n{extra}"
-        );
+        let config =
+            format!("\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{data}'\n{extra}");
         append(&data_dir.join("postgresql.conf"), &config)?;
         Ok(Self {
             data_dir,
@@ -246,7 +261,18 @@ impl PostgresCluster {
         let output = run(
             &self.bin_dir,
             "psql",
-            &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", database, "-tAc", sql],
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
         )
         .await?;
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
@@ -271,9 +297,13 @@ impl PostgresCluster {
         }
         self.running = false;
         let data = self.data_dir.to_string_lossy().to_string();
-        run(&self.bin_dir, "pg_ctl", &["-D", &data, "-m", mode.as_str(), "-w", "stop"])
-            .await
-            .map(|_| ())
+        run(
+            &self.bin_dir,
+            "pg_ctl",
+            &["-D", &data, "-m", mode.as_str(), "-w", "stop"],
+        )
+        .await
+        .map(|_| ())
     }
 
     /// What the run record keeps of this cluster.

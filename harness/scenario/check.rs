@@ -668,7 +668,13 @@ impl Checker<'_, '_> {
         if string_at(table, "provider") == Some("managed") {
             return;
         }
-        for key in ["standbys", "replication", "synchronous_commit", "link_bandwidth", "link_latency"] {
+        for key in [
+            "standbys",
+            "replication",
+            "synchronous_commit",
+            "link_bandwidth",
+            "link_latency",
+        ] {
             if let Some(span) = key_span(table, key) {
                 self.push(
                     span,

@@ -48,7 +48,9 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         engine: topology.engine,
         backend: match topology.engine {
             // A managed deployment is FerretDB over PostgreSQL.
-            Engine::Ferretdb if topology.provider == crate::provider::ProviderKind::Managed => Some(Backend::Postgresql),
+            Engine::Ferretdb if topology.provider == crate::provider::ProviderKind::Managed => {
+                Some(Backend::Postgresql)
+            }
             Engine::Ferretdb => Some(topology.backend.unwrap_or(Backend::Sqlite)),
             Engine::Mongodb => None,
         },

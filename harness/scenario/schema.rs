@@ -134,7 +134,11 @@ const TOPOLOGY: &[Field] = &[
     optional("ephemeral", Kind::Choice(EPHEMERAL_PROVIDERS), "ephemeral = \"local\""),
     // The managed provider's keys.
     optional("standbys", Kind::Integer { min: 0, max: 6 }, "standbys = 1"),
-    optional("replication", Kind::Choice(&["async", "sync"]), "replication = \"sync\""),
+    optional(
+        "replication",
+        Kind::Choice(&["async", "sync"]),
+        "replication = \"sync\"",
+    ),
     optional(
         "synchronous_commit",
         Kind::Choice(&["off", "local", "on", "remote_write", "remote_apply"]),

@@ -37,7 +37,11 @@ fn run_drill(file: &Path, out: &Path, extra: &[&str]) -> (i32, String, serde_jso
         .find(|path| path.is_dir())
         .unwrap_or_else(|| panic!("no drill folder under {}:\n{stdout}\n{stderr}", out.display()));
     let report = serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
-    (output.status.code().unwrap_or(-1), format!("{stdout}\n{stderr}"), report)
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{stdout}\n{stderr}"),
+        report,
+    )
 }
 
 /// The pids of live processes whose command line mentions `path`.
@@ -85,10 +89,16 @@ async fn ticks_on(port: u16, database: &str) -> Vec<(u64, u64)> {
         .await
         .unwrap();
     let collection = client.database(database).collection::<bson::Document>("_drill_ticks");
-    let mut cursor = collection.find(bson::doc! { "seq": { "$exists": true } }).await.unwrap();
+    let mut cursor = collection
+        .find(bson::doc! { "seq": { "$exists": true } })
+        .await
+        .unwrap();
     let mut ticks = Vec::new();
     while let Some(tick) = cursor.try_next().await.unwrap() {
-        ticks.push((tick.get_i64("seq").unwrap() as u64, tick.get_i64("issued_ms").unwrap() as u64));
+        ticks.push((
+            tick.get_i64("seq").unwrap() as u64,
+            tick.get_i64("issued_ms").unwrap() as u64,
+        ));
     }
     ticks
 }
@@ -101,7 +111,12 @@ fn clean_run(record: &RunRecord) {
     assert!(output.status.success(), "{stdout}{stderr}");
     for dir in &record.dirs {
         assert!(!dir.exists(), "clean left {}:\n{stdout}", dir.display());
-        assert_eq!(processes_mentioning(dir), Vec::<i32>::new(), "clean left processes of {}", dir.display());
+        assert_eq!(
+            processes_mentioning(dir),
+            Vec::<i32>::new(),
+            "clean left processes of {}",
+            dir.display()
+        );
     }
     for process in &record.processes {
         assert!(!process_alive(process.pid), "clean left {}", process.what);
@@ -131,7 +146,13 @@ async fn an_asynchronous_standby_loses_what_was_on_the_link_and_the_report_agree
             .iter()
             .map(|phase| phase["name"].as_str().unwrap())
             .collect();
-        for phase in ["outage", "detection", "promotion", "first acknowledged write", "verification"] {
+        for phase in [
+            "outage",
+            "detection",
+            "promotion",
+            "first acknowledged write",
+            "verification",
+        ] {
             assert!(phases.contains(&phase), "{phase} missing from {phases:?}");
         }
         assert!(measurements["rto_service_ms"].as_u64().is_some(), "{measurements:#}");
@@ -141,9 +162,17 @@ async fn an_asynchronous_standby_loses_what_was_on_the_link_and_the_report_agree
         clean_run(&record);
         let present: BTreeSet<u64> = ticks.iter().map(|(seq, _)| *seq).collect();
         let last = measurements["last_acked_before_disaster"].as_u64().unwrap();
-        assert_eq!(measurements["ticks_acknowledged_before_disaster"].as_u64(), Some(last), "{measurements:#}");
+        assert_eq!(
+            measurements["ticks_acknowledged_before_disaster"].as_u64(),
+            Some(last),
+            "{measurements:#}"
+        );
         let lost = (1..=last).filter(|seq| !present.contains(seq)).count() as u64;
-        assert_eq!(measurements["lost_acknowledged_writes"].as_u64(), Some(lost), "{measurements:#}");
+        assert_eq!(
+            measurements["lost_acknowledged_writes"].as_u64(),
+            Some(lost),
+            "{measurements:#}"
+        );
         let prefix = (1..=last).take_while(|seq| present.contains(seq)).last();
         assert_eq!(measurements["recovered_prefix"].as_u64(), prefix, "{measurements:#}");
         let rpo = measurements["rpo_ms"].as_u64().unwrap();
@@ -151,7 +180,11 @@ async fn an_asynchronous_standby_loses_what_was_on_the_link_and_the_report_agree
         if let Some(prefix) = prefix {
             // The prefix tick was acknowledged after it was issued.
             let issued = ticks.iter().find(|(seq, _)| *seq == prefix).unwrap().1;
-            assert!(rpo <= t_d - issued, "rpo {rpo} ms, but tick {prefix} was issued {} ms before T_d", t_d - issued);
+            assert!(
+                rpo <= t_d - issued,
+                "rpo {rpo} ms, but tick {prefix} was issued {} ms before T_d",
+                t_d - issued
+            );
         }
         seen.push((lost, rpo));
         if lost > 0 && rpo > measurements["tick_interval_ms"].as_u64().unwrap() {
@@ -170,7 +203,10 @@ fn a_synchronous_standby_loses_no_acknowledged_write_over_several_runs() {
         let (code, output, report) = run_drill(&scenario("standby-promotion-sync"), out.path(), &[]);
         let measurements = &report["measurements"];
         assert_eq!(code, 0, "attempt {attempt}:\n{output}");
-        assert_eq!(measurements["lost_acknowledged_writes"], 0, "attempt {attempt}: {measurements:#}");
+        assert_eq!(
+            measurements["lost_acknowledged_writes"], 0,
+            "attempt {attempt}: {measurements:#}"
+        );
         assert!(
             measurements["ticks_acknowledged_before_disaster"].as_u64().unwrap() > 0,
             "{measurements:#}"

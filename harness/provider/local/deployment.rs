@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail};
-use crate::provider::postgres::PostgresCluster;
 use crate::provider::error::{ProviderError, chain};
 use crate::provider::lifecycle::{Owned, kept_message, teardown_once};
+use crate::provider::postgres::PostgresCluster;
 use crate::provider::record::{RecordedProcess, RunRecord, process_start_time};
 use crate::provider::replica_set::{REPLICA_SET_NAME, ReplicaSetConfig, ReplicaSetConfigError, ReplicaSetOptions};
 use crate::provider::{Backend, Engine, NodeRole, tools};

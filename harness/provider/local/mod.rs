@@ -13,9 +13,9 @@ pub mod freezer;
 mod node;
 mod provider;
 
+pub use crate::provider::postgres::{PostgresCluster, stop_cluster, stop_cluster_blocking};
 pub use deployment::{
     FerretdbBackend, LocalDeployment, LocalSpec, NodeDescription, default_work_dir, ferretdb_args, replica_set_config,
 };
 pub use node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail, remove_dir_contents};
-pub use crate::provider::postgres::{PostgresCluster, stop_cluster, stop_cluster_blocking};
 pub use provider::start;

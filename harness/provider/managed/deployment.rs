@@ -99,7 +99,8 @@ impl ManagedDeployment {
         prepare_dir(&self.archive_dir).await?;
         let primary_dir = self.site_dir(0);
         self.record_cluster(&primary_dir, bin_dir)?;
-        let mut primary = PostgresCluster::initialize(primary_dir, bin_dir.to_path_buf(), &self.primary_config()).await?;
+        let mut primary =
+            PostgresCluster::initialize(primary_dir, bin_dir.to_path_buf(), &self.primary_config()).await?;
         primary.launch().await?;
         primary.create_database(FERRETDB_DATABASE).await?;
         let primary_port = primary.port;
@@ -164,7 +165,10 @@ impl ManagedDeployment {
             primary
                 .query(
                     "postgres",
-                    &format!("alter system set synchronous_standby_names = 'ANY 1 ({})'", names.join(", ")),
+                    &format!(
+                        "alter system set synchronous_standby_names = 'ANY 1 ({})'",
+                        names.join(", ")
+                    ),
                 )
                 .await?;
         }
@@ -178,14 +182,24 @@ impl ManagedDeployment {
                 self.spec.standbys
             ),
         };
-        wait_until(self.spec.ready_timeout, "the standbys to stream from the primary", || {
-            let query = primary.query("postgres", &wanted);
-            async move { query.await.map(|answer| answer == "t") }
-        })
+        wait_until(
+            self.spec.ready_timeout,
+            "the standbys to stream from the primary",
+            || {
+                let query = primary.query("postgres", &wanted);
+                async move { query.await.map(|answer| answer == "t") }
+            },
+        )
         .await
     }
 
-    fn site(&self, index: usize, cluster: PostgresCluster, program: &Path, link: Option<Relay>) -> Result<Site, ProviderError> {
+    fn site(
+        &self,
+        index: usize,
+        cluster: PostgresCluster,
+        program: &Path,
+        link: Option<Relay>,
+    ) -> Result<Site, ProviderError> {
         let name = format!("site-{index}");
         let data_dir = self.run_dir.join(format!("{name}-ferretdb"));
         std::fs::create_dir_all(&data_dir).map_err(|error| ProviderError::io(&data_dir, error))?;
@@ -392,7 +406,10 @@ impl ManagedDeployment {
             return Vec::new();
         };
         vec![
-            ("DRDRILL_STANDBY_PGDATA".into(), site.cluster.data_dir.display().to_string()),
+            (
+                "DRDRILL_STANDBY_PGDATA".into(),
+                site.cluster.data_dir.display().to_string(),
+            ),
             ("DRDRILL_STANDBY_PGPORT".into(), site.cluster.port.to_string()),
             ("DRDRILL_PG_BIN".into(), site.cluster.bin_dir.display().to_string()),
         ]

@@ -249,7 +249,11 @@ mod tests {
         let started = std::time::Instant::now();
         let text = vec![7_u8; 20 * 1024];
         assert_eq!(round_trip(relay.port(), &text).await.unwrap(), text);
-        assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     /// A link with latency delivers each byte that long after it was sent
@@ -265,7 +269,11 @@ mod tests {
         let relay = Relay::start(port, shape).await.unwrap();
         let started = std::time::Instant::now();
         assert_eq!(round_trip(relay.port(), b"ping").await.unwrap(), b"ping");
-        assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            started.elapsed()
+        );
 
         let mut stream = TcpStream::connect(("127.0.0.1", relay.port())).await.unwrap();
         // One round trip first: the connection is through the relay (a

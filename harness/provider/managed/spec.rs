@@ -97,3 +97,49 @@ impl ManagedSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ProviderKind;
+    use crate::provider::spec::{load_topology, topology_of};
+
+    /// A scenario's managed keys, read by the scenario loader, reach the
+    /// provider's spec: a synchronous standby over a 50 ms link commits
+    /// with `remote_apply` unless the scenario names another level.
+    #[test]
+    fn the_managed_keys_of_a_scenario_reach_the_provider() {
+        let topology = topology_of(
+            "provider = \"managed\"\nengine = \"ferretdb\"\nstandbys = 2\nreplication = \"sync\"\nlink_latency = \"50ms\"",
+        );
+        assert_eq!(topology.backend, Some(crate::provider::Backend::Postgresql));
+        let spec = DeploymentSpec::from_topology(
+            &topology,
+            ProviderKind::Managed,
+            "r1",
+            std::path::Path::new("/tmp"),
+            false,
+        );
+        let managed = ManagedSpec::from_deployment_spec(&spec);
+        assert_eq!(managed.standbys, 2);
+        assert_eq!(managed.replication, Replication::Sync);
+        assert_eq!(managed.commit_level(), Some("remote_apply"));
+        assert_eq!(managed.link_shape().latency, Some(Duration::from_millis(50)));
+        assert_eq!(managed.link_shape().bandwidth, None);
+        let asynchronous = ManagedSpec::new("r2");
+        assert_eq!(asynchronous.commit_level(), None);
+    }
+
+    /// The managed keys mean nothing to another provider: a located error,
+    /// never a silently ignored setting.
+    #[test]
+    fn a_managed_key_on_another_provider_is_a_located_error() {
+        let errors = load_topology("provider = \"local\"\nengine = \"ferretdb\"\nstandbys = 1")
+            .expect_err("standbys on a local deployment");
+        let text = errors.to_string();
+        assert!(
+            text.contains("topology.standbys: `standbys` applies only to provider = \"managed\""),
+            "{text}"
+        );
+    }
+}
