@@ -106,6 +106,14 @@ pub async fn prepare_dir(dir: &Path) -> Result<(), ProviderError> {
     Ok(())
 }
 
+/// `-h 127.0.0.1 -p PORT -U postgres`, then `rest`: how every client
+/// program reaches a cluster.
+fn connecting<'a>(port: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["-h", "127.0.0.1", "-p", port, "-U", "postgres"];
+    args.extend_from_slice(rest);
+    args
+}
+
 /// Appends `text` to the file at `path`.
 fn append(path: &Path, text: &str) -> Result<(), ProviderError> {
     use std::io::Write;
@@ -175,21 +183,7 @@ impl PostgresCluster {
             "pg_basebackup",
             // `-c fast`: the primary's checkpoint at once, not spread over
             // minutes.
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-D",
-                &data,
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-            ],
+            &connecting(&port, &["-D", &data, "-R", "-X", "stream", "-c", "fast"]),
         )
         .await?;
         let (upstream_port, application_name) = upstream;
@@ -261,18 +255,7 @@ impl PostgresCluster {
         let output = run(
             &self.bin_dir,
             "psql",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-tAc",
-                sql,
-            ],
+            &connecting(&port, &["-d", database, "-tAc", sql]),
         )
         .await?;
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
