@@ -47,6 +47,8 @@ step_details!(
     Exec(ExecDetails),
     /// How long it waited.
     Wait(WaitDetails),
+    /// Who was promoted, by what, and when each failover phase ended.
+    Failover(FailoverDetails),
 );
 
 impl StepDetails {
@@ -55,6 +57,7 @@ impl StepDetails {
     pub fn output(&self) -> Option<&str> {
         let output = match self {
             Self::Exec(exec) => Some(exec.output.as_str()),
+            Self::Failover(failover) => failover.output.as_deref(),
             Self::Disaster(DisasterDetails::Command { output, .. }) => Some(output.as_str()),
             Self::Backup(BackupDetails::InContainer(backup)) => backup.output.as_deref(),
             _ => None,
@@ -299,6 +302,30 @@ pub struct ExecDetails {
     /// own runner interleaves both streams in `output` and leaves this out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
+}
+
+/// A `failover` step: the phases of a managed failover, in ms from the
+/// drill's start (T_d is the report's `disaster_at`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FailoverDetails {
+    /// The promoted site (`site-1`).
+    pub promoted: String,
+    /// What promoted it: `pg_ctl promote`, or the runbook's command.
+    pub promoted_by: String,
+    /// Where the application's endpoint points afterwards.
+    pub endpoint_target: String,
+    /// When the harness first saw the endpoint not answering.
+    pub detected_ms: u64,
+    /// When the promotion started.
+    pub promotion_started_ms: u64,
+    /// When the standby had left recovery and the endpoint had moved.
+    pub promotion_finished_ms: u64,
+    /// When the first write through the endpoint was acknowledged and read
+    /// back (T_s); `None` when none was within the step's timeout.
+    pub first_acknowledged_write_ms: Option<u64>,
+    /// What the runbook's command printed, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 /// A `wait` step.

@@ -129,6 +129,24 @@ pub trait Deployment: NodeFaults + std::fmt::Debug {
         Err(self.unsupported(NodeOperation::StartFresh))
     }
 
+    /// Promotes a standby and moves the application's endpoint to it
+    /// (the managed provider); the rest cannot.
+    async fn fail_over(
+        &mut self,
+        request: &super::failover::FailoverRequest,
+    ) -> Result<super::failover::Promotion, ProviderError> {
+        let _ = request;
+        Err(self.unsupported(NodeOperation::Failover))
+    }
+
+    /// The environment a runbook's failover command gets to find the
+    /// standby it promotes (`DRDRILL_STANDBY_PGDATA` and the like); empty
+    /// for a provider without standbys.
+    fn failover_env(&self, site: Option<usize>) -> Vec<(String, String)> {
+        let _ = site;
+        Vec::new()
+    }
+
     /// Ends what the provider started (an existing deployment is left
     /// alone); a kept one is left in place and the text says how to remove
     /// it.

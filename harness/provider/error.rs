@@ -162,6 +162,8 @@ pub enum NodeOperation {
     Exec,
     /// Copy a file out of a node.
     CopyFileOut,
+    /// Promote a standby and move the endpoint to it.
+    Failover,
 }
 
 impl NodeOperation {
@@ -182,6 +184,9 @@ impl NodeOperation {
             Self::Disconnect | Self::Remove | Self::Exec | Self::CopyFileOut => {
                 "only the containers provider can (run with provider = \"containers\")"
             }
+            Self::Failover => {
+                "only the managed provider has standbys to promote (provider = \"managed\", standbys = 1)"
+            }
         }
     }
 }
@@ -201,6 +206,7 @@ impl std::fmt::Display for NodeOperation {
             Self::Remove => "remove a node with its volume",
             Self::Exec => "run a command inside a node's container",
             Self::CopyFileOut => "copy a file out of a node's container",
+            Self::Failover => "fail over to a standby",
         })
     }
 }

@@ -19,6 +19,14 @@ pub(crate) trait Owned {
     async fn remove_everything(&mut self);
 }
 
+/// What a kept run says: where it is and how to remove it.
+pub(crate) fn kept_message(run_id: &str, run_dir: &std::path::Path) -> String {
+    format!(
+        "kept run {run_id} for debugging: {} (remove with `drdrill clean --run {run_id}`)",
+        run_dir.display()
+    )
+}
+
 /// Tears `owner` down once: `None` when it was removed (or had been torn
 /// down already), the kept message when it is kept.
 pub(crate) async fn teardown_once(owner: &mut impl Owned) -> Option<String> {

@@ -17,11 +17,14 @@
 pub mod containers;
 pub mod external;
 pub mod local;
+pub mod managed;
 
 mod deployment;
 pub mod error;
+pub mod failover;
 mod kinds;
 mod lifecycle;
+pub mod postgres;
 pub mod ready;
 pub mod record;
 mod registry;
@@ -45,4 +48,7 @@ registry::providers! {
     Containers => "containers" in containers, owned: true;
     /// An existing deployment named by URI; never destroyed.
     External => "external" in external, owned: false;
+    /// FerretDB over a PostgreSQL primary with streaming standbys, WAL
+    /// archiving and a cluster endpoint: a managed MongoDB-API service.
+    Managed => "managed" in managed, owned: true;
 }

@@ -36,6 +36,8 @@ pub struct DeploymentSpec {
     /// Provider `external`: who starts the ephemeral node its drill
     /// restores into (local when unset).
     pub ephemeral: Option<ProviderKind>,
+    /// The managed provider's standbys and replication (`None` elsewhere).
+    pub managed: Option<crate::scenario::ManagedTopology>,
 }
 
 impl DeploymentSpec {
@@ -64,6 +66,7 @@ impl DeploymentSpec {
             work_dir: work_dir.to_path_buf(),
             keep,
             ephemeral: topology.ephemeral,
+            managed: topology.managed.clone(),
         }
     }
 }

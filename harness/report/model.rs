@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// (`{"kind": "backup", ...}`), and `null` where a step had none.
 /// Also in 2: `measurements.rpo_collections` and `rpo_worst_collection`,
 /// the RPO of each collection the disaster touched.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 use crate::outcome::DrillOutcome;
 pub use crate::outcome::details::{

@@ -729,6 +729,11 @@ fn phases(outcome: &DrillOutcome, context: &DrillContext<'_>) -> Vec<Phase> {
             end_ms: end,
         });
     }
+    // A managed failover's detection, promotion and first write.
+    phases.extend(crate::step::failover_phases(
+        &outcome.steps,
+        outcome.measurements.disaster_at.map(|at| at.offset_ms),
+    ));
     phases.extend(primary_phases(
         &outcome.measurements.primary_timeline,
         context.clock().now().offset_ms,

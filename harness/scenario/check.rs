@@ -834,6 +834,29 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// The managed provider's keys mean nothing to the other providers.
+    fn managed_rule(&mut self, table: &DeTable<'_>) {
+        if string_at(table, "provider") == Some("managed") {
+            return;
+        }
+        for key in [
+            "standbys",
+            "replication",
+            "synchronous_commit",
+            "link_bandwidth",
+            "link_latency",
+        ] {
+            if let Some(span) = key_span(table, key) {
+                self.push(
+                    span,
+                    &join("topology", key),
+                    format!("`{key}` applies only to provider = \"managed\""),
+                    None,
+                );
+            }
+        }
+    }
+
     fn topology_rules(&mut self, table: &DeTable<'_>, header: Range<usize>, external: bool) {
         let path = "topology";
         self.uri_source_rules(table, header.clone(), external);
@@ -870,6 +893,7 @@ impl Checker<'_, '_> {
             );
         }
         self.arbiter_rule(table);
+        self.managed_rule(table);
         if !(string_at(table, "engine") == Some("mongodb") && string_at(table, "provider") == Some("containers"))
             && let Some(span) = key_span(table, "image_tag")
         {

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::check::parse_duration;
 use super::model::{
-    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, ForecastSettings, ForecastSize, NodeTarget,
-    ReadConcern, ReadPreference, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind,
-    Topology, UriSource, Workload, WriteConcern,
+    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterStep, FailoverStep, ForecastSettings, ForecastSize,
+    ManagedTopology, NodeTarget, ReadConcern, ReadPreference, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn,
+    Scenario, Step, StepKind, Topology, UriSource, Workload, WriteConcern,
 };
 use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
 use crate::measure::{ExpectedFailure, Objectives};
@@ -47,6 +47,10 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         provider: topology.provider,
         engine: topology.engine,
         backend: match topology.engine {
+            // A managed deployment is FerretDB over PostgreSQL.
+            Engine::Ferretdb if topology.provider == crate::provider::ProviderKind::Managed => {
+                Some(Backend::Postgresql)
+            }
             Engine::Ferretdb => Some(topology.backend.unwrap_or(Backend::Sqlite)),
             Engine::Mongodb => None,
         },
@@ -64,6 +68,7 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         image_tag: topology.image_tag.clone(),
         ephemeral: (topology.provider == ProviderKind::External)
             .then(|| topology.ephemeral.unwrap_or(ProviderKind::Local)),
+        managed: managed_topology(topology)?,
     };
     let dataset = Dataset {
         database: file
@@ -154,6 +159,20 @@ fn node_target(node: Option<NodeTargetFile>, path: impl Fn() -> String) -> Resul
         Some(NodeTargetFile::Name(name)) if name == "primary" => Ok(Some(NodeTarget::Primary)),
         Some(NodeTargetFile::Name(name)) => Err((path(), format!("invalid node {name:?}"))),
     }
+}
+
+/// The managed provider's keys, for `provider = "managed"` only.
+fn managed_topology(topology: &super::wire::TopologyFile) -> Result<Option<ManagedTopology>, ConvertError> {
+    if topology.provider != crate::provider::ProviderKind::Managed {
+        return Ok(None);
+    }
+    Ok(Some(ManagedTopology {
+        standbys: topology.standbys.unwrap_or(0),
+        replication: topology.replication.unwrap_or_default(),
+        synchronous_commit: topology.synchronous_commit.clone(),
+        link_bandwidth: topology.link_bandwidth,
+        link_latency: optional_duration("topology.link_latency", topology.link_latency.as_deref())?,
+    }))
 }
 
 /// The database a dataset uses when the file does not name one: the
@@ -262,6 +281,12 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
         StepFile::Exec { name, timeout, command } => (name, timeout, StepKind::Exec { command }),
         StepFile::Mask { name, timeout, seed } => (name, timeout, mask_step(seed, dataset_seed)),
         StepFile::Pii { name, timeout } => (name, timeout, StepKind::Pii),
+        StepFile::Failover {
+            name,
+            timeout,
+            site,
+            runbook,
+        } => (name, timeout, StepKind::Failover(FailoverStep { site, runbook })),
     };
     let kind_name = kind.name();
     let default_timeout = match &kind {

@@ -26,6 +26,11 @@
 //!                                      # ferretdb ends such a drill as "not supported")
 //! # arbiter = true                     # replica sets: one arbiter on top of `nodes`
 //! # image_tag = "7.0"                  # containers + mongodb: the `mongo` image tag
+//! # standbys = 1                       # managed only: streaming standbys, 0 (default) to 6
+//! # replication = "async"              # managed only: async (default) | sync
+//! # synchronous_commit = "remote_apply" # managed only: the primary's; remote_apply when sync
+//! # link_latency = "150ms"             # managed only: each way on a standby's site link
+//! # link_bandwidth = 65536             # managed only: bytes/s to the standby (unlimited)
 //!
 //! [dataset]                            # required
 //! profile = "shepherd-cms"             # required
@@ -89,6 +94,10 @@
 //! # seed = 42                          # profile's PII in the copy (default: dataset seed)
 //! # kind = "pii"                       # after a restore into a fresh node: no source PII
 //!                                      # value may be left anywhere in the copy
+//! # [[steps]]                          # managed only, after the disaster:
+//! # kind = "failover"                  # promote a standby, move the endpoint
+//! # site = 1                           # the standby to promote (the first running)
+//! # runbook = "runbook/promote.sh"     # the team's promotion (default: pg_ctl promote)
 //!
 //! [[probes]]                           # steady-state probes, any number
 //! name = "users"                       # required: checks are `probe NAME PHASE`
@@ -111,8 +120,10 @@
 //! ```
 //!
 //! Durations are strings with units (`250ms`, `15m`, `1h30m`, `2 hours`).
-//! Against an external deployment, `disaster` and `restore` steps need
-//! `allow_destructive = true` here and the command line's opt-in.
+//! Against an external deployment, `disaster` steps and a `restore` into
+//! the source (`target = "same-node"`) need `allow_destructive = true`
+//! here and the command line's opt-in; a restore without a target goes
+//! into an ephemeral node.
 //!
 //! # Diagnostics
 //!
@@ -140,8 +151,8 @@ pub use diagnostic::{Diagnostic, ScenarioErrors};
 pub use discover::{DiscoverError, discover};
 pub use load::{validate_bytes, validate_file, validate_str};
 pub use model::{
-    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterAction, DisasterStep, ForecastSettings, ForecastSize,
-    NodeTarget, ReadConcern, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn, Scenario, Step, StepKind,
-    StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
+    BackupEngine, BackupFormat, BackupStep, Dataset, DisasterAction, DisasterStep, FailoverStep, ForecastSettings,
+    ForecastSize, ManagedTopology, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn,
+    Scenario, Step, StepKind, StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
 };
 pub use steady::{AbortConditions, Probe, ProbeCheck, ProbePhase};

@@ -94,6 +94,28 @@ pub struct Topology {
     /// ephemeral node the harness starts (`ephemeral = "local"`, the
     /// default, or `"containers"`); `None` for the other providers.
     pub ephemeral: Option<ProviderKind>,
+    /// The managed provider's standbys and replication; `None` for the
+    /// other providers.
+    pub managed: Option<ManagedTopology>,
+}
+
+/// How a managed deployment replicates (`provider = "managed"`): the
+/// `standbys`, `replication`, `synchronous_commit`, `link_bandwidth` and
+/// `link_latency` keys of `[topology]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ManagedTopology {
+    /// Streaming standbys beside the primary.
+    pub standbys: u8,
+    /// Asynchronous (the default) or synchronous.
+    pub replication: crate::provider::managed::Replication,
+    /// `synchronous_commit` on the primary; `remote_apply` when
+    /// synchronous and unset.
+    pub synchronous_commit: Option<String>,
+    /// Bytes per second a site link carries to its standby; unlimited when
+    /// unset.
+    pub link_bandwidth: Option<u64>,
+    /// How long a byte takes across a site link, each way.
+    pub link_latency: Option<Duration>,
 }
 
 /// Where an external deployment's connection string comes from when the
@@ -416,6 +438,8 @@ named_enum! {
         Mask => "mask",
         /// Prove that no PII value of the source is in the restored copy.
         Pii => "pii",
+        /// Promote a standby and move the endpoint to it (managed).
+        Failover => "failover",
     }
 }
 
@@ -461,6 +485,19 @@ pub enum StepKind {
     },
     /// Scan the restored copy for the source's PII values.
     Pii,
+    /// Promote a standby and move the application's endpoint to it.
+    Failover(FailoverStep),
+}
+
+/// A `failover` step: which standby, and whose promotion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverStep {
+    /// The site to promote (`site = 1`); the first running standby when
+    /// unset.
+    pub site: Option<u8>,
+    /// The team's runbook command that promotes it; the harness's own
+    /// `pg_ctl promote` when unset.
+    pub runbook: Option<String>,
 }
 
 /// A `backup` step: which engine and format, and where the tools run.
@@ -525,6 +562,7 @@ impl StepKind {
             Self::Exec { .. } => StepKindName::Exec,
             Self::Mask { .. } => StepKindName::Mask,
             Self::Pii => StepKindName::Pii,
+            Self::Failover(..) => StepKindName::Failover,
         }
     }
 }
@@ -535,7 +573,7 @@ impl StepKindName {
         match self {
             Self::Seed | Self::Exec | Self::Mask | Self::Pii => Duration::from_secs(10 * 60),
             Self::Backup | Self::Restore | Self::Verify => Duration::from_secs(30 * 60),
-            Self::Disaster => Duration::from_secs(5 * 60),
+            Self::Disaster | Self::Failover => Duration::from_secs(5 * 60),
             // A wait's own duration is added to this margin.
             Self::Wait => Duration::from_secs(60),
         }
@@ -610,9 +648,10 @@ impl Scenario {
         touched
     }
 
-    /// A failover drill: a replica set whose disaster is not followed by a
-    /// restore. The tick writer keeps writing after T_d against whatever
-    /// answers, and the service is probed from T_d on.
+    /// A failover drill: a replica set (or a drill with a `failover`
+    /// step) whose disaster is not followed by a restore. The tick writer
+    /// keeps writing after T_d against whatever answers, and the service
+    /// is probed from T_d on.
     pub fn is_failover(&self) -> bool {
         let Some(disaster) = self
             .steps
@@ -621,7 +660,10 @@ impl Scenario {
         else {
             return false;
         };
-        self.topology.replica_set.is_some()
+        let promotes = self.steps[disaster..]
+            .iter()
+            .any(|step| matches!(step.kind, StepKind::Failover(..)));
+        (self.topology.replica_set.is_some() || promotes)
             && !self.steps[disaster..]
                 .iter()
                 .any(|step| matches!(step.kind, StepKind::Restore { .. }))

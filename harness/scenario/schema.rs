@@ -190,6 +190,34 @@ const TOPOLOGY: &[Field] = &[
     optional("arbiter", Kind::Bool, "arbiter = true"),
     optional("image_tag", Kind::Text, "image_tag = \"7.0\""),
     optional("ephemeral", Kind::Choice(EPHEMERAL_PROVIDERS), "ephemeral = \"local\""),
+    // The managed provider's keys.
+    optional("standbys", Kind::Integer { min: 0, max: 6 }, "standbys = 1"),
+    optional(
+        "replication",
+        Kind::Choice(&["async", "sync"]),
+        "replication = \"sync\"",
+    ),
+    optional(
+        "synchronous_commit",
+        Kind::Choice(&["off", "local", "on", "remote_write", "remote_apply"]),
+        "synchronous_commit = \"remote_apply\"",
+    ),
+    optional(
+        "link_bandwidth",
+        Kind::Integer {
+            min: 1024,
+            max: 1_000_000_000_000,
+        },
+        "link_bandwidth = 65536",
+    ),
+    optional(
+        "link_latency",
+        Kind::Duration {
+            min: MILLISECOND,
+            max: Duration::from_secs(10),
+        },
+        "link_latency = \"200ms\"",
+    ),
 ];
 
 /// The providers an external drill's ephemeral restore node may come from.
@@ -324,6 +352,10 @@ const WAIT: &[Field] = &[required("duration", TIMEOUT, "duration = \"5s\"")];
 const EXEC: &[Field] = &[required("command", Kind::Text, "command = \"runbook/check.sh\"")];
 
 const MASK: &[Field] = &[optional("seed", Kind::Integer { min: 0, max: i64::MAX }, "seed = 42")];
+const FAILOVER: &[Field] = &[
+    optional("site", Kind::Integer { min: 1, max: 6 }, "site = 1"),
+    optional("runbook", Kind::Text, "runbook = \"runbook/promote.sh\""),
+];
 
 /// The keys of a step of `kind` beyond [`STEP_COMMON`].
 pub(crate) fn step_fields(kind: StepKindName) -> &'static [Field] {
@@ -335,6 +367,7 @@ pub(crate) fn step_fields(kind: StepKindName) -> &'static [Field] {
         StepKindName::Restore => RESTORE,
         StepKindName::Wait => WAIT,
         StepKindName::Exec => EXEC,
+        StepKindName::Failover => FAILOVER,
     }
 }
 
@@ -356,6 +389,7 @@ const ALL_STEP_KINDS: &[StepKindName] = &[
     StepKindName::Exec,
     StepKindName::Mask,
     StepKindName::Pii,
+    StepKindName::Failover,
 ];
 
 /// Every step kind whose steps accept the key `name` (for hints about a key

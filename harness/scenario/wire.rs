@@ -95,6 +95,16 @@ pub struct TopologyFile {
     pub image_tag: Option<String>,
     /// `ephemeral`.
     pub ephemeral: Option<ProviderKind>,
+    /// `standbys` (managed).
+    pub standbys: Option<u8>,
+    /// `replication` (managed).
+    pub replication: Option<crate::provider::managed::Replication>,
+    /// `synchronous_commit` (managed).
+    pub synchronous_commit: Option<String>,
+    /// `link_bandwidth` (managed).
+    pub link_bandwidth: Option<u64>,
+    /// `link_latency` (managed).
+    pub link_latency: Option<String>,
 }
 
 /// `node`: an index or `"primary"`.
@@ -252,6 +262,17 @@ pub enum StepFile {
         name: Option<String>,
         /// `timeout`.
         timeout: Option<String>,
+    },
+    /// `kind = "failover"`.
+    Failover {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `site`.
+        site: Option<u8>,
+        /// `runbook`.
+        runbook: Option<String>,
     },
     /// `kind = "exec"`.
     Exec {

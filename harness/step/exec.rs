@@ -18,6 +18,16 @@ use crate::runner::context::DrillContext;
 /// and the folder of the running `drdrill` first on `PATH`. Its output is
 /// scrubbed of the URI and its password.
 pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Duration) -> std::io::Result<ProcessRun> {
+    run_command_with(context, command, timeout, Vec::new()).await
+}
+
+/// [`run_command`] with `extra` variables on top of the drill's.
+pub async fn run_command_with(
+    context: &DrillContext<'_>,
+    command: &str,
+    timeout: Duration,
+    extra: Vec<(String, String)>,
+) -> std::io::Result<ProcessRun> {
     let recovered = context.recovered_deployment().uri();
     let backups = context.work_dir().join("backups");
     let scenario_dir = context
@@ -26,14 +36,17 @@ pub async fn run_command(context: &DrillContext<'_>, command: &str, timeout: Dur
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let env = EnvBuilder::for_deployment(
+    let mut env = EnvBuilder::for_deployment(
         &recovered,
         &context.scenario().dataset.database,
         context.run_id(),
         &backups,
     )
-    .with_scenario_dir(scenario_dir)
-    .build();
+    .with_scenario_dir(scenario_dir);
+    for (key, value) in extra {
+        env = env.with_var(key, value);
+    }
+    let env = env.build();
     let args: Vec<OsString> = vec!["-c".into(), command.into()];
     run_process(
         "bash".as_ref(),

@@ -11,6 +11,7 @@ mod disaster;
 mod error;
 mod exec;
 mod mask;
+mod failover;
 mod restore;
 mod seed;
 mod verify;
@@ -18,6 +19,7 @@ mod wait;
 
 pub use error::StepError;
 pub use mask::MAX_PII_VALUES;
+pub use failover::failover_phases;
 
 use crate::outcome::{Status, StepDetails};
 use crate::runner::context::DrillContext;
@@ -84,5 +86,6 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         StepKind::Exec { command } => exec::run(context, command, step.timeout).await,
         StepKind::Mask { seed } => mask::run_mask(context, *seed).await,
         StepKind::Pii => mask::run_pii(context).await,
+        StepKind::Failover(failover) => failover::run(context, step, failover).await,
     }
 }

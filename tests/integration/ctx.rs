@@ -166,6 +166,39 @@ pub fn drdrill() -> Command {
     command
 }
 
+/// Starts `drdrill run FILE --out OUT` and reads its progress (stderr)
+/// until a line contains `needle`; returns the running child and what it
+/// printed so far. Panics when it ends first.
+// The child is returned running, for the caller to kill and wait for; the
+// lint does not follow it out of the loop.
+#[allow(clippy::zombie_processes)]
+pub fn run_until_line(file: &Path, out: &Path, needle: &str) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = drdrill()
+        .arg("run")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("drdrill ended early:\n{seen}");
+        }
+        seen.push_str(&line);
+        if line.contains(needle) {
+            return (child, seen);
+        }
+    }
+}
+
 /// Runs `drdrill ARGS` to completion.
 pub fn run_drdrill(args: &[&str]) -> Output {
     drdrill().args(args).output().expect("run drdrill")

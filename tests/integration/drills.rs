@@ -92,6 +92,8 @@ fn every_shipped_scenario_is_valid() {
             "runbook-silent-failure",
             "selective-collection-restore",
             "stale-backup-violates-rpo",
+            "standby-promotion-async",
+            "standby-promotion-sync",
             "steady-state-guarded",
             "weekly-dev-restore"
         ]
@@ -505,25 +507,7 @@ duration = "10m"
 "#,
     )
     .unwrap();
-    let mut child = ctx::drdrill()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(folder.path().join("out"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "drdrill ended early:\n{seen}");
-        seen.push_str(&line);
-        if line.contains("step 2/2 wait") {
-            break;
-        }
-    }
+    let (mut child, seen) = ctx::run_until_line(&file, &folder.path().join("out"), "step 2/2 wait");
     // SIGKILL: no teardown, no Drop.
     child.kill().unwrap();
     child.wait().unwrap();

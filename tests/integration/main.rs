@@ -16,6 +16,7 @@ mod history;
 mod hostile;
 mod kube;
 mod lint;
+mod managed;
 mod messages;
 mod probes;
 mod provider;

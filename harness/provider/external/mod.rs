@@ -106,6 +106,7 @@ impl Deployment for ExternalDeployment {
             work_dir: plan.work_dir.clone(),
             keep: plan.keep,
             ephemeral: None,
+            managed: None,
         };
         crate::provider::start(&spec).await
     }

@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail};
-use super::postgres::PostgresCluster;
 use crate::provider::error::{ProviderError, chain};
-use crate::provider::lifecycle::{Owned, teardown_once};
+use crate::provider::lifecycle::{Owned, kept_message, teardown_once};
+use crate::provider::postgres::PostgresCluster;
 use crate::provider::record::{RecordedProcess, RunRecord, process_start_time};
 use crate::provider::replica_set::{REPLICA_SET_NAME, ReplicaSetConfig, ReplicaSetConfigError, ReplicaSetOptions};
 use crate::provider::{Backend, Engine, NodeRole, tools};
@@ -263,23 +263,11 @@ impl LocalDeployment {
         let mut args = Vec::new();
         match self.spec.engine {
             Engine::Ferretdb => {
-                match &self.postgres {
-                    Some(cluster) => {
-                        args.push("--handler=postgresql".to_string());
-                        args.push(format!("--postgresql-url={}", cluster.url(&pg_database(index))));
-                    }
-                    None => {
-                        args.push("--handler=sqlite".to_string());
-                        args.push(format!("--sqlite-url=file:{}/", data_dir.display()));
-                    }
-                }
-                args.push(format!("--listen-addr=127.0.0.1:{port}"));
-                args.push(format!("--state-dir={}", data_dir.display()));
-                // The debug listener defaults to a fixed port: two nodes
-                // would collide on it.
-                args.push("--debug-addr=-".into());
-                args.push("--telemetry=disable".into());
-                args.push("--log-level=warn".into());
+                let backend = match &self.postgres {
+                    Some(cluster) => FerretdbBackend::Postgresql(cluster.url(&pg_database(index))),
+                    None => FerretdbBackend::Sqlite,
+                };
+                args = ferretdb_args(&backend, port, data_dir);
             }
             Engine::Mongodb => {
                 args.extend([
@@ -476,12 +464,7 @@ impl Owned for LocalDeployment {
     }
 
     fn leave_in_place(&mut self) -> String {
-        format!(
-            "kept run {} for debugging: {} (remove with `drdrill clean --run {}`)",
-            self.spec.run_id,
-            self.run_dir.display(),
-            self.spec.run_id
-        )
+        kept_message(&self.spec.run_id, &self.run_dir)
     }
 
     async fn remove_everything(&mut self) {
@@ -511,6 +494,35 @@ impl Drop for LocalDeployment {
         let _ = std::fs::remove_dir_all(&self.run_dir);
         self.record.remove();
     }
+}
+
+/// Where a FerretDB node keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FerretdbBackend {
+    /// SQLite files in the node's data folder.
+    Sqlite,
+    /// The PostgreSQL database at this URL.
+    Postgresql(String),
+}
+
+/// The command-line arguments of a FerretDB node on 127.0.0.1:`port`
+/// with its state (and SQLite files) in `data_dir`.
+pub fn ferretdb_args(backend: &FerretdbBackend, port: u16, data_dir: &std::path::Path) -> Vec<String> {
+    let mut args = match backend {
+        FerretdbBackend::Postgresql(url) => vec!["--handler=postgresql".to_string(), format!("--postgresql-url={url}")],
+        FerretdbBackend::Sqlite => vec![
+            "--handler=sqlite".to_string(),
+            format!("--sqlite-url=file:{}/", data_dir.display()),
+        ],
+    };
+    args.push(format!("--listen-addr=127.0.0.1:{port}"));
+    args.push(format!("--state-dir={}", data_dir.display()));
+    // The debug listener defaults to a fixed port: two nodes would collide
+    // on it.
+    args.push("--debug-addr=-".into());
+    args.push("--telemetry=disable".into());
+    args.push("--log-level=warn".into());
+    args
 }
 
 /// The PostgreSQL database of FerretDB node `index`.

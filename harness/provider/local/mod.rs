@@ -11,10 +11,11 @@
 mod deployment;
 pub mod freezer;
 mod node;
-mod postgres;
 mod provider;
 
-pub use deployment::{LocalDeployment, LocalSpec, NodeDescription, default_work_dir, replica_set_config};
+pub use crate::provider::postgres::{PostgresCluster, stop_cluster, stop_cluster_blocking};
+pub use deployment::{
+    FerretdbBackend, LocalDeployment, LocalSpec, NodeDescription, default_work_dir, ferretdb_args, replica_set_config,
+};
 pub use node::{LocalNode, NodeCommand, NodeState, Pause, PauseWith, log_tail, remove_dir_contents};
-pub use postgres::{PostgresCluster, stop_cluster, stop_cluster_blocking};
 pub use provider::start;
