@@ -38,6 +38,9 @@ mod tests {
         "DRDRILL_RUN_ID",
         "DRDRILL_BACKUP_DIR",
         "DRDRILL_PROJECT_DIR",
+        // A managed failover's runbook command: the standby it promotes.
+        "DRDRILL_STANDBY_PGDATA",
+        "DRDRILL_STANDBY_PGPORT",
     ];
 
     fn sources(folder: &Path, out: &mut Vec<String>) {
