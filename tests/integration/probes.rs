@@ -202,13 +202,18 @@ async fn a_signal_file_during_a_paused_node_aborts_and_leaves_the_node_answering
         recovery["message"].as_str().unwrap().starts_with("node-0 brought back"),
         "{recovery:#}"
     );
+    // The file appears while the `touch` step ends: the abort lands on it
+    // or on the wait after it (the signal is looked for every 100 ms);
+    // every later step is skipped either way.
     let steps = report["steps"].as_array().unwrap();
-    assert!(
-        steps[3]["message"].as_str().unwrap().contains("aborted"),
-        "{:#}",
-        steps[3]
-    );
-    assert_eq!(steps[4]["status"], "skipped", "{:#}", steps[4]);
+    let aborted = steps
+        .iter()
+        .position(|step| step["message"].as_str().unwrap_or("").contains("aborted"))
+        .unwrap_or_else(|| panic!("no step says aborted: {steps:#?}"));
+    assert!((2..=3).contains(&aborted), "{:#}", steps[aborted]);
+    for step in &steps[aborted + 1..] {
+        assert_eq!(step["status"], "skipped", "{step:#}");
+    }
     assert!(report["measurements"]["disaster_at"].is_object());
     assert_kept_source_holds(&report, 300, 4).await;
 }
