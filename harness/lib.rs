@@ -32,4 +32,5 @@ pub mod retention;
 pub mod runner;
 pub mod scenario;
 pub mod step;
+pub mod store;
 pub mod uri;

@@ -31,6 +31,7 @@ pub const KNOWN_CHECKS: &[&str] = &[
     "abort",
     "mask",
     "pii",
+    "copy",
 ];
 
 /// The outcome of one named check of a drill.

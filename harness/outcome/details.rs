@@ -49,6 +49,8 @@ step_details!(
     Wait(WaitDetails),
     /// Who was promoted, by what, and when each failover phase ended.
     Failover(FailoverDetails),
+    /// What was copied between stores, how fast.
+    Copy(CopyDetails),
 );
 
 impl StepDetails {
@@ -139,6 +141,9 @@ pub struct HostBackupDetails {
     /// The read concern the dump read with, when the step set one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_concern: Option<String>,
+    /// The upload to the step's store (`store = "..."`): size, time, speed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<crate::store::Transfer>,
 }
 
 /// A backup taken by mongodump inside node 0's container.
@@ -231,6 +236,15 @@ pub enum DisasterDetails {
         /// The first (up to 20) of their `_id`s.
         ids: Vec<String>,
     },
+    /// `region-outage`.
+    RegionOutage {
+        /// The store whose region went down.
+        store: String,
+        /// Its region.
+        region: String,
+        /// The endpoint that stopped answering.
+        endpoint: String,
+    },
     /// `tamper-backup`.
     Tampered {
         /// The `.bson` file changed.
@@ -277,6 +291,21 @@ pub struct RestoreDetails {
     /// the user's documents only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tick_documents: Option<u64>,
+    /// The download from the step's store (`store = "..."`), verified
+    /// against the manifest before the restore began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<crate::store::Transfer>,
+}
+
+/// A `copy` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CopyDetails {
+    /// The store copied from.
+    pub from: String,
+    /// Where the backup was there.
+    pub from_location: String,
+    /// The copy as it arrived at the other store (size, time, speed).
+    pub transfer: crate::store::Transfer,
 }
 
 /// A `verify` step.

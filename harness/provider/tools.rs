@@ -23,7 +23,7 @@ pub use crate::process::Found;
 /// Project roots to search for `.tools/bin`: the ancestors of the running
 /// executable (a `target/*/drdrill` inside a checkout) and the folder the
 /// crate was built from.
-fn project_roots() -> Vec<PathBuf> {
+pub(crate) fn project_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Ok(exe) = std::env::current_exe() {
         roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));

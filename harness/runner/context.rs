@@ -132,6 +132,8 @@ pub struct DrillContext<'a> {
     /// What each backup, restore and verification moved and how long it
     /// took: the samples of the RTO forecast.
     phase_samples: Vec<PhaseSample>,
+    /// The scenario's backup stores and the gateways started for them.
+    stores: crate::store::DrillStores,
 }
 
 /// The instant an RTO is measured from.
@@ -172,6 +174,7 @@ impl<'a> DrillContext<'a> {
         started: (Deployment, Client, ServerInfo),
     ) -> Self {
         let (source, source_client, server) = started;
+        let work_dir_for_stores = work_dir.join("stores");
         Self {
             scenario,
             run_id: run_id.to_string(),
@@ -198,7 +201,24 @@ impl<'a> DrillContext<'a> {
             checks: Vec::new(),
             findings: Vec::new(),
             phase_samples: Vec::new(),
+            stores: crate::store::DrillStores::new(scenario.stores.clone(), work_dir_for_stores, run_id),
         }
+    }
+
+    /// The drill's backup stores.
+    pub fn stores(&self) -> &crate::store::DrillStores {
+        &self.stores
+    }
+
+    /// The drill's backup stores, to open one or take a region down.
+    pub fn stores_mut(&mut self) -> &mut crate::store::DrillStores {
+        &mut self.stores
+    }
+
+    /// Takes the stores out for teardown (an empty set is left).
+    pub fn take_stores(&mut self) -> crate::store::DrillStores {
+        let empty = crate::store::DrillStores::new(Default::default(), PathBuf::new(), &self.run_id);
+        std::mem::replace(&mut self.stores, empty)
     }
 
     /// The scenario being run.

@@ -342,7 +342,8 @@ async fn wrap_up(context: &mut DrillContext<'_>, outcome: &mut DrillOutcome) {
 }
 
 /// Teardown: the fresh node first, then the source; kept ones say so.
-async fn tear_down(context: DrillContext<'_>, events: &dyn EventSink) {
+async fn tear_down(mut context: DrillContext<'_>, events: &dyn EventSink) {
+    context.take_stores().teardown().await;
     let (source, fresh) = context.into_deployments();
     if let Some(fresh) = fresh
         && let Some(message) = fresh.teardown().await

@@ -41,6 +41,14 @@ struct StepAt<'t, 'i> {
     path: &'t str,
 }
 
+/// A key that holds a secret of an object store (or looks like one).
+fn is_credential_key(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["secret", "access_key", "password", "token", "aws_"]
+        .iter()
+        .any(|part| name.contains(part))
+}
+
 /// `parent.key`, or `key` at the top.
 fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() {
@@ -188,6 +196,18 @@ impl Checker<'_, '_> {
 
     fn unknown_key(&mut self, key: &Spanned<std::borrow::Cow<'_, str>>, path: &str, fields: &[Field], what: &str) {
         let name = key.get_ref().as_ref();
+        if is_credential_key(name) {
+            self.push(
+                key.span(),
+                &join(path, name),
+                format!("`{name}` in {what}: credentials never go in a scenario file"),
+                Some(
+                    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, or name a file with `credentials_file` or DRDRILL_S3_CREDENTIALS_FILE"
+                        .into(),
+                ),
+            );
+            return;
+        }
         let names: Vec<&str> = fields.iter().map(|field| field.name).collect();
         match closest(name, names.iter().copied()) {
             Some(suggestion) => self.push(
@@ -213,6 +233,7 @@ impl Checker<'_, '_> {
         let message = match field.kind {
             Kind::Table(_) => format!("missing table `[{}]`", field.name),
             Kind::Steps => "missing `[[steps]]`: a drill needs at least one step".to_owned(),
+            Kind::NamedTables(_) => format!("missing table `[{}.NAME]`", field.name),
             _ => format!("missing field `{}`", field.name),
         };
         self.push(span, path, message, Some(hint));
@@ -296,6 +317,7 @@ impl Checker<'_, '_> {
                 }
             }
             Kind::ChoiceList(names) => self.choice_list(value, key, path, field, names),
+            Kind::NamedTables(fields) => self.named_tables(value, path, field, fields),
         }
     }
 
@@ -322,6 +344,30 @@ impl Checker<'_, '_> {
         };
         for (index, item) in items.iter().enumerate() {
             self.choice(item, key, &format!("{path}[{index}]"), names);
+        }
+    }
+
+    /// `[stores.NAME]`-like tables: each key a slug naming a table of `fields`.
+    fn named_tables(&mut self, value: &Spanned<DeValue<'_>>, path: &str, field: &Field, fields: &[Field]) {
+        let Some(tables) = value.get_ref().as_table() else {
+            self.wrong_type(value, path, "a table", field);
+            return;
+        };
+        for (key, inner) in tables.iter() {
+            let name = key.get_ref().as_ref();
+            let inner_path = join(path, name);
+            if !is_slug(name) {
+                self.push(
+                    key.span(),
+                    &inner_path,
+                    format!("invalid name `{name}` for [{path}]"),
+                    Some("use lowercase letters, digits, `-` or `_`".into()),
+                );
+            }
+            match inner.get_ref().as_table() {
+                Some(table) => self.table(table, inner.span(), &inner_path, fields, &format!("[{inner_path}]")),
+                None => self.wrong_type(inner, &inner_path, "a table", field),
+            }
         }
     }
 
@@ -578,7 +624,7 @@ impl Checker<'_, '_> {
                     }
                     seen_disaster = true;
                 }
-                StepKindName::Restore if !seen_backup && !seen_unknown_kind => self.push(
+                StepKindName::Restore if !seen_backup && !seen_unknown_kind && string_at(table, "store").is_none() => self.push(
                     step.span(),
                     &path,
                     "a restore step with no backup step before it".into(),
@@ -604,6 +650,7 @@ impl Checker<'_, '_> {
             }
         }
 
+        self.store_rules(root, steps);
         if let Some((_, expect)) = entry(root, "expect")
             && let Some(table) = expect.get_ref().as_table()
             && let Some((_, fail)) = entry(table, "fail")
@@ -1180,5 +1227,72 @@ fn second_disaster_hint(steps: &[Spanned<DeValue<'_>>], second: usize) -> String
             format!("one `{this}` step takes several collections at one T_d: `collections = [\"a\", \"b\"]`")
         }
         _ => "split the drill into two scenarios".into(),
+    }
+}
+
+// ---------------------------------------------------------------- stores
+
+impl Checker<'_, '_> {
+    /// Every `[stores.NAME]` names exactly one of `url`, `folder` or
+    /// `gateway`; every step's `store`, `from` and `to` names a declared
+    /// store; `region-outage` hits a store the harness started.
+    fn store_rules(&mut self, root: &DeTable<'_>, steps: &[Spanned<DeValue<'_>>]) {
+        let stores = entry(root, "stores").and_then(|(_, value)| value.get_ref().as_table());
+        let mut declared: Vec<(String, bool)> = Vec::new();
+        for (key, value) in stores.into_iter().flat_map(|stores| stores.iter()) {
+            let name = key.get_ref().as_ref();
+            let Some(table) = value.get_ref().as_table() else {
+                continue;
+            };
+            let given: Vec<&str> = ["url", "folder", "gateway"]
+                .into_iter()
+                .filter(|key| entry(table, key).is_some())
+                .collect();
+            if given.len() != 1 {
+                self.push(
+                    value.span(),
+                    &format!("stores.{name}"),
+                    format!("[stores.{name}] needs exactly one of url, folder or gateway, found {}", given.len()),
+                    Some("`url = \"s3://bucket/prefix\"`, `folder = \"backups\"` or `gateway = \"versitygw\"`".into()),
+                );
+            }
+            if let Some(url) = string_at(table, "url")
+                && let Err(error) = crate::store::StoreAddress::parse(url)
+            {
+                let span = key_span(table, "url").unwrap_or(value.span());
+                self.push(span, &format!("stores.{name}.url"), error.to_string(), None);
+            }
+            declared.push((name.to_owned(), given == ["gateway"]));
+        }
+        for (index, step) in steps.iter().enumerate() {
+            let Some(table) = step.get_ref().as_table() else {
+                continue;
+            };
+            for key in ["store", "from", "to"] {
+                let Some(name) = string_at(table, key) else {
+                    continue;
+                };
+                let span = key_span(table, key).unwrap_or(step.span());
+                let path = format!("steps[{index}].{key}");
+                match declared.iter().find(|(declared, _)| declared == name) {
+                    None => self.push(
+                        span,
+                        &path,
+                        format!("no store named `{name}`"),
+                        Some(match closest(name, declared.iter().map(|(name, _)| name.as_str())) {
+                            Some(close) => format!("did you mean `{close}`?"),
+                            None => format!("declare it as a `[stores.{name}]` table"),
+                        }),
+                    ),
+                    Some((_, false)) if string_at(table, "action") == Some("region-outage") => self.push(
+                        span,
+                        &path,
+                        format!("region-outage stops a gateway the harness started; store `{name}` has none"),
+                        Some(format!("give [stores.{name}] `gateway = \"versitygw\"`")),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
     }
 }

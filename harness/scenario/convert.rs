@@ -12,7 +12,9 @@ use super::model::{
     ManagedTopology, NodeTarget, ReadConcern, ReadPreference, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn,
     Scenario, Step, StepKind, Topology, UriSource, Workload, WriteConcern,
 };
-use super::wire::{NodeTargetFile, ScenarioFile, StepFile, WriteConcernFile};
+use super::model::{CopyStep, StoreDecl};
+use super::wire::{NodeTargetFile, ScenarioFile, StepFile, StoreFile, WriteConcernFile};
+use crate::store::{CredentialsSource, StoreAddress, StoreSpec};
 use crate::measure::{ExpectedFailure, Objectives};
 use crate::provider::{Backend, Engine, ProviderKind};
 use crate::uri::MongoUri;
@@ -133,6 +135,7 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         steps,
         probes: super::steady::convert_probes(file.probes)?,
         abort: super::steady::convert_abort(path, file.abort)?,
+        stores: convert_stores(path, file.stores)?,
     })
 }
 
@@ -173,6 +176,44 @@ fn managed_topology(topology: &super::wire::TopologyFile) -> Result<Option<Manag
         link_bandwidth: topology.link_bandwidth,
         link_latency: optional_duration("topology.link_latency", topology.link_latency.as_deref())?,
     }))
+/// `[stores.NAME]` tables → store declarations (relative folders and
+/// credentials files from the scenario file's folder).
+fn convert_stores(
+    path: &Path,
+    stores: std::collections::BTreeMap<String, StoreFile>,
+) -> Result<std::collections::BTreeMap<String, StoreDecl>, ConvertError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut declared = std::collections::BTreeMap::new();
+    for (name, store) in stores {
+        let at = |key: &str| format!("stores.{name}.{key}");
+        let decl = if store.gateway.is_some() {
+            StoreDecl::Gateway {
+                region: store.region.unwrap_or_else(|| "us-east-1".to_owned()),
+                bucket: store.bucket.unwrap_or_else(|| "drdrill".to_owned()),
+                prefix: store.prefix.unwrap_or_default(),
+            }
+        } else {
+            let address = match (&store.url, &store.folder) {
+                (Some(url), _) => StoreAddress::parse(url).map_err(|error| (at("url"), error.to_string()))?,
+                (None, Some(folder)) => StoreAddress::Folder(base.join(folder)),
+                (None, None) => return Err((format!("stores.{name}"), "a store needs url, folder or gateway".into())),
+            };
+            StoreDecl::Existing {
+                spec: StoreSpec {
+                    name: name.clone(),
+                    address,
+                    endpoint: store.endpoint,
+                    region: store.region,
+                    credentials: match store.credentials_file {
+                        Some(file) => CredentialsSource::File(base.join(file)),
+                        None => CredentialsSource::Environment,
+                    },
+                },
+            }
+        };
+        declared.insert(name, decl);
+    }
+    Ok(declared)
 }
 
 /// The database a dataset uses when the file does not name one: the
@@ -210,6 +251,7 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
             run_in,
             read_preference,
             read_concern,
+            store,
         } => (
             name,
             timeout,
@@ -221,6 +263,7 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
                 run_in: run_in.unwrap_or(RunIn::Host),
                 read_preference: read_preference.or(external.then_some(ReadPreference::SecondaryPreferred)),
                 read_concern,
+                store,
             }),
         ),
         StepFile::Disaster {
@@ -232,6 +275,7 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
             documents,
             node,
             command,
+            store,
         } => (
             name,
             timeout,
@@ -245,6 +289,7 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
                 documents,
                 node: node_target(node, || path("node"))?,
                 command,
+                store,
             }),
         ),
         StepFile::Restore {
@@ -253,6 +298,7 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
             target,
             drop,
             collections,
+            store,
         } => (
             name,
             timeout,
@@ -264,6 +310,7 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
                 }),
                 drop: drop.unwrap_or(true),
                 collections,
+                store,
             }),
         ),
         StepFile::Verify { name, timeout } => (name, timeout, StepKind::Verify),
@@ -287,6 +334,12 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
             site,
             runbook,
         } => (name, timeout, StepKind::Failover(FailoverStep { site, runbook })),
+        StepFile::Copy {
+            name,
+            timeout,
+            from,
+            to,
+        } => (name, timeout, StepKind::Copy(CopyStep { from, to })),
     };
     let kind_name = kind.name();
     let default_timeout = match &kind {

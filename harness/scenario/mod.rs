@@ -60,6 +60,7 @@
 //! # command = "runbook/backup.sh"      # required with engine = "command", only then
 //! # run_in = "container"               # tools + archive: mongodump runs inside node 0's
 //!                                      # container (docker exec), the file is copied out
+//! # store = "region-a"                 # also upload it to that [stores.NAME], verified
 //! timeout = "10m"
 //!
 //! [[steps]]
@@ -76,12 +77,16 @@
 //! # documents = 10                     # corrupt-documents
 //! # node = 0                           # the *-node actions and wipe-data: an index or "primary"
 //! # command = "runbook/break.sh"       # required with action = "command", only then
+//! # store = "region-a"                 # region-outage: the store whose gateway stops
+//!                                      # (default: the first backup step's store)
 //!
 //! [[steps]]
 //! kind = "restore"                     # needs a backup step before it
 //! target = "same-node"                 # same-node (default) | fresh-node
 //! drop = true                          # default true
 //! collections = ["configurations"]     # default: every collection
+//! # store = "region-b"                 # the newest backup of that store, downloaded and
+//!                                      # verified first; fails when none is within the RPO
 //!
 //! [[steps]]
 //! kind = "verify"
@@ -117,6 +122,17 @@
 //! probe_failures = 3                   # a probe failing N samples in a row
 //! max_duration = "30m"                 # from the drill's start
 //! signal_file = "/run/drdrill/abort"   # relative: from the scenario's folder
+//! # [[steps]]
+//! # kind = "copy"                      # the last backup of `from`, streamed to `to`
+//! # from = "region-a"                  # required: a [stores.NAME]
+//! # to = "region-b"                    # required
+//!
+//! [stores.region-a]                    # backup stores by name; exactly one of:
+//! gateway = "versitygw"                # the harness starts versitygw (region, bucket
+//! region = "us-west-2"                 # default "drdrill", prefix), or
+//! bucket = "drdrill"                   # url = "s3://bucket/prefix", or folder = "path";
+//! # prefix = "nightly"                 # url stores: endpoint, region, credentials_file
+//!                                      # (credentials never in the file: the environment)
 //! ```
 //!
 //! Durations are strings with units (`250ms`, `15m`, `1h30m`, `2 hours`).
@@ -156,3 +172,4 @@ pub use model::{
     Scenario, Step, StepKind, StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
 };
 pub use steady::{AbortConditions, Probe, ProbeCheck, ProbePhase};
+pub use model::{CopyStep, StoreDecl};

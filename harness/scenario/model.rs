@@ -42,6 +42,8 @@ pub struct Scenario {
     pub probes: Vec<super::steady::Probe>,
     /// Abort conditions (`[abort]`); none set by default.
     pub abort: super::steady::AbortConditions,
+    /// The backup stores (`[stores.NAME]`), by name.
+    pub stores: std::collections::BTreeMap<String, StoreDecl>,
 }
 
 /// `[forecast]`: forecast this drill's RTO at production size.
@@ -392,6 +394,8 @@ named_enum! {
         CorruptDocuments => "corrupt-documents",
         /// Alter the backup files (a negative drill: restore must refuse).
         TamperBackup => "tamper-backup",
+        /// Stop the gateway of a store the harness started: its region is down.
+        RegionOutage => "region-outage",
         /// Run a user's runbook command that breaks things.
         Command => "command",
     }
@@ -440,6 +444,8 @@ named_enum! {
         Pii => "pii",
         /// Promote a standby and move the endpoint to it (managed).
         Failover => "failover",
+        /// Copy the last backup from one store to another.
+        Copy => "copy",
     }
 }
 
@@ -487,6 +493,8 @@ pub enum StepKind {
     Pii,
     /// Promote a standby and move the application's endpoint to it.
     Failover(FailoverStep),
+    /// Copy the last backup from one store to another.
+    Copy(CopyStep),
 }
 
 /// A `failover` step: which standby, and whose promotion.
@@ -518,6 +526,9 @@ pub struct BackupStep {
     pub read_preference: Option<ReadPreference>,
     /// The read concern the dump reads with (`None` leaves the URI's).
     pub read_concern: Option<ReadConcern>,
+    /// The store the backup is uploaded to (a `[stores.NAME]`); `None`:
+    /// it stays in the run's folder.
+    pub store: Option<String>,
 }
 
 /// A `disaster` step: which fault, and what it hits.
@@ -536,6 +547,9 @@ pub struct DisasterStep {
     pub node: Option<NodeTarget>,
     /// The command (action `command` only).
     pub command: Option<String>,
+    /// The store whose region goes down (`region-outage`; the first store
+    /// a backup step wrote to when unset).
+    pub store: Option<String>,
 }
 
 /// A `restore` step: where to, and what.
@@ -547,6 +561,42 @@ pub struct RestoreStep {
     pub drop: bool,
     /// Restore only these collections; `None` restores all.
     pub collections: Option<Vec<String>>,
+    /// Restore the newest backup of this store (downloaded and verified
+    /// first) instead of the last backup step's local copy.
+    pub store: Option<String>,
+}
+
+// ---------------------------------------------------------------- stores
+
+/// A `copy` step: the last backup, from one store to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyStep {
+    /// The store copied from.
+    pub from: String,
+    /// The store copied to.
+    pub to: String,
+}
+
+/// A `[stores.NAME]` table: where a store is. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreDecl {
+    /// `url = "s3://bucket/prefix"` or `folder = "path"`: a store that
+    /// exists; endpoint, region and credentials from the table or the
+    /// environment.
+    Existing {
+        /// Name, address, endpoint, region, credentials source.
+        spec: crate::store::StoreSpec,
+    },
+    /// `gateway = "versitygw"`: a gateway the harness starts for the drill
+    /// (its data folder in the run's folder), standing for `region`.
+    Gateway {
+        /// The region it stands for.
+        region: String,
+        /// The bucket (created empty).
+        bucket: String,
+        /// The key prefix.
+        prefix: String,
+    },
 }
 
 impl StepKind {
@@ -563,6 +613,7 @@ impl StepKind {
             Self::Mask { .. } => StepKindName::Mask,
             Self::Pii => StepKindName::Pii,
             Self::Failover(..) => StepKindName::Failover,
+            Self::Copy(_) => StepKindName::Copy,
         }
     }
 }
@@ -574,6 +625,9 @@ impl StepKindName {
             Self::Seed | Self::Exec | Self::Mask | Self::Pii => Duration::from_secs(10 * 60),
             Self::Backup | Self::Restore | Self::Verify => Duration::from_secs(30 * 60),
             Self::Disaster | Self::Failover => Duration::from_secs(5 * 60),
+            Self::Seed | Self::Exec => Duration::from_secs(10 * 60),
+            Self::Backup | Self::Restore | Self::Verify | Self::Copy => Duration::from_secs(30 * 60),
+            Self::Disaster => Duration::from_secs(5 * 60),
             // A wait's own duration is added to this margin.
             Self::Wait => Duration::from_secs(60),
         }

@@ -47,6 +47,9 @@ pub(crate) enum Kind {
     Filter,
     /// An array of strings, each one of a closed set.
     ChoiceList(&'static [&'static str]),
+    /// A table of tables named by the user (`[stores.NAME]`), each with
+    /// the given keys.
+    NamedTables(&'static [Field]),
 }
 
 /// One key of a table.
@@ -116,6 +119,7 @@ pub(crate) const ROOT: &[Field] = &[
     required("steps", Kind::Steps, "[[steps]]"),
     optional("probes", Kind::TableList(PROBE), "[[probes]]"),
     optional("abort", Kind::Table(ABORT), "[abort]"),
+    optional("stores", Kind::NamedTables(STORE), "[stores.region-a]"),
 ];
 
 /// One `[[probes]]` entry: the union of the keys of every probe kind (the
@@ -166,6 +170,21 @@ const ABORT: &[Field] = &[
     ),
     optional("max_duration", TIMEOUT, "max_duration = \"30m\""),
     optional("signal_file", Kind::Text, "signal_file = \"/run/drdrill/abort\""),
+];
+
+/// The gateways the harness can start for a store.
+pub(crate) const GATEWAYS: &[&str] = &["versitygw"];
+
+/// `[stores.NAME]`: where a store is; never its secrets.
+const STORE: &[Field] = &[
+    optional("url", Kind::Text, "url = \"s3://backups/nightly\""),
+    optional("folder", Kind::Text, "folder = \"/srv/backups\""),
+    optional("gateway", Kind::Choice(GATEWAYS), "gateway = \"versitygw\""),
+    optional("region", Kind::Text, "region = \"us-west-2\""),
+    optional("bucket", Kind::Text, "bucket = \"drdrill\""),
+    optional("prefix", Kind::Text, "prefix = \"nightly\""),
+    optional("endpoint", Kind::Text, "endpoint = \"http://127.0.0.1:7070\""),
+    optional("credentials_file", Kind::Text, "credentials_file = \"/run/secrets/s3\""),
 ];
 
 const EXPECT: &[Field] = &[required("fail", Kind::Choice(KNOWN_CHECKS), "fail = \"rpo\"")];
@@ -315,6 +334,7 @@ const BACKUP: &[Field] = &[
         Kind::Choice(ReadConcern::NAMES),
         "read_concern = \"majority\"",
     ),
+    optional("store", Kind::Text, "store = \"region-a\""),
 ];
 
 const DISASTER: &[Field] = &[
@@ -339,12 +359,19 @@ const DISASTER: &[Field] = &[
     ),
     optional("node", Kind::NodeTarget, "node = 0"),
     optional("command", Kind::Text, "command = \"runbook/break.sh\""),
+    optional("store", Kind::Text, "store = \"region-a\""),
 ];
 
 const RESTORE: &[Field] = &[
     optional("target", Kind::Choice(RestoreTarget::NAMES), "target = \"same-node\""),
     optional("drop", Kind::Bool, "drop = true"),
     optional("collections", Kind::TextList, "collections = [\"configurations\"]"),
+    optional("store", Kind::Text, "store = \"region-b\""),
+];
+
+const COPY: &[Field] = &[
+    required("from", Kind::Text, "from = \"region-a\""),
+    required("to", Kind::Text, "to = \"region-b\""),
 ];
 
 const WAIT: &[Field] = &[required("duration", TIMEOUT, "duration = \"5s\"")];
@@ -368,6 +395,7 @@ pub(crate) fn step_fields(kind: StepKindName) -> &'static [Field] {
         StepKindName::Wait => WAIT,
         StepKindName::Exec => EXEC,
         StepKindName::Failover => FAILOVER,
+        StepKindName::Copy => COPY,
     }
 }
 
@@ -390,6 +418,7 @@ const ALL_STEP_KINDS: &[StepKindName] = &[
     StepKindName::Mask,
     StepKindName::Pii,
     StepKindName::Failover,
+    StepKindName::Copy,
 ];
 
 /// Every step kind whose steps accept the key `name` (for hints about a key

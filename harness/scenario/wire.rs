@@ -43,6 +43,31 @@ pub struct ScenarioFile {
     pub probes: Vec<super::steady::ProbeFile>,
     /// `[abort]`: abort conditions.
     pub abort: Option<super::steady::AbortFile>,
+    /// `[stores.NAME]`.
+    #[serde(default)]
+    pub stores: std::collections::BTreeMap<String, StoreFile>,
+}
+
+/// `[stores.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreFile {
+    /// `url`.
+    pub url: Option<String>,
+    /// `folder`.
+    pub folder: Option<String>,
+    /// `gateway`.
+    pub gateway: Option<String>,
+    /// `region`.
+    pub region: Option<String>,
+    /// `bucket`.
+    pub bucket: Option<String>,
+    /// `prefix`.
+    pub prefix: Option<String>,
+    /// `endpoint`.
+    pub endpoint: Option<String>,
+    /// `credentials_file`.
+    pub credentials_file: Option<String>,
 }
 
 /// `[forecast]`.
@@ -198,6 +223,8 @@ pub enum StepFile {
         read_preference: Option<ReadPreference>,
         /// `read_concern`.
         read_concern: Option<ReadConcern>,
+        /// `store`.
+        store: Option<String>,
     },
     /// `kind = "disaster"`.
     Disaster {
@@ -217,6 +244,8 @@ pub enum StepFile {
         node: Option<NodeTargetFile>,
         /// `command`.
         command: Option<String>,
+        /// `store`.
+        store: Option<String>,
     },
     /// `kind = "restore"`.
     Restore {
@@ -230,6 +259,8 @@ pub enum StepFile {
         drop: Option<bool>,
         /// `collections`.
         collections: Option<Vec<String>>,
+        /// `store`.
+        store: Option<String>,
     },
     /// `kind = "verify"`.
     Verify {
@@ -282,5 +313,16 @@ pub enum StepFile {
         timeout: Option<String>,
         /// `command`.
         command: String,
+    },
+    /// `kind = "copy"`.
+    Copy {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `from`.
+        from: String,
+        /// `to`.
+        to: String,
     },
 }

@@ -17,8 +17,46 @@ use crate::runner::context::{DrillContext, TakenBackup};
 use crate::runner::events::StepProgress;
 use crate::scenario::{BackupEngine, BackupFormat, BackupStep, RunIn, Step};
 
-/// Runs a `backup` step.
+/// Runs a `backup` step; with `store`, the backup is uploaded after.
 pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, backup: &BackupStep) -> StepOutcome {
+    let outcome = take(context, index, step, backup).await;
+    match &backup.store {
+        Some(store) if outcome.status == crate::outcome::Status::Passed => {
+            upload_after(context, index, store, outcome).await
+        }
+        _ => outcome,
+    }
+}
+
+/// The upload of the backup just taken to `store`: the step fails when
+/// the store does not hold a verified copy.
+async fn upload_after(context: &mut DrillContext<'_>, index: usize, store: &str, mut outcome: StepOutcome) -> StepOutcome {
+    match super::stored::upload(context, index, store).await {
+        Ok(transfer) => {
+            outcome.message = format!(
+                "{}; uploaded to store {store} ({}), verified: {}",
+                outcome.message,
+                transfer.location,
+                transfer.summary()
+            );
+            if let Some(details) = outcome.details.as_deref_mut()
+                && let crate::outcome::StepDetails::Backup(crate::outcome::details::BackupDetails::OnHost(host)) =
+                    details
+            {
+                host.upload = Some(transfer);
+            }
+            outcome
+        }
+        Err(message) => StepOutcome {
+            status: crate::outcome::Status::Failed,
+            message: format!("{}; but {message}", outcome.message),
+            details: outcome.details,
+        },
+    }
+}
+
+/// Takes the backup.
+async fn take(context: &mut DrillContext<'_>, index: usize, step: &Step, backup: &BackupStep) -> StepOutcome {
     let BackupStep {
         engine,
         format,

@@ -25,6 +25,7 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
         documents,
         node,
         command,
+        store,
     } = disaster;
     let failover = context.scenario().is_failover();
     if failover && let Err(outcome) = take_reference_before_t_d(context).await {
@@ -70,6 +71,7 @@ pub async fn run(context: &mut DrillContext<'_>, step: &Step, disaster: &Disaste
                 "tamper-backup needs a backup step before it".into(),
             )),
         },
+        DisasterAction::RegionOutage => region_outage(context, store.as_deref()).await,
         DisasterAction::Command => {
             let command = command.clone().unwrap_or_default();
             match super::exec::run_command(context, &command, step.timeout).await {
@@ -343,4 +345,26 @@ fn tamper_backup(location: &BackupLocation, database: &str, collection: &str) ->
         field,
         document_id: id,
     })
+}
+
+/// `region-outage`: the gateway of `store` (else of the first store a
+/// backup step wrote to) is stopped; what it served stops answering.
+async fn region_outage(context: &mut DrillContext<'_>, store: Option<&str>) -> Result<DisasterDetails, StepError> {
+    let first_backup_store = context.scenario().steps.iter().find_map(|step| match &step.kind {
+        crate::scenario::StepKind::Backup(backup) => backup.store.clone(),
+        _ => None,
+    });
+    let Some(name) = store.map(str::to_owned).or(first_backup_store) else {
+        return Err(StepError::NotApplicable(
+            "region-outage needs `store = \"NAME\"` or a backup step with a store".into(),
+        ));
+    };
+    match context.stores_mut().outage(&name).await {
+        Ok((region, endpoint)) => Ok(DisasterDetails::RegionOutage {
+            store: name,
+            region,
+            endpoint,
+        }),
+        Err(error) => Err(StepError::NotApplicable(crate::error::chain(&error))),
+    }
 }

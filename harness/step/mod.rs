@@ -7,6 +7,7 @@
 //! write workload (the runner does, around the seed and backup steps).
 
 mod backup;
+mod copy;
 mod disaster;
 mod error;
 mod exec;
@@ -14,6 +15,7 @@ mod mask;
 mod failover;
 mod restore;
 mod seed;
+mod stored;
 mod verify;
 mod wait;
 
@@ -87,5 +89,6 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         StepKind::Mask { seed } => mask::run_mask(context, *seed).await,
         StepKind::Pii => mask::run_pii(context).await,
         StepKind::Failover(failover) => failover::run(context, step, failover).await,
+        StepKind::Copy(copy) => copy::run(context, copy).await,
     }
 }

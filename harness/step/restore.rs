@@ -11,7 +11,7 @@ use crate::backup::select::{self, EngineSettings};
 use crate::backup::{BackupLocation, RestoreRequest};
 use crate::measure::forecast::ForecastPhase;
 use crate::outcome::details::RestoreDetails;
-use crate::runner::context::{DrillContext, RestoredScope};
+use crate::runner::context::{DrillContext, RestoredScope, TakenBackup};
 use crate::runner::events::StepProgress;
 use crate::scenario::{RestoreStep, RestoreTarget, Step};
 
@@ -21,16 +21,28 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         target,
         drop,
         collections,
+        store,
     } = restore;
-    let Some(backup) = context.last_backup().cloned() else {
-        return StepOutcome::failed("there is no backup to restore: no backup step produced one");
+    // A download from a store is part of the recovery.
+    context.mark_recovery_start();
+    let (backup, download) = match backup_to_restore(context, store.as_deref()).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
     };
     let mut details = RestoreDetails {
         target: target.to_string(),
         backup_engine: backup.engine.clone(),
         ..RestoreDetails::default()
     };
-    context.mark_recovery_start();
+    let from_store = download.as_ref().map(|transfer| {
+        format!(
+            " from store {} ({}, downloaded and verified: {})",
+            transfer.store,
+            transfer.location,
+            transfer.summary()
+        )
+    });
+    details.download = download;
     if let Err(outcome) = prepare_target(context, *target, &mut details).await {
         return outcome;
     }
@@ -101,13 +113,42 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
     }
     StepOutcome::passed(
         format!(
-            "{} restored {} collections, {documents} documents in {}",
+            "{} restored {} collections, {documents} documents in {}{}",
             resolved.name(),
             outcome.collections.len(),
-            crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(outcome.duration))
+            crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(outcome.duration)),
+            from_store.unwrap_or_default()
         ),
         details,
     )
+}
+
+/// The backup to restore: the last backup step's, or with `store` the
+/// store's newest, downloaded and verified (the download is returned for
+/// the details). `Err` is the step's outcome when there is none.
+async fn backup_to_restore(
+    context: &mut DrillContext<'_>,
+    store: Option<&str>,
+) -> Result<(TakenBackup, Option<crate::store::Transfer>), StepOutcome> {
+    let Some(store) = store else {
+        return match context.last_backup().cloned() {
+            Some(backup) => Ok((backup, None)),
+            None => Err(StepOutcome::failed(
+                "there is no backup to restore: no backup step produced one",
+            )),
+        };
+    };
+    let downloaded = super::stored::download_newest(context, store)
+        .await
+        .map_err(StepOutcome::failed)?;
+    let now = context.clock().now();
+    let backup = TakenBackup {
+        location: downloaded.location,
+        started: now,
+        finished: now,
+        engine: downloaded.manifest.engine.name.clone(),
+    };
+    Ok((backup, Some(downloaded.transfer)))
 }
 
 /// The documents restored that are the user's, as the step's message shows

@@ -24,3 +24,4 @@ mod reports;
 mod retention;
 mod scenario;
 mod secrets;
+mod stores;

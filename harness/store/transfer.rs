@@ -1,0 +1,612 @@
+//! Backups in a store: upload, list, download, copy and verify, each
+//! streamed (a file is never held whole in memory past
+//! [`SINGLE_PUT_LIMIT`]; larger ones go as multipart uploads of
+//! [`PART_SIZE`] parts, at most [`PARTS_IN_FLIGHT`] at a time) and each
+//! checked against the backup's manifest: the SHA-256 and size of every
+//! file are computed from the bytes as they pass, and what arrived is
+//! asked for its size. The manifest is written last, so a backup whose
+//! transfer stopped half-way is never listed.
+//!
+//! Layout in a store: `<prefix>/<backup-id>/<file>` for every file the
+//! manifest lists (the archive's name, or paths inside a dump folder) and
+//! `<prefix>/<backup-id>/drdrill-manifest.json`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::address::{StoreAddress, StoreSpec};
+use super::error::StoreError;
+use crate::backup::manifest::{FileEntry, MANIFEST_FILE_NAME, Manifest};
+use crate::backup::{BackupLocation, Layout};
+
+/// Files up to this size go in one request.
+pub const SINGLE_PUT_LIMIT: u64 = 8 * 1024 * 1024;
+/// The part size of multipart uploads.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploaded at once: with [`PART_SIZE`], what bounds the memory of
+/// a transfer (about 40 MiB).
+pub const PARTS_IN_FLIGHT: usize = 4;
+
+/// An open store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Its name and address.
+    spec: StoreSpec,
+    /// The object store client.
+    inner: Arc<dyn ObjectStore>,
+    /// The key prefix of every backup (empty for a folder store, whose
+    /// client is rooted at the folder).
+    prefix: String,
+}
+
+/// One backup held by a store.
+#[derive(Debug, Clone)]
+pub struct StoredBackup {
+    /// Its id: the folder under the store's prefix.
+    pub id: String,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+impl StoredBackup {
+    /// When reading the source ended, from the manifest.
+    pub fn finished(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let text = self.manifest.finished.as_deref().or(self.manifest.started.as_deref())?;
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|time| time.with_timezone(&chrono::Utc))
+    }
+}
+
+/// What a transfer moved, for reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Transfer {
+    /// Upload, download, copy or verify.
+    pub kind: TransferKind,
+    /// The store read from or written to (the destination of a copy).
+    pub store: String,
+    /// Where the backup is in that store (`s3://bucket/prefix/id`).
+    pub location: String,
+    /// The backup id.
+    pub backup_id: String,
+    /// Objects moved, the manifest included.
+    pub objects: usize,
+    /// Bytes of the backup's files moved (the manifest not counted).
+    pub bytes: u64,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// Bytes per second over the whole transfer.
+    pub bytes_per_second: u64,
+}
+
+/// The kind of a [`Transfer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferKind {
+    /// From this machine to a store.
+    Upload,
+    /// From a store to this machine.
+    Download,
+    /// From one store to another.
+    Copy,
+    /// Read and checked, nothing kept.
+    Verify,
+}
+
+/// Where a transfer's bytes go.
+enum Sink {
+    /// A local file.
+    File(tokio::fs::File, PathBuf),
+    /// An object: one request at the end for a small one.
+    Small(Vec<u8>),
+    /// An object: a multipart upload.
+    Multipart(Box<WriteMultipart>),
+    /// Nowhere: the bytes are only hashed.
+    Discard,
+}
+
+/// Where a transfer's bytes come from.
+enum Source {
+    /// A local file.
+    File(tokio::fs::File),
+    /// An object's body.
+    Object(futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>),
+}
+
+impl Store {
+    /// Opens the store `spec` describes. An S3 store reads its credentials
+    /// now; a folder store creates its folder.
+    pub fn open(spec: &StoreSpec) -> Result<Self, StoreError> {
+        let open_error = |source| StoreError::Open {
+            store: spec.name.clone(),
+            source,
+        };
+        let (inner, prefix): (Arc<dyn ObjectStore>, String) = match &spec.address {
+            StoreAddress::Folder(path) => {
+                std::fs::create_dir_all(path).map_err(|source| StoreError::Local {
+                    path: path.clone(),
+                    action: "create",
+                    source,
+                })?;
+                let local = object_store::local::LocalFileSystem::new_with_prefix(path).map_err(open_error)?;
+                (Arc::new(local), String::new())
+            }
+            StoreAddress::S3 { bucket, prefix } => {
+                let credentials = spec.credentials.resolve(&spec.name)?;
+                let mut builder = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(bucket)
+                    .with_region(spec.resolved_region())
+                    .with_access_key_id(credentials.access_key_id)
+                    .with_secret_access_key(credentials.secret_access_key)
+                    .with_virtual_hosted_style_request(false);
+                if let Some(endpoint) = spec.resolved_endpoint() {
+                    builder = builder
+                        .with_allow_http(endpoint.starts_with("http://"))
+                        .with_endpoint(endpoint);
+                }
+                (Arc::new(builder.build().map_err(open_error)?), prefix.clone())
+            }
+        };
+        Ok(Self {
+            spec: spec.clone(),
+            inner,
+            prefix,
+        })
+    }
+
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The store's address.
+    pub fn address(&self) -> &StoreAddress {
+        &self.spec.address
+    }
+
+    /// The key of `file` of backup `id`.
+    fn key(&self, id: &str, file: &str) -> Key {
+        let mut parts: Vec<&str> = Vec::new();
+        if !self.prefix.is_empty() {
+            parts.push(&self.prefix);
+        }
+        parts.push(id);
+        if !file.is_empty() {
+            parts.push(file);
+        }
+        Key::from(parts.join("/"))
+    }
+
+    /// `key` as a person finds it: `s3://bucket/key`, or the file's path.
+    pub fn show(&self, key: &Key) -> String {
+        match &self.spec.address {
+            StoreAddress::Folder(path) => path.join(key.as_ref()).display().to_string(),
+            StoreAddress::S3 { bucket, .. } => format!("s3://{bucket}/{key}"),
+        }
+    }
+
+    /// Where backup `id` is in this store.
+    pub fn location_of(&self, id: &str) -> String {
+        self.show(&self.key(id, ""))
+    }
+
+    /// Uploads the backup at `location` as `id`, checking every file's
+    /// SHA-256 and size against `manifest` as it goes, then the manifest.
+    pub async fn upload(&self, id: &str, location: &BackupLocation, manifest: &Manifest) -> Result<Transfer, StoreError> {
+        let started = Instant::now();
+        let root = local_root(location);
+        let mut bytes = 0;
+        for (relative, entry) in &manifest.files {
+            let path = local_file(location, &root, relative);
+            let file = tokio::fs::File::open(&path).await.map_err(|source| StoreError::Local {
+                path: path.clone(),
+                action: "read",
+                source,
+            })?;
+            let key = self.key(id, relative);
+            let found = self.pump(Source::File(file), self.sink_for(&key, entry.size).await?, &key).await?;
+            if let Err(found) = matches(entry, &found) {
+                return Err(self.mismatch(path.display().to_string(), entry, found));
+            }
+            self.finish_object(&key, entry).await?;
+            bytes += entry.size;
+        }
+        self.put_manifest(id, manifest).await?;
+        Ok(self.transfer(TransferKind::Upload, id, manifest.files.len() + 1, bytes, started))
+    }
+
+    /// Every backup in the store (those with a manifest), oldest first by
+    /// the manifest's `finished`.
+    pub async fn list(&self) -> Result<Vec<StoredBackup>, StoreError> {
+        let root = (!self.prefix.is_empty()).then(|| Key::from(self.prefix.as_str()));
+        let shown = root.as_ref().map_or_else(|| self.show(&Key::from("")), |root| self.show(root));
+        let mut listing = self.inner.list(root.as_ref());
+        let mut ids = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|source| StoreError::request(&self.spec.name, "list", &shown, source))?;
+            let parts: Vec<String> = meta.location.parts().map(|part| part.as_ref().to_owned()).collect();
+            let depth = root.as_ref().map_or(0, |root| root.parts_count());
+            if parts.len() == depth + 2 && parts[depth + 1] == MANIFEST_FILE_NAME {
+                ids.push(parts[depth].clone());
+            }
+        }
+        let mut backups = Vec::new();
+        for id in ids {
+            let manifest = self.manifest(&id).await?;
+            backups.push(StoredBackup { id, manifest });
+        }
+        backups.sort_by_key(StoredBackup::finished);
+        Ok(backups)
+    }
+
+    /// The manifest of backup `id`.
+    pub async fn manifest(&self, id: &str) -> Result<Manifest, StoreError> {
+        let key = self.key(id, MANIFEST_FILE_NAME);
+        let got = match self.inner.get(&key).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(StoreError::NoSuchBackup {
+                    store: self.spec.name.clone(),
+                    id: id.to_owned(),
+                });
+            }
+            Err(source) => return Err(StoreError::request(&self.spec.name, "read", &self.show(&key), source)),
+        };
+        let body = got
+            .bytes()
+            .await
+            .map_err(|source| StoreError::request(&self.spec.name, "read", &self.show(&key), source))?;
+        serde_json::from_slice(&body).map_err(|source| StoreError::BadManifest {
+            store: self.spec.name.clone(),
+            object: self.show(&key),
+            source,
+        })
+    }
+
+    /// Downloads backup `id` into `into/<id>/`, every file checked against
+    /// the manifest before this returns: the location is only handed out
+    /// when every byte is what the manifest records. A file that is not is
+    /// removed and named in the error.
+    pub async fn download(&self, id: &str, into: &Path) -> Result<(BackupLocation, Transfer), StoreError> {
+        let started = Instant::now();
+        let manifest = self.manifest(id).await?;
+        let folder = into.join(id);
+        let location = restored_location(&manifest, &folder);
+        let root = local_root(&location);
+        let mut bytes = 0;
+        for (relative, entry) in &manifest.files {
+            let key = self.key(id, relative);
+            let path = local_file(&location, &root, checked_relative(self, &key, relative)?);
+            let sink = local_sink(&path).await?;
+            let found = self.pump(self.source(&key).await?, sink, &key).await?;
+            if let Err(found) = matches(entry, &found) {
+                let _ = std::fs::remove_file(&path);
+                return Err(self.mismatch(self.show(&key), entry, found));
+            }
+            bytes += entry.size;
+        }
+        crate::backup::manifest::write_manifest(&location, &manifest).map_err(|source| StoreError::Manifest {
+            source: Box::new(source),
+        })?;
+        let transfer = self.transfer(TransferKind::Download, id, manifest.files.len() + 1, bytes, started);
+        Ok((location, transfer))
+    }
+
+    /// Copies backup `id` from this store to `to`, streamed object by
+    /// object (get → multipart put), every object checked on arrival.
+    pub async fn copy_to(&self, to: &Store, id: &str) -> Result<Transfer, StoreError> {
+        let started = Instant::now();
+        let manifest = self.manifest(id).await?;
+        let mut bytes = 0;
+        for (relative, entry) in &manifest.files {
+            let from = self.key(id, relative);
+            let key = to.key(id, relative);
+            let found = to
+                .pump(self.source(&from).await?, to.sink_for(&key, entry.size).await?, &key)
+                .await?;
+            if let Err(found) = matches(entry, &found) {
+                return Err(self.mismatch(self.show(&from), entry, found));
+            }
+            to.finish_object(&key, entry).await?;
+            bytes += entry.size;
+        }
+        to.put_manifest(id, &manifest).await?;
+        Ok(to.transfer(TransferKind::Copy, id, manifest.files.len() + 1, bytes, started))
+    }
+
+    /// Reads backup `id` and checks every object against its manifest,
+    /// keeping nothing.
+    pub async fn verify(&self, id: &str) -> Result<Transfer, StoreError> {
+        let started = Instant::now();
+        let manifest = self.manifest(id).await?;
+        let mut bytes = 0;
+        for (relative, entry) in &manifest.files {
+            let key = self.key(id, relative);
+            let found = self.pump(self.source(&key).await?, Sink::Discard, &key).await?;
+            if let Err(found) = matches(entry, &found) {
+                return Err(self.mismatch(self.show(&key), entry, found));
+            }
+            bytes += entry.size;
+        }
+        Ok(self.transfer(TransferKind::Verify, id, manifest.files.len() + 1, bytes, started))
+    }
+
+    /// Deletes backup `id` (its manifest first, so it stops being listed).
+    pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let manifest = self.manifest(id).await?;
+        let mut keys = vec![self.key(id, MANIFEST_FILE_NAME)];
+        keys.extend(manifest.files.keys().map(|relative| self.key(id, relative)));
+        for key in keys {
+            self.inner
+                .delete(&key)
+                .await
+                .map_err(|source| StoreError::request(&self.spec.name, "delete", &self.show(&key), source))?;
+        }
+        Ok(())
+    }
+
+    async fn source(&self, key: &Key) -> Result<Source, StoreError> {
+        let got = self
+            .inner
+            .get(key)
+            .await
+            .map_err(|source| StoreError::request(&self.spec.name, "download", &self.show(key), source))?;
+        Ok(Source::Object(got.into_stream()))
+    }
+
+    async fn sink_for(&self, key: &Key, size: u64) -> Result<Sink, StoreError> {
+        if size <= SINGLE_PUT_LIMIT {
+            return Ok(Sink::Small(Vec::with_capacity(size as usize)));
+        }
+        let upload = self
+            .inner
+            .put_multipart(key)
+            .await
+            .map_err(|source| StoreError::request(&self.spec.name, "upload", &self.show(key), source))?;
+        Ok(Sink::Multipart(Box::new(WriteMultipart::new_with_chunk_size(upload, PART_SIZE))))
+    }
+
+    /// Moves every byte of `source` into `sink`, hashing them; the SHA-256
+    /// and the count. `key` names the object for errors.
+    async fn pump(&self, mut source: Source, mut sink: Sink, key: &Key) -> Result<FileEntry, StoreError> {
+        let shown = self.show(key);
+        let failed = |action, source| StoreError::request(&self.spec.name, action, &shown, source);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let chunk = match &mut source {
+                Source::File(file) => {
+                    let read = file.read(&mut buffer).await.map_err(|error| failed("upload", io(error)))?;
+                    if read == 0 {
+                        break;
+                    }
+                    bytes::Bytes::copy_from_slice(&buffer[..read])
+                }
+                Source::Object(stream) => match stream.next().await {
+                    None => break,
+                    Some(chunk) => chunk.map_err(|source| failed("download", source))?,
+                },
+            };
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            write_chunk(&mut sink, chunk, &shown)
+                .await
+                .map_err(|source| failed("upload", source))?;
+        }
+        self.close(sink, key).await?;
+        Ok(FileEntry {
+            sha256: hex::encode(hasher.finalize()),
+            size,
+        })
+    }
+
+    async fn close(&self, sink: Sink, key: &Key) -> Result<(), StoreError> {
+        let failed = |source| StoreError::request(&self.spec.name, "upload", &self.show(key), source);
+        match sink {
+            Sink::File(mut file, path) => file.flush().await.map_err(|source| StoreError::Local {
+                path,
+                action: "write",
+                source,
+            }),
+            Sink::Small(bytes) => self
+                .inner
+                .put(key, PutPayload::from(bytes))
+                .await
+                .map(drop)
+                .map_err(failed),
+            Sink::Multipart(upload) => upload.finish().await.map(drop).map_err(failed),
+            Sink::Discard => Ok(()),
+        }
+    }
+
+    /// Checks what arrived at `key`: its size as the store reports it.
+    async fn finish_object(&self, key: &Key, entry: &FileEntry) -> Result<(), StoreError> {
+        let meta = self
+            .inner
+            .head(key)
+            .await
+            .map_err(|source| StoreError::request(&self.spec.name, "read", &self.show(key), source))?;
+        if meta.size != entry.size {
+            return Err(StoreError::Mismatch {
+                store: self.spec.name.clone(),
+                object: self.show(key),
+                expected: format!("{} bytes", entry.size),
+                found: format!("{} bytes stored", meta.size),
+            });
+        }
+        Ok(())
+    }
+
+    async fn put_manifest(&self, id: &str, manifest: &Manifest) -> Result<(), StoreError> {
+        let key = self.key(id, MANIFEST_FILE_NAME);
+        // Serializing plain strings, numbers and JSON values cannot fail.
+        let text = serde_json::to_vec_pretty(manifest).unwrap_or_default();
+        self.inner
+            .put(&key, PutPayload::from(text))
+            .await
+            .map(drop)
+            .map_err(|source| StoreError::request(&self.spec.name, "upload", &self.show(&key), source))
+    }
+
+    fn mismatch(&self, object: String, entry: &FileEntry, found: FileEntry) -> StoreError {
+        StoreError::Mismatch {
+            store: self.spec.name.clone(),
+            object,
+            expected: format!("{} bytes, sha256 {}", entry.size, entry.sha256),
+            found: format!("{} bytes, sha256 {}", found.size, found.sha256),
+        }
+    }
+
+    fn transfer(&self, kind: TransferKind, id: &str, objects: usize, bytes: u64, started: Instant) -> Transfer {
+        let elapsed = started.elapsed();
+        Transfer {
+            kind,
+            store: self.spec.name.clone(),
+            location: self.location_of(id),
+            backup_id: id.to_owned(),
+            objects,
+            bytes,
+            duration_ms: crate::measure::clock::duration_to_millis(elapsed),
+            bytes_per_second: per_second(bytes, elapsed),
+        }
+    }
+}
+
+/// Bytes per second (0 for an instant transfer of nothing).
+pub fn per_second(bytes: u64, elapsed: Duration) -> u64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds <= 0.0 { 0 } else { (bytes as f64 / seconds) as u64 }
+}
+
+fn io(error: std::io::Error) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "local file",
+        source: Box::new(error),
+    }
+}
+
+async fn write_chunk(sink: &mut Sink, chunk: bytes::Bytes, shown: &str) -> Result<(), object_store::Error> {
+    match sink {
+        Sink::File(file, _) => file.write_all(&chunk).await.map_err(io),
+        Sink::Small(buffer) => {
+            buffer.extend_from_slice(&chunk);
+            if buffer.len() as u64 > SINGLE_PUT_LIMIT {
+                // The manifest said small; the file grew: the size check
+                // names it, the memory bound must hold meanwhile.
+                return Err(object_store::Error::Generic {
+                    store: "drdrill",
+                    source: format!("{shown} is larger than its manifest records").into(),
+                });
+            }
+            Ok(())
+        }
+        Sink::Multipart(upload) => {
+            upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+            upload.put(chunk);
+            Ok(())
+        }
+        Sink::Discard => Ok(()),
+    }
+}
+
+async fn local_sink(path: &Path) -> Result<Sink, StoreError> {
+    let local = |action, source| StoreError::Local {
+        path: path.to_owned(),
+        action,
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|source| local("create", source))?;
+    }
+    let file = tokio::fs::File::create(path)
+        .await
+        .map_err(|source| local("write", source))?;
+    Ok(Sink::File(file, path.to_owned()))
+}
+
+/// `Err(found)` when `found` is not `entry`.
+fn matches(entry: &FileEntry, found: &FileEntry) -> Result<(), FileEntry> {
+    if entry.size == found.size && entry.sha256.eq_ignore_ascii_case(&found.sha256) {
+        Ok(())
+    } else {
+        Err(found.clone())
+    }
+}
+
+/// The folder a backup's manifest paths are relative to.
+fn local_root(location: &BackupLocation) -> PathBuf {
+    match location {
+        BackupLocation::Directory { path, .. } => path.clone(),
+        BackupLocation::Archive { path, .. } | BackupLocation::TarGz { path } => {
+            path.parent().map(Path::to_path_buf).unwrap_or_default()
+        }
+    }
+}
+
+fn local_file(location: &BackupLocation, root: &Path, relative: &str) -> PathBuf {
+    match location {
+        BackupLocation::Directory { .. } => root.join(relative),
+        BackupLocation::Archive { path, .. } | BackupLocation::TarGz { path } => path.clone(),
+    }
+}
+
+/// A manifest path that stays inside the download folder (no `..`, no
+/// absolute path): a manifest from a store is not trusted with paths.
+fn checked_relative<'r>(store: &Store, key: &Key, relative: &'r str) -> Result<&'r str, StoreError> {
+    let safe = !relative.is_empty()
+        && Path::new(relative)
+            .components()
+            .all(|part| matches!(part, std::path::Component::Normal(_)));
+    if safe {
+        Ok(relative)
+    } else {
+        Err(StoreError::Mismatch {
+            store: store.spec.name.clone(),
+            object: store.show(key),
+            expected: "a relative path inside the backup".to_owned(),
+            found: format!("{relative:?} in the manifest"),
+        })
+    }
+}
+
+/// Where a downloaded backup goes in `folder`, by its manifest's layout.
+fn restored_location(manifest: &Manifest, folder: &Path) -> BackupLocation {
+    let single = manifest.files.keys().next().cloned().unwrap_or_else(|| "dump.archive".into());
+    match manifest.layout {
+        Some(Layout::Directory { gzip }) => BackupLocation::Directory {
+            path: folder.to_path_buf(),
+            gzip,
+        },
+        Some(Layout::Archive { gzip }) => BackupLocation::Archive {
+            path: folder.join(single),
+            gzip,
+        },
+        None => BackupLocation::TarGz {
+            path: folder.join(single),
+        },
+    }
+}
+
+impl Transfer {
+    /// `12.3 MiB in 1.2 s (10.2 MiB/s)`.
+    pub fn summary(&self) -> String {
+        const MIB: f64 = 1024.0 * 1024.0;
+        format!(
+            "{:.1} MiB in {} ({:.1} MiB/s)",
+            self.bytes as f64 / MIB,
+            crate::measure::clock::human_duration_ms(self.duration_ms),
+            self.bytes_per_second as f64 / MIB
+        )
+    }
+}

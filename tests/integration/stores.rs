@@ -1,0 +1,250 @@
+//! Backup stores against real versitygw gateways (built by `scripts/setup`):
+//! two gateways stand for two regions, started once for this test binary
+//! and shared by the tests that only need a store; the drills start their
+//! own through the harness. A real mongodump archive is the backup.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use drdrill::backup::BackupLocation;
+use drdrill::store::{Credentials, CredentialsSource, Store, StoreAddress, StoreError, StoreSpec, versitygw_binary};
+
+use crate::ctx;
+
+/// One gateway this test binary started: its endpoint, folder and keys.
+struct SharedGateway {
+    endpoint: String,
+    data: PathBuf,
+    credentials: Credentials,
+}
+
+/// The two regions, started on first use. Each gateway is spawned from a
+/// thread that never ends, with `PR_SET_PDEATHSIG`, so it dies with this
+/// test binary (there is no hook after the last test).
+fn regions() -> &'static [SharedGateway; 2] {
+    static REGIONS: OnceLock<[SharedGateway; 2]> = OnceLock::new();
+    REGIONS.get_or_init(|| {
+        let (_, work) = ctx::test_dirs();
+        [
+            start_shared(&work.join("region-a"), "us-west-2"),
+            start_shared(&work.join("region-b"), "us-east-1"),
+        ]
+    })
+}
+
+fn start_shared(folder: &Path, region: &str) -> SharedGateway {
+    let binary = versitygw_binary().unwrap_or_else(|error| panic!("{error}"));
+    let data = folder.join("data");
+    std::fs::create_dir_all(data.join("drdrill")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let credentials = Credentials::generate();
+    let log = folder.join("gateway.log");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let (data_arg, log_path, keys, region_arg) = (data.clone(), log.clone(), credentials.clone(), region.to_owned());
+    std::thread::spawn(move || {
+        use std::os::unix::process::CommandExt;
+        let output = std::fs::File::create(&log_path).unwrap();
+        let mut command = std::process::Command::new(binary);
+        command
+            .args(["--port", &format!("127.0.0.1:{port}"), "--region", &region_arg, "posix"])
+            .arg(&data_arg)
+            .env("ROOT_ACCESS_KEY", &keys.access_key_id)
+            .env("ROOT_SECRET_KEY", &keys.secret_access_key)
+            .stdout(output.try_clone().unwrap())
+            .stderr(output);
+        // SAFETY: prctl is async-signal-safe; it only sets this child's
+        // parent-death signal.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap();
+        sender.send(child.id()).unwrap();
+        // The parent-death signal follows this thread: it never ends.
+        loop {
+            std::thread::park();
+        }
+    });
+    receiver.recv().unwrap();
+    ctx::wait_until("versitygw to serve", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && std::fs::File::open(&log).is_ok_and(|file| {
+                BufReader::new(file)
+                    .lines()
+                    .map_while(Result::ok)
+                    .any(|line| line.contains("listening on"))
+            })
+    });
+    SharedGateway {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        data,
+        credentials,
+    }
+}
+
+fn store(region: usize, prefix: &str) -> Store {
+    let gateway = &regions()[region];
+    Store::open(&StoreSpec {
+        name: ["region-a", "region-b"][region].into(),
+        address: StoreAddress::S3 {
+            bucket: "drdrill".into(),
+            prefix: prefix.into(),
+        },
+        endpoint: Some(gateway.endpoint.clone()),
+        region: Some(["us-west-2", "us-east-1"][region].into()),
+        credentials: CredentialsSource::Given(gateway.credentials.clone()),
+    })
+    .unwrap()
+}
+
+/// A genuine mongodump archive with its manifest, in a fresh folder.
+fn archive_backup(folder: &Path) -> (BackupLocation, drdrill::backup::manifest::Manifest) {
+    let path = folder.join("dump.archive");
+    std::fs::copy(ctx::shared_dir().join("fixtures/real-mongodump/dump.archive"), &path).unwrap();
+    let location = BackupLocation::Archive { path, gzip: false };
+    let manifest = drdrill::backup::manifest::describe_found_backup(&location, None).unwrap();
+    drdrill::backup::manifest::write_manifest(&location, &manifest).unwrap();
+    (location, manifest)
+}
+
+#[tokio::test]
+async fn a_backup_uploaded_to_one_region_and_copied_to_the_other_downloads_intact() {
+    let folder = tempfile::tempdir().unwrap();
+    let (location, manifest) = archive_backup(folder.path());
+    let (a, b) = (store(0, "round-trip"), store(1, "round-trip"));
+    let upload = a.upload("b1", &location, &manifest).await.unwrap();
+    assert_eq!(upload.objects, 2);
+    assert_eq!(upload.bytes, manifest.files["dump.archive"].size);
+    let copy = a.copy_to(&b, "b1").await.unwrap();
+    assert_eq!(copy.bytes, upload.bytes);
+    assert_eq!(copy.location, "s3://drdrill/round-trip/b1");
+    let listed = b.list().await.unwrap();
+    assert_eq!(listed.iter().map(|backup| backup.id.as_str()).collect::<Vec<_>>(), ["b1"]);
+    let into = folder.path().join("downloaded");
+    let (downloaded, transfer) = b.download("b1", &into).await.unwrap();
+    assert_eq!(transfer.bytes, upload.bytes);
+    let BackupLocation::Archive { path, .. } = &downloaded else {
+        panic!("not an archive: {downloaded:?}");
+    };
+    assert_eq!(std::fs::read(path).unwrap(), std::fs::read(folder.path().join("dump.archive")).unwrap());
+    // The copy is plain files in the second gateway's folder.
+    assert!(regions()[1].data.join("drdrill/round-trip/b1/dump.archive").is_file());
+}
+
+#[tokio::test]
+async fn one_byte_changed_in_a_stored_object_is_caught_before_anything_is_restored() {
+    let folder = tempfile::tempdir().unwrap();
+    let (location, manifest) = archive_backup(folder.path());
+    let b = store(1, "damaged");
+    b.upload("b1", &location, &manifest).await.unwrap();
+    let object = regions()[1].data.join("drdrill/damaged/b1/dump.archive");
+    let mut bytes = std::fs::read(&object).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&object, bytes).unwrap();
+
+    let into = folder.path().join("downloaded");
+    let error = b.download("b1", &into).await.unwrap_err();
+    let text = drdrill::error::chain(&error);
+    assert!(matches!(error, StoreError::Mismatch { .. }), "{text}");
+    assert!(text.contains("s3://drdrill/damaged/b1/dump.archive"), "{text}");
+    assert!(!into.join("b1/dump.archive").exists(), "the damaged download was kept");
+    let verified = b.verify("b1").await.unwrap_err();
+    assert!(drdrill::error::chain(&verified).contains("dump.archive"));
+}
+
+#[tokio::test]
+async fn a_folder_store_holds_the_same_layout() {
+    let folder = tempfile::tempdir().unwrap();
+    let (location, manifest) = archive_backup(folder.path());
+    let spec = StoreSpec::from_address("local", StoreAddress::Folder(folder.path().join("store")));
+    let local = Store::open(&spec).unwrap();
+    local.upload("b1", &location, &manifest).await.unwrap();
+    assert!(folder.path().join("store/b1/drdrill-manifest.json").is_file());
+    assert_eq!(local.list().await.unwrap().len(), 1);
+    local.verify("b1").await.unwrap();
+}
+
+fn scenario(name: &str) -> PathBuf {
+    ctx::project_root().join("scenarios").join(format!("{name}.toml"))
+}
+
+/// `drdrill run FILE --out DIR`: the exit code, the output and the report.
+fn run(file: &Path) -> (i32, String, serde_json::Value) {
+    ctx::test_dirs();
+    let out = tempfile::tempdir().unwrap();
+    let output = ctx::drdrill().arg("run").arg(file).arg("--out").arg(out.path()).output().unwrap();
+    let (stdout, stderr) = ctx::text(&output);
+    let folder = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.is_dir())
+        .unwrap_or_else(|| panic!("no drill folder:\n{stdout}\n{stderr}"));
+    let report = serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
+    (output.status.code().unwrap_or(-1), format!("{stdout}\n{stderr}"), report)
+}
+
+fn step<'r>(report: &'r serde_json::Value, kind: &str) -> &'r serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} step in {report:#}"))
+}
+
+#[test]
+fn the_quarterly_cross_region_drill_restores_from_the_second_region_after_the_first_goes_down() {
+    let (code, output, report) = run(&scenario("quarterly-cross-region"));
+    assert_eq!(code, 0, "{output}\n{report:#}");
+    assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
+    let upload = &step(&report, "backup")["details"]["upload"];
+    let copy = &step(&report, "copy")["details"]["transfer"];
+    let download = &step(&report, "restore")["details"]["download"];
+    for (transfer, kind, store) in [
+        (upload, "upload", "us-west-2"),
+        (copy, "copy", "us-east-1"),
+        (download, "download", "us-east-1"),
+    ] {
+        assert_eq!(transfer["kind"], kind, "{report:#}");
+        assert_eq!(transfer["store"], store, "{report:#}");
+        assert!(transfer["bytes"].as_u64().unwrap() > 0, "{transfer:#}");
+        assert!(transfer["duration_ms"].is_u64(), "{transfer:#}");
+    }
+    assert_eq!(upload["bytes"], download["bytes"]);
+    let outage = &step(&report, "disaster")["details"];
+    assert_eq!(outage["region"], "us-west-2", "{report:#}");
+    assert!(report["measurements"]["rto_verified_ms"].is_u64(), "{report:#}");
+    assert!(output.contains("uploaded to store us-west-2"), "{output}");
+    // Nothing is left running: the run records of the gateways are gone.
+    let (state, _) = ctx::test_dirs();
+    let left: Vec<_> = std::fs::read_dir(state)
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().contains("quarterly-cross-region"))
+        .collect();
+    assert!(left.is_empty(), "run records left: {left:?}");
+}
+
+#[test]
+fn without_the_copy_the_second_region_holds_no_backup_and_the_drill_says_so() {
+    let (code, output, report) = run(&scenario("cross-region-copy-never-made"));
+    assert_eq!(code, 0, "expected failure should pass:\n{output}\n{report:#}");
+    assert_eq!(report["verdict"]["expected_failure"]["check"], "restore");
+    assert_eq!(report["verdict"]["expected_failure"]["observed"], true);
+    let restore = step(&report, "restore");
+    let message = restore["message"].as_str().unwrap();
+    assert!(
+        message.contains("store us-east-1") && message.contains("holds no backup newer than the RPO of 15m allows"),
+        "{message}"
+    );
+}
