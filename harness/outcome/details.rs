@@ -143,7 +143,7 @@ pub struct HostBackupDetails {
     pub read_concern: Option<String>,
     /// The upload to the step's store (`store = "..."`): size, time, speed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upload: Option<crate::store::Transfer>,
+    pub upload: Option<Box<crate::store::Transfer>>,
 }
 
 /// A backup taken by mongodump inside node 0's container.

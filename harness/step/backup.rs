@@ -43,13 +43,13 @@ async fn upload_after(context: &mut DrillContext<'_>, index: usize, store: &str,
                 && let crate::outcome::StepDetails::Backup(crate::outcome::details::BackupDetails::OnHost(host)) =
                     details
             {
-                host.upload = Some(transfer);
+                host.upload = Some(Box::new(transfer));
             }
             outcome
         }
-        Err(message) => StepOutcome {
-            status: crate::outcome::Status::Failed,
-            message: format!("{}; but {message}", outcome.message),
+        Err(refused) => StepOutcome {
+            status: refused.status,
+            message: format!("{}; but {}", outcome.message, refused.message),
             details: outcome.details,
         },
     }

@@ -138,9 +138,7 @@ async fn backup_to_restore(
             )),
         };
     };
-    let downloaded = super::stored::download_newest(context, store)
-        .await
-        .map_err(StepOutcome::failed)?;
+    let downloaded = super::stored::download_newest(context, store).await?;
     let now = context.clock().now();
     let backup = TakenBackup {
         location: downloaded.location,

@@ -4,6 +4,7 @@
 //! backup into the drill's folder, verified before anything is restored,
 //! and refuses one older than the scenario's RPO allows.
 
+use super::StepOutcome;
 use crate::backup::BackupLocation;
 use crate::backup::manifest::Manifest;
 use crate::runner::context::DrillContext;
@@ -14,27 +15,42 @@ pub fn backup_id(context: &DrillContext<'_>, index: usize) -> String {
     format!("{}-backup-{index}", context.run_id())
 }
 
-/// Uploads the last backup (taken by step `index`) to store `name`; `Err`
-/// is the step's failure message.
-pub async fn upload(context: &mut DrillContext<'_>, index: usize, name: &str) -> Result<Transfer, String> {
-    let Some(backup) = context.last_backup().cloned() else {
-        return Err("there is no backup to upload".into());
-    };
-    let manifest = match crate::backup::manifest::read_manifest(&backup.location) {
-        Ok(Some(manifest)) => manifest,
-        Ok(None) => return Err("the backup has no manifest, so its upload cannot be verified".into()),
-        Err(error) => return Err(format!("cannot read the backup's manifest: {}", crate::error::chain(&error))),
-    };
-    let id = backup_id(context, index);
-    let store = context
+/// Opens store `name` (starting its gateway the first time); `Err` is the
+/// step's outcome (the harness could not).
+async fn open(context: &mut DrillContext<'_>, name: &str) -> Result<crate::store::Store, StepOutcome> {
+    context
         .stores_mut()
         .open(name)
         .await
-        .map_err(|error| crate::error::chain(&error))?;
+        .map_err(|error| StepOutcome::error(crate::error::chain(&error)))
+}
+
+/// Uploads the last backup (taken by step `index`) to store `name`; `Err`
+/// is the step's failed outcome.
+pub async fn upload(context: &mut DrillContext<'_>, index: usize, name: &str) -> Result<Transfer, StepOutcome> {
+    let Some(backup) = context.last_backup().cloned() else {
+        return Err(StepOutcome::failed("there is no backup to upload"));
+    };
+    let manifest = match crate::backup::manifest::read_manifest(&backup.location) {
+        Ok(Some(manifest)) => manifest,
+        Ok(None) => {
+            return Err(StepOutcome::failed(
+                "the backup has no manifest, so its upload cannot be verified",
+            ));
+        }
+        Err(error) => {
+            return Err(StepOutcome::failed(format!(
+                "cannot read the backup's manifest: {}",
+                crate::error::chain(&error)
+            )));
+        }
+    };
+    let id = backup_id(context, index);
+    let store = open(context, name).await?;
     let transfer = store
         .upload(&id, &backup.location, &manifest)
         .await
-        .map_err(|error| format!("upload to store {name} failed: {}", crate::error::chain(&error)))?;
+        .map_err(|error| StepOutcome::failed(format!("upload to store {name} failed: {}", crate::error::chain(&error))))?;
     context.stores_mut().record(transfer.clone());
     Ok(transfer)
 }
@@ -50,24 +66,30 @@ pub struct Downloaded {
 }
 
 /// Downloads the newest backup of store `name` into the drill's folder,
-/// every file checked against the manifest; `Err` is the step's failure
-/// message (no backup, one older than the RPO allows, a corrupted object).
-pub async fn download_newest(context: &mut DrillContext<'_>, name: &str) -> Result<Downloaded, String> {
-    let store = context
-        .stores_mut()
-        .open(name)
-        .await
-        .map_err(|error| crate::error::chain(&error))?;
+/// every file checked against the manifest; `Err` is the step's failed
+/// outcome (no backup, one older than the RPO allows, a corrupted object).
+pub async fn download_newest(context: &mut DrillContext<'_>, name: &str) -> Result<Downloaded, StepOutcome> {
+    let store = open(context, name).await?;
     let backups = store
         .list()
         .await
-        .map_err(|error| format!("cannot list the backups of store {name}: {}", crate::error::chain(&error)))?;
+        .map_err(|error| {
+            StepOutcome::failed(format!(
+                "cannot list the backups of store {name}: {}",
+                crate::error::chain(&error)
+            ))
+        })?;
     let newest = newest_within_rpo(context, name, &store.location_of(""), backups)?;
     let into = context.work_dir().join(format!("from-{name}"));
     let (location, transfer) = store
         .download(&newest.id, &into)
         .await
-        .map_err(|error| format!("download refused, nothing restored: {}", crate::error::chain(&error)))?;
+        .map_err(|error| {
+            StepOutcome::failed(format!(
+                "download refused, nothing restored: {}",
+                crate::error::chain(&error)
+            ))
+        })?;
     context.stores_mut().record(transfer.clone());
     Ok(Downloaded {
         location,
@@ -83,7 +105,7 @@ fn newest_within_rpo(
     name: &str,
     shown: &str,
     backups: Vec<StoredBackup>,
-) -> Result<StoredBackup, String> {
+) -> Result<StoredBackup, StepOutcome> {
     let objectives = &context.scenario().objectives;
     let rpo_text = objectives.rpo_written.clone().unwrap_or_default();
     let Some(newest) = backups.into_iter().next_back() else {
@@ -92,7 +114,9 @@ fn newest_within_rpo(
         } else {
             format!(" newer than the RPO of {rpo_text} allows")
         };
-        return Err(format!("store {name} ({shown}) holds no backup{limit}: it holds none at all"));
+        return Err(StepOutcome::failed(format!(
+            "store {name} ({shown}) holds no backup{limit}: it holds none at all"
+        )));
     };
     let (Some(rpo), Some(finished)) = (objectives.rpo, newest.finished()) else {
         return Ok(newest);
@@ -102,11 +126,11 @@ fn newest_within_rpo(
         .map_or_else(chrono::Utc::now, |stamp| stamp.wall);
     let age = (at - finished).to_std().unwrap_or_default();
     if age > rpo {
-        return Err(format!(
+        return Err(StepOutcome::failed(format!(
             "store {name} ({shown}) holds no backup newer than the RPO of {rpo_text} allows: its newest, {}, finished {} before T_d",
             newest.id,
             crate::measure::clock::format_duration(age)
-        ));
+        )));
     }
     Ok(newest)
 }

@@ -34,9 +34,9 @@ pub enum StoreError {
     Open {
         /// The store.
         store: String,
-        /// The cause.
+        /// The cause (boxed: the client's error is large).
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// A request to the store failed.
     #[error("store {store}: cannot {action} {object}")]
@@ -47,9 +47,9 @@ pub enum StoreError {
         action: &'static str,
         /// The object.
         object: String,
-        /// The cause.
+        /// The cause (boxed: the client's error is large).
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// A local file could not be read or written.
     #[error("{path}: cannot {action}")]
@@ -129,7 +129,7 @@ impl StoreError {
             store: store.to_owned(),
             action,
             object: object.to_owned(),
-            source,
+            source: Box::new(source),
         }
     }
 }

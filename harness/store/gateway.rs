@@ -114,18 +114,19 @@ impl Gateway {
             .kill_on_drop(true);
         let mut child = command.spawn().map_err(spawn_error)?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        let served = match wait_serving(&mut child).await {
-            Ok(()) => accepts(port).await,
-            Err(last) => Err(last),
+        let not_serving = |last| GatewayError::NotServing {
+            region: region.to_owned(),
+            endpoint: endpoint.clone(),
+            seconds: START_TIMEOUT.as_secs(),
+            last,
         };
-        if let Err(last) = served {
+        let served = match wait_serving(&mut child, &not_serving).await {
+            Ok(()) => accepts(port, &not_serving).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = served {
             let _ = child.kill().await;
-            return Err(GatewayError::NotServing {
-                region: region.to_owned(),
-                endpoint,
-                seconds: START_TIMEOUT.as_secs(),
-                last,
-            });
+            return Err(error);
         }
         Ok(Self {
             region: region.to_owned(),
@@ -195,23 +196,28 @@ impl Gateway {
 
 /// Waits until the port accepts a connection (the banner is printed as
 /// the listener opens); `Err` after [`START_TIMEOUT`].
-async fn accepts(port: u16) -> Result<(), String> {
+async fn accepts(port: u16, not_serving: &dyn Fn(String) -> GatewayError) -> Result<(), GatewayError> {
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
         match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
             Ok(_) => return Ok(()),
             Err(error) if tokio::time::Instant::now() >= deadline => {
-                return Err(format!("it printed its banner but 127.0.0.1:{port} refuses connections ({error})"));
+                return Err(not_serving(format!(
+                    "it printed its banner but 127.0.0.1:{port} refuses connections ({error})"
+                )));
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
 }
 
-/// Reads the gateway's output until it says it serves; `Err` holds its
+/// Reads the gateway's output until it says it serves; `Err` names its
 /// last line (or how it exited) when it does not within the timeout. The
 /// output after that is drained in the background so the pipes never fill.
-async fn wait_serving(child: &mut tokio::process::Child) -> Result<(), String> {
+async fn wait_serving(
+    child: &mut tokio::process::Child,
+    not_serving: &dyn Fn(String) -> GatewayError,
+) -> Result<(), GatewayError> {
     let (lines_in, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     for stream in [
         child.stdout.take().map(|out| Box::new(out) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
@@ -246,10 +252,10 @@ async fn wait_serving(child: &mut tokio::process::Child) -> Result<(), String> {
             tokio::spawn(async move { while lines.recv().await.is_some() {} });
             Ok(())
         }
-        Ok(false) => Err(match child.try_wait() {
+        Ok(false) => Err(not_serving(match child.try_wait() {
             Ok(Some(status)) => format!("it exited ({status}) after printing {last:?}"),
             _ => last,
-        }),
-        Err(_) => Err(last),
+        })),
+        Err(_) => Err(not_serving(last)),
     }
 }

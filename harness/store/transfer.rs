@@ -127,7 +127,7 @@ impl Store {
     pub fn open(spec: &StoreSpec) -> Result<Self, StoreError> {
         let open_error = |source| StoreError::Open {
             store: spec.name.clone(),
-            source,
+            source: Box::new(source),
         };
         let (inner, prefix): (Arc<dyn ObjectStore>, String) = match &spec.address {
             StoreAddress::Folder(path) => {

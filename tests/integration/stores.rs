@@ -66,6 +66,8 @@ fn start_shared(folder: &Path, region: &str) -> SharedGateway {
                 Ok(())
             });
         }
+        // Never waited for: it lives as long as this test binary.
+        #[allow(clippy::zombie_processes)]
         let child = command.spawn().unwrap();
         sender.send(child.id()).unwrap();
         // The parent-death signal follows this thread: it never ends.
@@ -247,4 +249,28 @@ fn without_the_copy_the_second_region_holds_no_backup_and_the_drill_says_so() {
         message.contains("store us-east-1") && message.contains("holds no backup newer than the RPO of 15m allows"),
         "{message}"
     );
+}
+
+#[test]
+fn a_key_in_a_scenario_and_an_undeclared_store_are_located_errors() {
+    let source = std::fs::read_to_string(scenario("quarterly-cross-region")).unwrap();
+    let text = source
+        .replace(
+            "prefix = \"shepherd\"\n\n[stores.us-east-1]",
+            "prefix = \"shepherd\"\nsecret_access_key = \"hunter2hunter2\"\n\n[stores.us-east-1]",
+        )
+        .replace("to = \"us-east-1\"", "to = \"us-east-2\"");
+    let errors = drdrill::scenario::validate_str(&text, Path::new("scenarios/x.toml")).unwrap_err();
+    let shown = errors.to_string();
+    assert_eq!(errors.diagnostics.len(), 2, "{shown}");
+    assert!(
+        shown.contains("stores.us-west-2.secret_access_key")
+            && shown.contains("credentials never go in a scenario file")
+            && shown.contains("AWS_SECRET_ACCESS_KEY"),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2"), "the secret was echoed: {shown}");
+    assert!(shown.contains("step 3, to: no store named `us-east-2`"), "{shown}");
+    assert!(shown.contains("did you mean `us-east-1`?"), "{shown}");
+    assert!(shown.contains("scenarios/x.toml:"), "not located: {shown}");
 }
