@@ -186,11 +186,16 @@ fn convert_stores(
     let mut declared = std::collections::BTreeMap::new();
     for (name, store) in stores {
         let at = |key: &str| format!("stores.{name}.{key}");
+        let encryption = crate::store::Encryption {
+            recipients_file: store.recipients_file.as_ref().map(|file| base.join(file)),
+            identity_file: store.identity_file.as_ref().map(|file| base.join(file)),
+        };
         let decl = if store.gateway.is_some() {
             StoreDecl::Gateway {
                 region: store.region.unwrap_or_else(|| "us-east-1".to_owned()),
                 bucket: store.bucket.unwrap_or_else(|| "drdrill".to_owned()),
                 prefix: store.prefix.unwrap_or_default(),
+                encryption,
             }
         } else {
             let address = match (&store.url, &store.folder) {
@@ -208,6 +213,7 @@ fn convert_stores(
                         Some(file) => CredentialsSource::File(base.join(file)),
                         None => CredentialsSource::Environment,
                     },
+                    encryption,
                 },
             }
         };

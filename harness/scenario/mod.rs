@@ -133,6 +133,8 @@
 //! bucket = "drdrill"                   # url = "s3://bucket/prefix", or folder = "path";
 //! # prefix = "nightly"                 # url stores: endpoint, region, credentials_file
 //!                                      # (credentials never in the file: the environment)
+//! # recipients_file = "keys/backup.pub"   # age recipients: backups stored encrypted
+//! # identity_file = "keys/backup.key"     # age identities: what downloads decrypt with
 //! ```
 //!
 //! Durations are strings with units (`250ms`, `15m`, `1h30m`, `2 hours`).

@@ -596,6 +596,8 @@ pub enum StoreDecl {
         bucket: String,
         /// The key prefix.
         prefix: String,
+        /// The age keys, when backups are kept encrypted.
+        encryption: crate::store::Encryption,
     },
 }
 

@@ -68,6 +68,10 @@ pub struct StoreFile {
     pub endpoint: Option<String>,
     /// `credentials_file`.
     pub credentials_file: Option<String>,
+    /// `recipients_file`.
+    pub recipients_file: Option<String>,
+    /// `identity_file`.
+    pub identity_file: Option<String>,
 }
 
 /// `[forecast]`.

@@ -95,6 +95,8 @@ pub struct StoreSpec {
     pub region: Option<String>,
     /// Where the access key pair comes from.
     pub credentials: CredentialsSource,
+    /// The age keys, when the store keeps backups encrypted.
+    pub encryption: super::encrypt::Encryption,
 }
 
 impl StoreSpec {
@@ -106,6 +108,7 @@ impl StoreSpec {
             endpoint: None,
             region: None,
             credentials: CredentialsSource::Environment,
+            encryption: Default::default(),
         }
     }
 

@@ -47,7 +47,12 @@ impl DrillStores {
         let decl = self.declared.get(name).cloned().ok_or_else(undeclared)?;
         match decl {
             StoreDecl::Existing { spec } => Store::open(&spec),
-            StoreDecl::Gateway { region, bucket, prefix } => {
+            StoreDecl::Gateway {
+                region,
+                bucket,
+                prefix,
+                encryption,
+            } => {
                 if !self.gateways.contains_key(name) {
                     let binary = versitygw_binary().map_err(|source| StoreError::Gateway {
                         store: name.to_owned(),
@@ -63,8 +68,9 @@ impl DrillStores {
                     self.gateways.insert(name.to_owned(), gateway);
                     self.save_record();
                 }
-                let gateway = &self.gateways[name];
-                Store::open(&gateway.store(name, &bucket, &prefix))
+                let mut spec = self.gateways[name].store(name, &bucket, &prefix);
+                spec.encryption = encryption;
+                Store::open(&spec)
             }
         }
     }

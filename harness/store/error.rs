@@ -113,6 +113,15 @@ pub enum StoreError {
         /// The store.
         store: String,
     },
+    /// Encrypting or decrypting a backup failed (a missing or wrong key).
+    #[error("store {store}: encryption")]
+    Encryption {
+        /// The store.
+        store: String,
+        /// The cause.
+        #[source]
+        source: super::encrypt::EncryptError,
+    },
     /// The store holds no backup under that id.
     #[error("store {store}: no backup {id} (no {id}/drdrill-manifest.json)")]
     NoSuchBackup {

@@ -173,6 +173,7 @@ impl Gateway {
             endpoint: Some(self.endpoint.clone()),
             region: Some(self.region.clone()),
             credentials: CredentialsSource::Given(self.credentials.clone()),
+            encryption: Default::default(),
         }
     }
 

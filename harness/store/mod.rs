@@ -3,8 +3,9 @@
 //! behind the `object_store` crate's one interface. This module owns the
 //! store's address and credentials, the layout of backups in a store
 //! (`<prefix>/<backup-id>/<file>` and `<prefix>/<backup-id>/drdrill-manifest.json`),
-//! streamed and verified uploads, downloads and copies, and the versitygw
-//! gateways the harness starts to stand for regions.
+//! streamed and verified uploads, downloads and copies, encryption at rest
+//! with `age`, and the versitygw gateways the harness starts to stand for
+//! regions.
 //!
 //! Never does: take or restore a backup (the backup engines do), judge a
 //! drill, or print. Secrets (the secret key) never appear in a message,
@@ -12,6 +13,7 @@
 
 mod credentials;
 mod drill;
+mod encrypt;
 mod error;
 mod gateway;
 mod address;
@@ -20,6 +22,7 @@ mod transfer;
 pub use address::{StoreAddress, StoreSpec};
 pub use credentials::{Credentials, CredentialsSource};
 pub use drill::DrillStores;
+pub use encrypt::{ENCRYPTION_FILE_NAME, EncryptError, Encryption, StoredFiles};
 pub use error::StoreError;
 pub use gateway::{Gateway, GatewayError, versitygw_binary};
 pub use transfer::{Store, StoredBackup, Transfer, TransferKind};

@@ -22,7 +22,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use std::collections::BTreeMap;
+
 use super::address::{StoreAddress, StoreSpec};
+use super::encrypt::{ENCRYPTION_FILE_NAME, StoredFiles};
 use super::error::StoreError;
 use crate::backup::manifest::{FileEntry, MANIFEST_FILE_NAME, Manifest};
 use crate::backup::{BackupLocation, Layout};
@@ -204,23 +207,133 @@ impl Store {
         let started = Instant::now();
         let root = local_root(location);
         let mut bytes = 0;
+        let mut sealed_files = BTreeMap::new();
         for (relative, entry) in &manifest.files {
             let path = local_file(location, &root, relative);
-            let file = tokio::fs::File::open(&path).await.map_err(|source| StoreError::Local {
-                path: path.clone(),
+            let (sealed, upload_path, expected) = match self.seal_local(&path, &root, entry).await? {
+                Some((temporary, sealed)) => (Some(temporary), sealed.0, sealed.1),
+                None => (None, path.clone(), entry.clone()),
+            };
+            let file = tokio::fs::File::open(&upload_path).await.map_err(|source| StoreError::Local {
+                path: upload_path.clone(),
                 action: "read",
                 source,
             })?;
-            let key = self.key(id, relative);
-            let found = self.pump(Source::File(file), self.sink_for(&key, entry.size).await?, &key).await?;
-            if let Err(found) = matches(entry, &found) {
-                return Err(self.mismatch(path.display().to_string(), entry, found));
+            let key = self.key(id, &stored_name(relative, sealed.is_some()));
+            let found = self.pump(Source::File(file), self.sink_for(&key, expected.size).await?, &key).await?;
+            drop(sealed);
+            if let Err(found) = matches(&expected, &found) {
+                return Err(self.mismatch(path.display().to_string(), &expected, found));
             }
-            self.finish_object(&key, entry).await?;
-            bytes += entry.size;
+            self.finish_object(&key, &expected).await?;
+            if self.spec.encryption.recipients_file.is_some() {
+                sealed_files.insert(relative.clone(), expected.clone());
+            }
+            bytes += expected.size;
+        }
+        let mut objects = manifest.files.len() + 1;
+        if !sealed_files.is_empty() {
+            let stored = StoredFiles {
+                format: "age".into(),
+                files: sealed_files,
+            };
+            self.put_json(id, ENCRYPTION_FILE_NAME, &stored).await?;
+            objects += 1;
         }
         self.put_manifest(id, manifest).await?;
-        Ok(self.transfer(TransferKind::Upload, id, manifest.files.len() + 1, bytes, started))
+        Ok(self.transfer(TransferKind::Upload, id, objects, bytes, started))
+    }
+
+    /// With recipients: `path` encrypted into a temporary file beside it
+    /// (removed when the guard drops), checked against the manifest's
+    /// `entry` on the way; the guard, and the sealed file's path and entry.
+    async fn seal_local(
+        &self,
+        path: &Path,
+        root: &Path,
+        entry: &FileEntry,
+    ) -> Result<Option<(tempfile::TempPath, (PathBuf, FileEntry))>, StoreError> {
+        let Some(recipients) = self.spec.encryption.recipients_file.clone() else {
+            return Ok(None);
+        };
+        let temporary = tempfile::Builder::new()
+            .suffix(".age")
+            .tempfile_in(root)
+            .map_err(|source| StoreError::Local {
+                path: root.to_owned(),
+                action: "create a temporary file in",
+                source,
+            })?
+            .into_temp_path();
+        let (plain, sealed_path) = (path.to_owned(), temporary.to_path_buf());
+        let sealed = tokio::task::spawn_blocking(move || super::encrypt::seal(&plain, &sealed_path, &recipients))
+            .await
+            .map_err(|error| self.encryption_error(super::encrypt::EncryptError::Io {
+                action: "encrypt",
+                path: path.to_owned(),
+                source: std::io::Error::other(error),
+            }))?
+            .map_err(|error| self.encryption_error(error))?;
+        if let Err(found) = matches(entry, &sealed.0) {
+            return Err(self.mismatch(path.display().to_string(), entry, found));
+        }
+        let sealed_path = temporary.to_path_buf();
+        Ok(Some((temporary, (sealed_path, sealed.1))))
+    }
+
+    fn encryption_error(&self, source: super::encrypt::EncryptError) -> StoreError {
+        StoreError::Encryption {
+            store: self.spec.name.clone(),
+            source,
+        }
+    }
+
+    /// What backup `id` stores when it is encrypted; `None` when it is not.
+    async fn stored_files(&self, id: &str) -> Result<Option<StoredFiles>, StoreError> {
+        let key = self.key(id, ENCRYPTION_FILE_NAME);
+        let got = match self.inner.get(&key).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(source) => return Err(StoreError::request(&self.spec.name, "read", &self.show(&key), source)),
+        };
+        let body = got
+            .bytes()
+            .await
+            .map_err(|source| StoreError::request(&self.spec.name, "read", &self.show(&key), source))?;
+        serde_json::from_slice(&body).map(Some).map_err(|source| StoreError::BadManifest {
+            store: self.spec.name.clone(),
+            object: self.show(&key),
+            source,
+        })
+    }
+
+    /// Every object of backup `id`: the manifest's name of the file, the
+    /// object's name, what the object must hash to; and the encryption
+    /// record, if any.
+    async fn objects(&self, id: &str, manifest: &Manifest) -> Result<(Vec<StoredObject>, Option<StoredFiles>), StoreError> {
+        let stored = self.stored_files(id).await?;
+        let mut objects = Vec::new();
+        for (relative, entry) in &manifest.files {
+            let (name, expected) = match &stored {
+                Some(stored) => (
+                    stored_name(relative, true),
+                    stored.files.get(relative).cloned().ok_or_else(|| StoreError::Mismatch {
+                        store: self.spec.name.clone(),
+                        object: self.show(&self.key(id, ENCRYPTION_FILE_NAME)),
+                        expected: format!("an entry for {relative}"),
+                        found: "none".into(),
+                    })?,
+                ),
+                None => (relative.clone(), entry.clone()),
+            };
+            objects.push(StoredObject {
+                relative: relative.clone(),
+                name,
+                expected,
+                plain: entry.clone(),
+            });
+        }
+        Ok((objects, stored))
     }
 
     /// Every backup in the store (those with a manifest), oldest first by
@@ -281,23 +394,58 @@ impl Store {
         let folder = into.join(id);
         let location = restored_location(&manifest, &folder);
         let root = local_root(&location);
+        let (objects, stored) = self.objects(id, &manifest).await?;
+        if stored.is_some() && self.spec.encryption.identity_file.is_none() {
+            return Err(self.encryption_error(super::encrypt::EncryptError::NoIdentity));
+        }
         let mut bytes = 0;
-        for (relative, entry) in &manifest.files {
-            let key = self.key(id, relative);
-            let path = local_file(&location, &root, checked_relative(self, &key, relative)?);
-            let sink = local_sink(&path).await?;
+        for object in &objects {
+            let key = self.key(id, &object.name);
+            let path = local_file(&location, &root, checked_relative(self, &key, &object.relative)?);
+            let arrived = if stored.is_some() { sealed_path(&path) } else { path.clone() };
+            let sink = local_sink(&arrived).await?;
             let found = self.pump(self.source(&key).await?, sink, &key).await?;
-            if let Err(found) = matches(entry, &found) {
-                let _ = std::fs::remove_file(&path);
-                return Err(self.mismatch(self.show(&key), entry, found));
+            if let Err(found) = matches(&object.expected, &found) {
+                let _ = std::fs::remove_file(&arrived);
+                return Err(self.mismatch(self.show(&key), &object.expected, found));
             }
-            bytes += entry.size;
+            if stored.is_some() {
+                self.unseal(&arrived, &path, &key, &object.plain).await?;
+            }
+            bytes += object.expected.size;
         }
         crate::backup::manifest::write_manifest(&location, &manifest).map_err(|source| StoreError::Manifest {
             source: Box::new(source),
         })?;
-        let transfer = self.transfer(TransferKind::Download, id, manifest.files.len() + 1, bytes, started);
+        let count = objects.len() + 1 + usize::from(stored.is_some());
+        let transfer = self.transfer(TransferKind::Download, id, count, bytes, started);
         Ok((location, transfer))
+    }
+
+    /// Decrypts the downloaded `sealed` into `path` (then removes it),
+    /// checking the plaintext against the manifest's `plain`.
+    async fn unseal(&self, sealed: &Path, path: &Path, key: &Key, plain: &FileEntry) -> Result<(), StoreError> {
+        let identity = self.spec.encryption.identity_file.clone().unwrap_or_default();
+        let (from, to, shown) = (sealed.to_owned(), path.to_owned(), self.show(key));
+        let opened = tokio::task::spawn_blocking(move || super::encrypt::open(&from, &to, &identity, &shown)).await;
+        let _ = std::fs::remove_file(sealed);
+        let found = opened
+            .map_err(|error| {
+                self.encryption_error(super::encrypt::EncryptError::Io {
+                    action: "decrypt",
+                    path: sealed.to_owned(),
+                    source: std::io::Error::other(error),
+                })
+            })?
+            .map_err(|error| {
+                let _ = std::fs::remove_file(path);
+                self.encryption_error(error)
+            })?;
+        if let Err(found) = matches(plain, &found) {
+            let _ = std::fs::remove_file(path);
+            return Err(self.mismatch(format!("{} (decrypted)", self.show(key)), plain, found));
+        }
+        Ok(())
     }
 
     /// Copies backup `id` from this store to `to`, streamed object by
@@ -305,10 +453,10 @@ impl Store {
     pub async fn copy_to(&self, to: &Store, id: &str) -> Result<Transfer, StoreError> {
         let started = Instant::now();
         let manifest = self.manifest(id).await?;
+        let (objects, stored) = self.objects(id, &manifest).await?;
         let mut bytes = 0;
-        for (relative, entry) in &manifest.files {
-            let from = self.key(id, relative);
-            let key = to.key(id, relative);
+        for object in &objects {
+            let (from, key, entry) = (self.key(id, &object.name), to.key(id, &object.name), &object.expected);
             let found = to
                 .pump(self.source(&from).await?, to.sink_for(&key, entry.size).await?, &key)
                 .await?;
@@ -318,8 +466,12 @@ impl Store {
             to.finish_object(&key, entry).await?;
             bytes += entry.size;
         }
+        if let Some(stored) = &stored {
+            to.put_json(id, ENCRYPTION_FILE_NAME, stored).await?;
+        }
         to.put_manifest(id, &manifest).await?;
-        Ok(to.transfer(TransferKind::Copy, id, manifest.files.len() + 1, bytes, started))
+        let count = objects.len() + 1 + usize::from(stored.is_some());
+        Ok(to.transfer(TransferKind::Copy, id, count, bytes, started))
     }
 
     /// Reads backup `id` and checks every object against its manifest,
@@ -327,23 +479,29 @@ impl Store {
     pub async fn verify(&self, id: &str) -> Result<Transfer, StoreError> {
         let started = Instant::now();
         let manifest = self.manifest(id).await?;
+        let (objects, stored) = self.objects(id, &manifest).await?;
         let mut bytes = 0;
-        for (relative, entry) in &manifest.files {
-            let key = self.key(id, relative);
+        for object in &objects {
+            let key = self.key(id, &object.name);
             let found = self.pump(self.source(&key).await?, Sink::Discard, &key).await?;
-            if let Err(found) = matches(entry, &found) {
-                return Err(self.mismatch(self.show(&key), entry, found));
+            if let Err(found) = matches(&object.expected, &found) {
+                return Err(self.mismatch(self.show(&key), &object.expected, found));
             }
-            bytes += entry.size;
+            bytes += object.expected.size;
         }
-        Ok(self.transfer(TransferKind::Verify, id, manifest.files.len() + 1, bytes, started))
+        let count = objects.len() + 1 + usize::from(stored.is_some());
+        Ok(self.transfer(TransferKind::Verify, id, count, bytes, started))
     }
 
     /// Deletes backup `id` (its manifest first, so it stops being listed).
     pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let manifest = self.manifest(id).await?;
+        let (objects, stored) = self.objects(id, &manifest).await?;
         let mut keys = vec![self.key(id, MANIFEST_FILE_NAME)];
-        keys.extend(manifest.files.keys().map(|relative| self.key(id, relative)));
+        if stored.is_some() {
+            keys.push(self.key(id, ENCRYPTION_FILE_NAME));
+        }
+        keys.extend(objects.iter().map(|object| self.key(id, &object.name)));
         for key in keys {
             self.inner
                 .delete(&key)
@@ -447,9 +605,13 @@ impl Store {
     }
 
     async fn put_manifest(&self, id: &str, manifest: &Manifest) -> Result<(), StoreError> {
-        let key = self.key(id, MANIFEST_FILE_NAME);
+        self.put_json(id, MANIFEST_FILE_NAME, manifest).await
+    }
+
+    async fn put_json(&self, id: &str, name: &str, value: &impl Serialize) -> Result<(), StoreError> {
+        let key = self.key(id, name);
         // Serializing plain strings, numbers and JSON values cannot fail.
-        let text = serde_json::to_vec_pretty(manifest).unwrap_or_default();
+        let text = serde_json::to_vec_pretty(value).unwrap_or_default();
         self.inner
             .put(&key, PutPayload::from(text))
             .await
@@ -533,6 +695,30 @@ async fn local_sink(path: &Path) -> Result<Sink, StoreError> {
         .await
         .map_err(|source| local("write", source))?;
     Ok(Sink::File(file, path.to_owned()))
+}
+
+/// One object of a backup in a store.
+struct StoredObject {
+    /// The file's name in the manifest.
+    relative: String,
+    /// The object's name under the backup (`<file>.age` when encrypted).
+    name: String,
+    /// What the object must hash to.
+    expected: FileEntry,
+    /// What the file must hash to (the same unless encrypted).
+    plain: FileEntry,
+}
+
+/// The object name of `relative`.
+fn stored_name(relative: &str, sealed: bool) -> String {
+    if sealed { format!("{relative}.age") } else { relative.to_owned() }
+}
+
+/// Where a downloaded encrypted file waits to be decrypted.
+fn sealed_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".age.partial");
+    path.with_file_name(name)
 }
 
 /// `Err(found)` when `found` is not `entry`.

@@ -103,6 +103,7 @@ fn store(region: usize, prefix: &str) -> Store {
         endpoint: Some(gateway.endpoint.clone()),
         region: Some(["us-west-2", "us-east-1"][region].into()),
         credentials: CredentialsSource::Given(gateway.credentials.clone()),
+        encryption: Default::default(),
     })
     .unwrap()
 }
@@ -273,4 +274,96 @@ fn a_key_in_a_scenario_and_an_undeclared_store_are_located_errors() {
     assert!(shown.contains("step 3, to: no store named `us-east-2`"), "{shown}");
     assert!(shown.contains("did you mean `us-east-1`?"), "{shown}");
     assert!(shown.contains("scenarios/x.toml:"), "not located: {shown}");
+}
+
+/// An age key pair written to `folder`: (recipients file, identity file).
+fn age_keys(folder: &Path, name: &str) -> (PathBuf, PathBuf) {
+    use age::secrecy::ExposeSecret;
+    let key = age::x25519::Identity::generate();
+    let recipients = folder.join(format!("{name}.pub"));
+    std::fs::write(&recipients, format!("{}\n", key.to_public())).unwrap();
+    let identity = folder.join(format!("{name}.key"));
+    std::fs::write(&identity, format!("{}\n", key.to_string().expose_secret())).unwrap();
+    (recipients, identity)
+}
+
+fn encrypted_store(prefix: &str, encryption: drdrill::store::Encryption) -> Store {
+    let gateway = &regions()[0];
+    Store::open(&StoreSpec {
+        name: "region-a".into(),
+        address: StoreAddress::S3 {
+            bucket: "drdrill".into(),
+            prefix: prefix.into(),
+        },
+        endpoint: Some(gateway.endpoint.clone()),
+        region: Some("us-west-2".into()),
+        credentials: CredentialsSource::Given(gateway.credentials.clone()),
+        encryption,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_encrypted_backup_restores_with_the_right_key_and_fails_named_with_the_wrong_one() {
+    let folder = tempfile::tempdir().unwrap();
+    let (location, manifest) = archive_backup(folder.path());
+    let (recipients, identity) = age_keys(folder.path(), "right");
+    let (_, wrong) = age_keys(folder.path(), "wrong");
+    let keys = |identity: Option<&Path>| drdrill::store::Encryption {
+        recipients_file: Some(recipients.clone()),
+        identity_file: identity.map(Path::to_path_buf),
+    };
+    let store = encrypted_store("sealed", keys(Some(&identity)));
+    let upload = store.upload("b1", &location, &manifest).await.unwrap();
+    assert_eq!(upload.objects, 3, "archive, encryption record, manifest");
+    // What is stored is ciphertext: not the archive's bytes.
+    let stored = regions()[0].data.join("drdrill/sealed/b1/dump.archive.age");
+    let plain = std::fs::read(folder.path().join("dump.archive")).unwrap();
+    assert_ne!(std::fs::read(&stored).unwrap(), plain);
+    assert!(!regions()[0].data.join("drdrill/sealed/b1/dump.archive").exists());
+    store.verify("b1").await.unwrap();
+
+    let (downloaded, _) = store.download("b1", &folder.path().join("right")).await.unwrap();
+    let BackupLocation::Archive { path, .. } = &downloaded else {
+        panic!("not an archive: {downloaded:?}");
+    };
+    assert_eq!(std::fs::read(path).unwrap(), plain);
+    // The archive decrypted from the store restores: the builtin engine's
+    // dry run reads every document of it.
+    let restored = drdrill::backup::manifest::describe_found_backup(&downloaded, None).unwrap();
+    assert_eq!(restored.collections, manifest.collections);
+
+    let error = encrypted_store("sealed", keys(Some(&wrong)))
+        .download("b1", &folder.path().join("wrong-key"))
+        .await
+        .unwrap_err();
+    let text = drdrill::error::chain(&error);
+    assert!(text.contains("wrong key") && text.contains("dump.archive.age"), "{text}");
+    assert!(!folder.path().join("wrong-key/b1/dump.archive").exists());
+    let error = encrypted_store("sealed", keys(None))
+        .download("b1", &folder.path().join("no-key"))
+        .await
+        .unwrap_err();
+    assert!(drdrill::error::chain(&error).contains("names no identity_file"), "{error}");
+}
+
+#[test]
+fn the_cross_region_drill_restores_from_an_encrypted_copy() {
+    let folder = tempfile::tempdir().unwrap();
+    let (recipients, identity) = age_keys(folder.path(), "backup");
+    let keys = format!(
+        "recipients_file = {:?}\nidentity_file = {:?}\n",
+        recipients.display().to_string(),
+        identity.display().to_string()
+    );
+    let source = std::fs::read_to_string(scenario("quarterly-cross-region")).unwrap();
+    let text = source
+        .replace("name = \"quarterly-cross-region\"", "name = \"encrypted-cross-region\"")
+        .replace("prefix = \"shepherd\"\n", &format!("prefix = \"shepherd\"\n{keys}"));
+    let file = folder.path().join("encrypted-cross-region.toml");
+    std::fs::write(&file, text).unwrap();
+    let (code, output, report) = run(&file);
+    assert_eq!(code, 0, "{output}\n{report:#}");
+    assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
+    assert_eq!(step(&report, "restore")["details"]["download"]["objects"], 3, "{report:#}");
 }
