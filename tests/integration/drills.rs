@@ -82,8 +82,10 @@ fn every_shipped_scenario_is_valid() {
         [
             "ci-release-gate",
             "corrupted-backup-detected",
+            "cross-region-copy-never-made",
             "external-verified-copy",
             "masked-copy",
+            "quarterly-cross-region",
             "replica-majority-loss",
             "replica-primary-kill",
             "restore-to-fresh-node",
