@@ -176,6 +176,8 @@ fn managed_topology(topology: &super::wire::TopologyFile) -> Result<Option<Manag
         link_bandwidth: topology.link_bandwidth,
         link_latency: optional_duration("topology.link_latency", topology.link_latency.as_deref())?,
     }))
+}
+
 /// `[stores.NAME]` tables → store declarations (relative folders and
 /// credentials files from the scenario file's folder).
 fn convert_stores(

@@ -625,11 +625,8 @@ impl StepKindName {
     pub fn default_timeout(self) -> Duration {
         match self {
             Self::Seed | Self::Exec | Self::Mask | Self::Pii => Duration::from_secs(10 * 60),
-            Self::Backup | Self::Restore | Self::Verify => Duration::from_secs(30 * 60),
-            Self::Disaster | Self::Failover => Duration::from_secs(5 * 60),
-            Self::Seed | Self::Exec => Duration::from_secs(10 * 60),
             Self::Backup | Self::Restore | Self::Verify | Self::Copy => Duration::from_secs(30 * 60),
-            Self::Disaster => Duration::from_secs(5 * 60),
+            Self::Disaster | Self::Failover => Duration::from_secs(5 * 60),
             // A wait's own duration is added to this margin.
             Self::Wait => Duration::from_secs(60),
         }
