@@ -17,6 +17,12 @@ Environment:
   XDG_STATE_HOME        see DRDRILL_STATE_DIR
   DRDRILL_HISTORY       the drill history: postgresql:// URL or SQLite file (default: <state dir>/history.db)
   DRDRILL_WEBHOOK       default --notify: where failures, regressions and overdue drills are posted
+  AWS_ENDPOINT_URL      an s3:// store's endpoint when its [stores] table names none
+  AWS_REGION            an s3:// store's region when its table names none (default: us-east-1)
+  AWS_ACCESS_KEY_ID     an s3:// store's access key (with AWS_SECRET_ACCESS_KEY)
+  AWS_SECRET_ACCESS_KEY an s3:// store's secret key
+  DRDRILL_S3_CREDENTIALS_FILE  else a credentials file (AWS's format) for s3:// stores
+  DRDRILL_VERSITYGW     the versitygw of gateway stores (default: .tools/bin of the project, then PATH)
   DOCKER_HOST           the container engine's socket (default: Docker's, then Podman's)
   XDG_RUNTIME_DIR       where a rootless Podman's socket is looked for
   CI                    set: no progress bars, even on a terminal

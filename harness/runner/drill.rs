@@ -239,7 +239,7 @@ async fn guard_step(
     if matches!(step.kind, StepKind::Disaster(..))
         && let Err(reason) = guard.before_disaster(context).await
     {
-        return Some(Ending::Abandoned(reason));
+        return Some(Ending::Abandoned(reason.to_string()));
     }
     None
 }

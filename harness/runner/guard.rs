@@ -49,7 +49,7 @@ impl DrillGuard {
     /// probe does not hold, returns why, and the disaster must not run.
     /// Otherwise takes the checksums an abort must restore (when the
     /// scenario can abort) and starts the during phase.
-    pub async fn before_disaster(&mut self, context: &mut DrillContext<'_>) -> Result<(), String> {
+    pub async fn before_disaster(&mut self, context: &mut DrillContext<'_>) -> Result<(), SteadyStateBroken> {
         let scenario = context.scenario();
         let write_concern = context.write_concern();
         let database = context.source_database();
@@ -58,9 +58,7 @@ impl DrillGuard {
             record(context, check);
         }
         if let Some(failure) = failure {
-            return Err(format!(
-                "the steady state did not hold before the disaster, nothing was injected: {failure}"
-            ));
+            return Err(SteadyStateBroken(failure.to_string()));
         }
         if scenario.abort.any() {
             self.before = super::abort::digest_before(context).await;
@@ -126,3 +124,8 @@ fn record(context: &mut DrillContext<'_>, check: CheckRecord) {
     });
     context.add_check(check);
 }
+
+/// A before-phase probe did not hold: the drill injects nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("the steady state did not hold before the disaster, nothing was injected: {0}")]
+pub struct SteadyStateBroken(pub String);

@@ -624,12 +624,14 @@ impl Checker<'_, '_> {
                     }
                     seen_disaster = true;
                 }
-                StepKindName::Restore if !seen_backup && !seen_unknown_kind && string_at(table, "store").is_none() => self.push(
-                    step.span(),
-                    &path,
-                    "a restore step with no backup step before it".into(),
-                    Some("add a `kind = \"backup\"` step earlier".into()),
-                ),
+                StepKindName::Restore if !seen_backup && !seen_unknown_kind && string_at(table, "store").is_none() => {
+                    self.push(
+                        step.span(),
+                        &path,
+                        "a restore step with no backup step before it".into(),
+                        Some("add a `kind = \"backup\"` step earlier".into()),
+                    )
+                }
                 _ => {}
             }
             // A restore into the ephemeral node (an external drill's default)
@@ -1252,7 +1254,10 @@ impl Checker<'_, '_> {
                 self.push(
                     value.span(),
                     &format!("stores.{name}"),
-                    format!("[stores.{name}] needs exactly one of url, folder or gateway, found {}", given.len()),
+                    format!(
+                        "[stores.{name}] needs exactly one of url, folder or gateway, found {}",
+                        given.len()
+                    ),
                     Some("`url = \"s3://bucket/prefix\"`, `folder = \"backups\"` or `gateway = \"versitygw\"`".into()),
                 );
             }

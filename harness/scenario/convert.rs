@@ -14,9 +14,9 @@ use super::model::{
 };
 use super::model::{CopyStep, StoreDecl};
 use super::wire::{NodeTargetFile, ScenarioFile, StepFile, StoreFile, WriteConcernFile};
-use crate::store::{CredentialsSource, StoreAddress, StoreSpec};
 use crate::measure::{ExpectedFailure, Objectives};
 use crate::provider::{Backend, Engine, ProviderKind};
+use crate::store::{CredentialsSource, StoreAddress, StoreSpec};
 use crate::uri::MongoUri;
 
 /// A conversion problem: the key path and the message.
@@ -82,30 +82,7 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         documents: file.dataset.documents,
         seed: file.dataset.seed.unwrap_or(0),
     };
-    let workload = Workload {
-        tick_interval: duration(
-            "workload.tick_interval".into(),
-            file.workload.tick_interval.as_deref(),
-            Duration::from_millis(100),
-        )?,
-        write_concern: match file.workload.write_concern {
-            None => WriteConcern::Majority,
-            Some(WriteConcernFile::Nodes(count)) => WriteConcern::Nodes(count),
-            Some(WriteConcernFile::Tag(tag)) if tag == "majority" => WriteConcern::Majority,
-            Some(WriteConcernFile::Tag(tag)) => {
-                return Err((
-                    "workload.write_concern".into(),
-                    format!("invalid write concern {tag:?}"),
-                ));
-            }
-        },
-        read_concern: file.workload.read_concern.unwrap_or(ReadConcern::Local),
-        probe_interval: duration(
-            "workload.probe_interval".into(),
-            file.workload.probe_interval.as_deref(),
-            Duration::from_millis(250),
-        )?,
-    };
+    let workload = workload(&file.workload)?;
     let objectives = Objectives {
         rto: optional_duration("objectives.rto", file.objectives.rto.as_deref())?,
         rpo: optional_duration("objectives.rpo", file.objectives.rpo.as_deref())?,
@@ -136,6 +113,35 @@ pub(crate) fn convert(path: &Path, file: ScenarioFile) -> Result<Scenario, Conve
         probes: super::steady::convert_probes(file.probes)?,
         abort: super::steady::convert_abort(path, file.abort)?,
         stores: convert_stores(path, file.stores)?,
+    })
+}
+
+/// `[workload]`, with its defaults: ticks every 100 ms, `w: majority`,
+/// read concern `local`, a probe every 250 ms.
+fn workload(workload: &super::wire::WorkloadFile) -> Result<Workload, ConvertError> {
+    Ok(Workload {
+        tick_interval: duration(
+            "workload.tick_interval".into(),
+            workload.tick_interval.as_deref(),
+            Duration::from_millis(100),
+        )?,
+        write_concern: match &workload.write_concern {
+            None => WriteConcern::Majority,
+            Some(WriteConcernFile::Nodes(count)) => WriteConcern::Nodes(*count),
+            Some(WriteConcernFile::Tag(tag)) if tag == "majority" => WriteConcern::Majority,
+            Some(WriteConcernFile::Tag(tag)) => {
+                return Err((
+                    "workload.write_concern".into(),
+                    format!("invalid write concern {tag:?}"),
+                ));
+            }
+        },
+        read_concern: workload.read_concern.unwrap_or(ReadConcern::Local),
+        probe_interval: duration(
+            "workload.probe_interval".into(),
+            workload.probe_interval.as_deref(),
+            Duration::from_millis(250),
+        )?,
     })
 }
 
@@ -247,8 +253,74 @@ fn mask_step(seed: Option<u64>, dataset_seed: u64) -> StepKind {
 /// `dataset_seed` is what a `mask` step's seed defaults to.
 fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64) -> Result<Step, ConvertError> {
     let path = |key: &str| format!("steps[{index}].{key}");
+    let step = match data_step(step, external, &path)? {
+        Ok(converted) => return finish_step(converted, &path),
+        Err(other) => other,
+    };
     let (name, timeout, kind) = match step {
         StepFile::Seed { name, timeout } => (name, timeout, StepKind::Seed),
+        StepFile::Verify { name, timeout } => (name, timeout, StepKind::Verify),
+        // `data_step` converted these and never hands them back.
+        StepFile::Backup { .. } | StepFile::Disaster { .. } | StepFile::Restore { .. } => {
+            return Err((path("kind"), "a data step was not converted".into()));
+        }
+        StepFile::Wait {
+            name,
+            timeout,
+            duration: wait,
+        } => (
+            name,
+            timeout,
+            StepKind::Wait {
+                duration: duration(path("duration"), Some(&wait), Duration::ZERO)?,
+            },
+        ),
+        StepFile::Exec { name, timeout, command } => (name, timeout, StepKind::Exec { command }),
+        StepFile::Mask { name, timeout, seed } => (name, timeout, mask_step(seed, dataset_seed)),
+        StepFile::Pii { name, timeout } => (name, timeout, StepKind::Pii),
+        StepFile::Failover {
+            name,
+            timeout,
+            site,
+            runbook,
+        } => (name, timeout, StepKind::Failover(FailoverStep { site, runbook })),
+        StepFile::Copy {
+            name,
+            timeout,
+            from,
+            to,
+        } => (name, timeout, StepKind::Copy(CopyStep { from, to })),
+    };
+    finish_step((name, timeout, kind), &path)
+}
+
+/// A converted step's name, timeout and settings as the model's [`Step`]:
+/// the kind's default name and timeout where the file gives none.
+fn finish_step(
+    (name, timeout, kind): (Option<String>, Option<String>, StepKind),
+    path: &dyn Fn(&str) -> String,
+) -> Result<Step, ConvertError> {
+    let kind_name = kind.name();
+    let default_timeout = match &kind {
+        StepKind::Wait { duration } => *duration + kind_name.default_timeout(),
+        _ => kind_name.default_timeout(),
+    };
+    Ok(Step {
+        name: name.unwrap_or_else(|| kind_name.to_string()),
+        timeout: duration(path("timeout"), timeout.as_deref(), default_timeout)?,
+        kind,
+    })
+}
+
+/// The steps that move data (backup, disaster, restore), converted; any
+/// other step is handed back as it came.
+#[allow(clippy::type_complexity)]
+fn data_step(
+    step: StepFile,
+    external: bool,
+    path: &dyn Fn(&str) -> String,
+) -> Result<Result<(Option<String>, Option<String>, StepKind), StepFile>, ConvertError> {
+    Ok(Ok(match step {
         StepFile::Backup {
             name,
             timeout,
@@ -321,42 +393,6 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
                 store,
             }),
         ),
-        StepFile::Verify { name, timeout } => (name, timeout, StepKind::Verify),
-        StepFile::Wait {
-            name,
-            timeout,
-            duration: wait,
-        } => (
-            name,
-            timeout,
-            StepKind::Wait {
-                duration: duration(path("duration"), Some(&wait), Duration::ZERO)?,
-            },
-        ),
-        StepFile::Exec { name, timeout, command } => (name, timeout, StepKind::Exec { command }),
-        StepFile::Mask { name, timeout, seed } => (name, timeout, mask_step(seed, dataset_seed)),
-        StepFile::Pii { name, timeout } => (name, timeout, StepKind::Pii),
-        StepFile::Failover {
-            name,
-            timeout,
-            site,
-            runbook,
-        } => (name, timeout, StepKind::Failover(FailoverStep { site, runbook })),
-        StepFile::Copy {
-            name,
-            timeout,
-            from,
-            to,
-        } => (name, timeout, StepKind::Copy(CopyStep { from, to })),
-    };
-    let kind_name = kind.name();
-    let default_timeout = match &kind {
-        StepKind::Wait { duration } => *duration + kind_name.default_timeout(),
-        _ => kind_name.default_timeout(),
-    };
-    Ok(Step {
-        name: name.unwrap_or_else(|| kind_name.to_string()),
-        timeout: duration(path("timeout"), timeout.as_deref(), default_timeout)?,
-        kind,
-    })
+        other => return Ok(Err(other)),
+    }))
 }

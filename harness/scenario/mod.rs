@@ -173,5 +173,5 @@ pub use model::{
     ForecastSize, ManagedTopology, NodeTarget, ReadConcern, ReplicaSetTopology, RestoreStep, RestoreTarget, RunIn,
     Scenario, Step, StepKind, StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
 };
-pub use steady::{AbortConditions, Probe, ProbeCheck, ProbePhase};
 pub use model::{CopyStep, StoreDecl};
+pub use steady::{AbortConditions, Probe, ProbeCheck, ProbePhase};

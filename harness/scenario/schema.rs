@@ -186,7 +186,11 @@ const STORE: &[Field] = &[
     optional("endpoint", Kind::Text, "endpoint = \"http://127.0.0.1:7070\""),
     optional("credentials_file", Kind::Text, "credentials_file = \"/run/secrets/s3\""),
     optional("recipients_file", Kind::Text, "recipients_file = \"keys/backup.pub\""),
-    optional("identity_file", Kind::Text, "identity_file = \"/run/secrets/backup-age-key\""),
+    optional(
+        "identity_file",
+        Kind::Text,
+        "identity_file = \"/run/secrets/backup-age-key\"",
+    ),
 ];
 
 const EXPECT: &[Field] = &[required("fail", Kind::Choice(KNOWN_CHECKS), "fail = \"rpo\"")];

@@ -30,7 +30,12 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, back
 
 /// The upload of the backup just taken to `store`: the step fails when
 /// the store does not hold a verified copy.
-async fn upload_after(context: &mut DrillContext<'_>, index: usize, store: &str, mut outcome: StepOutcome) -> StepOutcome {
+async fn upload_after(
+    context: &mut DrillContext<'_>,
+    index: usize,
+    store: &str,
+    mut outcome: StepOutcome,
+) -> StepOutcome {
     match super::stored::upload(context, index, store).await {
         Ok(transfer) => {
             outcome.message = format!(

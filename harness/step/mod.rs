@@ -11,8 +11,8 @@ mod copy;
 mod disaster;
 mod error;
 mod exec;
-mod mask;
 mod failover;
+mod mask;
 mod restore;
 mod seed;
 mod stored;
@@ -20,8 +20,8 @@ mod verify;
 mod wait;
 
 pub use error::StepError;
-pub use mask::MAX_PII_VALUES;
 pub use failover::failover_phases;
+pub use mask::MAX_PII_VALUES;
 
 use crate::outcome::{Status, StepDetails};
 use crate::runner::context::DrillContext;

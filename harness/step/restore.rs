@@ -57,28 +57,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
-    let parallel = if context.server().capabilities.parallel_writes {
-        4
-    } else {
-        1
-    };
-    let uri = context.recovered_deployment().uri();
-    let requests: Vec<RestoreRequest> =
-        databases_to_restore(&backup.location, &context.scenario().dataset.database, collections)
-            .await
-            .into_iter()
-            .map(|database| RestoreRequest {
-                uri: uri.clone(),
-                source: backup.location.clone(),
-                from_database: database.clone(),
-                to_database: database,
-                collections: collections.clone(),
-                drop: *drop,
-                dry_run: false,
-                workers_per_collection: parallel,
-                parallel_collections: parallel,
-            })
-            .collect();
+    let requests = restore_requests(context, &backup.location, collections, *drop).await;
     let settings = EngineSettings::new(step.timeout, context.run_id().to_string()).with_work_dir(context.work_dir());
     let progress = StepProgress::new(context.events(), index);
     let restored = select::restore_each(&resolved, &requests, &settings, &progress).await;
@@ -121,6 +100,37 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         ),
         details,
     )
+}
+
+/// One request per database to restore, into the recovered deployment,
+/// with as many writers as its engine takes (one on FerretDB's SQLite).
+async fn restore_requests(
+    context: &DrillContext<'_>,
+    location: &BackupLocation,
+    collections: &Option<Vec<String>>,
+    drop: bool,
+) -> Vec<RestoreRequest> {
+    let parallel = if context.server().capabilities.parallel_writes {
+        4
+    } else {
+        1
+    };
+    let uri = context.recovered_deployment().uri();
+    databases_to_restore(location, &context.scenario().dataset.database, collections)
+        .await
+        .into_iter()
+        .map(|database| RestoreRequest {
+            uri: uri.clone(),
+            source: location.clone(),
+            from_database: database.clone(),
+            to_database: database,
+            collections: collections.clone(),
+            drop,
+            dry_run: false,
+            workers_per_collection: parallel,
+            parallel_collections: parallel,
+        })
+        .collect()
 }
 
 /// The backup to restore: the last backup step's, or with `store` the

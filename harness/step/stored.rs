@@ -47,10 +47,12 @@ pub async fn upload(context: &mut DrillContext<'_>, index: usize, name: &str) ->
     };
     let id = backup_id(context, index);
     let store = open(context, name).await?;
-    let transfer = store
-        .upload(&id, &backup.location, &manifest)
-        .await
-        .map_err(|error| StepOutcome::failed(format!("upload to store {name} failed: {}", crate::error::chain(&error))))?;
+    let transfer = store.upload(&id, &backup.location, &manifest).await.map_err(|error| {
+        StepOutcome::failed(format!(
+            "upload to store {name} failed: {}",
+            crate::error::chain(&error)
+        ))
+    })?;
     context.stores_mut().record(transfer.clone());
     Ok(transfer)
 }
@@ -70,26 +72,20 @@ pub struct Downloaded {
 /// outcome (no backup, one older than the RPO allows, a corrupted object).
 pub async fn download_newest(context: &mut DrillContext<'_>, name: &str) -> Result<Downloaded, StepOutcome> {
     let store = open(context, name).await?;
-    let backups = store
-        .list()
-        .await
-        .map_err(|error| {
-            StepOutcome::failed(format!(
-                "cannot list the backups of store {name}: {}",
-                crate::error::chain(&error)
-            ))
-        })?;
+    let backups = store.list().await.map_err(|error| {
+        StepOutcome::failed(format!(
+            "cannot list the backups of store {name}: {}",
+            crate::error::chain(&error)
+        ))
+    })?;
     let newest = newest_within_rpo(context, name, &store.location_of(""), backups)?;
     let into = context.work_dir().join(format!("from-{name}"));
-    let (location, transfer) = store
-        .download(&newest.id, &into)
-        .await
-        .map_err(|error| {
-            StepOutcome::failed(format!(
-                "download refused, nothing restored: {}",
-                crate::error::chain(&error)
-            ))
-        })?;
+    let (location, transfer) = store.download(&newest.id, &into).await.map_err(|error| {
+        StepOutcome::failed(format!(
+            "download refused, nothing restored: {}",
+            crate::error::chain(&error)
+        ))
+    })?;
     context.stores_mut().record(transfer.clone());
     Ok(Downloaded {
         location,
@@ -121,9 +117,7 @@ fn newest_within_rpo(
     let (Some(rpo), Some(finished)) = (objectives.rpo, newest.finished()) else {
         return Ok(newest);
     };
-    let at = context
-        .disaster_at()
-        .map_or_else(chrono::Utc::now, |stamp| stamp.wall);
+    let at = context.disaster_at().map_or_else(chrono::Utc::now, |stamp| stamp.wall);
     let age = (at - finished).to_std().unwrap_or_default();
     if age > rpo {
         return Err(StepOutcome::failed(format!(

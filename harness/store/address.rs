@@ -39,11 +39,15 @@ impl StoreAddress {
         }
         if let Some(rest) = text_trimmed.strip_prefix("s3://") {
             if rest.contains('@') || rest.contains('?') {
-                return Err(bad("credentials and options never go in the address: use the environment"));
+                return Err(bad(
+                    "credentials and options never go in the address: use the environment",
+                ));
             }
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if !is_bucket_name(bucket) {
-                return Err(bad("the bucket name must be 3 to 63 lowercase letters, digits, '.' or '-'"));
+                return Err(bad(
+                    "the bucket name must be 3 to 63 lowercase letters, digits, '.' or '-'",
+                ));
             }
             return Ok(Self::S3 {
                 bucket: bucket.to_owned(),

@@ -77,7 +77,9 @@ impl CredentialsSource {
                 }
                 match get(CREDENTIALS_FILE_ENV) {
                     Some(path) => read_file(store, Path::new(&path)),
-                    None => Err(StoreError::NoCredentials { store: store.to_owned() }),
+                    None => Err(StoreError::NoCredentials {
+                        store: store.to_owned(),
+                    }),
                 }
             }
         }
@@ -107,7 +109,9 @@ fn read_file(store: &str, path: &Path) -> Result<Credentials, StoreError> {
         }
     }
     match (access_key_id, secret_access_key) {
-        (Some(access_key_id), Some(secret_access_key)) if !access_key_id.is_empty() && !secret_access_key.is_empty() => {
+        (Some(access_key_id), Some(secret_access_key))
+            if !access_key_id.is_empty() && !secret_access_key.is_empty() =>
+        {
             Ok(Credentials {
                 access_key_id,
                 secret_access_key,
@@ -138,7 +142,10 @@ mod tests {
         assert!(!format!("{credentials:?}").contains("s3cr3t"));
         std::fs::write(&path, "[default]\naws_access_key_id = x\n").unwrap();
         let error = CredentialsSource::File(path).resolve("a").unwrap_err().to_string();
-        assert!(error.contains("no aws_access_key_id and aws_secret_access_key pair"), "{error}");
+        assert!(
+            error.contains("no aws_access_key_id and aws_secret_access_key pair"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -93,9 +93,10 @@ impl DrillStores {
             return Err(StoreError::NoGateway { store: name.to_owned() });
         }
         self.open(name).await?;
-        let gateway = self.gateways.get_mut(name).ok_or_else(|| StoreError::NoGateway {
-            store: name.to_owned(),
-        })?;
+        let gateway = self
+            .gateways
+            .get_mut(name)
+            .ok_or_else(|| StoreError::NoGateway { store: name.to_owned() })?;
         gateway.stop().await;
         let down = (gateway.region().to_owned(), gateway.endpoint().to_owned());
         self.save_record();

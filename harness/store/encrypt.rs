@@ -110,10 +110,12 @@ fn recipients(path: &Path) -> Result<Vec<age::x25519::Recipient>, EncryptError> 
 /// the plaintext's and the ciphertext's SHA-256 and sizes.
 pub fn seal(plain: &Path, sealed: &Path, recipients_file: &Path) -> Result<(FileEntry, FileEntry), EncryptError> {
     let recipients = recipients(recipients_file)?;
-    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-        .map_err(|error| EncryptError::Keys {
-            path: recipients_file.to_owned(),
-            reason: error.to_string(),
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient)).map_err(|error| {
+            EncryptError::Keys {
+                path: recipients_file.to_owned(),
+                reason: error.to_string(),
+            }
         })?;
     let mut input = std::fs::File::open(plain).map_err(io("read", plain))?;
     let output = HashingWriter::new(std::fs::File::create(sealed).map_err(io("write", sealed))?);
@@ -144,7 +146,11 @@ pub fn open(sealed: &Path, plain: &Path, identity_file: &Path, object: &str) -> 
     };
     let decryptor = age::Decryptor::new(input).map_err(wrong_key)?;
     let mut reader = decryptor
-        .decrypt(identities.iter().map(|identity| identity.as_ref() as &dyn age::Identity))
+        .decrypt(
+            identities
+                .iter()
+                .map(|identity| identity.as_ref() as &dyn age::Identity),
+        )
         .map_err(wrong_key)?;
     let mut output = std::fs::File::create(plain).map_err(io("write", plain))?;
     copy_hashing(&mut reader, &mut output).map_err(io("decrypt", sealed))

@@ -14,7 +14,9 @@ pub enum StoreError {
         reason: &'static str,
     },
     /// No credentials for an S3 store.
-    #[error("store {store}: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a credentials file")]
+    #[error(
+        "store {store}: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a credentials file"
+    )]
     NoCredentials {
         /// The store.
         store: String,

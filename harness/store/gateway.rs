@@ -24,7 +24,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     /// No versitygw binary.
-    #[error("versitygw not found: looked in $DRDRILL_VERSITYGW, .tools/bin/versitygw of the project, PATH; run scripts/setup")]
+    #[error(
+        "versitygw not found: looked in $DRDRILL_VERSITYGW, .tools/bin/versitygw of the project, PATH; run scripts/setup"
+    )]
     Missing,
     /// The process could not be started or its folder made.
     #[error("cannot start versitygw for {region}")]
@@ -69,7 +71,9 @@ pub struct Gateway {
 pub fn versitygw_binary() -> Result<PathBuf, GatewayError> {
     if let Some(path) = std::env::var_os("DRDRILL_VERSITYGW") {
         let path = PathBuf::from(path);
-        return crate::process::is_executable(&path).then_some(path).ok_or(GatewayError::Missing);
+        return crate::process::is_executable(&path)
+            .then_some(path)
+            .ok_or(GatewayError::Missing);
     }
     let in_project = crate::provider::tools::project_roots()
         .into_iter()
@@ -221,8 +225,14 @@ async fn wait_serving(
 ) -> Result<(), GatewayError> {
     let (lines_in, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     for stream in [
-        child.stdout.take().map(|out| Box::new(out) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-        child.stderr.take().map(|err| Box::new(err) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        child
+            .stdout
+            .take()
+            .map(|out| Box::new(out) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        child
+            .stderr
+            .take()
+            .map(|err| Box::new(err) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
     ]
     .into_iter()
     .flatten()

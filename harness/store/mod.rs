@@ -11,12 +11,12 @@
 //! drill, or print. Secrets (the secret key) never appear in a message,
 //! a report or an argument list: they travel in the environment or a file.
 
+mod address;
 mod credentials;
 mod drill;
 mod encrypt;
 mod error;
 mod gateway;
-mod address;
 mod transfer;
 
 pub use address::{StoreAddress, StoreSpec};

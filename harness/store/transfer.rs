@@ -203,7 +203,12 @@ impl Store {
 
     /// Uploads the backup at `location` as `id`, checking every file's
     /// SHA-256 and size against `manifest` as it goes, then the manifest.
-    pub async fn upload(&self, id: &str, location: &BackupLocation, manifest: &Manifest) -> Result<Transfer, StoreError> {
+    pub async fn upload(
+        &self,
+        id: &str,
+        location: &BackupLocation,
+        manifest: &Manifest,
+    ) -> Result<Transfer, StoreError> {
         let started = Instant::now();
         let root = local_root(location);
         let mut bytes = 0;
@@ -214,13 +219,17 @@ impl Store {
                 Some((temporary, sealed)) => (Some(temporary), sealed.0, sealed.1),
                 None => (None, path.clone(), entry.clone()),
             };
-            let file = tokio::fs::File::open(&upload_path).await.map_err(|source| StoreError::Local {
-                path: upload_path.clone(),
-                action: "read",
-                source,
-            })?;
+            let file = tokio::fs::File::open(&upload_path)
+                .await
+                .map_err(|source| StoreError::Local {
+                    path: upload_path.clone(),
+                    action: "read",
+                    source,
+                })?;
             let key = self.key(id, &stored_name(relative, sealed.is_some()));
-            let found = self.pump(Source::File(file), self.sink_for(&key, expected.size).await?, &key).await?;
+            let found = self
+                .pump(Source::File(file), self.sink_for(&key, expected.size).await?, &key)
+                .await?;
             drop(sealed);
             if let Err(found) = matches(&expected, &found) {
                 return Err(self.mismatch(path.display().to_string(), &expected, found));
@@ -268,11 +277,13 @@ impl Store {
         let (plain, sealed_path) = (path.to_owned(), temporary.to_path_buf());
         let sealed = tokio::task::spawn_blocking(move || super::encrypt::seal(&plain, &sealed_path, &recipients))
             .await
-            .map_err(|error| self.encryption_error(super::encrypt::EncryptError::Io {
-                action: "encrypt",
-                path: path.to_owned(),
-                source: std::io::Error::other(error),
-            }))?
+            .map_err(|error| {
+                self.encryption_error(super::encrypt::EncryptError::Io {
+                    action: "encrypt",
+                    path: path.to_owned(),
+                    source: std::io::Error::other(error),
+                })
+            })?
             .map_err(|error| self.encryption_error(error))?;
         if let Err(found) = matches(entry, &sealed.0) {
             return Err(self.mismatch(path.display().to_string(), entry, found));
@@ -300,29 +311,39 @@ impl Store {
             .bytes()
             .await
             .map_err(|source| StoreError::request(&self.spec.name, "read", &self.show(&key), source))?;
-        serde_json::from_slice(&body).map(Some).map_err(|source| StoreError::BadManifest {
-            store: self.spec.name.clone(),
-            object: self.show(&key),
-            source,
-        })
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|source| StoreError::BadManifest {
+                store: self.spec.name.clone(),
+                object: self.show(&key),
+                source,
+            })
     }
 
     /// Every object of backup `id`: the manifest's name of the file, the
     /// object's name, what the object must hash to; and the encryption
     /// record, if any.
-    async fn objects(&self, id: &str, manifest: &Manifest) -> Result<(Vec<StoredObject>, Option<StoredFiles>), StoreError> {
+    async fn objects(
+        &self,
+        id: &str,
+        manifest: &Manifest,
+    ) -> Result<(Vec<StoredObject>, Option<StoredFiles>), StoreError> {
         let stored = self.stored_files(id).await?;
         let mut objects = Vec::new();
         for (relative, entry) in &manifest.files {
             let (name, expected) = match &stored {
                 Some(stored) => (
                     stored_name(relative, true),
-                    stored.files.get(relative).cloned().ok_or_else(|| StoreError::Mismatch {
-                        store: self.spec.name.clone(),
-                        object: self.show(&self.key(id, ENCRYPTION_FILE_NAME)),
-                        expected: format!("an entry for {relative}"),
-                        found: "none".into(),
-                    })?,
+                    stored
+                        .files
+                        .get(relative)
+                        .cloned()
+                        .ok_or_else(|| StoreError::Mismatch {
+                            store: self.spec.name.clone(),
+                            object: self.show(&self.key(id, ENCRYPTION_FILE_NAME)),
+                            expected: format!("an entry for {relative}"),
+                            found: "none".into(),
+                        })?,
                 ),
                 None => (relative.clone(), entry.clone()),
             };
@@ -340,7 +361,9 @@ impl Store {
     /// the manifest's `finished`.
     pub async fn list(&self) -> Result<Vec<StoredBackup>, StoreError> {
         let root = (!self.prefix.is_empty()).then(|| Key::from(self.prefix.as_str()));
-        let shown = root.as_ref().map_or_else(|| self.show(&Key::from("")), |root| self.show(root));
+        let shown = root
+            .as_ref()
+            .map_or_else(|| self.show(&Key::from("")), |root| self.show(root));
         let mut listing = self.inner.list(root.as_ref());
         let mut ids = Vec::new();
         while let Some(meta) = listing.next().await {
@@ -402,7 +425,11 @@ impl Store {
         for object in &objects {
             let key = self.key(id, &object.name);
             let path = local_file(&location, &root, checked_relative(self, &key, &object.relative)?);
-            let arrived = if stored.is_some() { sealed_path(&path) } else { path.clone() };
+            let arrived = if stored.is_some() {
+                sealed_path(&path)
+            } else {
+                path.clone()
+            };
             let sink = local_sink(&arrived).await?;
             let found = self.pump(self.source(&key).await?, sink, &key).await?;
             if let Err(found) = matches(&object.expected, &found) {
@@ -529,7 +556,9 @@ impl Store {
             .put_multipart(key)
             .await
             .map_err(|source| StoreError::request(&self.spec.name, "upload", &self.show(key), source))?;
-        Ok(Sink::Multipart(Box::new(WriteMultipart::new_with_chunk_size(upload, PART_SIZE))))
+        Ok(Sink::Multipart(Box::new(WriteMultipart::new_with_chunk_size(
+            upload, PART_SIZE,
+        ))))
     }
 
     /// Moves every byte of `source` into `sink`, hashing them; the SHA-256
@@ -543,7 +572,10 @@ impl Store {
         loop {
             let chunk = match &mut source {
                 Source::File(file) => {
-                    let read = file.read(&mut buffer).await.map_err(|error| failed("upload", io(error)))?;
+                    let read = file
+                        .read(&mut buffer)
+                        .await
+                        .map_err(|error| failed("upload", io(error)))?;
                     if read == 0 {
                         break;
                     }
@@ -646,7 +678,11 @@ impl Store {
 /// Bytes per second (0 for an instant transfer of nothing).
 pub fn per_second(bytes: u64, elapsed: Duration) -> u64 {
     let seconds = elapsed.as_secs_f64();
-    if seconds <= 0.0 { 0 } else { (bytes as f64 / seconds) as u64 }
+    if seconds <= 0.0 {
+        0
+    } else {
+        (bytes as f64 / seconds) as u64
+    }
 }
 
 fn io(error: std::io::Error) -> object_store::Error {
@@ -711,7 +747,11 @@ struct StoredObject {
 
 /// The object name of `relative`.
 fn stored_name(relative: &str, sealed: bool) -> String {
-    if sealed { format!("{relative}.age") } else { relative.to_owned() }
+    if sealed {
+        format!("{relative}.age")
+    } else {
+        relative.to_owned()
+    }
 }
 
 /// Where a downloaded encrypted file waits to be decrypted.
@@ -768,7 +808,12 @@ fn checked_relative<'r>(store: &Store, key: &Key, relative: &'r str) -> Result<&
 
 /// Where a downloaded backup goes in `folder`, by its manifest's layout.
 fn restored_location(manifest: &Manifest, folder: &Path) -> BackupLocation {
-    let single = manifest.files.keys().next().cloned().unwrap_or_else(|| "dump.archive".into());
+    let single = manifest
+        .files
+        .keys()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "dump.archive".into());
     match manifest.layout {
         Some(Layout::Directory { gzip }) => BackupLocation::Directory {
             path: folder.to_path_buf(),

@@ -20,7 +20,10 @@ use drdrill::store::{Gateway, Store, versitygw_binary};
 const SEED: u64 = 20_260_101;
 
 fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|text| text.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Writes the plan's documents as `<folder>/shepherd_cms/<collection>.bson`
@@ -95,8 +98,11 @@ async fn bench() -> anyhow::Result<()> {
     let b = Store::open(&east.store("east", "bench", ""))?;
     let from = scratch.path().join("backup");
     let copy_to = scratch.path().join("plain");
-    let mut rows: Vec<(&str, Vec<Duration>, Vec<Duration>)> =
-        vec![("upload", vec![], vec![]), ("copy", vec![], vec![]), ("download", vec![], vec![])];
+    let mut rows: Vec<(&str, Vec<Duration>, Vec<Duration>)> = vec![
+        ("upload", vec![], vec![]),
+        ("copy", vec![], vec![]),
+        ("download", vec![], vec![]),
+    ];
     for round in 0..rounds {
         let id = format!("round-{round}");
         for (name, store_times, file_times) in rows.iter_mut() {

@@ -130,14 +130,20 @@ async fn a_backup_uploaded_to_one_region_and_copied_to_the_other_downloads_intac
     assert_eq!(copy.bytes, upload.bytes);
     assert_eq!(copy.location, "s3://drdrill/round-trip/b1");
     let listed = b.list().await.unwrap();
-    assert_eq!(listed.iter().map(|backup| backup.id.as_str()).collect::<Vec<_>>(), ["b1"]);
+    assert_eq!(
+        listed.iter().map(|backup| backup.id.as_str()).collect::<Vec<_>>(),
+        ["b1"]
+    );
     let into = folder.path().join("downloaded");
     let (downloaded, transfer) = b.download("b1", &into).await.unwrap();
     assert_eq!(transfer.bytes, upload.bytes);
     let BackupLocation::Archive { path, .. } = &downloaded else {
         panic!("not an archive: {downloaded:?}");
     };
-    assert_eq!(std::fs::read(path).unwrap(), std::fs::read(folder.path().join("dump.archive")).unwrap());
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        std::fs::read(folder.path().join("dump.archive")).unwrap()
+    );
     // The copy is plain files in the second gateway's folder.
     assert!(regions()[1].data.join("drdrill/round-trip/b1/dump.archive").is_file());
 }
@@ -184,7 +190,13 @@ fn scenario(name: &str) -> PathBuf {
 fn run(file: &Path) -> (i32, String, serde_json::Value) {
     ctx::test_dirs();
     let out = tempfile::tempdir().unwrap();
-    let output = ctx::drdrill().arg("run").arg(file).arg("--out").arg(out.path()).output().unwrap();
+    let output = ctx::drdrill()
+        .arg("run")
+        .arg(file)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
     let (stdout, stderr) = ctx::text(&output);
     let folder = std::fs::read_dir(out.path())
         .unwrap()
@@ -193,7 +205,11 @@ fn run(file: &Path) -> (i32, String, serde_json::Value) {
         .find(|path| path.is_dir())
         .unwrap_or_else(|| panic!("no drill folder:\n{stdout}\n{stderr}"));
     let report = serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
-    (output.status.code().unwrap_or(-1), format!("{stdout}\n{stderr}"), report)
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{stdout}\n{stderr}"),
+        report,
+    )
 }
 
 fn step<'r>(report: &'r serde_json::Value, kind: &str) -> &'r serde_json::Value {
@@ -338,13 +354,19 @@ async fn an_encrypted_backup_restores_with_the_right_key_and_fails_named_with_th
         .await
         .unwrap_err();
     let text = drdrill::error::chain(&error);
-    assert!(text.contains("wrong key") && text.contains("dump.archive.age"), "{text}");
+    assert!(
+        text.contains("wrong key") && text.contains("dump.archive.age"),
+        "{text}"
+    );
     assert!(!folder.path().join("wrong-key/b1/dump.archive").exists());
     let error = encrypted_store("sealed", keys(None))
         .download("b1", &folder.path().join("no-key"))
         .await
         .unwrap_err();
-    assert!(drdrill::error::chain(&error).contains("names no identity_file"), "{error}");
+    assert!(
+        drdrill::error::chain(&error).contains("names no identity_file"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -365,5 +387,9 @@ fn the_cross_region_drill_restores_from_an_encrypted_copy() {
     let (code, output, report) = run(&file);
     assert_eq!(code, 0, "{output}\n{report:#}");
     assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
-    assert_eq!(step(&report, "restore")["details"]["download"]["objects"], 3, "{report:#}");
+    assert_eq!(
+        step(&report, "restore")["details"]["download"]["objects"],
+        3,
+        "{report:#}"
+    );
 }
