@@ -10,7 +10,6 @@ mod dataset;
 mod drills;
 mod engines;
 mod external;
-mod forecast;
 mod format;
 mod history;
 mod hostile;
