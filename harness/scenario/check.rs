@@ -23,6 +23,11 @@ pub(crate) fn check_document(root: &Spanned<DeTable<'_>>, out: &mut Collector<'_
     checker.table(root.get_ref(), root.span(), "", schema::ROOT, "the top level");
     checker.rules(root.get_ref());
     checker.probe_rules(root.get_ref());
+    if let Some((_, value)) = entry(root.get_ref(), "forecast")
+        && let Some(table) = value.get_ref().as_table()
+    {
+        checker.forecast_rules(table, value.span());
+    }
     checker.copy_step_rules(root.get_ref());
 }
 
@@ -581,11 +586,6 @@ impl Checker<'_, '_> {
             && let Some(table) = topology
         {
             self.topology_rules(table, value.span(), external);
-        }
-        if let Some((_, value)) = entry(root, "forecast")
-            && let Some(table) = value.get_ref().as_table()
-        {
-            self.forecast_rules(table, value.span());
         }
 
         let Some((_, steps_value)) = entry(root, "steps") else {

@@ -376,12 +376,29 @@ fn no_backup_after(outcome: &crate::backup::command::CommandOutcome) -> String {
         crate::backup::command::CommandExit::Code { code } => format!("exited {code}"),
         other => format!("{other:?}"),
     };
-    let claim = outcome
+    // Its stdout and stderr arrive merged, in an order the pipes decide: the
+    // script's own claim of success, when it made one, is what to quote
+    // (not a tool's error that happened to be read after it).
+    let lines: Vec<&str> = outcome
         .output
         .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let claims_success = |line: &&&str| {
+        let lower = line.to_lowercase();
+        ["complete", "success", "succeeded", "finished", "done"]
+            .iter()
+            .any(|word| lower.contains(word))
+            && !lower.contains("fail")
+            && !lower.contains("error")
+    };
+    let claim = lines
+        .iter()
         .rev()
-        .find(|line| !line.trim().is_empty())
-        .map(|line| format!(" after printing \"{}\"", line.trim()))
+        .find(claims_success)
+        .or(lines.last())
+        .map(|line| format!(" after printing \"{line}\""))
         .unwrap_or_default();
     let mut message = format!(
         "`{}` {exit}{claim}, but no backup exists: judged by what exists, not by the exit status",

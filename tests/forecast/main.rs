@@ -4,7 +4,6 @@
 //! (cargo runs test binaries one after another). A timing figure measured
 //! under the load of other tests would say nothing about the model.
 
-#[allow(dead_code)]
 #[path = "../integration/ctx.rs"]
 mod ctx;
 mod restore;
