@@ -12,16 +12,6 @@ use drdrill::uri::MongoUri;
 
 use crate::ctx::{self, TestServer, text};
 
-fn drill_report(out: &std::path::Path) -> serde_json::Value {
-    let folder = std::fs::read_dir(out)
-        .unwrap()
-        .flatten()
-        .map(|entry| entry.path())
-        .find(|path| path.join("report.json").is_file())
-        .expect("a drill folder with report.json");
-    serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap()).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_10k_drill_forecasts_the_100k_restore_within_its_band() {
     let out = tempfile::tempdir().unwrap();
@@ -38,7 +28,7 @@ async fn a_10k_drill_forecasts_the_100k_restore_within_its_band() {
         stdout.contains("rto-forecast forecast at 100000 documents: RTO"),
         "{stdout}"
     );
-    let report = drill_report(out.path());
+    let report = ctx::drill_report(out.path());
     let forecast = &report["forecast"];
     assert_eq!(forecast["target"]["documents"], 100_000, "{forecast:#}");
     let restore = forecast["phases"]

@@ -236,3 +236,14 @@ pub fn non_empty(dir: &Path) -> bool {
         .map(|mut entries| entries.next().is_some())
         .unwrap_or(false)
 }
+
+/// The one drill's report.json under a `drdrill run --out` folder.
+pub fn drill_report(out: &Path) -> serde_json::Value {
+    let folder = std::fs::read_dir(out)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.join("report.json").is_file())
+        .expect("a drill folder with report.json");
+    serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap()).unwrap()
+}

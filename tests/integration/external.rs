@@ -4,8 +4,6 @@
 //! ephemeral node the harness starts and removes, and is verified against
 //! the dump's own manifest.
 
-use std::path::Path;
-
 use bson::{Document, doc};
 use drdrill::checksum::{DatabaseDigest, DigestOptions, compare_digests, digest_database};
 use drdrill::progress::NoProgress;
@@ -21,17 +19,6 @@ async fn digest(server: &TestServer) -> DatabaseDigest {
     )
     .await
     .unwrap()
-}
-
-/// The drill's own report.json under `out`.
-fn drill_report(out: &Path) -> serde_json::Value {
-    let folder = std::fs::read_dir(out)
-        .unwrap()
-        .flatten()
-        .map(|entry| entry.path())
-        .find(|path| path.join("report.json").is_file())
-        .expect("a drill folder with report.json");
-    serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap()).unwrap()
 }
 
 /// The pids of server processes whose command line names an ephemeral
@@ -92,7 +79,7 @@ async fn an_external_drill_verifies_a_copy_in_an_ephemeral_node_and_leaves_the_s
         "the drill changed the source: {comparison:?}"
     );
 
-    let report = drill_report(out.path());
+    let report = ctx::drill_report(out.path());
     assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
     let steps = report["steps"].as_array().unwrap();
     // The dump read with the production-safe default.
