@@ -247,3 +247,21 @@ pub fn drill_report(out: &Path) -> serde_json::Value {
         .expect("a drill folder with report.json");
     serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap()).unwrap()
 }
+
+/// A finished `drdrill run --out OUT`: its exit code (-1 when killed), its
+/// stdout and stderr together, and the one drill's report.json.
+pub fn drill_outcome(output: &Output, out: &Path) -> (i32, String, serde_json::Value) {
+    let (stdout, stderr) = text(output);
+    let folder = std::fs::read_dir(out)
+        .unwrap_or_else(|error| panic!("no {}: {error}\n{stdout}\n{stderr}", out.display()))
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.is_dir())
+        .unwrap_or_else(|| panic!("no drill folder:\n{stdout}\n{stderr}"));
+    let report = serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{stdout}\n{stderr}"),
+        report,
+    )
+}

@@ -32,19 +32,7 @@ fn run_file(file: &Path, out: &Path, keep: bool) -> (i32, String, Value) {
         command.arg("--keep");
     }
     let output = command.output().unwrap();
-    let (stdout, stderr) = text(&output);
-    let folder = std::fs::read_dir(out)
-        .unwrap_or_else(|error| panic!("no {}: {error}\n{stdout}\n{stderr}", out.display()))
-        .flatten()
-        .map(|entry| entry.path())
-        .find(|path| path.is_dir())
-        .unwrap_or_else(|| panic!("no drill folder:\n{stdout}\n{stderr}"));
-    let report = serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        format!("{stdout}\n{stderr}"),
-        report,
-    )
+    ctx::drill_outcome(&output, out)
 }
 
 /// The check called `name` in a report.

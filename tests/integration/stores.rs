@@ -197,19 +197,7 @@ fn run(file: &Path) -> (i32, String, serde_json::Value) {
         .arg(out.path())
         .output()
         .unwrap();
-    let (stdout, stderr) = ctx::text(&output);
-    let folder = std::fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .map(|entry| entry.path())
-        .find(|path| path.is_dir())
-        .unwrap_or_else(|| panic!("no drill folder:\n{stdout}\n{stderr}"));
-    let report = serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        format!("{stdout}\n{stderr}"),
-        report,
-    )
+    ctx::drill_outcome(&output, out.path())
 }
 
 fn step<'r>(report: &'r serde_json::Value, kind: &str) -> &'r serde_json::Value {
