@@ -287,7 +287,7 @@ pub struct RestoreDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Value>,
     /// How many of the restored documents are the drill's tick documents
-    /// (in the collections the disaster touched); the step's message counts
+    /// (`_drill_ticks`, and those in the collections the disaster touched); the step's message counts
     /// the user's documents only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tick_documents: Option<u64>,

@@ -150,15 +150,32 @@ async fn take(context: &mut DrillContext<'_>, index: usize, step: &Step, backup:
         engine: resolved.name().to_string(),
     });
     context.record_phase(ForecastPhase::Backup, documents, Some(dump.bytes), dump.duration);
-    let message = format!(
-        "{} backup of {} collections, {documents} documents, {} bytes in {} at {}",
-        resolved.name(),
+    StepOutcome::passed(backup_message(resolved.name(), &dump, documents), details)
+}
+
+/// What a backup step says: its engine, collections, the user's documents
+/// (the drill's ticks in `_drill_ticks` counted apart), bytes, time and
+/// where the backup is.
+fn backup_message(engine: &str, dump: &crate::backup::DumpOutcome, documents: u64) -> String {
+    let ticks: u64 = dump
+        .collections
+        .iter()
+        .filter(|collection| collection.name == crate::measure::ticks::TICKS_COLLECTION)
+        .map(|collection| collection.documents)
+        .sum();
+    let apart = if ticks > 0 {
+        format!(" (and {ticks} drill tick{})", if ticks == 1 { "" } else { "s" })
+    } else {
+        String::new()
+    };
+    format!(
+        "{engine} backup of {} collections, {} documents{apart}, {} bytes in {} at {}",
         dump.collections.len(),
+        documents.saturating_sub(ticks),
         dump.bytes,
         crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(dump.duration)),
         describe(&dump.location)
-    );
-    StepOutcome::passed(message, details)
+    )
 }
 
 /// The reference: the source's checksums at the backup point. The builtin

@@ -175,8 +175,8 @@ async fn user_documents_restored(
     documents.saturating_sub(ticks)
 }
 
-/// How many of the restored documents are the drill's tick documents: the
-/// ticks now present in each restored collection the disaster touched
+/// How many of the restored documents are the drill's tick documents: all of
+/// `_drill_ticks`, and the ticks now present in each restored collection the disaster touched
 /// (engines name a collection `c` or `db.c`). A count that fails is taken
 /// as none: the figure is only what the message shows.
 async fn tick_documents_restored(context: &DrillContext<'_>, outcome: &crate::backup::RestoreOutcome) -> u64 {
@@ -184,6 +184,11 @@ async fn tick_documents_restored(context: &DrillContext<'_>, outcome: &crate::ba
     let database = context.recovered_database();
     let mut ticks = 0;
     for collection in &outcome.collections {
+        let own = crate::measure::ticks::TICKS_COLLECTION;
+        if collection.name == own || collection.name.ends_with(&format!(".{own}")) {
+            ticks += collection.documents;
+            continue;
+        }
         let Some(name) = touched
             .iter()
             .find(|name| collection.name == **name || collection.name.ends_with(&format!(".{name}")))

@@ -17,12 +17,27 @@ use crate::ctx::{self, TestServer, text};
 
 const DATABASE: &str = "shepherd_cms";
 
-/// Writes `body` as `NAME.toml` in `folder` and runs it with `--keep`
-/// (when asked), returning (exit code, stdout + stderr, report.json).
-fn run(folder: &Path, name: &str, body: &str, keep: bool) -> (i32, String, Value) {
+/// Writes `body` as `NAME.toml` in `folder` and runs it with `--keep`,
+/// returning (exit code, stdout + stderr, report.json, the kept run).
+fn run(folder: &Path, name: &str, body: &str) -> (i32, String, Value, KeptRun) {
     let file = folder.join(format!("{name}.toml"));
     std::fs::write(&file, format!("name = \"{name}\"\n{body}")).unwrap();
-    run_file(&file, &folder.join(format!("out-{name}")), keep)
+    let (code, output, report) = run_file(&file, &folder.join(format!("out-{name}")), true);
+    let kept = KeptRun(report["run_id"].as_str().map(str::to_string));
+    (code, output, report, kept)
+}
+
+/// The run of a drill started with `--keep`: removed (`drdrill clean --run`)
+/// when the test ends, also when it fails before its own clean-up, so no
+/// kept node outlives a failed test.
+struct KeptRun(Option<String>);
+
+impl Drop for KeptRun {
+    fn drop(&mut self) {
+        if let Some(run) = &self.0 {
+            let _ = ctx::run_drdrill(&["clean", "--run", run]);
+        }
+    }
 }
 
 fn run_file(file: &Path, out: &Path, keep: bool) -> (i32, String, Value) {
@@ -139,7 +154,7 @@ phases = ["before"]"#;
         "kind = \"verify\"",
     ];
     let body = scenario_body(300, 3, probe, &steps);
-    let (code, output, report) = run(folder.path(), "probe-refuses", &body, true);
+    let (code, output, report, _kept) = run(folder.path(), "probe-refuses", &body);
     assert_eq!(code, 2, "{output}");
     assert_eq!(report["verdict"]["kind"], "inconclusive", "{report:#}");
     let reason = report["verdict"]["reasons"][0].as_str().unwrap();
@@ -177,7 +192,7 @@ async fn a_signal_file_during_a_paused_node_aborts_and_leaves_the_node_answering
         "kind = \"exec\"\ncommand = \"echo never\"",
     ];
     let body = scenario_body(300, 4, &format!("[abort]\nsignal_file = \"{signal}\""), &steps);
-    let (code, output, report) = run(folder.path(), "abort-on-signal", &body, true);
+    let (code, output, report, _kept) = run(folder.path(), "abort-on-signal", &body);
     assert_eq!(code, 2, "{output}");
     assert_eq!(report["verdict"]["kind"], "inconclusive", "{report:#}");
     let reasons = report["verdict"]["reasons"].to_string();
@@ -223,7 +238,7 @@ probe_failures = 3"#;
         "kind = \"wait\"\nduration = \"10m\"",
     ];
     let body = scenario_body(300, 6, rest, &steps);
-    let (code, output, report) = run(folder.path(), "abort-on-probes", &body, true);
+    let (code, output, report, _kept) = run(folder.path(), "abort-on-probes", &body);
     assert_eq!(code, 2, "{output}");
     let abort = check(&report, "abort");
     let message = abort["message"].as_str().unwrap();
@@ -253,7 +268,7 @@ async fn max_duration_aborts_a_drill_whose_node_is_stopped_and_starts_it_again()
         "kind = \"wait\"\nduration = \"10m\"",
     ];
     let body = scenario_body(300, 8, "[abort]\nmax_duration = \"20s\"", &steps);
-    let (code, output, report) = run(folder.path(), "abort-on-time", &body, true);
+    let (code, output, report, _kept) = run(folder.path(), "abort-on-time", &body);
     assert_eq!(code, 2, "{output}");
     assert!(report["measurements"]["disaster_at"].is_object(), "{report:#}");
     let abort = check(&report, "abort");
