@@ -285,26 +285,37 @@ pub async fn restore_each(
 ) -> Result<SelectedRestore, BackupError> {
     let mut combined: Option<RestoreOutcome> = None;
     for request in requests {
-        let mut outcome = restore(engine, request, settings, progress).await?.outcome;
-        if requests.len() > 1 {
-            for collection in &mut outcome.collections {
-                collection.name = format!("{}.{}", request.to_database, collection.name);
-            }
-        }
-        match &mut combined {
-            None => combined = Some(outcome),
-            Some(so_far) => {
-                so_far.collections.extend(outcome.collections);
-                so_far.output.push_str(&outcome.output);
-                so_far.duration += outcome.duration;
-            }
-        }
+        let outcome = restore(engine, request, settings, progress).await?.outcome;
+        combine(&mut combined, outcome, request, requests.len());
     }
     let outcome = combined.ok_or(BackupError::NothingToRestore)?;
     Ok(SelectedRestore {
         resolved: engine.clone(),
         outcome,
     })
+}
+
+/// Adds the `outcome` of `request`, one of `requests` requests, to
+/// `combined`; with several, collections are named `database.collection`.
+pub fn combine(
+    combined: &mut Option<RestoreOutcome>,
+    mut outcome: RestoreOutcome,
+    request: &RestoreRequest,
+    requests: usize,
+) {
+    if requests > 1 {
+        for collection in &mut outcome.collections {
+            collection.name = format!("{}.{}", request.to_database, collection.name);
+        }
+    }
+    match combined {
+        None => *combined = Some(outcome),
+        Some(so_far) => {
+            so_far.collections.extend(outcome.collections);
+            so_far.output.push_str(&outcome.output);
+            so_far.duration += outcome.duration;
+        }
+    }
 }
 
 /// The databases `location` holds, sorted (read off the disk, off the

@@ -295,6 +295,10 @@ pub struct RestoreDetails {
     /// against the manifest before the restore began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download: Option<crate::store::Transfer>,
+    /// How the backup of the step's store was read: streamed (its passes)
+    /// or downloaded first, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_read: Option<crate::store::StoreRead>,
 }
 
 /// A `copy` step.

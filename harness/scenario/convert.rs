@@ -379,6 +379,7 @@ fn data_step(
             drop,
             collections,
             store,
+            stream,
         } => (
             name,
             timeout,
@@ -391,6 +392,7 @@ fn data_step(
                 drop: drop.unwrap_or(true),
                 collections,
                 store,
+                stream: stream.unwrap_or(true),
             }),
         ),
         other => return Ok(Err(other)),

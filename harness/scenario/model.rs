@@ -561,9 +561,12 @@ pub struct RestoreStep {
     pub drop: bool,
     /// Restore only these collections; `None` restores all.
     pub collections: Option<Vec<String>>,
-    /// Restore the newest backup of this store (downloaded and verified
-    /// first) instead of the last backup step's local copy.
+    /// Restore the newest backup of this store (verified first) instead
+    /// of the last backup step's local copy.
     pub store: Option<String>,
+    /// With `store`: read an archive straight from the store (a verify
+    /// pass, then the restore's own pass) instead of downloading it first.
+    pub stream: bool,
 }
 
 // ---------------------------------------------------------------- stores

@@ -373,6 +373,7 @@ const RESTORE: &[Field] = &[
     optional("drop", Kind::Bool, "drop = true"),
     optional("collections", Kind::TextList, "collections = [\"configurations\"]"),
     optional("store", Kind::Text, "store = \"region-b\""),
+    optional("stream", Kind::Bool, "stream = false"),
 ];
 
 const COPY: &[Field] = &[

@@ -265,6 +265,8 @@ pub enum StepFile {
         collections: Option<Vec<String>>,
         /// `store`.
         store: Option<String>,
+        /// `stream`.
+        stream: Option<bool>,
     },
     /// `kind = "verify"`.
     Verify {

@@ -22,10 +22,11 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         drop,
         collections,
         store,
+        stream,
     } = restore;
     // A download from a store is part of the recovery.
     context.mark_recovery_start();
-    let (backup, download) = match backup_to_restore(context, store.as_deref()).await {
+    let (backup, from_store) = match backup_to_restore(context, store.as_deref(), *stream).await {
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
@@ -34,40 +35,35 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
         backup_engine: backup.engine.clone(),
         ..RestoreDetails::default()
     };
-    let from_store = download.as_ref().map(|transfer| {
-        format!(
-            " from store {} ({}, downloaded and verified: {})",
-            transfer.store,
-            transfer.location,
-            transfer.summary()
-        )
-    });
-    details.download = download;
+    let from_store_text = from_store.as_ref().map(describe_from_store);
+    let streamed = from_store.as_ref().and_then(|from| from.streamed.clone());
+    if let Some(from) = from_store {
+        details.download = Some(from.transfer);
+        details.store_read = Some(from.read);
+    }
     if let Err(outcome) = prepare_target(context, *target, &mut details).await {
         return outcome;
     }
-    // A backup made by a command is a plain dump: restore it with the tools
-    // when present, else the builtin engine.
-    let choice = match backup.engine.as_str() {
-        "tools" => EngineChoice::Tools,
-        "builtin" => EngineChoice::Builtin,
-        _ => EngineChoice::Auto,
-    };
-    let resolved = match select::resolve(choice, None) {
+    let resolved = match select::resolve(engine_for(&backup.engine), None) {
         Ok(resolved) => resolved,
         Err(error) => return StepOutcome::error(crate::error::chain(&error)),
     };
     let requests = restore_requests(context, &backup.location, collections, *drop).await;
     let settings = EngineSettings::new(step.timeout, context.run_id().to_string()).with_work_dir(context.work_dir());
     let progress = StepProgress::new(context.events(), index);
-    let restored = select::restore_each(&resolved, &requests, &settings, &progress).await;
-    let outcome = match restored {
-        Ok(selected) => selected.outcome,
-        Err(error) => {
-            let text = crate::uri::redact(&crate::error::chain(&error));
-            return StepOutcome::failed(format!("restore with {} failed: {text}", resolved.name()))
-                .with_details(details);
-        }
+    let outcome = match &streamed {
+        Some(streamed) => match restore_streamed(streamed, &requests, &progress, &mut details).await {
+            Ok(outcome) => outcome,
+            Err(outcome) => return outcome.with_details(details),
+        },
+        None => match select::restore_each(&resolved, &requests, &settings, &progress).await {
+            Ok(selected) => selected.outcome,
+            Err(error) => {
+                let text = crate::uri::redact(&crate::error::chain(&error));
+                return StepOutcome::failed(format!("restore with {} failed: {text}", resolved.name()))
+                    .with_details(details);
+            }
+        },
     };
     context.record_restore(RestoredScope::from_selection(collections.as_deref()));
     let moved: u64 = outcome.collections.iter().map(|collection| collection.documents).sum();
@@ -96,7 +92,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step, rest
             resolved.name(),
             outcome.collections.len(),
             crate::measure::clock::human_duration_ms(crate::measure::clock::duration_to_millis(outcome.duration)),
-            from_store.unwrap_or_default()
+            from_store_text.unwrap_or_default()
         ),
         details,
     )
@@ -133,13 +129,25 @@ async fn restore_requests(
         .collect()
 }
 
+/// The engine a backup made by `engine` is restored with: a backup made by
+/// a command is a plain dump, restored with the tools when present, else
+/// the builtin engine.
+pub(super) fn engine_for(engine: &str) -> EngineChoice {
+    match engine {
+        "tools" => EngineChoice::Tools,
+        "builtin" => EngineChoice::Builtin,
+        _ => EngineChoice::Auto,
+    }
+}
+
 /// The backup to restore: the last backup step's, or with `store` the
-/// store's newest, downloaded and verified (the download is returned for
-/// the details). `Err` is the step's outcome when there is none.
+/// store's newest, verified (streamed or downloaded, as `stream` and the
+/// backup allow). `Err` is the step's outcome when there is none.
 async fn backup_to_restore(
     context: &mut DrillContext<'_>,
     store: Option<&str>,
-) -> Result<(TakenBackup, Option<crate::store::Transfer>), StepOutcome> {
+    stream: bool,
+) -> Result<(TakenBackup, Option<super::stored::FromStore>), StepOutcome> {
     let Some(store) = store else {
         return match context.last_backup().cloned() {
             Some(backup) => Ok((backup, None)),
@@ -148,15 +156,48 @@ async fn backup_to_restore(
             )),
         };
     };
-    let downloaded = super::stored::download_newest(context, store).await?;
+    let from_store = super::stored::from_store(context, store, stream).await?;
     let now = context.clock().now();
     let backup = TakenBackup {
-        location: downloaded.location,
+        location: from_store.location.clone(),
         started: now,
         finished: now,
-        engine: downloaded.manifest.engine.name.clone(),
+        engine: from_store.manifest.engine.name.clone(),
     };
-    Ok((backup, Some(downloaded.transfer)))
+    Ok((backup, Some(from_store)))
+}
+
+/// ` from store NAME (where, how it was read: size, time, speed)`.
+fn describe_from_store(from: &super::stored::FromStore) -> String {
+    let how = match from.read.mode {
+        crate::store::ReadMode::Streamed => "streamed: verified in a first pass, restored in a second",
+        crate::store::ReadMode::Downloaded => "downloaded and verified",
+    };
+    format!(
+        " from store {} ({}, {how}: {})",
+        from.transfer.store,
+        from.transfer.location,
+        from.transfer.summary()
+    )
+}
+
+/// Restores a streamed backup: one streamed pass per request, each
+/// recorded in `details`.
+async fn restore_streamed(
+    streamed: &(crate::store::Store, crate::store::StreamedBackup),
+    requests: &[RestoreRequest],
+    progress: &StepProgress<'_>,
+    details: &mut RestoreDetails,
+) -> Result<crate::backup::RestoreOutcome, StepOutcome> {
+    let mut combined: Option<crate::backup::RestoreOutcome> = None;
+    for request in requests {
+        let (outcome, pass) = super::stored::restore_streamed(streamed, request, progress).await?;
+        if let Some(read) = &mut details.store_read {
+            read.passes.push(pass);
+        }
+        select::combine(&mut combined, outcome, request, requests.len());
+    }
+    combined.ok_or_else(|| StepOutcome::failed("nothing to restore: no database was selected"))
 }
 
 /// The documents restored that are the user's, as the step's message shows

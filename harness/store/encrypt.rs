@@ -128,7 +128,40 @@ pub fn seal(plain: &Path, sealed: &Path, recipients_file: &Path) -> Result<(File
 /// Decrypts `sealed` (the object `object`, for messages) into `plain` with
 /// the identities of `identity_file`; the plaintext's SHA-256 and size.
 pub fn open(sealed: &Path, plain: &Path, identity_file: &Path, object: &str) -> Result<FileEntry, EncryptError> {
-    let identities = age::IdentityFile::from_file(identity_file.display().to_string())
+    let input = std::io::BufReader::new(std::fs::File::open(sealed).map_err(io("read", sealed))?);
+    let mut reader = decrypting(input, identity_file, object)?;
+    let mut output = std::fs::File::create(plain).map_err(io("write", plain))?;
+    copy_hashing(&mut reader, &mut output).map_err(io("decrypt", sealed))
+}
+
+/// The plaintext of the age stream `input` (the object `object`, for
+/// messages), decrypted with the identities of `identity_file` as it is
+/// read, in bounded memory (age's 64 KiB chunks). Reads the age header
+/// now: a wrong key fails here, before any plaintext is handed out.
+pub fn decrypting<R: Read>(
+    input: R,
+    identity_file: &Path,
+    object: &str,
+) -> Result<age::stream::StreamReader<R>, EncryptError> {
+    let identities = identities(identity_file)?;
+    let wrong_key = |source| EncryptError::WrongKey {
+        object: object.to_owned(),
+        identity: identity_file.to_owned(),
+        source,
+    };
+    let decryptor = age::Decryptor::new(input).map_err(wrong_key)?;
+    decryptor
+        .decrypt(
+            identities
+                .iter()
+                .map(|identity| identity.as_ref() as &dyn age::Identity),
+        )
+        .map_err(wrong_key)
+}
+
+/// Reads the age identities of `identity_file`.
+fn identities(identity_file: &Path) -> Result<Vec<Box<dyn age::Identity>>, EncryptError> {
+    age::IdentityFile::from_file(identity_file.display().to_string())
         .map_err(|error| EncryptError::Keys {
             path: identity_file.to_owned(),
             reason: format!("cannot read it ({error})"),
@@ -137,23 +170,7 @@ pub fn open(sealed: &Path, plain: &Path, identity_file: &Path, object: &str) -> 
         .map_err(|error| EncryptError::Keys {
             path: identity_file.to_owned(),
             reason: error.to_string(),
-        })?;
-    let input = std::io::BufReader::new(std::fs::File::open(sealed).map_err(io("read", sealed))?);
-    let wrong_key = |source| EncryptError::WrongKey {
-        object: object.to_owned(),
-        identity: identity_file.to_owned(),
-        source,
-    };
-    let decryptor = age::Decryptor::new(input).map_err(wrong_key)?;
-    let mut reader = decryptor
-        .decrypt(
-            identities
-                .iter()
-                .map(|identity| identity.as_ref() as &dyn age::Identity),
-        )
-        .map_err(wrong_key)?;
-    let mut output = std::fs::File::create(plain).map_err(io("write", plain))?;
-    copy_hashing(&mut reader, &mut output).map_err(io("decrypt", sealed))
+        })
 }
 
 /// Copies `input` to `output`, hashing what passes.

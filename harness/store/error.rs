@@ -53,6 +53,17 @@ pub enum StoreError {
         #[source]
         source: Box<object_store::Error>,
     },
+    /// Streaming an object (to hash it or to restore from it) failed.
+    #[error("store {store}: cannot stream {object}")]
+    Stream {
+        /// The store.
+        store: String,
+        /// The object.
+        object: String,
+        /// The cause (a request, a decompression, the restore's reader).
+        #[source]
+        source: std::io::Error,
+    },
     /// A local file could not be read or written.
     #[error("{path}: cannot {action}")]
     Local {

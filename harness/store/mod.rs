@@ -17,6 +17,7 @@ mod drill;
 mod encrypt;
 mod error;
 mod gateway;
+mod stream;
 mod transfer;
 
 pub use address::{StoreAddress, StoreSpec};
@@ -25,4 +26,5 @@ pub use drill::DrillStores;
 pub use encrypt::{ENCRYPTION_FILE_NAME, EncryptError, Encryption, StoredFiles};
 pub use error::StoreError;
 pub use gateway::{Gateway, GatewayError, versitygw_binary};
+pub use stream::{PassKind, PassWatch, ReadMode, StoreRead, StreamPass, StreamedBackup, streamable};
 pub use transfer::{Store, StoredBackup, Transfer, TransferKind};

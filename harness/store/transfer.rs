@@ -42,9 +42,9 @@ pub const PARTS_IN_FLIGHT: usize = 4;
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Its name and address.
-    spec: StoreSpec,
+    pub(super) spec: StoreSpec,
     /// The object store client.
-    inner: Arc<dyn ObjectStore>,
+    pub(super) inner: Arc<dyn ObjectStore>,
     /// The key prefix of every backup (empty for a folder store, whose
     /// client is rooted at the folder).
     prefix: String,
@@ -176,7 +176,7 @@ impl Store {
     }
 
     /// The key of `file` of backup `id`.
-    fn key(&self, id: &str, file: &str) -> Key {
+    pub(super) fn key(&self, id: &str, file: &str) -> Key {
         let mut parts: Vec<&str> = Vec::new();
         if !self.prefix.is_empty() {
             parts.push(&self.prefix);
@@ -292,7 +292,7 @@ impl Store {
         Ok(Some((temporary, (sealed_path, sealed.1))))
     }
 
-    fn encryption_error(&self, source: super::encrypt::EncryptError) -> StoreError {
+    pub(super) fn encryption_error(&self, source: super::encrypt::EncryptError) -> StoreError {
         StoreError::Encryption {
             store: self.spec.name.clone(),
             source,
@@ -323,7 +323,7 @@ impl Store {
     /// Every object of backup `id`: the manifest's name of the file, the
     /// object's name, what the object must hash to; and the encryption
     /// record, if any.
-    async fn objects(
+    pub(super) async fn objects(
         &self,
         id: &str,
         manifest: &Manifest,
@@ -651,7 +651,7 @@ impl Store {
             .map_err(|source| StoreError::request(&self.spec.name, "upload", &self.show(&key), source))
     }
 
-    fn mismatch(&self, object: String, entry: &FileEntry, found: FileEntry) -> StoreError {
+    pub(super) fn mismatch(&self, object: String, entry: &FileEntry, found: FileEntry) -> StoreError {
         StoreError::Mismatch {
             store: self.spec.name.clone(),
             object,
@@ -660,7 +660,14 @@ impl Store {
         }
     }
 
-    fn transfer(&self, kind: TransferKind, id: &str, objects: usize, bytes: u64, started: Instant) -> Transfer {
+    pub(super) fn transfer(
+        &self,
+        kind: TransferKind,
+        id: &str,
+        objects: usize,
+        bytes: u64,
+        started: Instant,
+    ) -> Transfer {
         let elapsed = started.elapsed();
         Transfer {
             kind,
@@ -734,15 +741,15 @@ async fn local_sink(path: &Path) -> Result<Sink, StoreError> {
 }
 
 /// One object of a backup in a store.
-struct StoredObject {
+pub(super) struct StoredObject {
     /// The file's name in the manifest.
-    relative: String,
+    pub(super) relative: String,
     /// The object's name under the backup (`<file>.age` when encrypted).
-    name: String,
+    pub(super) name: String,
     /// What the object must hash to.
-    expected: FileEntry,
+    pub(super) expected: FileEntry,
     /// What the file must hash to (the same unless encrypted).
-    plain: FileEntry,
+    pub(super) plain: FileEntry,
 }
 
 /// The object name of `relative`.
@@ -762,7 +769,7 @@ fn sealed_path(path: &Path) -> PathBuf {
 }
 
 /// `Err(found)` when `found` is not `entry`.
-fn matches(entry: &FileEntry, found: &FileEntry) -> Result<(), FileEntry> {
+pub(super) fn matches(entry: &FileEntry, found: &FileEntry) -> Result<(), FileEntry> {
     if entry.size == found.size && entry.sha256.eq_ignore_ascii_case(&found.sha256) {
         Ok(())
     } else {

@@ -381,3 +381,164 @@ fn the_cross_region_drill_restores_from_an_encrypted_copy() {
         "{report:#}"
     );
 }
+
+/// `quarterly-cross-region` renamed `name`, with `extra` TOML inserted
+/// before its restore step and `after` between the restore and the
+/// verify; `stream = false` on the restore when `stream` is false.
+fn cross_region_variant(folder: &Path, name: &str, stream: bool, extra: &str, after: &str) -> PathBuf {
+    let source = std::fs::read_to_string(scenario("quarterly-cross-region")).unwrap();
+    let restore = if stream {
+        "[[steps]]\nkind = \"restore\"\n".to_owned()
+    } else {
+        "[[steps]]\nkind = \"restore\"\nstream = false\n".to_owned()
+    };
+    let text = source
+        .replace("name = \"quarterly-cross-region\"", &format!("name = \"{name}\""))
+        .replace("[[steps]]\nkind = \"restore\"\n", &format!("{extra}\n{restore}"))
+        .replace(
+            "[[steps]]\nkind = \"verify\"",
+            &format!("{after}\n[[steps]]\nkind = \"verify\""),
+        );
+    let file = folder.join(format!("{name}.toml"));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Exec steps that list every archive file of the drill's folder (the
+/// gateways' data left out) before and after the restore; the second
+/// fails when the restore wrote one, or made a download folder.
+const LIST_ARCHIVES: &str =
+    r#"d=$(dirname "$BACKUP_DIR") && find "$d" -path "$d/stores" -prune -o -type f -name '*archive*' -print | sort"#;
+
+fn archive_listing_steps() -> (String, String) {
+    let before = format!(
+        "[[steps]]\nkind = \"exec\"\nname = \"archives before\"\ncommand = '''{LIST_ARCHIVES} > \"$d/listing-before\"'''\n"
+    );
+    let after = format!(
+        "[[steps]]\nkind = \"exec\"\nname = \"archives after\"\ncommand = '''{LIST_ARCHIVES} | diff \"$d/listing-before\" - && test ! -e \"$d/from-us-east-1\"'''\n"
+    );
+    (before, after)
+}
+
+fn named_step<'r>(report: &'r serde_json::Value, name: &str) -> &'r serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name} in {report:#}"))
+}
+
+#[test]
+fn a_streamed_restore_from_the_second_region_writes_no_local_copy_of_the_archive() {
+    let folder = tempfile::tempdir().unwrap();
+    let (before, after) = archive_listing_steps();
+    let (code, output, report) = run(&cross_region_variant(
+        folder.path(),
+        "streamed-restore",
+        true,
+        &before,
+        &after,
+    ));
+    assert_eq!(code, 0, "{output}\n{report:#}");
+    assert_eq!(report["verdict"]["kind"], "passed", "{report:#}");
+    assert_eq!(named_step(&report, "archives after")["status"], "passed", "{report:#}");
+    let details = &step(&report, "restore")["details"];
+    let read = &details["store_read"];
+    assert_eq!(read["mode"], "streamed", "{report:#}");
+    assert_eq!(read["pinned"], true, "{report:#}");
+    let passes = read["passes"].as_array().unwrap();
+    assert_eq!(passes.len(), 2, "{report:#}");
+    assert_eq!(
+        (passes[0]["pass"].as_str(), passes[1]["pass"].as_str()),
+        (Some("verify"), Some("restore"))
+    );
+    for pass in passes {
+        assert_eq!(pass["bytes"], details["download"]["bytes"], "{report:#}");
+    }
+    assert!(
+        read["object"].as_str().unwrap().ends_with("/dump.archive.gz"),
+        "{report:#}"
+    );
+
+    // The same drill downloading first: the listing sees the copy, so the
+    // check above is not vacuous.
+    let (_, output, report) = run(&cross_region_variant(
+        folder.path(),
+        "downloaded-restore",
+        false,
+        &before,
+        &after,
+    ));
+    assert_eq!(
+        step(&report, "restore")["details"]["store_read"]["mode"],
+        "downloaded",
+        "{output}"
+    );
+    assert_eq!(named_step(&report, "archives after")["status"], "failed", "{report:#}");
+}
+
+#[test]
+fn a_corrupted_object_fails_the_streamed_restore_before_any_document_is_inserted() {
+    let folder = tempfile::tempdir().unwrap();
+    let corrupt = r#"[[steps]]
+kind = "exec"
+name = "one byte changed through the gateway's folder"
+command = '''f=$(find "$(dirname "$BACKUP_DIR")/stores/us-east-1" -type f -name 'dump.archive*') && test -n "$f" && printf DRDR | dd of="$f" bs=1 seek=1000 conv=notrunc status=none'''
+"#;
+    let (code, output, report) = run(&cross_region_variant(
+        folder.path(),
+        "corrupted-stream",
+        true,
+        corrupt,
+        "",
+    ));
+    assert_ne!(code, 0, "{output}\n{report:#}");
+    let changed = named_step(&report, "one byte changed through the gateway's folder");
+    assert_eq!(changed["status"], "passed", "{report:#}");
+    let restore = step(&report, "restore");
+    assert_eq!(restore["status"], "failed", "{report:#}");
+    let message = restore["message"].as_str().unwrap();
+    assert!(message.contains("verification refused, nothing restored"), "{message}");
+    assert!(
+        message.contains("/dump.archive.gz does not match the manifest"),
+        "{message}"
+    );
+    // The restore stopped before it had a node to insert into.
+    assert!(restore["details"]["fresh_node"].is_null(), "{report:#}");
+    assert!(restore["details"]["restore"].is_null(), "{report:#}");
+}
+
+#[tokio::test]
+async fn a_streamed_verify_pass_names_a_wrong_key_and_a_changed_byte() {
+    let folder = tempfile::tempdir().unwrap();
+    let (location, manifest) = archive_backup(folder.path());
+    let (recipients, identity) = age_keys(folder.path(), "right");
+    let (_, wrong) = age_keys(folder.path(), "wrong");
+    let keys = |identity: &Path| drdrill::store::Encryption {
+        recipients_file: Some(recipients.clone()),
+        identity_file: Some(identity.to_owned()),
+    };
+    encrypted_store("streamed", keys(&identity))
+        .upload("b1", &location, &manifest)
+        .await
+        .unwrap();
+    let stored = encrypted_store("streamed", keys(&identity));
+    let verified = stored.verify_streamed("b1", &manifest).await.unwrap();
+    assert_eq!(verified.transfer.objects, 3, "archive, encryption record, manifest");
+    let error = encrypted_store("streamed", keys(&wrong))
+        .verify_streamed("b1", &manifest)
+        .await
+        .unwrap_err();
+    assert!(drdrill::error::chain(&error).contains("wrong key"), "{error}");
+
+    let object = regions()[0].data.join("drdrill/streamed/b1/dump.archive.age");
+    let mut bytes = std::fs::read(&object).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&object, bytes).unwrap();
+    let error = stored.verify_streamed("b1", &manifest).await.unwrap_err();
+    let text = drdrill::error::chain(&error);
+    assert!(matches!(error, StoreError::Mismatch { .. }), "{text}");
+    assert!(text.contains("s3://drdrill/streamed/b1/dump.archive.age"), "{text}");
+}

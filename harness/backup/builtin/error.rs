@@ -52,6 +52,13 @@ pub enum BuiltinError {
         #[source]
         source: Box<FormatError>,
     },
+    /// A streamed archive was asked for its documents a second time: a
+    /// stream is read once.
+    #[error("{path}: the streamed archive was already read (a stream is read once)")]
+    StreamConsumed {
+        /// The object streamed.
+        path: PathBuf,
+    },
     /// Reading the backup failed (truncated, corrupt, wrong gzip, ...).
     #[error("cannot read {what} from the backup")]
     Read {

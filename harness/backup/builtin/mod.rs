@@ -15,5 +15,5 @@ pub mod source;
 
 pub use dump::{dump, engine_info};
 pub use error::BuiltinError;
-pub use restore::{index_for_create, restore};
+pub use restore::{index_for_create, restore, restore_stream};
 pub use source::{OpenedBackup, locate_backup};

@@ -51,7 +51,37 @@ pub async fn restore(request: &RestoreRequest, progress: &dyn ProgressSink) -> R
             what: "opening the backup".to_owned(),
             source,
         })??;
-    let opened = Arc::new(opened);
+    restore_opened(request, Arc::new(opened), clock, progress).await
+}
+
+/// Restores an archive read once from `reader` (a store's object, plain
+/// or gzip; `request.source` names it in messages) into
+/// `request.to_database`, with the memory bounds of a file's restore: the
+/// reader is pulled by one blocking thread, batches wait in a bounded
+/// channel.
+pub async fn restore_stream(
+    request: &RestoreRequest,
+    reader: Box<dyn std::io::Read + Send>,
+    progress: &dyn ProgressSink,
+) -> Result<RestoreOutcome, BuiltinError> {
+    let clock = Instant::now();
+    let location = request.source.clone();
+    let opened = tokio::task::spawn_blocking(move || OpenedBackup::open_stream(location, reader))
+        .await
+        .map_err(|source| BuiltinError::Task {
+            what: "opening the streamed archive".to_owned(),
+            source,
+        })??;
+    restore_opened(request, Arc::new(opened), clock, progress).await
+}
+
+/// Restores an opened backup; `clock` started before it was opened.
+async fn restore_opened(
+    request: &RestoreRequest,
+    opened: Arc<OpenedBackup>,
+    clock: Instant,
+    progress: &dyn ProgressSink,
+) -> Result<RestoreOutcome, BuiltinError> {
     let selected = select(&opened, request)?;
     let mut output = String::new();
     for selected in &selected {

@@ -13,7 +13,9 @@ use bson::RawDocumentBuf;
 use super::error::BuiltinError;
 use crate::backup::engine::BackupLocation;
 use crate::backup::extract::extract_dump;
-use crate::backup::format::{ArchiveEvent, ArchiveReader, CollectionMetadata, DumpDirectory, FormatError, Namespace};
+use crate::backup::format::{
+    ArchiveEvent, ArchiveReader, CollectionMetadata, DumpDirectory, FormatError, MaybeGzip, Namespace, Origin,
+};
 use crate::backup::locate::{LocateError, locate};
 
 /// Works out what kind of backup `path` is, by the one policy of
@@ -62,7 +64,17 @@ enum Opened {
         /// Namespaces and metadata announced up front.
         prelude: Vec<crate::backup::format::PreludeEntry>,
     },
+    /// An archive read once as a stream (from a store), its prelude read.
+    Stream {
+        /// The reader, past the prelude; taken by the one read.
+        reader: std::sync::Mutex<Option<StreamedArchive>>,
+        /// Namespaces and metadata announced up front.
+        prelude: Vec<crate::backup::format::PreludeEntry>,
+    },
 }
+
+/// The reader of an archive streamed from a store.
+pub type StreamedArchive = ArchiveReader<MaybeGzip<Box<dyn std::io::Read + Send>>>;
 
 /// A backup opened for reading.
 #[derive(Debug)]
@@ -119,10 +131,7 @@ impl OpenedBackup {
         match location {
             BackupLocation::Directory { path, .. } => Self::open_directory(location.clone(), path, None),
             BackupLocation::Archive { path, .. } => {
-                let reader = ArchiveReader::open_file(path).map_err(|source| BuiltinError::Read {
-                    what: "the archive".to_owned(),
-                    source: Box::new(source),
-                })?;
+                let reader = ArchiveReader::open_file(path).map_err(archive_error)?;
                 Ok(Self {
                     location: location.clone(),
                     opened: Opened::Archive {
@@ -141,6 +150,24 @@ impl OpenedBackup {
                 Self::open_directory(location.clone(), &root, Some(extracted.folder))
             }
         }
+    }
+
+    /// Opens an archive read from `reader` (plain or gzip), named by
+    /// `location` in messages (the object's address), reading its header
+    /// and prelude now; blocking. Its documents can be read once.
+    pub fn open_stream(location: BackupLocation, reader: Box<dyn std::io::Read + Send>) -> Result<Self, BuiltinError> {
+        let origin = Origin::file(location_path(&location));
+        let reader = ArchiveReader::detect(reader, origin).map_err(archive_error)?;
+        let prelude = reader.prelude().to_vec();
+        Ok(Self {
+            location,
+            opened: Opened::Stream {
+                reader: std::sync::Mutex::new(Some(reader)),
+                prelude,
+            },
+            _extracted: None,
+            database_level: false,
+        })
     }
 
     fn open_directory(
@@ -199,6 +226,17 @@ impl OpenedBackup {
                     metadata_file: entry.metadata.as_ref().map(|_| path.clone()),
                 })
                 .collect(),
+            Opened::Stream { prelude, .. } => {
+                let path = location_path(&self.location);
+                prelude
+                    .iter()
+                    .map(|entry| FoundCollection {
+                        namespace: entry.namespace.clone(),
+                        file: path.to_owned(),
+                        metadata_file: entry.metadata.as_ref().map(|_| path.to_owned()),
+                    })
+                    .collect()
+            }
         };
         found.sort_by(|left, right| left.namespace.cmp(&right.namespace));
         found
@@ -214,7 +252,7 @@ impl OpenedBackup {
                 }),
                 None => Ok(None),
             },
-            Opened::Archive { prelude, .. } => Ok(prelude
+            Opened::Archive { prelude, .. } | Opened::Stream { prelude, .. } => Ok(prelude
                 .iter()
                 .find(|entry| &entry.namespace == namespace)
                 .and_then(|entry| entry.metadata.clone())),
@@ -224,7 +262,7 @@ impl OpenedBackup {
     /// Whether reading is one stream for all namespaces (an archive), so
     /// that one reader must serve every namespace at once.
     pub fn is_single_stream(&self) -> bool {
-        matches!(self.opened, Opened::Archive { .. })
+        matches!(self.opened, Opened::Archive { .. } | Opened::Stream { .. })
     }
 
     /// Reads the documents of `namespaces` in batches (the format layer
@@ -238,7 +276,19 @@ impl OpenedBackup {
     ) -> Result<(), BuiltinError> {
         match &self.opened {
             Opened::Directory(directory) => Self::read_directory(directory, namespaces, limits, send),
-            Opened::Archive { path, .. } => Self::read_archive(path, namespaces, limits, send),
+            Opened::Archive { path, .. } => {
+                let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;
+                Self::read_archive(&mut reader, namespaces, limits, send)
+            }
+            Opened::Stream { reader, .. } => {
+                let taken = reader.lock().ok().and_then(|mut reader| reader.take());
+                let Some(mut reader) = taken else {
+                    return Err(BuiltinError::StreamConsumed {
+                        path: self.path().to_owned(),
+                    });
+                };
+                Self::read_archive(&mut reader, namespaces, limits, send)
+            }
         }
     }
 
@@ -290,28 +340,12 @@ impl OpenedBackup {
 
     /// [`OpenedBackup::read_documents`] for an archive: one stream, batches
     /// per namespace.
-    fn read_archive(
-        path: &Path,
+    fn read_archive<R: std::io::Read>(
+        reader: &mut ArchiveReader<R>,
         namespaces: &[Namespace],
         limits: BatchLimits,
         send: &mut dyn FnMut(ReadEvent) -> bool,
     ) -> Result<(), BuiltinError> {
-        let archive_error = |source: FormatError| {
-            let what = match &source {
-                FormatError::CorruptArchive { origin, .. }
-                | FormatError::ArchiveCut { origin, .. }
-                | FormatError::CrcMismatch { origin, .. }
-                | FormatError::TruncatedDocument { origin, .. }
-                | FormatError::TruncatedLength { origin, .. }
-                | FormatError::MalformedDocument { origin, .. } => origin.namespace.as_ref().map(ToString::to_string),
-                _ => None,
-            };
-            BuiltinError::Read {
-                what: what.unwrap_or_else(|| "the archive".to_owned()),
-                source: Box::new(source),
-            }
-        };
-        let mut reader = ArchiveReader::open_file(path).map_err(archive_error)?;
         let mut batches: std::collections::HashMap<Namespace, Batcher> = std::collections::HashMap::new();
         while let Some(event) = reader.next_event().map_err(archive_error)? {
             match event {
@@ -350,6 +384,23 @@ impl OpenedBackup {
             }
         }
         Ok(())
+    }
+}
+
+/// A format error of an archive, named by its namespace when it has one.
+fn archive_error(source: FormatError) -> BuiltinError {
+    let what = match &source {
+        FormatError::CorruptArchive { origin, .. }
+        | FormatError::ArchiveCut { origin, .. }
+        | FormatError::CrcMismatch { origin, .. }
+        | FormatError::TruncatedDocument { origin, .. }
+        | FormatError::TruncatedLength { origin, .. }
+        | FormatError::MalformedDocument { origin, .. } => origin.namespace.as_ref().map(ToString::to_string),
+        _ => None,
+    };
+    BuiltinError::Read {
+        what: what.unwrap_or_else(|| "the archive".to_owned()),
+        source: Box::new(source),
     }
 }
 
