@@ -40,22 +40,29 @@ use crate::backup::{BackupLocation, Layout};
 /// for restore passes.
 #[derive(Debug, Clone)]
 pub struct StreamedBackup {
-    /// The archive's key.
-    key: Key,
-    /// The archive as a person finds it (`s3://bucket/prefix/id/dump.archive`).
-    object: String,
+    /// The archive and what it must hash to.
+    check: ObjectCheck,
     /// The ETag the verify pass read; restore passes ask for it.
     e_tag: Option<String>,
-    /// What the stored object hashes to.
-    stored: FileEntry,
-    /// What the archive hashes to once decrypted; `None` when not sealed.
-    plain: Option<FileEntry>,
     /// Whether the archive is gzip-compressed (the manifest's layout).
     gzip: bool,
     /// The verify pass, as the download it is (nothing kept).
     pub transfer: Transfer,
     /// The verify pass.
     pub verify_pass: StreamPass,
+}
+
+/// One object of a backup and what its layers must hash to.
+#[derive(Debug, Clone)]
+struct ObjectCheck {
+    /// Its key.
+    key: Key,
+    /// As a person finds it (`s3://bucket/prefix/id/dump.archive`).
+    object: String,
+    /// What the stored object hashes to.
+    stored: FileEntry,
+    /// What it hashes to once decrypted; `None` when not sealed.
+    plain: Option<FileEntry>,
 }
 
 /// One pass over a streamed object, for the report.
@@ -114,14 +121,14 @@ impl StreamedBackup {
     /// messages: the object's address.
     pub fn location(&self) -> BackupLocation {
         BackupLocation::Archive {
-            path: PathBuf::from(&self.object),
+            path: PathBuf::from(&self.check.object),
             gzip: self.gzip,
         }
     }
 
     /// The object streamed.
     pub fn object(&self) -> &str {
-        &self.object
+        &self.check.object
     }
 
     /// Whether restore passes are pinned to the verified version.
@@ -176,25 +183,66 @@ impl Store {
         if sealed.is_some() && self.spec.encryption.identity_file.is_none() {
             return Err(self.encryption_error(super::encrypt::EncryptError::NoIdentity));
         }
-        let key = self.key(id, &object.name);
-        let got = self.get_streamed(&key, None).await?;
-        let e_tag = got.meta.e_tag.clone();
-        let mut backup = StreamedBackup {
-            object: self.show(&key),
-            key,
-            e_tag,
-            stored: object.expected.clone(),
-            plain: sealed.is_some().then(|| object.plain.clone()),
-            gzip: matches!(manifest.layout, Some(Layout::Archive { gzip: true })),
-            transfer: self.transfer(TransferKind::Download, id, 0, 0, started),
+        let check = self.object_check(id, object, sealed.is_some());
+        let e_tag = self.verify_object(&check).await?;
+        let count = 2 + usize::from(check.plain.is_some());
+        let transfer = self.transfer(TransferKind::Download, id, count, check.stored.size, started);
+        Ok(StreamedBackup {
             verify_pass: StreamPass {
                 pass: PassKind::Verify,
                 database: None,
-                bytes: 0,
-                duration_ms: 0,
+                bytes: check.stored.size,
+                duration_ms: transfer.duration_ms,
             },
-        };
-        let (reader, tally, below) = self.chain(&backup, got.into_stream()).await?;
+            check,
+            e_tag,
+            gzip: matches!(manifest.layout, Some(Layout::Archive { gzip: true })),
+            transfer,
+        })
+    }
+
+    /// Reads backup `id` and checks every object, decrypting a sealed one
+    /// (streamed, nothing kept): the stored bytes against the encryption
+    /// record, the plaintext against the manifest. Without an identity
+    /// file a sealed backup is [`super::encrypt::EncryptError::NoIdentity`].
+    pub async fn verify_decrypted(&self, id: &str) -> Result<Transfer, StoreError> {
+        let started = Instant::now();
+        let manifest = self.manifest(id).await?;
+        let (objects, sealed) = self.objects(id, &manifest).await?;
+        if sealed.is_some() && self.spec.encryption.identity_file.is_none() {
+            return Err(self.encryption_error(super::encrypt::EncryptError::NoIdentity));
+        }
+        let mut bytes = 0;
+        for object in &objects {
+            let check = self.object_check(id, object, sealed.is_some());
+            self.verify_object(&check).await?;
+            bytes += check.stored.size;
+        }
+        let count = objects.len() + 1 + usize::from(sealed.is_some());
+        Ok(self.transfer(TransferKind::Verify, id, count, bytes, started))
+    }
+
+    /// Whether backup `id` is kept encrypted (it has an encryption record).
+    pub async fn is_encrypted(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.stored_files(id).await?.is_some())
+    }
+
+    fn object_check(&self, id: &str, object: &super::transfer::StoredObject, sealed: bool) -> ObjectCheck {
+        let key = self.key(id, &object.name);
+        ObjectCheck {
+            object: self.show(&key),
+            key,
+            stored: object.expected.clone(),
+            plain: sealed.then(|| object.plain.clone()),
+        }
+    }
+
+    /// Reads `check`'s object to its end through the hashing chain,
+    /// writing nothing; the ETag it was read at.
+    async fn verify_object(&self, check: &ObjectCheck) -> Result<Option<String>, StoreError> {
+        let got = self.get_streamed(&check.key, None).await?;
+        let e_tag = got.meta.e_tag.clone();
+        let (reader, tally, below) = self.chain(check, got.into_stream()).await?;
         let drained = tokio::task::spawn_blocking(move || {
             let mut reader = reader;
             let copied = std::io::copy(&mut reader, &mut std::io::sink());
@@ -208,14 +256,10 @@ impl Store {
             copied
         })
         .await
-        .map_err(|error| std::io::Error::other(error))
+        .map_err(std::io::Error::other)
         .and_then(|copied| copied);
-        self.settle(&backup, &tally, drained.map(drop))?;
-        let count = 2 + usize::from(backup.plain.is_some());
-        backup.transfer = self.transfer(TransferKind::Download, id, count, backup.stored.size, started);
-        backup.verify_pass.bytes = backup.stored.size;
-        backup.verify_pass.duration_ms = backup.transfer.duration_ms;
-        Ok(backup)
+        self.settle(check, &tally, drained.map(drop))?;
+        Ok(e_tag)
     }
 
     /// Opens a restore pass over `backup` for `database`: the archive's
@@ -227,8 +271,8 @@ impl Store {
         database: &str,
     ) -> Result<(Box<dyn Read + Send>, PassWatch), StoreError> {
         let started = Instant::now();
-        let got = self.get_streamed(&backup.key, backup.e_tag.clone()).await?;
-        let (reader, tally, _) = self.chain(backup, got.into_stream()).await?;
+        let got = self.get_streamed(&backup.check.key, backup.e_tag.clone()).await?;
+        let (reader, tally, _) = self.chain(&backup.check, got.into_stream()).await?;
         let watch = PassWatch {
             tally,
             started,
@@ -240,7 +284,7 @@ impl Store {
     /// How the restore pass `watch` ended: `Err` when the bytes read were
     /// not what the verify pass found, or were not read to their end.
     pub fn finish_streamed(&self, backup: &StreamedBackup, watch: PassWatch) -> Result<StreamPass, StoreError> {
-        self.settle(backup, &watch.tally, Ok(()))?;
+        self.settle(&backup.check, &watch.tally, Ok(()))?;
         Ok(StreamPass {
             pass: PassKind::Restore,
             database: Some(watch.database),
@@ -266,7 +310,7 @@ impl Store {
     /// fails here); its tally, and a sealed object's stored layer.
     async fn chain(
         &self,
-        backup: &StreamedBackup,
+        check: &ObjectCheck,
         body: BoxStream<'static, object_store::Result<bytes::Bytes>>,
     ) -> Result<(Box<dyn Read + Send>, Arc<Tally>, Option<Below>), StoreError> {
         let tally = Arc::new(Tally::default());
@@ -276,61 +320,60 @@ impl Store {
                 stream: body,
                 chunk: bytes::Bytes::new(),
             },
-            expected: backup.stored.clone(),
+            expected: check.stored.clone(),
             layer: Layer::Stored,
-            object: backup.object.clone(),
+            object: check.object.clone(),
             tally: Arc::clone(&tally),
             hasher: Sha256::new(),
             size: 0,
             below: None,
             ended: false,
         };
-        let Some(plain) = backup.plain.clone() else {
+        let Some(plain) = check.plain.clone() else {
             return Ok((Box::new(stored), tally, None));
         };
         let identity = self.spec.encryption.identity_file.clone().unwrap_or_default();
-        let (object, layer_tally) = (backup.object.clone(), Arc::clone(&tally));
+        let (object, layer_tally) = (check.object.clone(), Arc::clone(&tally));
         let below = Arc::new(Mutex::new(stored));
         let layer_below = Arc::clone(&below);
-        let built = tokio::task::spawn_blocking(move || unsealed(layer_below, plain, &identity, object, layer_tally))
-            .await
-            .map_err(|error| {
-                self.encryption_error(super::encrypt::EncryptError::Io {
-                    action: "decrypt",
-                    path: PathBuf::from(&backup.object),
-                    source: std::io::Error::other(error),
-                })
-            })?
-            .map_err(|error| self.encryption_error(error))?;
+        let drained = Arc::clone(&below);
+        let built = tokio::task::spawn_blocking(move || {
+            let built = unsealed(layer_below, plain, &identity, object, layer_tally);
+            // An age header that does not open may be a changed byte:
+            // the stored bytes, read to their end, tell.
+            if built.is_err() {
+                let _ = std::io::copy(&mut Shared(drained), &mut std::io::sink());
+            }
+            built
+        })
+        .await
+        .map_err(|error| {
+            self.encryption_error(super::encrypt::EncryptError::Io {
+                action: "decrypt",
+                path: PathBuf::from(&check.object),
+                source: std::io::Error::other(error),
+            })
+        })?
+        .map_err(|error| match self.mismatch_of(check, &tally) {
+            Some(changed) => changed,
+            None => self.encryption_error(error),
+        })?;
         Ok((built, tally, Some(below)))
     }
 
     /// The error of a pass: a hash that differs first (named by its
     /// object), else a read that failed, else a stream not read to its end.
-    fn settle(
-        &self,
-        backup: &StreamedBackup,
-        tally: &Tally,
-        read: Result<(), std::io::Error>,
-    ) -> Result<(), StoreError> {
-        let found = |layer: &Mutex<Option<FileEntry>>| layer.lock().ok().and_then(|found| found.clone());
+    fn settle(&self, check: &ObjectCheck, tally: &Tally, read: Result<(), std::io::Error>) -> Result<(), StoreError> {
+        if let Some(changed) = self.mismatch_of(check, tally) {
+            return Err(changed);
+        }
         let (stored, plain) = (found(&tally.stored), found(&tally.plain));
-        if let Some(stored) = &stored
-            && let Err(found) = matches(&backup.stored, stored)
-        {
-            return Err(self.mismatch(backup.object.clone(), &backup.stored, found));
-        }
-        if let (Some(expected), Some(plain)) = (&backup.plain, &plain)
-            && let Err(found) = matches(expected, plain)
-        {
-            return Err(self.mismatch(format!("{} (decrypted)", backup.object), expected, found));
-        }
         read.map_err(|source| StoreError::Stream {
             store: self.spec.name.clone(),
-            object: backup.object.clone(),
+            object: check.object.clone(),
             source,
         })?;
-        let complete = if backup.plain.is_some() {
+        let complete = if check.plain.is_some() {
             plain.is_some()
         } else {
             stored.is_some()
@@ -338,11 +381,26 @@ impl Store {
         if !complete {
             return Err(StoreError::Stream {
                 store: self.spec.name.clone(),
-                object: backup.object.clone(),
+                object: check.object.clone(),
                 source: std::io::Error::other("the stream was not read to its end"),
             });
         }
         Ok(())
+    }
+
+    /// A layer whose hash, at its end, differs from what `check` expects.
+    fn mismatch_of(&self, check: &ObjectCheck, tally: &Tally) -> Option<StoreError> {
+        if let Some(stored) = found(&tally.stored)
+            && let Err(found) = matches(&check.stored, &stored)
+        {
+            return Some(self.mismatch(check.object.clone(), &check.stored, found));
+        }
+        if let (Some(expected), Some(plain)) = (&check.plain, found(&tally.plain))
+            && let Err(found) = matches(expected, &plain)
+        {
+            return Some(self.mismatch(format!("{} (decrypted)", check.object), expected, found));
+        }
+        None
     }
 
     fn not_one_archive(&self, id: &str, found: usize) -> StoreError {
@@ -353,6 +411,11 @@ impl Store {
             found: format!("{found} files in the manifest"),
         }
     }
+}
+
+/// The hash a layer recorded at its end.
+fn found(layer: &Mutex<Option<FileEntry>>) -> Option<FileEntry> {
+    layer.lock().ok().and_then(|found| found.clone())
 }
 
 /// The plaintext layer over the sealed `stored` layer, which it drains

@@ -300,7 +300,7 @@ impl Store {
     }
 
     /// What backup `id` stores when it is encrypted; `None` when it is not.
-    async fn stored_files(&self, id: &str) -> Result<Option<StoredFiles>, StoreError> {
+    pub(super) async fn stored_files(&self, id: &str) -> Result<Option<StoredFiles>, StoreError> {
         let key = self.key(id, ENCRYPTION_FILE_NAME);
         let got = match self.inner.get(&key).await {
             Ok(got) => got,

@@ -542,3 +542,74 @@ async fn a_streamed_verify_pass_names_a_wrong_key_and_a_changed_byte() {
     assert!(matches!(error, StoreError::Mismatch { .. }), "{text}");
     assert!(text.contains("s3://drdrill/streamed/b1/dump.archive.age"), "{text}");
 }
+
+/// `drdrill verify-backup ARGS…` with the environment of region A's
+/// gateway: the exit code and the output.
+fn verify_backup(args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let gateway = &regions()[0];
+    let output = ctx::drdrill()
+        .arg("verify-backup")
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &gateway.credentials.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &gateway.credentials.secret_access_key)
+        .env("AWS_ENDPOINT_URL", &gateway.endpoint)
+        .env("AWS_REGION", "us-west-2")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn verify_backup_decrypts_an_encrypted_backup_with_its_identity_and_names_a_missing_or_wrong_one() {
+    let folder = tempfile::tempdir().unwrap();
+    let (location, manifest) = archive_backup(folder.path());
+    let (recipients, identity) = age_keys(folder.path(), "right");
+    let (_, wrong) = age_keys(folder.path(), "wrong");
+    let sealing = drdrill::store::Encryption {
+        recipients_file: Some(recipients),
+        identity_file: None,
+    };
+    let mut local = StoreSpec::from_address("local", StoreAddress::Folder(folder.path().join("store")));
+    local.encryption = sealing.clone();
+    Store::open(&local)
+        .unwrap()
+        .upload("b1", &location, &manifest)
+        .await
+        .unwrap();
+    encrypted_store("verify-cli", sealing)
+        .upload("b1", &location, &manifest)
+        .await
+        .unwrap();
+    let in_folder = folder.path().join("store/b1");
+    let (s3, identity_flag) = ("s3://drdrill/verify-cli/b1", std::ffi::OsStr::new("--identity"));
+
+    for backup in [in_folder.as_os_str(), std::ffi::OsStr::new(s3)] {
+        let (code, output) = verify_backup(&[backup]);
+        assert_eq!(code, 2, "{output}");
+        assert!(output.contains("encrypted (age): give --identity FILE"), "{output}");
+        let (code, output) = verify_backup(&[backup, identity_flag, identity.as_os_str()]);
+        assert_eq!(code, 0, "{output}");
+        assert!(output.contains(": ok: 3 objects"), "{output}");
+        assert!(output.contains("the decrypted ones the manifest"), "{output}");
+        let (code, output) = verify_backup(&[backup, identity_flag, wrong.as_os_str()]);
+        assert_eq!(code, 1, "{output}");
+        assert!(output.contains("wrong key"), "{output}");
+    }
+
+    // One byte changed in the folder store: named, exit 1.
+    let object = in_folder.join("dump.archive.age");
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&object, bytes).unwrap();
+    let (code, output) = verify_backup(&[in_folder.as_os_str(), identity_flag, identity.as_os_str()]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("dump.archive.age does not match the manifest"),
+        "{output}"
+    );
+}
