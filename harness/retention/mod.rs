@@ -8,13 +8,18 @@
 //! unless asked ([`apply`]), and then only the plan.
 //!
 //! It never does: open a backup, follow a symlink, or delete outside the
-//! store's top level.
+//! store's top level. An `s3://` store is audited the same way through
+//! the store layer ([`list_store_backups`], [`apply_to_store`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Days, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
+
+mod stored;
+
+pub use stored::{StoreBackups, apply_to_store, list_store_backups};
 
 /// How many keepers of each kind a policy wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,6 +62,27 @@ pub enum RetentionError {
         /// What the system said.
         #[source]
         source: std::io::Error,
+    },
+    /// The store could not be listed.
+    #[error("cannot list the store {store}")]
+    Store {
+        /// The store's address.
+        store: String,
+        /// The cause (boxed: the store's error is large).
+        #[source]
+        source: Box<crate::store::StoreError>,
+    },
+    /// A planned object could not be checked or deleted; how many were
+    /// deleted before it is said.
+    #[error("cannot delete {object} (deleted before it: {deleted})")]
+    StoreDelete {
+        /// The object.
+        object: String,
+        /// How many objects were deleted before.
+        deleted: usize,
+        /// The cause (boxed: the store's error is large).
+        #[source]
+        source: Box<crate::store::StoreError>,
     },
     /// A planned entry is no longer what the audit saw.
     #[error("{path} changed since the audit ({reason}); nothing more deleted")]

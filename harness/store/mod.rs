@@ -17,6 +17,7 @@ mod drill;
 mod encrypt;
 mod error;
 mod gateway;
+mod listing;
 mod stream;
 mod transfer;
 
@@ -26,5 +27,6 @@ pub use drill::DrillStores;
 pub use encrypt::{ENCRYPTION_FILE_NAME, EncryptError, Encryption, StoredFiles};
 pub use error::StoreError;
 pub use gateway::{Gateway, GatewayError, versitygw_binary};
+pub use listing::ObjectInfo;
 pub use stream::{PassKind, PassWatch, ReadMode, StoreRead, StreamPass, StreamedBackup, streamable};
 pub use transfer::{Store, StoredBackup, Transfer, TransferKind};

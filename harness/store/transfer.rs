@@ -47,7 +47,7 @@ pub struct Store {
     pub(super) inner: Arc<dyn ObjectStore>,
     /// The key prefix of every backup (empty for a folder store, whose
     /// client is rooted at the folder).
-    prefix: String,
+    pub(super) prefix: String,
 }
 
 /// One backup held by a store.

@@ -613,3 +613,107 @@ async fn verify_backup_decrypts_an_encrypted_backup_with_its_identity_and_names_
         "{output}"
     );
 }
+
+/// An object store client on region A's gateway, bucket `drdrill`, for
+/// putting objects the harness would not (a runbook's upload, a stray file).
+fn raw_client() -> object_store::aws::AmazonS3 {
+    let gateway = &regions()[0];
+    object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name("drdrill")
+        .with_region("us-west-2")
+        .with_access_key_id(&gateway.credentials.access_key_id)
+        .with_secret_access_key(&gateway.credentials.secret_access_key)
+        .with_endpoint(&gateway.endpoint)
+        .with_allow_http(true)
+        .with_virtual_hosted_style_request(false)
+        .build()
+        .unwrap()
+}
+
+async fn keys_under(client: &object_store::aws::AmazonS3, prefix: &str) -> std::collections::BTreeSet<String> {
+    use futures_util::StreamExt;
+    use object_store::ObjectStore;
+    let prefix = object_store::path::Path::from(prefix);
+    client
+        .list(Some(&prefix))
+        .map(|meta| meta.unwrap().location.to_string())
+        .collect()
+        .await
+}
+
+/// `drdrill retention --store s3://drdrill/PREFIX ARGS… --json` with region
+/// A's environment: the exit code and the printed JSON.
+fn retention_json(prefix: &str, args: &[&str]) -> (i32, serde_json::Value) {
+    let gateway = &regions()[0];
+    let output = ctx::drdrill()
+        .args(["retention", "--store", &format!("s3://drdrill/{prefix}"), "--json"])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &gateway.credentials.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &gateway.credentials.secret_access_key)
+        .env("AWS_ENDPOINT_URL", &gateway.endpoint)
+        .env("AWS_REGION", "us-west-2")
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().unwrap_or(-1), json)
+}
+
+#[tokio::test]
+async fn retention_over_an_s3_store_deletes_exactly_the_plan_and_nothing_else() {
+    use object_store::{ObjectStoreExt, PutPayload};
+    let (client, prefix) = (raw_client(), "retention-s3");
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 10, 7).unwrap();
+    for day in 0..40 {
+        let id = format!(
+            "{}T030000Z-nightly-backup-1",
+            (first + chrono::Days::new(day)).format("%Y%m%d")
+        );
+        for (file, body) in [("dump.archive", id.clone()), ("drdrill-manifest.json", "{}".to_owned())] {
+            let key = object_store::path::Path::from(format!("{prefix}/{id}/{file}"));
+            client.put(&key, PutPayload::from(body.into_bytes())).await.unwrap();
+        }
+    }
+    // A runbook's upload beside them, and objects that are no backup.
+    for name in [
+        "shepherd_backup_20260901_030000.tar.gz",
+        "notes.txt",
+        "scratch/readme.txt",
+    ] {
+        let key = object_store::path::Path::from(format!("{prefix}/{name}"));
+        client.put(&key, PutPayload::from_static(b"x")).await.unwrap();
+    }
+    let before = keys_under(&client, prefix).await;
+    let audit = ["--policy", "7d,4w,2m", "--now", "2026-11-16T00:00:00Z"];
+    let (code, planned) = retention_json(prefix, &audit);
+    assert!(code == 0 || code == 1, "{planned:#}");
+    let plan: Vec<String> = serde_json::from_value(planned["prune_plan"].clone()).unwrap();
+    assert!(plan.len() > 20, "{planned:#}");
+    let ignored = planned["audit"]["ignored"].as_array().unwrap();
+    assert_eq!(ignored.len(), 2, "notes.txt and scratch/ are left alone: {planned:#}");
+    let expected: std::collections::BTreeSet<String> = before
+        .iter()
+        .filter(|key| {
+            let name = key.strip_prefix(&format!("{prefix}/")).unwrap();
+            plan.iter()
+                .any(|planned| name == planned || name.starts_with(&format!("{planned}/")))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        keys_under(&client, prefix).await,
+        before,
+        "an audit without --apply deleted something"
+    );
+
+    let (_, applied) = retention_json(prefix, &[&audit[..], &["--apply"]].concat());
+    let deleted: std::collections::BTreeSet<String> = serde_json::from_value::<Vec<String>>(applied["deleted"].clone())
+        .unwrap()
+        .into_iter()
+        .map(|object| object.strip_prefix("s3://drdrill/").unwrap().to_owned())
+        .collect();
+    assert_eq!(deleted, expected, "{applied:#}");
+    let after = keys_under(&client, prefix).await;
+    assert_eq!(after, before.difference(&expected).cloned().collect(), "{applied:#}");
+    assert!(after.contains(&format!("{prefix}/notes.txt")) && after.contains(&format!("{prefix}/scratch/readme.txt")));
+}

@@ -1,5 +1,5 @@
-//! `drdrill retention`: the retention audit of a store folder on the
-//! command line. Prints what the policy keeps, the violations, and the prune
+//! `drdrill retention`: the retention audit of a store folder or an
+//! `s3://` store on the command line. Prints what the policy keeps, the violations, and the prune
 //! plan; deletes the plan only with `--apply`. Exit 1 on a violation.
 
 use std::path::PathBuf;
@@ -8,13 +8,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use drdrill::retention::{self, Audit, Expectations, Policy};
+use drdrill::store::{Store, StoreAddress, StoreSpec};
 
 use crate::cli::Outcome;
 
 /// `drdrill retention`.
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
-    /// The store folder holding the backups (its top level is audited).
+    /// The store folder holding the backups (its top level is audited), or
+    /// an S3 store, `s3://bucket/prefix` (endpoint, region and keys from
+    /// the environment).
     #[arg(long)]
     pub store: PathBuf,
     /// Keepers: `30d,12w,12m` is 30 daily, 12 weekly and 12 monthly backups.
@@ -45,22 +48,36 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
 /// Audits the store; exit 0 when nothing is wrong, 1 on a violation, 2 on bad input.
 pub async fn run(args: RetentionArgs) -> anyhow::Result<Outcome> {
     let policy = Policy::parse(&args.policy)?;
-    let (backups, ignored) = retention::list_backups(&args.store)?;
     let expectations = Expectations {
         interval: args.interval,
         age_rule: args.age_rule,
     };
-    let audit = retention::audit(
-        backups,
-        ignored,
-        policy,
-        expectations,
-        args.now.unwrap_or_else(Utc::now),
-    );
-    let deleted = if args.apply {
-        retention::apply(&args.store, &audit)?
+    let now = args.now.unwrap_or_else(Utc::now);
+    let (audit, deleted) = if let Some(store) = s3_store(&args)? {
+        let listed = retention::list_store_backups(&store).await?;
+        let audit = retention::audit(
+            listed.backups.clone(),
+            listed.ignored.clone(),
+            policy,
+            expectations,
+            now,
+        );
+        let deleted = if args.apply {
+            retention::apply_to_store(&store, &audit, &listed).await?
+        } else {
+            Vec::new()
+        };
+        (audit, deleted)
     } else {
-        Vec::new()
+        let (backups, ignored) = retention::list_backups(&args.store)?;
+        let audit = retention::audit(backups, ignored, policy, expectations, now);
+        let deleted = if args.apply {
+            retention::apply(&args.store, &audit)?
+        } else {
+            Vec::new()
+        };
+        let deleted = deleted.iter().map(|path| path.display().to_string()).collect();
+        (audit, deleted)
     };
     if args.json {
         let plan: Vec<&str> = audit.prune_plan().iter().map(|backup| backup.name.as_str()).collect();
@@ -70,7 +87,7 @@ pub async fn run(args: RetentionArgs) -> anyhow::Result<Outcome> {
             "audit": &audit,
             "prune_plan": plan,
             "applied": args.apply,
-            "deleted": deleted.iter().map(|path| path.display().to_string()).collect::<Vec<_>>(),
+            "deleted": deleted,
         }))?;
     } else {
         print_text(&audit, args.apply, deleted.len());
@@ -80,6 +97,17 @@ pub async fn run(args: RetentionArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// The store `--store s3://bucket/prefix` names (endpoint, region and keys
+/// from the environment); `None` for a folder.
+fn s3_store(args: &RetentionArgs) -> anyhow::Result<Option<Store>> {
+    let text = args.store.to_string_lossy();
+    if !text.starts_with("s3://") {
+        return Ok(None);
+    }
+    let address = StoreAddress::parse(&text)?;
+    Ok(Some(Store::open(&StoreSpec::from_address(text.into_owned(), address))?))
 }
 
 fn print_text(audit: &Audit, applied: bool, deleted: usize) {
