@@ -201,12 +201,21 @@ fn run(file: &Path) -> (i32, String, serde_json::Value) {
 }
 
 fn step<'r>(report: &'r serde_json::Value, kind: &str) -> &'r serde_json::Value {
+    step_where(report, "kind", kind)
+}
+
+fn named_step<'r>(report: &'r serde_json::Value, name: &str) -> &'r serde_json::Value {
+    step_where(report, "name", name)
+}
+
+/// The first step whose `key` is `value`.
+fn step_where<'r>(report: &'r serde_json::Value, key: &str, value: &str) -> &'r serde_json::Value {
     report["steps"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|step| step["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} step in {report:#}"))
+        .find(|step| step[key] == value)
+        .unwrap_or_else(|| panic!("no step with {key} {value} in {report:#}"))
 }
 
 #[test]
@@ -420,15 +429,6 @@ fn archive_listing_steps() -> (String, String) {
     (before, after)
 }
 
-fn named_step<'r>(report: &'r serde_json::Value, name: &str) -> &'r serde_json::Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|step| step["name"] == name)
-        .unwrap_or_else(|| panic!("no step {name} in {report:#}"))
-}
-
 #[test]
 fn a_streamed_restore_from_the_second_region_writes_no_local_copy_of_the_archive() {
     let folder = tempfile::tempdir().unwrap();
@@ -513,8 +513,7 @@ command = '''f=$(find "$(dirname "$BACKUP_DIR")/stores/us-east-1" -type f -name 
 async fn a_streamed_verify_pass_names_a_wrong_key_and_a_changed_byte() {
     let folder = tempfile::tempdir().unwrap();
     let (location, manifest) = archive_backup(folder.path());
-    let (recipients, identity) = age_keys(folder.path(), "right");
-    let (_, wrong) = age_keys(folder.path(), "wrong");
+    let [(recipients, identity), (_, wrong)] = ["right", "wrong"].map(|name| age_keys(folder.path(), name));
     let keys = |identity: &Path| drdrill::store::Encryption {
         recipients_file: Some(recipients.clone()),
         identity_file: Some(identity.to_owned()),
@@ -543,19 +542,23 @@ async fn a_streamed_verify_pass_names_a_wrong_key_and_a_changed_byte() {
     assert!(text.contains("s3://drdrill/streamed/b1/dump.archive.age"), "{text}");
 }
 
-/// `drdrill verify-backup ARGS…` with the environment of region A's
-/// gateway: the exit code and the output.
-fn verify_backup(args: &[&std::ffi::OsStr]) -> (i32, String) {
+/// `drdrill` with region A's endpoint, region and keys in its environment.
+fn in_region_a() -> std::process::Command {
     let gateway = &regions()[0];
-    let output = ctx::drdrill()
-        .arg("verify-backup")
-        .args(args)
+    let mut command = ctx::drdrill();
+    command
         .env("AWS_ACCESS_KEY_ID", &gateway.credentials.access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &gateway.credentials.secret_access_key)
         .env("AWS_ENDPOINT_URL", &gateway.endpoint)
-        .env("AWS_REGION", "us-west-2")
-        .output()
-        .unwrap();
+        .env("AWS_REGION", "us-west-2");
+    command
+}
+
+/// `drdrill verify-backup ARGS…` with the environment of region A's
+/// gateway: the exit code and the output.
+fn verify_backup(args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let mut command = in_region_a();
+    let output = command.arg("verify-backup").args(args).output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -568,8 +571,7 @@ fn verify_backup(args: &[&std::ffi::OsStr]) -> (i32, String) {
 async fn verify_backup_decrypts_an_encrypted_backup_with_its_identity_and_names_a_missing_or_wrong_one() {
     let folder = tempfile::tempdir().unwrap();
     let (location, manifest) = archive_backup(folder.path());
-    let (recipients, identity) = age_keys(folder.path(), "right");
-    let (_, wrong) = age_keys(folder.path(), "wrong");
+    let [(recipients, identity), (_, wrong)] = ["right", "wrong"].map(|name| age_keys(folder.path(), name));
     let sealing = drdrill::store::Encryption {
         recipients_file: Some(recipients),
         identity_file: None,
@@ -644,14 +646,11 @@ async fn keys_under(client: &object_store::aws::AmazonS3, prefix: &str) -> std::
 /// `drdrill retention --store s3://drdrill/PREFIX ARGS… --json` with region
 /// A's environment: the exit code and the printed JSON.
 fn retention_json(prefix: &str, args: &[&str]) -> (i32, serde_json::Value) {
-    let gateway = &regions()[0];
-    let output = ctx::drdrill()
-        .args(["retention", "--store", &format!("s3://drdrill/{prefix}"), "--json"])
+    let store = format!("s3://drdrill/{prefix}");
+    let mut command = in_region_a();
+    let output = command
+        .args(["retention", "--store", &store, "--json"])
         .args(args)
-        .env("AWS_ACCESS_KEY_ID", &gateway.credentials.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &gateway.credentials.secret_access_key)
-        .env("AWS_ENDPOINT_URL", &gateway.endpoint)
-        .env("AWS_REGION", "us-west-2")
         .output()
         .unwrap();
     let json = serde_json::from_slice(&output.stdout)

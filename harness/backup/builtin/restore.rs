@@ -43,15 +43,9 @@ struct Selected {
 
 /// Restores `request.source` into `request.to_database`.
 pub async fn restore(request: &RestoreRequest, progress: &dyn ProgressSink) -> Result<RestoreOutcome, BuiltinError> {
-    let clock = Instant::now();
     let location = request.source.clone();
-    let opened = tokio::task::spawn_blocking(move || OpenedBackup::open(&location))
-        .await
-        .map_err(|source| BuiltinError::Task {
-            what: "opening the backup".to_owned(),
-            source,
-        })??;
-    restore_opened(request, Arc::new(opened), clock, progress).await
+    let open = move || OpenedBackup::open(&location);
+    restore_opened(request, "opening the backup", open, progress).await
 }
 
 /// Restores an archive read once from `reader` (a store's object, plain
@@ -64,24 +58,27 @@ pub async fn restore_stream(
     reader: Box<dyn std::io::Read + Send>,
     progress: &dyn ProgressSink,
 ) -> Result<RestoreOutcome, BuiltinError> {
-    let clock = Instant::now();
     let location = request.source.clone();
-    let opened = tokio::task::spawn_blocking(move || OpenedBackup::open_stream(location, reader))
-        .await
-        .map_err(|source| BuiltinError::Task {
-            what: "opening the streamed archive".to_owned(),
-            source,
-        })??;
-    restore_opened(request, Arc::new(opened), clock, progress).await
+    let open = move || OpenedBackup::open_stream(location, reader);
+    restore_opened(request, "opening the streamed archive", open, progress).await
 }
 
-/// Restores an opened backup; `clock` started before it was opened.
+/// Restores the backup `open` opens (on a blocking thread; `opening` says
+/// what it does, for a failed task).
 async fn restore_opened(
     request: &RestoreRequest,
-    opened: Arc<OpenedBackup>,
-    clock: Instant,
+    opening: &str,
+    open: impl FnOnce() -> Result<OpenedBackup, BuiltinError> + Send + 'static,
     progress: &dyn ProgressSink,
 ) -> Result<RestoreOutcome, BuiltinError> {
+    let clock = Instant::now();
+    let opened = tokio::task::spawn_blocking(open)
+        .await
+        .map_err(|source| BuiltinError::Task {
+            what: opening.to_owned(),
+            source,
+        })??;
+    let opened = Arc::new(opened);
     let selected = select(&opened, request)?;
     let mut output = String::new();
     for selected in &selected {

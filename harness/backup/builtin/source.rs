@@ -66,8 +66,9 @@ enum Opened {
     },
     /// An archive read once as a stream (from a store), its prelude read.
     Stream {
-        /// The reader, past the prelude; taken by the one read.
-        reader: std::sync::Mutex<Option<StreamedArchive>>,
+        /// The reader, past the prelude; taken by the one read (boxed:
+        /// the reader's buffers and state are large).
+        reader: std::sync::Mutex<Option<Box<StreamedArchive>>>,
         /// Namespaces and metadata announced up front.
         prelude: Vec<crate::backup::format::PreludeEntry>,
     },
@@ -162,7 +163,7 @@ impl OpenedBackup {
         Ok(Self {
             location,
             opened: Opened::Stream {
-                reader: std::sync::Mutex::new(Some(reader)),
+                reader: std::sync::Mutex::new(Some(Box::new(reader))),
                 prelude,
             },
             _extracted: None,
@@ -287,7 +288,7 @@ impl OpenedBackup {
                         path: self.path().to_owned(),
                     });
                 };
-                Self::read_archive(&mut reader, namespaces, limits, send)
+                Self::read_archive(&mut *reader, namespaces, limits, send)
             }
         }
     }
