@@ -143,6 +143,11 @@ impl Store {
                 (Arc::new(local), String::new())
             }
             StoreAddress::S3 { bucket, prefix } => {
+                // The S3 client's TLS takes the process's rustls provider:
+                // ring, the one the rest of the harness uses (object_store
+                // is built without aws-lc-rs; see the README). Installing
+                // it again is refused, harmlessly.
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let credentials = spec.credentials.resolve(&spec.name)?;
                 let mut builder = object_store::aws::AmazonS3Builder::new()
                     .with_bucket_name(bucket)
