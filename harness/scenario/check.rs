@@ -653,6 +653,7 @@ impl Checker<'_, '_> {
         }
 
         self.store_rules(root, steps);
+        self.stream_rule(steps);
         if let Some((_, expect)) = entry(root, "expect")
             && let Some(table) = expect.get_ref().as_table()
             && let Some((_, fail)) = entry(table, "fail")
@@ -1233,6 +1234,31 @@ fn second_disaster_hint(steps: &[Spanned<DeValue<'_>>], second: usize) -> String
 }
 
 // ---------------------------------------------------------------- stores
+
+impl Checker<'_, '_> {
+    /// `stream` belongs to a restore from a store: without `store` there is
+    /// nothing to stream, and a key that does nothing must not look as if
+    /// it did.
+    fn stream_rule(&mut self, steps: &[Spanned<DeValue<'_>>]) {
+        for (index, step) in steps.iter().enumerate() {
+            let Some(table) = step.get_ref().as_table() else {
+                continue;
+            };
+            if string_at(table, "kind") == Some("restore")
+                && entry(table, "stream").is_some()
+                && entry(table, "store").is_none()
+            {
+                let span = key_span(table, "stream").unwrap_or(step.span());
+                self.push(
+                    span,
+                    &format!("steps[{index}].stream"),
+                    "`stream` applies to a restore from a store, and this restore names none".to_owned(),
+                    Some("add `store = \"NAME\"`, or remove `stream`".to_owned()),
+                );
+            }
+        }
+    }
+}
 
 impl Checker<'_, '_> {
     /// Every `[stores.NAME]` names exactly one of `url`, `folder` or

@@ -289,6 +289,26 @@ fn a_key_in_a_scenario_and_an_undeclared_store_are_located_errors() {
     assert!(shown.contains("scenarios/x.toml:"), "not located: {shown}");
 }
 
+#[test]
+fn stream_without_a_store_is_a_located_error() {
+    let source = std::fs::read_to_string(scenario("quarterly-cross-region")).unwrap();
+    let valid = source.replace(
+        "store = \"us-east-1\"\n\n[[steps]]\nkind = \"verify\"",
+        "store = \"us-east-1\"\nstream = false\n\n[[steps]]\nkind = \"verify\"",
+    );
+    assert_ne!(valid, source);
+    drdrill::scenario::validate_str(&valid, Path::new("scenarios/x.toml")).unwrap();
+    let text = valid.replace("store = \"us-east-1\"\nstream = false", "stream = false");
+    let errors = drdrill::scenario::validate_str(&text, Path::new("scenarios/x.toml")).unwrap_err();
+    let shown = errors.to_string();
+    assert_eq!(errors.diagnostics.len(), 1, "{shown}");
+    assert!(
+        shown.contains("stream: `stream` applies to a restore from a store"),
+        "{shown}"
+    );
+    assert!(shown.contains("scenarios/x.toml:"), "not located: {shown}");
+}
+
 /// An age key pair written to `folder`: (recipients file, identity file).
 fn age_keys(folder: &Path, name: &str) -> (PathBuf, PathBuf) {
     use age::secrecy::ExposeSecret;
