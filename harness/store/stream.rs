@@ -559,3 +559,80 @@ impl Read for Body {
         Ok(count)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_of(bytes: &[u8]) -> FileEntry {
+        FileEntry {
+            sha256: hex::encode(Sha256::digest(bytes)),
+            size: bytes.len() as u64,
+        }
+    }
+
+    fn hashing<R: Read>(inner: R, expected: FileEntry, tally: &Arc<Tally>) -> Hashing<R> {
+        Hashing {
+            inner,
+            expected,
+            layer: Layer::Stored,
+            object: "s3://b/id/dump.archive".to_owned(),
+            tally: Arc::clone(tally),
+            hasher: Sha256::new(),
+            size: 0,
+            below: None,
+            ended: false,
+        }
+    }
+
+    #[test]
+    fn a_layer_records_its_hash_at_the_end_and_fails_when_it_differs() {
+        let bytes = vec![7u8; 300_000];
+        let tally = Arc::new(Tally::default());
+        let mut good = hashing(&bytes[..], entry_of(&bytes), &tally);
+        assert_eq!(std::io::copy(&mut good, &mut std::io::sink()).unwrap(), 300_000);
+        assert_eq!(found(&tally.stored), Some(entry_of(&bytes)));
+        assert_eq!(tally.bytes.load(Ordering::Relaxed), 300_000);
+
+        let tally = Arc::new(Tally::default());
+        let mut changed = bytes.clone();
+        changed[1000] ^= 1;
+        let mut bad = hashing(&changed[..], entry_of(&bytes), &tally);
+        let error = std::io::copy(&mut bad, &mut std::io::sink()).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            error
+                .to_string()
+                .starts_with("s3://b/id/dump.archive does not match the manifest"),
+            "{error}"
+        );
+        assert_eq!(found(&tally.stored), Some(entry_of(&changed)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_body_reads_as_its_chunks_in_order_from_a_blocking_thread() {
+        let chunks: Vec<object_store::Result<bytes::Bytes>> = ["ab", "", "cde", "f"]
+            .into_iter()
+            .map(|chunk| Ok(bytes::Bytes::from_static(chunk.as_bytes())))
+            .collect();
+        let mut body = Body {
+            handle: tokio::runtime::Handle::current(),
+            stream: futures_util::stream::iter(chunks).boxed(),
+            chunk: bytes::Bytes::new(),
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            let mut small = [0u8; 2];
+            let mut all = Vec::new();
+            loop {
+                let count = body.read(&mut small).unwrap();
+                if count == 0 {
+                    break all;
+                }
+                all.extend_from_slice(&small[..count]);
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(read, b"abcdef");
+    }
+}
