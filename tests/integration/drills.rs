@@ -243,7 +243,7 @@ fn a_bad_scenario_gives_three_located_messages_and_starts_nothing() {
     let file = folder.path().join("bad.toml");
     std::fs::write(
         &file,
-        r#"name = "bad"
+        r#"name = "bad-starts-nothing"
 
 [topology]
 provider = "local"
@@ -267,8 +267,19 @@ action = "drop-database"
 "#,
     )
     .unwrap();
+    // Other tests' drills share the work folder: look for this scenario's
+    // run folders only (`<stamp>-bad-starts-nothing-<hex>…`).
     let (_, work) = ctx::test_dirs();
-    let before = std::fs::read_dir(work).unwrap().count();
+    let runs_of_this_scenario = || {
+        std::fs::read_dir(work)
+            .unwrap()
+            .filter(|entry| {
+                let name = entry.as_ref().unwrap().file_name();
+                name.to_string_lossy().contains("-bad-starts-nothing-")
+            })
+            .count()
+    };
+    assert_eq!(runs_of_this_scenario(), 0);
     for command in ["validate", "run"] {
         let output = ctx::drdrill().arg(command).arg(&file).output().unwrap();
         let (stdout, stderr) = text(&output);
@@ -286,8 +297,8 @@ action = "drop-database"
         assert!(stderr.contains("step 2: ") && stderr.contains("kind"), "{stderr}");
     }
     assert_eq!(
-        std::fs::read_dir(work).unwrap().count(),
-        before,
+        runs_of_this_scenario(),
+        0,
         "a server was started for an invalid scenario"
     );
 }
