@@ -147,6 +147,12 @@ pub trait Deployment: NodeFaults + std::fmt::Debug {
         Vec::new()
     }
 
+    /// Its storage snapshots and point-in-time restores (the managed
+    /// provider); `None` for the rest.
+    fn snapshots(&self) -> Option<&dyn super::snapshot::StorageSnapshots> {
+        None
+    }
+
     /// Ends what the provider started (an existing deployment is left
     /// alone); a kept one is left in place and the text says how to remove
     /// it.

@@ -30,6 +30,7 @@ pub mod record;
 mod registry;
 pub mod replica_set;
 pub mod server_info;
+pub mod snapshot;
 mod spec;
 pub mod tools;
 

@@ -37,13 +37,19 @@ fn running_as_root() -> bool {
 
 /// Runs a PostgreSQL program, as `postgres` when the harness is root.
 async fn run(bin_dir: &Path, program: &str, args: &[&str]) -> Result<Output, ProviderError> {
-    let binary = bin_dir.join(program);
+    run_program(&bin_dir.join(program), program, args).await
+}
+
+/// Runs `binary` (shown as `program`), as `postgres` when the harness is
+/// root: PostgreSQL's own programs, and the `cp` that gives a restored
+/// cluster its files with their owner.
+async fn run_program(binary: &Path, program: &str, args: &[&str]) -> Result<Output, ProviderError> {
     let mut command = if running_as_root() {
         let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(&binary);
+        command.args(["-u", "postgres", "--"]).arg(binary);
         command
     } else {
-        Command::new(&binary)
+        Command::new(binary)
     };
     command.args(args).stdin(std::process::Stdio::null());
     // pg_ctl's server inherits our process group unless told otherwise; its
@@ -375,4 +381,90 @@ pub fn stop_cluster_blocking(data_dir: &Path, bin_dir: &Path) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();
+}
+
+// ------------------------------------------------- snapshots and restores
+
+/// How a cluster restored from a base backup recovers: replaying the WAL
+/// archive up to an instant (a point-in-time restore), or only what the
+/// base backup holds (a snapshot restore) when there is no `Recovery`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// The WAL archive `restore_command` copies segments from.
+    pub archive_dir: PathBuf,
+    /// `recovery_target_time`: replay stops after the last commit at or
+    /// before it, and the cluster is promoted.
+    pub target_time: chrono::DateTime<chrono::Utc>,
+}
+
+/// `recovery_target_time`'s text for `time`: microseconds, UTC.
+pub fn recovery_time_text(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
+}
+
+impl PostgresCluster {
+    /// A consistent copy of this cluster's files in `target` (created;
+    /// empty if it exists): `pg_basebackup -X stream -c fast`, the WAL
+    /// that makes it consistent streamed into it, so it starts on its own.
+    pub async fn base_backup(&self, target: &Path) -> Result<(), ProviderError> {
+        prepare_dir(target).await?;
+        let data = target.to_string_lossy().to_string();
+        let port = self.port.to_string();
+        run(
+            &self.bin_dir,
+            "pg_basebackup",
+            &connecting(&port, &["-D", &data, "-X", "stream", "-c", "fast"]),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A new cluster in `data_dir` (which must not exist) from the base
+    /// backup in `backup`, on a port of its own, not archiving, never
+    /// waiting for a synchronous standby; with `recovery`, it replays the
+    /// archive up to the target and is promoted there (`recovery.signal`).
+    /// Not started.
+    pub async fn from_base_backup(
+        backup: &Path,
+        data_dir: PathBuf,
+        bin_dir: PathBuf,
+        recovery: Option<&Recovery>,
+    ) -> Result<Self, ProviderError> {
+        prepare_dir(&data_dir).await?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|error| ProviderError::io(&data_dir, error))?;
+        }
+        let from = format!("{}/.", backup.display());
+        let to = data_dir.to_string_lossy().to_string();
+        run_program(Path::new("cp"), "cp", &["-a", &from, &to]).await?;
+        // Whatever the source set with ALTER SYSTEM (its synchronous
+        // standbys) is in postgresql.auto.conf, read last: the overrides go
+        // after it.
+        let mut overrides = String::from("\narchive_mode = off\nsynchronous_standby_names = ''\n");
+        if let Some(recovery) = recovery {
+            let archive = recovery.archive_dir.display();
+            overrides.push_str(&format!(
+                "restore_command = 'cp {archive}/%f %p'\nrecovery_target_time = '{}'\n\
+                 recovery_target_action = 'promote'\n",
+                recovery_time_text(recovery.target_time)
+            ));
+            let signal = data_dir.join("recovery.signal");
+            std::fs::write(&signal, b"").map_err(|error| ProviderError::io(&signal, error))?;
+        }
+        append(&data_dir.join("postgresql.auto.conf"), &overrides)?;
+        Self::configured(data_dir, bin_dir, "")
+    }
+
+    /// Whether the server's process is still there (its `postmaster.pid`
+    /// exists): a recovery that cannot reach its target shuts it down.
+    pub fn server_alive(&self) -> bool {
+        self.data_dir.join("postmaster.pid").exists()
+    }
+
+    /// The last lines of the server's log, for errors.
+    pub fn log_tail(&self, lines: usize) -> String {
+        crate::provider::local::log_tail(&self.data_dir.join("postgres.log"), lines)
+    }
 }

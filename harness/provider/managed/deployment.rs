@@ -18,7 +18,7 @@ use crate::provider::tools;
 use crate::uri::MongoUri;
 
 /// The PostgreSQL database FerretDB keeps its data in, on every site.
-const FERRETDB_DATABASE: &str = "ferretdb";
+pub(super) const FERRETDB_DATABASE: &str = "ferretdb";
 
 /// How often start-up and failover look again at a condition they wait on.
 const POLL: Duration = Duration::from_millis(100);
@@ -415,6 +415,24 @@ impl ManagedDeployment {
         ]
     }
 
+    /// The cluster of the site that is primary now (snapshots are taken
+    /// of it, and its WAL is archived).
+    pub(super) fn primary_cluster(&self) -> &PostgresCluster {
+        &self.sites[self.primary].cluster
+    }
+
+    /// What a cluster restored from this deployment's snapshots needs.
+    pub(super) fn restore_setting(&self) -> Result<super::restored::RestoreSetting, ProviderError> {
+        Ok(super::restored::RestoreSetting {
+            run_id: self.spec.run_id.clone(),
+            work_dir: self.spec.work_dir.clone(),
+            bin_dir: tools::postgres_bin()?,
+            ferretdb: tools::ferretdb()?,
+            archive_dir: self.archive_dir.clone(),
+            keep: self.spec.keep,
+        })
+    }
+
     /// Whether teardown leaves everything in place.
     pub fn keeps(&self) -> bool {
         self.spec.keep
@@ -439,7 +457,7 @@ const STANDBY_CONFIG: &str = "hot_standby = on\nsynchronous_standby_names = ''\n
 
 /// Polls `check` until it answers `true`, up to `timeout`; an error of
 /// the last attempt is the cause when it never does.
-async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F) -> Result<(), ProviderError>
+pub(super) async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F) -> Result<(), ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<bool, ProviderError>>,
@@ -464,7 +482,7 @@ where
     }
 }
 
-fn open_to_postgres(path: &Path) {
+pub(super) fn open_to_postgres(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
 }

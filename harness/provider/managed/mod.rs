@@ -12,16 +12,22 @@
 //! record. Faults: kill a site (PostgreSQL `-m immediate`, FerretDB
 //! SIGKILL, and the site's links cut: WAL still on its way is lost) or
 //! stop it cleanly; [`crate::provider::Deployment::fail_over`] promotes a
-//! standby and moves the endpoint. It never elects anything: promotion is
+//! standby and moves the endpoint. Storage snapshots (base backups of the
+//! primary) restore into a new cluster ([`RestoredCluster`]), replayed
+//! from the WAL archive up to an instant for a point-in-time restore
+//! ([`crate::provider::snapshot`]). It never elects anything: promotion is
 //! the drill's (or the team's runbook's) decision, as in a managed
 //! service's failover, not a MongoDB replica-set election.
 
 mod deployment;
 mod provider;
 mod relay;
+mod restored;
+mod snapshots;
 mod spec;
 
 pub use deployment::ManagedDeployment;
 pub use provider::start;
 pub use relay::{LinkShape, Relay};
+pub use restored::RestoredCluster;
 pub use spec::{ManagedSpec, Replication};

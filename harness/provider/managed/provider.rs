@@ -72,6 +72,10 @@ impl Deployment for ManagedDeployment {
         ManagedDeployment::failover_env(self, site)
     }
 
+    fn snapshots(&self) -> Option<&dyn crate::provider::snapshot::StorageSnapshots> {
+        Some(self)
+    }
+
     async fn teardown(self: Box<Self>) -> Option<String> {
         ManagedDeployment::teardown(*self).await
     }
