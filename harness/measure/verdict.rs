@@ -32,6 +32,11 @@ pub const KNOWN_CHECKS: &[&str] = &[
     "mask",
     "pii",
     "copy",
+    // Storage snapshots (managed): a failed step, and the exact boundary
+    // check of a point-in-time restore.
+    "snapshot",
+    "restore-snapshot",
+    "point-in-time",
 ];
 
 /// The outcome of one named check of a drill.

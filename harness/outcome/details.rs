@@ -51,6 +51,10 @@ step_details!(
     Failover(FailoverDetails),
     /// What was copied between stores, how fast.
     Copy(CopyDetails),
+    /// The storage snapshot taken, and the folder's snapshots after pruning.
+    Snapshot(SnapshotDetails),
+    /// Which snapshot was restored, to which instant, into what, how fast.
+    RestoreSnapshot(RestoreSnapshotDetails),
 );
 
 impl StepDetails {
@@ -473,4 +477,110 @@ mod tests {
         assert_eq!(exec.errors(), Some("warning"));
         assert_eq!(StepDetails::from(WaitDetails { duration_ms: 1 }).output(), None);
     }
+}
+
+// ------------------------------------------------------------- snapshots
+
+/// One snapshot in a folder of snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SnapshotEntry {
+    /// Its id (its folder's name): `snapshot-<UTC yyyymmddThhmmss.mmmZ>`.
+    pub id: String,
+    /// When it was consistent (UTC, RFC 3339, milliseconds).
+    pub taken_at: String,
+    /// Bytes of its files.
+    pub size_bytes: u64,
+}
+
+/// A `snapshot` step: a base backup of the managed primary with its
+/// manifest, and what the retention policy did to the folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SnapshotDetails {
+    /// The snapshot taken.
+    pub snapshot: SnapshotEntry,
+    /// Its folder (the PostgreSQL files in `data/`, the manifest beside).
+    pub path: PathBuf,
+    /// Files in it.
+    pub files: usize,
+    /// How long the base backup took.
+    pub duration_ms: u64,
+    /// The retention: snapshots older than this are pruned.
+    pub retention_ms: u64,
+    /// The folder's snapshots after pruning, newest first.
+    pub kept: Vec<SnapshotEntry>,
+    /// The ids of the snapshots pruned.
+    pub pruned: Vec<String>,
+}
+
+/// The instants a point-in-time restore can reach, and the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RestoreWindow {
+    /// The earliest restorable instant: the end of the snapshot's base
+    /// backup (ms from the drill's start; `*_at`: UTC).
+    pub earliest_ms: i64,
+    /// `earliest_ms` in UTC.
+    pub earliest_at: String,
+    /// The latest: the last instant whose commits the archive holds, made
+    /// so by a forced commit and segment switch at the restore.
+    pub latest_ms: i64,
+    /// `latest_ms` in UTC.
+    pub latest_at: String,
+}
+
+/// The exact boundary check of a point-in-time restore to T: ticks by seq.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BoundaryCheck {
+    /// Ticks acknowledged at or before T that are missing (must be none).
+    pub missing_acknowledged: Vec<u64>,
+    /// Ticks issued after T that are present (must be none).
+    pub present_after: Vec<u64>,
+    /// Ticks in flight at T (issued before, acknowledged after) present.
+    pub in_flight_present: Vec<u64>,
+    /// Ticks in flight at T missing.
+    pub in_flight_missing: Vec<u64>,
+    /// Ticks found that were never attempted (must be none).
+    pub unexpected: Vec<u64>,
+    /// Ticks acknowledged at or before T, all of which must be present.
+    pub acknowledged_by_target: u64,
+    /// How far the window was widened each way: the millisecond the
+    /// drill clock's figures are truncated to.
+    pub tolerance_ms: u64,
+}
+
+/// A point-in-time restore: the target, the window, the boundary check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PointInTimeDetails {
+    /// The target T as the scenario wrote it (`2s before disaster`).
+    pub requested: String,
+    /// T in ms from the drill's start (negative: before it).
+    pub target_ms: i64,
+    /// T in UTC, as given to `recovery_target_time`.
+    pub target_at: String,
+    /// The restore window.
+    pub window: RestoreWindow,
+    /// The boundary check; `None` when the restore did not get that far.
+    pub boundary: Option<BoundaryCheck>,
+}
+
+/// A `restore-snapshot` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RestoreSnapshotDetails {
+    /// The snapshot restored: the folder's newest.
+    pub snapshot: SnapshotEntry,
+    /// How old it was when the step began.
+    pub age_ms: u64,
+    /// The oldest it was allowed to be, when the scenario set one.
+    pub max_age_ms: Option<u64>,
+    /// Files whose SHA-256 and size matched the manifest before restoring.
+    pub files_verified: usize,
+    /// The point-in-time restore, when one was asked for.
+    pub point_in_time: Option<PointInTimeDetails>,
+    /// The new cluster's FerretDB (torn down with the drill).
+    pub cluster: Option<String>,
+    /// From the step's start to the new cluster promoted and its FerretDB
+    /// answering (the copy, the start, any WAL replay).
+    pub restore_ms: Option<u64>,
+    /// The resolution of `restore_ms`: how often promotion and FerretDB's
+    /// readiness were polled.
+    pub restore_resolution_ms: u64,
 }

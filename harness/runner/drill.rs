@@ -275,7 +275,7 @@ async fn run_step(
     });
     // The write workload is the runner's, not a step's: it starts when
     // seeding succeeded, or at the first backup of a drill without a seed.
-    if matches!(step.kind, StepKind::Backup { .. }) {
+    if matches!(step.kind, StepKind::Backup { .. } | StepKind::Snapshot(_)) {
         context.start_workload();
     }
     let mut interrupted = false;

@@ -290,6 +290,22 @@ fn convert_step(index: usize, step: StepFile, external: bool, dataset_seed: u64)
             from,
             to,
         } => (name, timeout, StepKind::Copy(CopyStep { from, to })),
+        StepFile::Snapshot {
+            name,
+            timeout,
+            folder,
+            retention,
+        } => (name, timeout, snapshot_step(folder, retention.as_deref(), &path)?),
+        StepFile::RestoreSnapshot {
+            name,
+            timeout,
+            folder,
+            point_in_time,
+            max_age,
+        } => {
+            let kind = restore_snapshot_step(folder, point_in_time.as_deref(), max_age.as_deref(), &path)?;
+            (name, timeout, kind)
+        }
     };
     finish_step((name, timeout, kind), &path)
 }
@@ -396,5 +412,43 @@ fn data_step(
             }),
         ),
         other => return Ok(Err(other)),
+    }))
+}
+
+// ------------------------------------------------------------- snapshots
+
+/// The snapshots' retention when a `snapshot` step sets none: the
+/// runbook's 30 days.
+pub(crate) const DEFAULT_SNAPSHOT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3_600);
+
+/// A `snapshot` step's settings.
+fn snapshot_step(
+    folder: Option<String>,
+    retention: Option<&str>,
+    path: &impl Fn(&str) -> String,
+) -> Result<StepKind, ConvertError> {
+    Ok(StepKind::Snapshot(super::model::SnapshotStep {
+        folder: folder.map(std::path::PathBuf::from),
+        retention: duration(path("retention"), retention, DEFAULT_SNAPSHOT_RETENTION)?,
+    }))
+}
+
+/// A `restore-snapshot` step's settings.
+fn restore_snapshot_step(
+    folder: Option<String>,
+    point_in_time: Option<&str>,
+    max_age: Option<&str>,
+    path: &impl Fn(&str) -> String,
+) -> Result<StepKind, ConvertError> {
+    let point_in_time = point_in_time
+        .map(|text| {
+            super::model::PointInTime::parse(text)
+                .map_err(|error| (path("point_in_time"), crate::error::chain(&error)))
+        })
+        .transpose()?;
+    Ok(StepKind::RestoreSnapshot(super::model::RestoreSnapshotStep {
+        folder: folder.map(std::path::PathBuf::from),
+        point_in_time,
+        max_age: optional_duration(&path("max_age"), max_age)?,
     }))
 }

@@ -174,4 +174,5 @@ pub use model::{
     Scenario, Step, StepKind, StepKindName, Topology, UriSource, UriSourceError, Workload, WriteConcern,
 };
 pub use model::{CopyStep, StoreDecl};
+pub use model::{PointInTime, PointInTimeError, RestoreSnapshotStep, SnapshotStep};
 pub use steady::{AbortConditions, Probe, ProbeCheck, ProbePhase};

@@ -446,6 +446,10 @@ named_enum! {
         Failover => "failover",
         /// Copy the last backup from one store to another.
         Copy => "copy",
+        /// Take a storage snapshot (managed: a base backup).
+        Snapshot => "snapshot",
+        /// Restore a snapshot (or a point in time) into a new cluster.
+        RestoreSnapshot => "restore-snapshot",
     }
 }
 
@@ -495,6 +499,91 @@ pub enum StepKind {
     Failover(FailoverStep),
     /// Copy the last backup from one store to another.
     Copy(CopyStep),
+    /// Take a storage snapshot of the managed cluster.
+    Snapshot(SnapshotStep),
+    /// Restore the newest snapshot (or a point in time) into a new cluster.
+    RestoreSnapshot(RestoreSnapshotStep),
+}
+
+// ------------------------------------------------------------- snapshots
+
+/// A `snapshot` step: where snapshots are kept and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotStep {
+    /// The folder of snapshots; `None`: the drill's own scratch folder
+    /// (gone at the end of the drill).
+    pub folder: Option<std::path::PathBuf>,
+    /// Snapshots in the folder older than this are pruned after the new
+    /// one is taken (the runbook's 30 days).
+    pub retention: Duration,
+}
+
+/// A `restore-snapshot` step: which snapshot, to which instant, and how
+/// old it may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreSnapshotStep {
+    /// The folder whose newest snapshot is restored; `None`: the last
+    /// snapshot step's.
+    pub folder: Option<std::path::PathBuf>,
+    /// Replay the WAL archive to this instant; `None`: the snapshot alone.
+    pub point_in_time: Option<PointInTime>,
+    /// Fail when the newest snapshot is older than this.
+    pub max_age: Option<Duration>,
+}
+
+/// Why a `point_in_time` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PointInTimeError {
+    /// Neither `midpoint` nor an offset from the disaster.
+    #[error("{0:?} is not `midpoint`, `<duration> before disaster` or `<duration> after disaster`")]
+    Shape(String),
+    /// The offset is not a duration.
+    #[error("invalid duration {text:?}")]
+    Duration {
+        /// The offset as written.
+        text: String,
+        /// Why it is not one.
+        #[source]
+        source: super::duration::DurationError,
+    },
+}
+
+/// The instant a point-in-time restore targets, relative to the drill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointInTime {
+    /// Halfway between the end of the snapshot and T_d: the middle of
+    /// the write load the WAL holds.
+    Midpoint,
+    /// This long before T_d.
+    BeforeDisaster(Duration),
+    /// This long after T_d (outside the window when the disaster stopped
+    /// the writes: a negative drill).
+    AfterDisaster(Duration),
+}
+
+impl PointInTime {
+    /// Parses `midpoint`, `<duration> before disaster` or `<duration>
+    /// after disaster`.
+    pub fn parse(text: &str) -> Result<Self, PointInTimeError> {
+        let text = text.trim();
+        if text == "midpoint" {
+            return Ok(Self::Midpoint);
+        }
+        let (amount, side) = text
+            .strip_suffix(" before disaster")
+            .map(|amount| (amount, false))
+            .or_else(|| text.strip_suffix(" after disaster").map(|amount| (amount, true)))
+            .ok_or_else(|| PointInTimeError::Shape(text.to_string()))?;
+        let duration = super::check::parse_duration(amount.trim()).map_err(|source| PointInTimeError::Duration {
+            text: amount.trim().to_string(),
+            source,
+        })?;
+        Ok(if side {
+            Self::AfterDisaster(duration)
+        } else {
+            Self::BeforeDisaster(duration)
+        })
+    }
 }
 
 /// A `failover` step: which standby, and whose promotion.
@@ -619,6 +708,8 @@ impl StepKind {
             Self::Pii => StepKindName::Pii,
             Self::Failover(..) => StepKindName::Failover,
             Self::Copy(_) => StepKindName::Copy,
+            Self::Snapshot(_) => StepKindName::Snapshot,
+            Self::RestoreSnapshot(_) => StepKindName::RestoreSnapshot,
         }
     }
 }
@@ -629,6 +720,7 @@ impl StepKindName {
         match self {
             Self::Seed | Self::Exec | Self::Mask | Self::Pii => Duration::from_secs(10 * 60),
             Self::Backup | Self::Restore | Self::Verify | Self::Copy => Duration::from_secs(30 * 60),
+            Self::Snapshot | Self::RestoreSnapshot => Duration::from_secs(30 * 60),
             Self::Disaster | Self::Failover => Duration::from_secs(5 * 60),
             // A wait's own duration is added to this margin.
             Self::Wait => Duration::from_secs(60),

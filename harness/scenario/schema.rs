@@ -391,6 +391,31 @@ const FAILOVER: &[Field] = &[
     optional("runbook", Kind::Text, "runbook = \"runbook/promote.sh\""),
 ];
 
+const SNAPSHOT: &[Field] = &[
+    optional("folder", Kind::Text, "folder = \"/var/backups/snapshots\""),
+    optional(
+        "retention",
+        Kind::Duration {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(10 * 365 * 24 * 3_600),
+        },
+        "retention = \"30d\"",
+    ),
+];
+
+const RESTORE_SNAPSHOT: &[Field] = &[
+    optional("folder", Kind::Text, "folder = \"/var/backups/snapshots\""),
+    optional("point_in_time", Kind::Text, "point_in_time = \"2s before disaster\""),
+    optional(
+        "max_age",
+        Kind::Duration {
+            min: MILLISECOND,
+            max: Duration::from_secs(365 * 24 * 3_600),
+        },
+        "max_age = \"24h\"",
+    ),
+];
+
 /// The keys of a step of `kind` beyond [`STEP_COMMON`].
 pub(crate) fn step_fields(kind: StepKindName) -> &'static [Field] {
     match kind {
@@ -403,6 +428,8 @@ pub(crate) fn step_fields(kind: StepKindName) -> &'static [Field] {
         StepKindName::Exec => EXEC,
         StepKindName::Failover => FAILOVER,
         StepKindName::Copy => COPY,
+        StepKindName::Snapshot => SNAPSHOT,
+        StepKindName::RestoreSnapshot => RESTORE_SNAPSHOT,
     }
 }
 
@@ -426,6 +453,8 @@ const ALL_STEP_KINDS: &[StepKindName] = &[
     StepKindName::Pii,
     StepKindName::Failover,
     StepKindName::Copy,
+    StepKindName::Snapshot,
+    StepKindName::RestoreSnapshot,
 ];
 
 /// Every step kind whose steps accept the key `name` (for hints about a key

@@ -331,4 +331,28 @@ pub enum StepFile {
         /// `to`.
         to: String,
     },
+    /// `kind = "snapshot"`.
+    Snapshot {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `folder`.
+        folder: Option<String>,
+        /// `retention`.
+        retention: Option<String>,
+    },
+    /// `kind = "restore-snapshot"`.
+    RestoreSnapshot {
+        /// `name`.
+        name: Option<String>,
+        /// `timeout`.
+        timeout: Option<String>,
+        /// `folder`.
+        folder: Option<String>,
+        /// `point_in_time`.
+        point_in_time: Option<String>,
+        /// `max_age`.
+        max_age: Option<String>,
+    },
 }

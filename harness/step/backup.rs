@@ -476,7 +476,7 @@ fn manifest_of(
 /// The reference from a checksum pass over the source now: the workload
 /// writes only `_drill_ticks`, which checksums exclude, so the other
 /// collections are still as they were at the backup point.
-async fn source_reference(
+pub(crate) async fn source_reference(
     context: &DrillContext<'_>,
     index: usize,
 ) -> Result<crate::checksum::DatabaseDigest, StepOutcome> {
@@ -567,7 +567,7 @@ pub fn describe(location: &crate::backup::BackupLocation) -> String {
 
 /// The reference digest from a manifest whose every collection has its
 /// `_id`-order MD5 (the builtin engine's), indexes from the dump's metadata.
-fn reference_from_manifest(manifest: &crate::backup::manifest::Manifest) -> Option<crate::checksum::DatabaseDigest> {
+pub(crate) fn reference_from_manifest(manifest: &crate::backup::manifest::Manifest) -> Option<crate::checksum::DatabaseDigest> {
     use crate::checksum::{CollectionDigest, DatabaseDigest, DbHashCheck, IndexSpec};
     let options = DigestOptions::default();
     let mut collections = std::collections::BTreeMap::new();

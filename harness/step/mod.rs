@@ -14,7 +14,9 @@ mod exec;
 mod failover;
 mod mask;
 mod restore;
+mod restore_snapshot;
 mod seed;
+mod snapshot;
 mod stored;
 mod verify;
 mod wait;
@@ -90,5 +92,7 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, step: &Step) -> S
         StepKind::Pii => mask::run_pii(context).await,
         StepKind::Failover(failover) => failover::run(context, step, failover).await,
         StepKind::Copy(copy) => copy::run(context, copy).await,
+        StepKind::Snapshot(snapshot) => snapshot::run(context, index, snapshot).await,
+        StepKind::RestoreSnapshot(restore) => restore_snapshot::run(context, index, step, restore).await,
     }
 }
