@@ -204,14 +204,15 @@ impl PostgresCluster {
         Self::configured(data_dir, bin_dir, extra)
     }
 
-    /// A cluster in `data_dir` given a free port and its socket folder,
-    /// with `extra` appended to `postgresql.conf` (later lines win).
+    /// A cluster in `data_dir` given a free port (TCP only), with `extra`
+    /// appended to `postgresql.conf` (later lines win).
     fn configured(data_dir: PathBuf, bin_dir: PathBuf, extra: &str) -> Result<Self, ProviderError> {
         let parent = data_dir.parent().expect("a cluster folder has a parent").to_path_buf();
         let port = free_port().map_err(|error| ProviderError::io(&parent, error))?;
-        let data = data_dir.to_string_lossy().to_string();
-        let config =
-            format!("\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{data}'\n{extra}");
+        // No Unix socket: every client connects over TCP, and a socket's
+        // path (at most 107 bytes) would limit how long run folders'
+        // names may be.
+        let config = format!("\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n{extra}");
         append(&data_dir.join("postgresql.conf"), &config)?;
         Ok(Self {
             data_dir,
@@ -431,14 +432,19 @@ impl PostgresCluster {
         recovery: Option<&Recovery>,
     ) -> Result<Self, ProviderError> {
         prepare_dir(&data_dir).await?;
+        let from = format!("{}/.", backup.display());
+        let to = data_dir.to_string_lossy().to_string();
+        run_program(Path::new("cp"), "cp", &["-a", &from, &to]).await?;
+        // `cp -a` gave the folder the backup folder's mode; PostgreSQL
+        // starts only from one its owner alone may enter. The source's log
+        // came along (it lives in the data folder): the new cluster's own
+        // starts empty.
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700))
                 .map_err(|error| ProviderError::io(&data_dir, error))?;
         }
-        let from = format!("{}/.", backup.display());
-        let to = data_dir.to_string_lossy().to_string();
-        run_program(Path::new("cp"), "cp", &["-a", &from, &to]).await?;
+        let _ = std::fs::remove_file(data_dir.join("postgres.log"));
         // Whatever the source set with ALTER SYSTEM (its synchronous
         // standbys) is in postgresql.auto.conf, read last: the overrides go
         // after it.

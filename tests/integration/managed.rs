@@ -244,3 +244,162 @@ dataset = { profile = "shepherd-cms", documents = 100 }
     );
     clean_run(&record);
 }
+
+/// The `restore-snapshot` step's details in a report.
+fn restore_snapshot_details(report: &serde_json::Value) -> &serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == "restore-snapshot")
+        .map(|step| &step["details"])
+        .expect("a restore-snapshot step")
+}
+
+/// The check named `name` in a report.
+fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {:#}", report["checks"]))
+}
+
+/// Nothing of the run `run_id` is left: no run record (its own or its
+/// restored cluster's) and no process in its folders.
+fn nothing_left_of(run_id: &str) {
+    ctx::test_dirs();
+    for record in RunRecord::load_all().into_iter().flatten() {
+        assert!(!record.run_id.contains(run_id), "left behind: {record:?}");
+    }
+    let work_dir = drdrill::provider::local::default_work_dir();
+    for entry in std::fs::read_dir(&work_dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().contains(run_id) {
+            assert_eq!(processes_mentioning(&entry.path()), Vec::<i32>::new(), "{}", entry.path().display());
+        }
+    }
+}
+
+/// A snapshot taken under write load restores into a new cluster whose
+/// files were checked against the manifest first and whose collections
+/// match the manifest's checksums; the writes after the snapshot are the
+/// loss, the RTO is measured with its resolution, and nothing of the run
+/// (the source cluster, the restored one) is left afterwards.
+#[test]
+fn a_snapshot_restores_into_a_new_cluster_verified_against_its_manifest() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, output, report) = run_drill(&scenario("snapshot-restore"), out.path(), &[]);
+    assert_eq!(code, 0, "{output}");
+    let details = restore_snapshot_details(&report);
+    assert!(details["files_verified"].as_u64().unwrap() > 100, "{details:#}");
+    assert!(details["restore_ms"].as_u64().is_some(), "{details:#}");
+    assert_eq!(details["restore_resolution_ms"], 50);
+    let measurements = &report["measurements"];
+    assert!(measurements["rto_service_ms"].as_u64().is_some(), "{measurements:#}");
+    assert_eq!(measurements["probe_interval_ms"], 100);
+    // A second of writes after the snapshot is lost, as a prefix.
+    assert!(measurements["lost_acknowledged_writes"].as_u64().unwrap() > 0, "{measurements:#}");
+    assert_eq!(measurements["holes"].as_array().unwrap().len(), 0, "{measurements:#}");
+    let verified: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|check| check["counts_as"] == "verify")
+        .collect();
+    assert!(!verified.is_empty(), "{:#}", report["checks"]);
+    assert!(verified.iter().all(|check| check["status"] == "passed"), "{verified:#?}");
+    nothing_left_of(report["run_id"].as_str().unwrap());
+}
+
+/// A point-in-time restore 1.5 s before the disaster, in the middle of
+/// the write load after the snapshot, is exact: every tick acknowledged
+/// by T present, none issued after T; the window reported contains T and
+/// ticks acknowledged after T exist (T really is inside the load).
+#[test]
+fn a_point_in_time_restore_is_exact_at_its_target_inside_the_window() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, output, report) = run_drill(&scenario("point-in-time-restore"), out.path(), &[]);
+    assert_eq!(code, 0, "{output}");
+    let check = check_named(&report, "point-in-time");
+    assert_eq!(check["status"], "passed", "{check:#}");
+    let point_in_time = &restore_snapshot_details(&report)["point_in_time"];
+    let window = &point_in_time["window"];
+    let target = point_in_time["target_ms"].as_i64().unwrap();
+    assert!(
+        window["earliest_ms"].as_i64().unwrap() < target && target < window["latest_ms"].as_i64().unwrap(),
+        "{point_in_time:#}"
+    );
+    let boundary = &point_in_time["boundary"];
+    assert!(boundary["acknowledged_by_target"].as_u64().unwrap() > 10, "{boundary:#}");
+    let acknowledged = report["measurements"]["ticks_acknowledged_before_disaster"].as_u64().unwrap();
+    assert!(
+        acknowledged > boundary["acknowledged_by_target"].as_u64().unwrap(),
+        "no tick acknowledged after T: {boundary:#}"
+    );
+    nothing_left_of(report["run_id"].as_str().unwrap());
+}
+
+/// A target 30 s after the disaster is outside the archived WAL: the
+/// step fails before any cluster is started, naming the window's two
+/// ends, and the negative drill passes for it.
+#[test]
+fn a_point_in_time_target_outside_the_window_fails_naming_the_window() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, output, report) = run_drill(&scenario("point-in-time-restore-outside-window"), out.path(), &[]);
+    assert_eq!(code, 0, "{output}");
+    let step = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == "restore-snapshot")
+        .unwrap();
+    assert_eq!(step["status"], "failed");
+    let window = &step["details"]["point_in_time"]["window"];
+    let message = step["message"].as_str().unwrap();
+    for end in ["earliest_at", "latest_at"] {
+        let instant = window[end].as_str().unwrap();
+        assert!(message.contains(instant), "{message} does not name {instant}");
+    }
+    assert!(message.contains("outside the restore window"), "{message}");
+    assert!(step["details"]["cluster"].is_null(), "a cluster was started: {step:#}");
+    nothing_left_of(report["run_id"].as_str().unwrap());
+}
+
+/// The daily check restores the newest snapshot into a throw-away cluster
+/// and verifies it; the same check fails on a snapshot older than its
+/// `max_age`, saying how old it is.
+#[test]
+fn the_daily_snapshot_check_verifies_the_newest_snapshot_and_refuses_a_stale_one() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, output, report) = run_drill(&scenario("daily-snapshot-verification"), out.path(), &[]);
+    assert_eq!(code, 0, "{output}");
+    assert!(report["measurements"]["rto_verified_ms"].as_u64().is_some(), "{report:#}");
+    assert!(restore_snapshot_details(&report)["restore_ms"].as_u64().is_some());
+    nothing_left_of(report["run_id"].as_str().unwrap());
+
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("stale.toml");
+    std::fs::write(
+        &file,
+        r#"name = "stale-snapshot"
+workload = { write_concern = 1 }
+topology = { provider = "managed", engine = "ferretdb" }
+dataset = { profile = "shepherd-cms", documents = 100 }
+steps = [
+  { kind = "seed" },
+  { kind = "snapshot" },
+  { kind = "wait", duration = "1500ms" },
+  { kind = "restore-snapshot", max_age = "1s" },
+]
+"#,
+    )
+    .unwrap();
+    let stale_out = tempfile::tempdir().unwrap();
+    let (code, output, report) = run_drill(&file, stale_out.path(), &[]);
+    assert_eq!(code, 1, "{output}");
+    let details = restore_snapshot_details(&report);
+    assert!(details["age_ms"].as_u64().unwrap() >= 1500, "{details:#}");
+    assert!(output.contains("older than max_age 1s"), "{output}");
+    nothing_left_of(report["run_id"].as_str().unwrap());
+}
