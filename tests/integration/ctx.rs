@@ -265,3 +265,23 @@ pub fn drill_outcome(output: &Output, out: &Path) -> (i32, String, serde_json::V
         report,
     )
 }
+
+/// The first step of `kind` in a drill report.
+pub fn step_of<'a>(report: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == kind)
+        .unwrap()
+}
+
+/// The check named `name` of a report.
+pub fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}:\n{report:#}"))
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::ctx::{self, process_alive, text, wait_until};
+use crate::ctx::{self, check_named, process_alive, step_of, text, wait_until};
 
 fn scenario(name: &str) -> PathBuf {
     ctx::project_root().join("scenarios").join(format!("{name}.toml"))
@@ -625,16 +625,6 @@ kind = "verify"
     reports
 }
 
-/// The first step of `kind` in a drill report.
-fn step_of<'a>(report: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|step| step["kind"] == kind)
-        .unwrap()
-}
-
 /// The scenario names of reports.
 fn names(reports: &[serde_json::Value]) -> Vec<&str> {
     reports
@@ -959,16 +949,6 @@ fn scenario_in_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     let file = scenarios.join(format!("{name}.toml"));
     std::fs::write(&file, text).unwrap();
     (folder, file)
-}
-
-/// The check named `name` of a report.
-fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|check| check["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name}:\n{report:#}"))
 }
 
 /// The RPO figures of `collection` in a report.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use drdrill::provider::record::RunRecord;
 use futures_util::TryStreamExt;
 
-use crate::ctx::{self, process_alive, text};
+use crate::ctx::{self, check_named, process_alive, step_of, text};
 
 fn scenario(name: &str) -> PathBuf {
     ctx::project_root().join("scenarios").join(format!("{name}.toml"))
@@ -247,23 +247,7 @@ dataset = { profile = "shepherd-cms", documents = 100 }
 
 /// The `restore-snapshot` step's details in a report.
 fn restore_snapshot_details(report: &serde_json::Value) -> &serde_json::Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|step| step["kind"] == "restore-snapshot")
-        .map(|step| &step["details"])
-        .expect("a restore-snapshot step")
-}
-
-/// The check named `name` in a report.
-fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|check| check["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {:#}", report["checks"]))
+    &step_of(report, "restore-snapshot")["details"]
 }
 
 /// Nothing of the run `run_id` is left: no run record (its own or its
@@ -348,12 +332,7 @@ fn a_point_in_time_target_outside_the_window_fails_naming_the_window() {
     let out = tempfile::tempdir().unwrap();
     let (code, output, report) = run_drill(&scenario("point-in-time-restore-outside-window"), out.path(), &[]);
     assert_eq!(code, 0, "{output}");
-    let step = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|step| step["kind"] == "restore-snapshot")
-        .unwrap();
+    let step = step_of(&report, "restore-snapshot");
     assert_eq!(step["status"], "failed");
     let window = &step["details"]["point_in_time"]["window"];
     let message = step["message"].as_str().unwrap();
