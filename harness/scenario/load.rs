@@ -272,7 +272,7 @@ kind = "verify"
                  years (and few variations) (hint: use forms like 60m, 15m, 250ms, 1h30m)",
                 "scenarios/x.toml:16:2: objectivs: unknown key `objectivs` in the top level; did you mean `objectives`?",
                 "scenarios/x.toml:34:1: step 5: missing field `kind` (hint: one of seed, backup, disaster, restore, \
-                 verify, wait, exec, mask, pii, failover, copy)",
+                 verify, wait, exec, mask, pii, failover, copy, snapshot, restore-snapshot)",
             ]
         );
     }

@@ -842,3 +842,26 @@ mod tests {
         round_trip::<ReadConcern>(ReadConcern::NAMES);
     }
 }
+
+#[cfg(test)]
+mod point_in_time_tests {
+    use super::PointInTime;
+    use std::time::Duration;
+
+    #[test]
+    fn a_point_in_time_is_the_midpoint_or_an_offset_from_the_disaster() {
+        assert_eq!(PointInTime::parse("midpoint").unwrap(), PointInTime::Midpoint);
+        assert_eq!(
+            PointInTime::parse("1500ms before disaster").unwrap(),
+            PointInTime::BeforeDisaster(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            PointInTime::parse(" 30s after disaster ").unwrap(),
+            PointInTime::AfterDisaster(Duration::from_secs(30))
+        );
+        let shape = PointInTime::parse("yesterday").unwrap_err().to_string();
+        assert!(shape.contains("is not `midpoint`"), "{shape}");
+        let duration = PointInTime::parse("soon before disaster").unwrap_err();
+        assert_eq!(duration.to_string(), "invalid duration \"soon\"");
+    }
+}

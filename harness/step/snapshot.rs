@@ -259,3 +259,51 @@ fn open_to_postgres(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// A snapshot folder with only a manifest: what listing and pruning read.
+    fn fake_snapshot(folder: &Path, id: &str, taken_at: chrono::DateTime<chrono::Utc>, engine: &str) {
+        let dir = folder.join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let manifest = Manifest {
+            schema_version: manifest::MANIFEST_SCHEMA_VERSION,
+            engine: crate::backup::EngineInfo {
+                name: engine.into(),
+                version: "test".into(),
+            },
+            tool_versions: Default::default(),
+            source_uri: None,
+            database: "db".into(),
+            layout: None,
+            started: Some(manifest::timestamp(taken_at)),
+            finished: Some(manifest::timestamp(taken_at)),
+            consistency: CONSISTENCY.into(),
+            collections: Default::default(),
+            files: Default::default(),
+        };
+        let location = BackupLocation::Directory { path: dir, gzip: false };
+        manifest::write_manifest(&location, &manifest).unwrap();
+    }
+
+    #[test]
+    fn retention_prunes_snapshots_older_than_it_and_lists_the_rest_newest_first() {
+        let folder = tempfile::tempdir().unwrap();
+        let now = chrono::Utc.with_ymd_and_hms(2026, 3, 31, 12, 0, 0).unwrap();
+        let day = chrono::Duration::days(1);
+        fake_snapshot(folder.path(), "old", now - day * 31, SNAPSHOT_ENGINE);
+        fake_snapshot(folder.path(), "recent", now - day * 29, SNAPSHOT_ENGINE);
+        fake_snapshot(folder.path(), "newest", now - day, SNAPSHOT_ENGINE);
+        // A dump's manifest beside them is not a snapshot: never pruned.
+        fake_snapshot(folder.path(), "a-dump", now - day * 90, "builtin");
+        let (kept, pruned) = prune(folder.path(), std::time::Duration::from_secs(30 * 24 * 3_600), now).unwrap();
+        assert_eq!(pruned, ["old"]);
+        let kept: Vec<&str> = kept.iter().map(|entry| entry.id.as_str()).collect();
+        assert_eq!(kept, ["newest", "recent"]);
+        assert!(!folder.path().join("old").exists());
+        assert!(folder.path().join("a-dump").exists());
+    }
+}
