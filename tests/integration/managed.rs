@@ -382,3 +382,44 @@ steps = [
     assert!(output.contains("older than max_age 1s"), "{output}");
     nothing_left_of(report["run_id"].as_str().unwrap());
 }
+
+/// A harness SIGKILLed after a snapshot restore leaves the source cluster
+/// and the restored one running, each under its own run record; `drdrill
+/// clean` removes both.
+#[test]
+fn a_killed_harness_leaves_a_restored_cluster_that_clean_removes() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("killed.toml");
+    std::fs::write(
+        &file,
+        r#"name = "killed-snapshot"
+workload = { write_concern = 1 }
+steps = [{ kind = "seed" }, { kind = "snapshot" }, { kind = "restore-snapshot" }, { kind = "wait", duration = "10m" }]
+topology = { provider = "managed", engine = "ferretdb" }
+dataset = { profile = "shepherd-cms", documents = 100 }
+"#,
+    )
+    .unwrap();
+    let (mut child, seen) = ctx::run_until_line(&file, &folder.path().join("out"), "step 4/4 wait");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    ctx::test_dirs();
+    let records: Vec<RunRecord> = RunRecord::load_all()
+        .into_iter()
+        .flatten()
+        .filter(|record| record.run_id.contains("killed-snapshot"))
+        .collect();
+    let restored = records
+        .iter()
+        .find(|record| record.run_id.ends_with("-restore-3"))
+        .unwrap_or_else(|| panic!("no record of the restored cluster in {records:?}:\n{seen}"));
+    assert_eq!(restored.postgres.len(), 1, "{restored:?}");
+    assert!(
+        !processes_mentioning(&restored.dirs[0]).is_empty(),
+        "the restored cluster was not running:\n{seen}"
+    );
+    assert_eq!(records.len(), 2, "{records:?}");
+    for record in &records {
+        clean_run(record);
+    }
+}
