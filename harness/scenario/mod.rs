@@ -103,6 +103,16 @@
 //! # kind = "failover"                  # promote a standby, move the endpoint
 //! # site = 1                           # the standby to promote (the first running)
 //! # runbook = "runbook/promote.sh"     # the team's promotion (default: pg_ctl promote)
+//! # [[steps]]                          # managed only:
+//! # kind = "snapshot"                  # a base backup of the primary + its manifest
+//! # folder = "/var/backups/snapshots"  # default: the drill's scratch folder
+//! # retention = "30d"                  # older snapshots in the folder are pruned
+//! # [[steps]]                          # managed only: the folder's newest snapshot
+//! # kind = "restore-snapshot"          # into a new cluster, which is then "recovered"
+//! # folder = "/var/backups/snapshots"  # default: the last snapshot step's
+//! # point_in_time = "2s before disaster"  # or "midpoint", "5s after disaster":
+//!                                      # replay the WAL archive to T (default: none)
+//! # max_age = "24h"                    # fail when the newest snapshot is older
 //!
 //! [[probes]]                           # steady-state probes, any number
 //! name = "users"                       # required: checks are `probe NAME PHASE`
