@@ -33,6 +33,24 @@ impl NodeFaults for ManagedDeployment {
     async fn stop(&mut self, index: usize) -> Result<(), ProviderError> {
         self.stop_site(index).await
     }
+
+    /// A running site needs nothing (a restore into the primary after a
+    /// dropped database); a site that is down is not brought back: a
+    /// managed cluster recovers by failing over, or into a new cluster
+    /// from a snapshot.
+    async fn ensure_running(&mut self, index: usize) -> Result<bool, ProviderError> {
+        match self.site_state(index)? {
+            crate::provider::NodeState::Running => Ok(false),
+            state => Err(ProviderError::InvalidState {
+                node: format!("site-{index}"),
+                operation: "bring the site back".into(),
+                reason: format!(
+                    "it is {state}; a managed cluster recovers by a failover step, or into a new cluster with \
+                     restore-snapshot"
+                ),
+            }),
+        }
+    }
 }
 
 #[async_trait::async_trait(?Send)]
