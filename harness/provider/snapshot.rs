@@ -44,8 +44,5 @@ pub trait StorageSnapshots {
     /// Restores a snapshot into a new cluster with a FerretDB over it,
     /// waits until the cluster accepts writes and FerretDB answers, and
     /// returns it as a deployment (its own teardown and run record).
-    async fn restore_snapshot(
-        &self,
-        request: &SnapshotRestore,
-    ) -> Result<Box<dyn super::Deployment>, ProviderError>;
+    async fn restore_snapshot(&self, request: &SnapshotRestore) -> Result<Box<dyn super::Deployment>, ProviderError>;
 }

@@ -442,8 +442,7 @@ fn restore_snapshot_step(
 ) -> Result<StepKind, ConvertError> {
     let point_in_time = point_in_time
         .map(|text| {
-            super::model::PointInTime::parse(text)
-                .map_err(|error| (path("point_in_time"), crate::error::chain(&error)))
+            super::model::PointInTime::parse(text).map_err(|error| (path("point_in_time"), crate::error::chain(&error)))
         })
         .transpose()?;
     Ok(StepKind::RestoreSnapshot(super::model::RestoreSnapshotStep {

@@ -567,7 +567,9 @@ pub fn describe(location: &crate::backup::BackupLocation) -> String {
 
 /// The reference digest from a manifest whose every collection has its
 /// `_id`-order MD5 (the builtin engine's), indexes from the dump's metadata.
-pub(crate) fn reference_from_manifest(manifest: &crate::backup::manifest::Manifest) -> Option<crate::checksum::DatabaseDigest> {
+pub(crate) fn reference_from_manifest(
+    manifest: &crate::backup::manifest::Manifest,
+) -> Option<crate::checksum::DatabaseDigest> {
     use crate::checksum::{CollectionDigest, DatabaseDigest, DbHashCheck, IndexSpec};
     let options = DigestOptions::default();
     let mut collections = std::collections::BTreeMap::new();

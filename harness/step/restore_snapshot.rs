@@ -327,7 +327,11 @@ async fn check_boundary(context: &mut DrillContext<'_>, placed: &PlacedTarget) -
     let (log, found) = match (log, read) {
         (Some(log), Ok(found)) => (log, found),
         (None, _) => {
-            record_boundary(context, false, "the boundary check could not be made: no tick writer ran".into());
+            record_boundary(
+                context,
+                false,
+                "the boundary check could not be made: no tick writer ran".into(),
+            );
             return BoundaryCheck::default();
         }
         (_, Err(error)) => {

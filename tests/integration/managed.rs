@@ -260,7 +260,12 @@ fn nothing_left_of(run_id: &str) {
     let work_dir = drdrill::provider::local::default_work_dir();
     for entry in std::fs::read_dir(&work_dir).into_iter().flatten().flatten() {
         if entry.file_name().to_string_lossy().contains(run_id) {
-            assert_eq!(processes_mentioning(&entry.path()), Vec::<i32>::new(), "{}", entry.path().display());
+            assert_eq!(
+                processes_mentioning(&entry.path()),
+                Vec::<i32>::new(),
+                "{}",
+                entry.path().display()
+            );
         }
     }
 }
@@ -283,7 +288,10 @@ fn a_snapshot_restores_into_a_new_cluster_verified_against_its_manifest() {
     assert!(measurements["rto_service_ms"].as_u64().is_some(), "{measurements:#}");
     assert_eq!(measurements["probe_interval_ms"], 100);
     // A second of writes after the snapshot is lost, as a prefix.
-    assert!(measurements["lost_acknowledged_writes"].as_u64().unwrap() > 0, "{measurements:#}");
+    assert!(
+        measurements["lost_acknowledged_writes"].as_u64().unwrap() > 0,
+        "{measurements:#}"
+    );
     assert_eq!(measurements["holes"].as_array().unwrap().len(), 0, "{measurements:#}");
     let verified: Vec<&serde_json::Value> = report["checks"]
         .as_array()
@@ -292,7 +300,10 @@ fn a_snapshot_restores_into_a_new_cluster_verified_against_its_manifest() {
         .filter(|check| check["counts_as"] == "verify")
         .collect();
     assert!(!verified.is_empty(), "{:#}", report["checks"]);
-    assert!(verified.iter().all(|check| check["status"] == "passed"), "{verified:#?}");
+    assert!(
+        verified.iter().all(|check| check["status"] == "passed"),
+        "{verified:#?}"
+    );
     nothing_left_of(report["run_id"].as_str().unwrap());
 }
 
@@ -315,8 +326,13 @@ fn a_point_in_time_restore_is_exact_at_its_target_inside_the_window() {
         "{point_in_time:#}"
     );
     let boundary = &point_in_time["boundary"];
-    assert!(boundary["acknowledged_by_target"].as_u64().unwrap() > 10, "{boundary:#}");
-    let acknowledged = report["measurements"]["ticks_acknowledged_before_disaster"].as_u64().unwrap();
+    assert!(
+        boundary["acknowledged_by_target"].as_u64().unwrap() > 10,
+        "{boundary:#}"
+    );
+    let acknowledged = report["measurements"]["ticks_acknowledged_before_disaster"]
+        .as_u64()
+        .unwrap();
     assert!(
         acknowledged > boundary["acknowledged_by_target"].as_u64().unwrap(),
         "no tick acknowledged after T: {boundary:#}"
@@ -353,7 +369,10 @@ fn the_daily_snapshot_check_verifies_the_newest_snapshot_and_refuses_a_stale_one
     let out = tempfile::tempdir().unwrap();
     let (code, output, report) = run_drill(&scenario("daily-snapshot-verification"), out.path(), &[]);
     assert_eq!(code, 0, "{output}");
-    assert!(report["measurements"]["rto_verified_ms"].as_u64().is_some(), "{report:#}");
+    assert!(
+        report["measurements"]["rto_verified_ms"].as_u64().is_some(),
+        "{report:#}"
+    );
     assert!(restore_snapshot_details(&report)["restore_ms"].as_u64().is_some());
     nothing_left_of(report["run_id"].as_str().unwrap());
 
