@@ -29,6 +29,7 @@ pub(crate) fn check_document(root: &Spanned<DeTable<'_>>, out: &mut Collector<'_
         checker.forecast_rules(table, value.span());
     }
     checker.copy_step_rules(root.get_ref());
+    checker.managed_step_rules(root.get_ref());
 }
 
 struct Checker<'c, 'a> {
@@ -760,6 +761,39 @@ impl Checker<'_, '_> {
                 format!("`max = {max}` is below `min = {min}`: no count can hold"),
                 None,
             );
+        }
+    }
+
+    /// `failover`, `snapshot` and `restore-snapshot` drive the PostgreSQL
+    /// storage of the managed provider: on any other provider they are a
+    /// located error at validation, not a failed step at run time.
+    fn managed_step_rules(&mut self, root: &DeTable<'_>) {
+        let topology = entry(root, "topology").and_then(|(_, value)| value.get_ref().as_table());
+        // A missing provider was reported already.
+        let Some(provider) = topology.and_then(|table| string_at(table, "provider")) else {
+            return;
+        };
+        if provider == "managed" {
+            return;
+        }
+        let steps = entry(root, "steps").and_then(|(_, value)| value.get_ref().as_array());
+        for (index, step) in steps.into_iter().flatten().enumerate() {
+            let Some(table) = step.get_ref().as_table() else {
+                continue;
+            };
+            if let Some(kind @ (StepKindName::Failover | StepKindName::Snapshot | StepKindName::RestoreSnapshot)) =
+                string_at(table, "kind").and_then(schema::step_kind)
+            {
+                let span = key_span(table, "kind").unwrap_or(step.span());
+                self.push(
+                    span,
+                    &format!("steps[{index}].kind"),
+                    format!(
+                        "a {kind} step needs provider = \"managed\" (it drives the PostgreSQL storage under FerretDB); this scenario's provider is {provider:?}"
+                    ),
+                    Some("set `provider = \"managed\"` in [topology], or use backup/restore steps".into()),
+                );
+            }
         }
     }
 

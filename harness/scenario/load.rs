@@ -194,6 +194,36 @@ kind = "verify"
     }
 
     #[test]
+    fn managed_steps_on_another_provider_are_located_errors() {
+        let text = edited(
+            "kind = \"restore\"\n",
+            "kind = \"restore-snapshot\"\n\n[[steps]]\nkind = \"failover\"\n",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].contains("x.toml:29:") && found[0].contains("step 4, kind:"),
+            "{found:#?}"
+        );
+        assert!(
+            found[0].contains("restore-snapshot step needs provider = \"managed\"") && found[0].contains("\"local\""),
+            "{found:#?}"
+        );
+        assert!(
+            found[1].contains("step 5, kind:") && found[1].contains("failover step needs"),
+            "{found:#?}"
+        );
+        let managed = text.replace("provider = \"local\"", "provider = \"managed\"");
+        assert!(
+            !problems(&managed)
+                .iter()
+                .any(|problem| problem.contains("needs provider")),
+            "{:#?}",
+            problems(&managed)
+        );
+    }
+
+    #[test]
     fn a_valid_file_becomes_a_model_with_defaults() {
         let scenario = validate_str(VALID, Path::new("x.toml")).unwrap();
         assert_eq!(scenario.name, "weekly-dev-restore");
