@@ -158,17 +158,23 @@ pub fn duration_to_millis(duration: Duration) -> u64 {
 }
 
 /// A duration as a scenario file writes it: `250ms`, `3.2s`, `17m 3.2s`,
-/// `1h 30m`, for validation messages that say what to write. Measured
+/// `1h 30m`, `30d`, for validation messages that say what to write. Measured
 /// figures are shown with [`human_duration_ms`].
 pub fn format_duration(duration: Duration) -> String {
     let total_ms = duration_to_millis(duration);
     if total_ms < 1_000 {
         return format!("{total_ms}ms");
     }
-    let hours = total_ms / 3_600_000;
+    let mut hours = total_ms / 3_600_000;
     let minutes = total_ms % 3_600_000 / 60_000;
     let second_ms = total_ms % 60_000;
     let mut parts = Vec::new();
+    // From two days on, days (a retention of `30d` reads as written, not
+    // as `720h`); `24h` stays as a scenario usually writes it.
+    if hours >= 48 {
+        parts.push(format!("{}d", hours / 24));
+        hours %= 24;
+    }
     if hours > 0 {
         parts.push(format!("{hours}h"));
     }
@@ -263,6 +269,9 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(15 * 60)), "15m");
         assert_eq!(format_duration(Duration::from_secs(90 * 60)), "1h 30m");
         assert_eq!(format_duration(Duration::from_millis(3_600_050)), "1h 0.05s");
+        assert_eq!(format_duration(Duration::from_secs(24 * 3_600)), "24h");
+        assert_eq!(format_duration(Duration::from_secs(30 * 86_400)), "30d");
+        assert_eq!(format_duration(Duration::from_secs(50 * 3_600 + 60)), "2d 2h 1m");
     }
 
     #[test]
