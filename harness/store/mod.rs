@@ -29,4 +29,4 @@ pub use error::StoreError;
 pub use gateway::{Gateway, GatewayError, versitygw_binary};
 pub use listing::ObjectInfo;
 pub use stream::{PassKind, PassWatch, ReadMode, StoreRead, StreamPass, StreamedBackup, streamable};
-pub use transfer::{Store, StoredBackup, Transfer, TransferKind};
+pub use transfer::{Store, StoredBackup, Transfer, TransferKind, install_tls_provider};

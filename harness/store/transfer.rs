@@ -143,11 +143,7 @@ impl Store {
                 (Arc::new(local), String::new())
             }
             StoreAddress::S3 { bucket, prefix } => {
-                // The S3 client's TLS takes the process's rustls provider:
-                // ring, the one the rest of the harness uses (object_store
-                // is built without aws-lc-rs; see the README). Installing
-                // it again is refused, harmlessly.
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                install_tls_provider();
                 let credentials = spec.credentials.resolve(&spec.name)?;
                 let mut builder = object_store::aws::AmazonS3Builder::new()
                     .with_bucket_name(bucket)
@@ -852,4 +848,12 @@ impl Transfer {
             self.bytes_per_second as f64 / MIB
         )
     }
+}
+
+/// Installs ring as the process's rustls provider, which an S3 client's TLS
+/// takes (object_store is built without aws-lc-rs; see the README): call it
+/// before building an `object_store` S3 client by hand. [`Store::open`]
+/// does. Installing it again is refused, harmlessly.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

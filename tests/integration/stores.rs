@@ -640,6 +640,8 @@ async fn verify_backup_decrypts_an_encrypted_backup_with_its_identity_and_names_
 /// putting objects the harness would not (a runbook's upload, a stray file).
 fn raw_client() -> object_store::aws::AmazonS3 {
     let gateway = &regions()[0];
+    // A client built by hand needs the TLS provider Store::open installs.
+    drdrill::store::install_tls_provider();
     object_store::aws::AmazonS3Builder::new()
         .with_bucket_name("drdrill")
         .with_region("us-west-2")
