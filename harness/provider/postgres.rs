@@ -474,3 +474,10 @@ impl PostgresCluster {
         crate::provider::local::log_tail(&self.data_dir.join("postgres.log"), lines)
     }
 }
+
+/// Lets PostgreSQL (the `postgres` user when the harness is root) reach a
+/// folder the harness made: its run folder, or where base backups go.
+pub fn open_to_postgres(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+}

@@ -48,8 +48,8 @@ pub async fn run(context: &mut DrillContext<'_>, index: usize, snapshot: &Snapsh
     if let Err(error) = std::fs::create_dir_all(&dir) {
         return StepOutcome::error(format!("cannot create {}: {error}", dir.display()));
     }
-    open_to_postgres(&folder);
-    open_to_postgres(&dir);
+    crate::provider::postgres::open_to_postgres(&folder);
+    crate::provider::postgres::open_to_postgres(&dir);
     let Some(snapshots) = context.source().snapshots() else {
         return StepOutcome::error(no_snapshots(context));
     };
@@ -251,13 +251,6 @@ fn prune(
         }
     }
     Ok((kept, pruned))
-}
-
-/// Lets PostgreSQL (the `postgres` user when the harness is root) reach
-/// the folders its base backups go into.
-fn open_to_postgres(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
 }
 
 #[cfg(test)]

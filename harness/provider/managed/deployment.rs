@@ -12,7 +12,7 @@ use crate::provider::error::ProviderError;
 use crate::provider::failover::{FailoverRequest, Promotion};
 use crate::provider::lifecycle::{Owned, kept_message, teardown_once};
 use crate::provider::local::{FerretdbBackend, LocalNode, NodeCommand, NodeState, ferretdb_args};
-use crate::provider::postgres::{PostgresCluster, StopMode, prepare_dir};
+use crate::provider::postgres::{PostgresCluster, StopMode, open_to_postgres, prepare_dir};
 use crate::provider::record::{RecordedPostgres, RecordedProcess, RunRecord, process_start_time};
 use crate::provider::tools;
 use crate::uri::MongoUri;
@@ -480,11 +480,6 @@ where
         }
         tokio::time::sleep(POLL).await;
     }
-}
-
-pub(super) fn open_to_postgres(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
 }
 
 impl Owned for ManagedDeployment {

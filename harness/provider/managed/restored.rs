@@ -9,11 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::deployment::{FERRETDB_DATABASE, open_to_postgres};
+use super::deployment::FERRETDB_DATABASE;
 use crate::provider::error::ProviderError;
 use crate::provider::lifecycle::{Owned, kept_message, teardown_once};
 use crate::provider::local::{FerretdbBackend, LocalNode, NodeCommand, ferretdb_args};
-use crate::provider::postgres::{PostgresCluster, Recovery};
+use crate::provider::postgres::{PostgresCluster, Recovery, open_to_postgres};
 use crate::provider::record::{RecordedPostgres, RecordedProcess, RunRecord, process_start_time};
 use crate::provider::snapshot::SnapshotRestore;
 use crate::provider::{Backend, Deployment, Engine, NodeFaults};
